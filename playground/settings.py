@@ -1,0 +1,181 @@
+"""Every knob of a decoding run, in one validated dataclass, plus the server-side limits.
+
+Defaults follow transformers' GenerationConfig: for sampling top_k 50, top_p 1.0, temperature 1.0; top_k 0,
+top_p 1.0, typical_p 1.0 and min_p 0.0 switch that filter off. A bad value raises `SettingsError` (a
+`ValueError`) naming the field and the value, e.g. "temperature must be > 0 for sampling, got -1".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+STRATEGIES = ("greedy", "sample", "beam")
+EARLY_STOPPING = (True, False, "never")
+
+
+class SettingsError(ValueError):
+    """A setting is out of range or does not fit the others; `field` names the culprit."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+
+
+def _env_number(name: str, default: float, cast: type) -> Any:
+    """Reads a numeric limit from the environment, so a host can tighten or loosen it without code."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError as exc:
+        raise SettingsError(name, f"environment variable {name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(name, f"environment variable {name} must be > 0, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the server allows, whatever a client sends. Each is set by a PLAYGROUND_* environment variable."""
+
+    max_new_tokens: int = 1024  # PLAYGROUND_MAX_NEW_TOKENS
+    max_beams: int = 8  # PLAYGROUND_MAX_BEAMS: also caps num_return_sequences
+    max_prompt_tokens: int = 2048  # PLAYGROUND_MAX_PROMPT_TOKENS, counted after the chat template
+    max_time: float = 300.0  # PLAYGROUND_MAX_TIME, seconds of generation per request
+    max_top_n: int = 100  # PLAYGROUND_MAX_TOP_N: candidates recorded per step
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """Limits with every PLAYGROUND_* override from the environment applied."""
+        return cls(
+            max_new_tokens=_env_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens, int),
+            max_beams=_env_number("PLAYGROUND_MAX_BEAMS", cls.max_beams, int),
+            max_prompt_tokens=_env_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens, int),
+            max_time=_env_number("PLAYGROUND_MAX_TIME", cls.max_time, float),
+            max_top_n=_env_number("PLAYGROUND_MAX_TOP_N", cls.max_top_n, int),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One decoding run's knobs. Construct it with keywords; it validates itself."""
+
+    strategy: str = "greedy"  # greedy | sample | beam
+    temperature: float = 1.0  # sampling only; divides the logits
+    top_k: int = 50  # sampling only; 0 switches it off
+    top_p: float = 1.0  # sampling only; 1.0 switches it off
+    min_p: float = 0.0  # sampling only; 0.0 switches it off
+    typical_p: float = 1.0  # sampling only; 1.0 switches it off
+    repetition_penalty: float = 1.0  # every strategy; 1.0 switches it off
+    no_repeat_ngram_size: int = 0  # every strategy; 0 switches it off
+    max_new_tokens: int = 64
+    min_new_tokens: int = 0  # EOS is masked until this many tokens exist
+    stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
+    max_time: float | None = None  # seconds; None means the server's limit
+    seed: int = 0  # seeds torch's generator before a sampling run
+    num_beams: int = 4  # beam only
+    length_penalty: float = 1.0  # beam only; score = sum logprob / length ** length_penalty
+    early_stopping: bool | str = False  # beam only; True, False or "never", as in transformers
+    num_return_sequences: int = 1  # beam only; at most num_beams
+    top_n: int = 20  # candidates recorded per step in the trace
+    chat: bool | None = None  # apply the chat template; None means "when the model has one"
+    limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Normalize a list of stop strings (CLI, JSON) to a tuple so the dataclass stays hashable.
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        else:
+            object.__setattr__(self, "stop", tuple(self.stop))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raises SettingsError naming the first field whose value is out of range or inconsistent."""
+        lim = self.limits
+        _check(self.strategy in STRATEGIES, "strategy", f"must be one of {', '.join(STRATEGIES)}", self.strategy)
+        _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens)
+        _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens)
+        _check_int("top_n", self.top_n, 1, lim.max_top_n)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
+        _check_float("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
+        if self.max_time is not None:
+            _check_float("max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time)
+        for text in self.stop:
+            _check(isinstance(text, str) and text != "", "stop", "strings must be non-empty", text)
+        _check(self.chat in (None, True, False), "chat", "must be true, false or unset", self.chat)
+        if self.strategy == "sample":
+            _check_float("temperature", self.temperature, low=0.0, low_open=True, context=" for sampling")
+            _check_int("top_k", self.top_k, 0, None)
+            _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
+            _check_float("min_p", self.min_p, low=0.0, high=1.0)
+            _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
+        if self.strategy == "beam":
+            _check_int("num_beams", self.num_beams, 2, lim.max_beams)
+            _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams)
+            _check_float("length_penalty", self.length_penalty, low=-10.0, high=10.0)
+            _check(
+                isinstance(self.early_stopping, bool) or self.early_stopping == "never",
+                "early_stopping",
+                "must be true, false or 'never'",
+                self.early_stopping,
+            )
+
+    @property
+    def time_budget(self) -> float:
+        """Seconds this run may take: the request's max_time, never more than the server's limit."""
+        return self.limits.max_time if self.max_time is None else self.max_time
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized settings as plain JSON-ready data (limits left out: they belong to the server)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "limits"}
+        data["stop"] = list(self.stop)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], limits: Limits | None = None) -> Settings:
+        """Settings from plain data (a trace's `settings`, an API payload); unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"limits"}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SettingsError(unknown[0], f"unknown setting {unknown[0]!r}")
+        return cls(**data, limits=limits or Limits.from_env())
+
+
+def _check(ok: bool, name: str, rule: str, value: Any) -> None:
+    if not ok:
+        raise SettingsError(name, f"{name} {rule}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(name, f"{name} must be a whole number, got {value!r}")
+    if value < low:
+        raise SettingsError(name, f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise SettingsError(name, f"{name} must be <= {high} (server limit), got {value}")
+
+
+def _check_float(
+    name: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    context: str = "",
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise SettingsError(name, f"{name} must be a number, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        sign = ">" if low_open else ">="
+        raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")
+    if high is not None and value > high:
+        raise SettingsError(name, f"{name} must be <= {high:g}{context}, got {value:g}")

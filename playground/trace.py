@@ -1,0 +1,174 @@
+"""The Trace: every decision a run made, as plain JSON-ready data.
+
+It is the single source for the UI text, plots, CLI output and export files; nothing downstream re-runs the
+model. The format is public (`SCHEMA`): keep keys stable and bump the version when they change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA = "decoding-playground/trace@1"
+
+# Names of the processing stages, in transformers' order. A step records a candidate's probability after
+# each stage that was active in the run ("raw" and "final" always are).
+STAGES = (
+    "raw",
+    "repetition_penalty",
+    "no_repeat_ngram",
+    "min_new_tokens",
+    "temperature",
+    "top_k",
+    "top_p",
+    "min_p",
+    "typical_p",
+    "final",
+)
+STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
+BEAM_STATUSES = ("kept", "pruned", "finished", "returned")
+
+
+@dataclass
+class ModelInfo:
+    id: str
+    source: str  # bundled-gguf | hub | local
+    precision: str
+    device: str
+    memory_mb: float  # the model's footprint (parameters and buffers)
+    vocab_size: int
+
+
+@dataclass
+class PromptInfo:
+    text: str
+    rendered: str  # after the chat template, if one was applied
+    token_ids: list[int]
+
+
+@dataclass
+class OutputInfo:
+    text: str  # cut before a matched stop string
+    token_ids: list[int]  # every generated token, the stop string's too
+    stop_reason: str
+
+
+@dataclass
+class Chosen:
+    id: int
+    text: str
+    prob: float  # probability under the final distribution
+
+
+@dataclass
+class Candidate:
+    id: int
+    text: str
+    logit: float  # the model's raw logit
+    probs: dict[str, float]  # stage name -> probability after that stage
+    removed_by: str | None  # first stage that gave it zero probability, if any
+
+
+@dataclass
+class Step:
+    index: int
+    chosen: Chosen
+    entropy: float  # nats, of the final distribution
+    candidates: list[Candidate]
+
+
+@dataclass
+class BeamNode:
+    id: int
+    parent: int | None  # node this one extends; None for the first generated token
+    step: int
+    token_id: int
+    text: str
+    logprob: float  # the token's processed log-probability
+    cum_logprob: float  # sum of logprob along the path
+    score: float  # cum_logprob / length ** length_penalty
+    status: str  # kept | pruned | finished | returned
+    bank: int | None = None  # constraint bank (constrained beam search only)
+
+
+@dataclass
+class BeamSequence:
+    token_ids: list[int]
+    text: str
+    score: float
+    satisfies_constraints: bool | None = None  # None when the run had no constraints
+
+
+@dataclass
+class Beams:
+    nodes: list[BeamNode] = field(default_factory=list)
+    sequences: list[BeamSequence] = field(default_factory=list)
+
+
+@dataclass
+class Timing:
+    load_s: float
+    prefill_s: float
+    decode_s: float
+    total_s: float
+    new_tokens: int
+    tokens_per_s: float
+
+
+@dataclass
+class Trace:
+    model: ModelInfo
+    settings: dict[str, Any]
+    prompt: PromptInfo
+    output: OutputInfo
+    steps: list[Step]
+    timing: Timing
+    beams: Beams | None = None
+    speculative: dict[str, Any] | None = None
+    schema: str = SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace as nested dicts and lists, schema first."""
+        data = asdict(self)
+        return {"schema": data.pop("schema"), **data}
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The trace as one JSON document."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """Re-imports an exported trace; raises ValueError on another schema."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"schema must be {SCHEMA!r}, got {data.get('schema')!r}")
+        beams = data.get("beams")
+        return cls(
+            model=ModelInfo(**data["model"]),
+            settings=dict(data["settings"]),
+            prompt=PromptInfo(**data["prompt"]),
+            output=OutputInfo(**data["output"]),
+            steps=[_step_from_dict(s) for s in data["steps"]],
+            timing=Timing(**data["timing"]),
+            beams=None
+            if beams is None
+            else Beams(
+                nodes=[BeamNode(**n) for n in beams["nodes"]],
+                sequences=[BeamSequence(**s) for s in beams["sequences"]],
+            ),
+            speculative=data.get("speculative"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Trace:
+        """Re-imports a trace written by `to_json`."""
+        return cls.from_dict(json.loads(text))
+
+
+def _step_from_dict(data: dict[str, Any]) -> Step:
+    return Step(
+        index=data["index"],
+        chosen=Chosen(**data["chosen"]),
+        entropy=data["entropy"],
+        candidates=[Candidate(**c) for c in data["candidates"]],
+    )
