@@ -1,0 +1,50 @@
+"""The decoding engine: one explicit loop per strategy over the model's forward pass, each returning a Trace.
+
+`stream` yields an `Update` after every decided step and a last one carrying the Trace; `generate` runs to
+the end. The model's lock is held for the whole run: a loaded model serves one run at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from playground.engine.beam import beam_search
+from playground.engine.context import Update, prepare
+from playground.engine.sampling import decode_tokens
+from playground.settings import Settings
+from playground.trace import Trace
+
+if TYPE_CHECKING:
+    from playground.models import LoadedModel
+
+__all__ = ["Update", "generate", "stream"]
+
+_STRATEGIES = {"greedy": decode_tokens, "sample": decode_tokens, "beam": beam_search}
+
+
+def stream(loaded: LoadedModel, prompt: str, settings: Settings) -> Iterator[Update]:
+    """Runs one decoding experiment, yielding an Update per step and a final Update with the Trace.
+
+    Args:
+        loaded: the model and tokenizer (from `playground.models.load_model`).
+        prompt: the user's text; the chat template is applied when `settings.chat` says so.
+        settings: every knob, already validated.
+
+    Raises:
+        SettingsError: the prompt is empty or longer than the server allows.
+    """
+    ctx = prepare(loaded, prompt, settings)
+    with loaded.lock:
+        yield from _STRATEGIES[settings.strategy](ctx)
+
+
+def generate(loaded: LoadedModel, prompt: str, settings: Settings) -> Trace:
+    """Runs one decoding experiment to the end and returns its Trace."""
+    trace = None
+    for update in stream(loaded, prompt, settings):
+        trace = update.trace
+    assert trace is not None, (
+        "a strategy must end with an Update that carries the trace"
+    )
+    return trace

@@ -1,0 +1,131 @@
+"""What every strategy shares: the rendered prompt, the stop rules, and assembling the final Trace."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from playground.engine.recording import TokenTexts
+from playground.engine.stopping import Deadline, eos_token_ids, find_stop
+from playground.settings import Settings, SettingsError
+from playground.trace import Beams, OutputInfo, PromptInfo, Step, Timing, Trace
+
+if TYPE_CHECKING:
+    from playground.models import LoadedModel
+
+
+@dataclass
+class Update:
+    """What a running strategy hands its caller after each decided step, and once more at the end."""
+
+    text: str  # the output so far (beam search: the current best beam)
+    step: Step | None = (
+        None  # the step just decided (None for beam search and for the final update)
+    )
+    trace: Trace | None = None  # set on the final update only
+
+
+@dataclass
+class RunContext:
+    """One run's inputs, resolved once before the loop starts."""
+
+    loaded: LoadedModel
+    settings: Settings
+    prompt: PromptInfo
+    input_ids: torch.LongTensor  # (1, T) prompt tokens on the model's device
+    eos_ids: list[int]
+    texts: TokenTexts
+    deadline: Deadline
+    started: float = field(default_factory=time.perf_counter)
+
+    def decode(self, token_ids: list[int]) -> str:
+        """Generated tokens as text, special tokens left out."""
+        return self.loaded.tokenizer.decode(token_ids, skip_special_tokens=True)
+
+    def visible_text(self, token_ids: list[int]) -> tuple[str, bool]:
+        """The text to show for `token_ids`, cut before the first stop string, and whether one matched."""
+        text = self.decode(token_ids)
+        cut = find_stop(text, self.settings.stop) if self.settings.stop else -1
+        return (text, False) if cut < 0 else (text[:cut], True)
+
+
+def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[int]]:
+    """The prompt as the model sees it, and its token ids.
+
+    Args:
+        text: what the user typed.
+        chat: apply the tokenizer's chat template (one user turn, generation prompt added); None means
+            "when the tokenizer has one".
+    """
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if chat and not has_template:
+        raise SettingsError(
+            "chat", "chat is on, but this model's tokenizer has no chat template"
+        )
+    if chat is None:
+        chat = has_template
+    if not chat:
+        return text, tokenizer(text)["input_ids"]
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+    )
+    # The template already holds the special tokens; adding them again would double the BOS.
+    return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
+
+
+def prepare(loaded: LoadedModel, prompt: str, settings: Settings) -> RunContext:
+    """Renders and checks the prompt against the server's limits; raises SettingsError naming the problem."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise SettingsError("prompt", "prompt must not be empty")
+    rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
+    limit = settings.limits.max_prompt_tokens
+    if len(ids) > limit:
+        raise SettingsError(
+            "prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}"
+        )
+    if not ids:
+        raise SettingsError("prompt", "prompt has no tokens")
+    return RunContext(
+        loaded=loaded,
+        settings=settings,
+        prompt=PromptInfo(text=prompt, rendered=rendered, token_ids=list(ids)),
+        input_ids=torch.tensor([ids], dtype=torch.long, device=loaded.model.device),
+        eos_ids=eos_token_ids(loaded.model, loaded.tokenizer),
+        texts=TokenTexts(loaded.tokenizer),
+        deadline=Deadline(settings.time_budget),
+    )
+
+
+def make_trace(
+    ctx: RunContext,
+    token_ids: list[int],
+    stop_reason: str,
+    steps: list[Step],
+    prefill_s: float,
+    decode_s: float,
+    beams: Beams | None = None,
+) -> Trace:
+    """The finished run as a Trace."""
+    text, _ = ctx.visible_text(token_ids)
+    generation_s = prefill_s + decode_s
+    return Trace(
+        model=ctx.loaded.info,
+        settings=ctx.settings.to_dict(),
+        prompt=ctx.prompt,
+        output=OutputInfo(
+            text=text, token_ids=list(token_ids), stop_reason=stop_reason
+        ),
+        steps=steps,
+        timing=Timing(
+            load_s=ctx.loaded.load_s,
+            prefill_s=prefill_s,
+            decode_s=decode_s,
+            total_s=time.perf_counter() - ctx.started,
+            new_tokens=len(token_ids),
+            tokens_per_s=len(token_ids) / generation_s if generation_s > 0 else 0.0,
+        ),
+        beams=beams,
+    )

@@ -1,0 +1,99 @@
+"""The logits-processing stages of a run: transformers' own processor classes, in transformers' order.
+
+`generate` builds a LogitsProcessorList and applies it in one call; here each processor is a named stage so
+the distribution after every stage can be recorded. The arithmetic is transformers'; only the bookkeeping
+is ours.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import (
+    MinNewTokensLengthLogitsProcessor,
+    MinPLogitsWarper,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+    TypicalLogitsWarper,
+)
+from transformers.generation.logits_process import LogitsProcessor
+
+from playground.settings import Settings
+
+Stage = tuple[str, LogitsProcessor]
+
+# Stages that only remove tokens. Candidates are ranked by the distribution just before them, so a step
+# shows what a filter took away, not only what survived.
+FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p"})
+
+
+def build_stages(
+    settings: Settings, prompt_len: int, eos_ids: list[int]
+) -> list[Stage]:
+    """The active processing stages for `settings`, in the order transformers' `generate` applies them.
+
+    Args:
+        settings: the run's settings; warpers (temperature ... typical_p) apply to sampling only.
+        prompt_len: prompt length in tokens, for min_new_tokens.
+        eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
+    """
+    stages: list[Stage] = []
+    if settings.repetition_penalty != 1.0:
+        stages.append(
+            (
+                "repetition_penalty",
+                RepetitionPenaltyLogitsProcessor(settings.repetition_penalty),
+            )
+        )
+    if settings.no_repeat_ngram_size > 0:
+        stages.append(
+            (
+                "no_repeat_ngram",
+                NoRepeatNGramLogitsProcessor(settings.no_repeat_ngram_size),
+            )
+        )
+    if settings.min_new_tokens > 0 and eos_ids:
+        stages.append(
+            (
+                "min_new_tokens",
+                MinNewTokensLengthLogitsProcessor(
+                    prompt_len, settings.min_new_tokens, torch.tensor(eos_ids)
+                ),
+            )
+        )
+    if settings.strategy != "sample":
+        return stages
+    if settings.temperature != 1.0:
+        stages.append(("temperature", TemperatureLogitsWarper(settings.temperature)))
+    if settings.top_k != 0:
+        stages.append(("top_k", TopKLogitsWarper(top_k=settings.top_k)))
+    if settings.top_p < 1.0:
+        stages.append(("top_p", TopPLogitsWarper(top_p=settings.top_p)))
+    if settings.min_p > 0.0:
+        stages.append(("min_p", MinPLogitsWarper(min_p=settings.min_p)))
+    if settings.typical_p < 1.0:
+        stages.append(("typical_p", TypicalLogitsWarper(mass=settings.typical_p)))
+    return stages
+
+
+def apply_stages(
+    stages: list[Stage], input_ids: torch.LongTensor, scores: torch.Tensor
+) -> list[tuple[str, torch.Tensor]]:
+    """Runs the stages in order and returns the scores after each, starting with ("raw", scores).
+
+    Args:
+        stages: from `build_stages`.
+        input_ids: (B, T) every token so far, prompt included; the penalties look at them.
+        scores: (B, V) float32 logits (or log-probabilities, for beam search).
+
+    Returns:
+        [(stage name, (B, V) scores)], one entry per stage plus "raw"; the last entry is what gets decoded.
+        transformers' processors never modify their input in place, so the entries are independent.
+    """
+    staged = [("raw", scores)]
+    for name, processor in stages:
+        scores = processor(input_ids, scores)
+        staged.append((name, scores))
+    return staged

@@ -1,0 +1,151 @@
+"""Turns the per-stage scores of one decoding step into the trace's `Step` records.
+
+The tensor work (ranking, per-stage probabilities, which stage removed a token, entropy) is batched over
+rows and kept as small (B, N) tensors; token texts are looked up only for what ends up in the trace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from playground.engine.processors import FILTER_STAGES
+from playground.trace import Candidate, Chosen, Step
+
+
+@dataclass
+class RowSummary:
+    """The top candidates of B rows at one step. N = number of candidates kept per row."""
+
+    ids: torch.Tensor  # (B, N) token ids, best first by the pre-filter distribution
+    logits: torch.Tensor  # (B, N) raw model logits
+    probs: dict[
+        str, torch.Tensor
+    ]  # stage name -> (B, N) probability after that stage; "final" included
+    removed_by: (
+        torch.Tensor
+    )  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
+    stage_names: list[str]
+    entropy: torch.Tensor  # (B,) nats, of the final distribution
+
+
+def entropy(scores: torch.Tensor) -> torch.Tensor:
+    """Entropy in nats of softmax(scores) per row; -inf scores contribute nothing. (B, V) -> (B,)"""
+    logp = torch.log_softmax(scores.float(), dim=-1)
+    p = logp.exp()
+    return -(p * torch.where(p > 0, logp, torch.zeros_like(logp))).sum(dim=-1)
+
+
+def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:
+    """Scores of the last stage before any filter: the order in which candidates are shown. (B, V)"""
+    ranked = staged[0][1]
+    for name, scores in staged:
+        if name in FILTER_STAGES:
+            break
+        ranked = scores
+    return ranked
+
+
+def summarize_rows(
+    staged: list[tuple[str, torch.Tensor]],
+    raw_logits: torch.Tensor,
+    top_n: int,
+    must_include: torch.Tensor | None = None,
+) -> RowSummary:
+    """Keeps the top `top_n` candidates of each row, plus `must_include` (the chosen token) when missing.
+
+    Args:
+        staged: [(stage name, (B, V) scores)] from `apply_stages`, "raw" first.
+        raw_logits: (B, V) the model's logits before any processing.
+        top_n: candidates per row, ranked by `ranking_scores`.
+        must_include: (B,) a token id per row that must appear (it replaces the last candidate if absent).
+    """
+    order = ranking_scores(staged)
+    ids = torch.topk(order, k=min(top_n, order.shape[-1]), dim=-1).indices  # (B, N)
+    if must_include is not None:
+        present = (ids == must_include[:, None]).any(dim=-1)
+        ids[~present, -1] = must_include[~present]
+    names = [name for name, _ in staged]
+    probs: dict[str, torch.Tensor] = {}
+    removed_by = torch.full(ids.shape, -1, dtype=torch.long)
+    alive = torch.ones(ids.shape, dtype=torch.bool)
+    for index, (name, scores) in enumerate(staged):
+        probs[name] = torch.softmax(scores.float(), dim=-1).gather(-1, ids)
+        gone = torch.isneginf(scores.gather(-1, ids))
+        removed_by[alive & gone] = index
+        alive &= ~gone
+    probs["final"] = probs[names[-1]]
+    return RowSummary(
+        ids=ids,
+        logits=raw_logits.float().gather(-1, ids),
+        probs=probs,
+        removed_by=removed_by,
+        stage_names=names,
+        entropy=entropy(staged[-1][1]),
+    )
+
+
+class TokenTexts:
+    """Decodes single tokens once and remembers them: the same few thousand ids recur at every step."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.known: dict[int, str] = {}
+
+    def __call__(self, token_ids: list[int]) -> list[str]:
+        """The text of each token id, decoded on its own."""
+        missing = [i for i in dict.fromkeys(token_ids) if i not in self.known]
+        if missing:
+            texts = self.tokenizer.batch_decode(
+                [[i] for i in missing], skip_special_tokens=False
+            )
+            self.known.update(zip(missing, texts, strict=True))
+        return [self.known[i] for i in token_ids]
+
+
+def to_step(
+    index: int,
+    summary: RowSummary,
+    row: int,
+    chosen_id: int,
+    texts: TokenTexts,
+    top_n: int,
+) -> Step:
+    """The trace Step for row `row` of a summary, with `chosen_id` as the decided token."""
+    ids = summary.ids[row].tolist()
+    keep = ids[:top_n]
+    if chosen_id not in keep:
+        keep[-1] = chosen_id
+    columns = [ids.index(i) for i in keep]
+    stage_probs = {name: p[row].tolist() for name, p in summary.probs.items()}
+    logits = summary.logits[row].tolist()
+    removed = summary.removed_by[row].tolist()
+    words = texts(keep)
+    candidates = [
+        Candidate(
+            id=token,
+            text=word,
+            logit=_finite(logits[col]),
+            probs={name: values[col] for name, values in stage_probs.items()},
+            removed_by=None if removed[col] < 0 else summary.stage_names[removed[col]],
+        )
+        for token, word, col in zip(keep, words, columns, strict=True)
+    ]
+    chosen_col = columns[keep.index(chosen_id)]
+    return Step(
+        index=index,
+        chosen=Chosen(
+            id=chosen_id,
+            text=words[keep.index(chosen_id)],
+            prob=stage_probs["final"][chosen_col],
+        ),
+        entropy=float(summary.entropy[row]),
+        candidates=candidates,
+    )
+
+
+def _finite(value: float) -> float:
+    # JSON has no -inf; a raw logit is finite for real models, but keep the trace valid regardless.
+    return value if math.isfinite(value) else -1e30
