@@ -33,13 +33,9 @@ def _env_number(name: str, default: float, cast: type) -> Any:
     try:
         value = cast(raw)
     except ValueError as exc:
-        raise SettingsError(
-            name, f"environment variable {name} must be a number, got {raw!r}"
-        ) from exc
+        raise SettingsError(name, f"environment variable {name} must be a number, got {raw!r}") from exc
     if value <= 0:
-        raise SettingsError(
-            name, f"environment variable {name} must be > 0, got {raw!r}"
-        )
+        raise SettingsError(name, f"environment variable {name} must be > 0, got {raw!r}")
     return value
 
 
@@ -49,9 +45,7 @@ class Limits:
 
     max_new_tokens: int = 1024  # PLAYGROUND_MAX_NEW_TOKENS
     max_beams: int = 8  # PLAYGROUND_MAX_BEAMS: also caps num_return_sequences
-    max_prompt_tokens: int = (
-        2048  # PLAYGROUND_MAX_PROMPT_TOKENS, counted after the chat template
-    )
+    max_prompt_tokens: int = 2048  # PLAYGROUND_MAX_PROMPT_TOKENS, counted after the chat template
     max_time: float = 300.0  # PLAYGROUND_MAX_TIME, seconds of generation per request
     max_top_n: int = 100  # PLAYGROUND_MAX_TOP_N: candidates recorded per step
 
@@ -59,13 +53,9 @@ class Limits:
     def from_env(cls) -> Limits:
         """Limits with every PLAYGROUND_* override from the environment applied."""
         return cls(
-            max_new_tokens=_env_number(
-                "PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens, int
-            ),
+            max_new_tokens=_env_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens, int),
             max_beams=_env_number("PLAYGROUND_MAX_BEAMS", cls.max_beams, int),
-            max_prompt_tokens=_env_number(
-                "PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens, int
-            ),
+            max_prompt_tokens=_env_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens, int),
             max_time=_env_number("PLAYGROUND_MAX_TIME", cls.max_time, float),
             max_top_n=_env_number("PLAYGROUND_MAX_TOP_N", cls.max_top_n, int),
         )
@@ -89,17 +79,11 @@ class Settings:
     max_time: float | None = None  # seconds; None means the server's limit
     seed: int = 0  # seeds torch's generator before a sampling run
     num_beams: int = 4  # beam only
-    length_penalty: float = (
-        1.0  # beam only; score = sum logprob / length ** length_penalty
-    )
-    early_stopping: bool | str = (
-        False  # beam only; True, False or "never", as in transformers
-    )
+    length_penalty: float = 1.0  # beam only; score = sum logprob / length ** length_penalty
+    early_stopping: bool | str = False  # beam only; True, False or "never", as in transformers
     num_return_sequences: int = 1  # beam only; at most num_beams
     top_n: int = 20  # candidates recorded per step in the trace
-    chat: bool | None = (
-        None  # apply the chat template; None means "when the model has one"
-    )
+    chat: bool | None = None  # apply the chat template; None means "when the model has one"
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -119,18 +103,14 @@ class Settings:
             f"must be one of {', '.join(STRATEGIES)}",
             self.strategy,
         )
-        _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens)
-        _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens)
-        _check_int("top_n", self.top_n, 1, lim.max_top_n)
+        _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens, SERVER_LIMIT)
+        _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens, " (max_new_tokens)")
+        _check_int("top_n", self.top_n, 1, lim.max_top_n, SERVER_LIMIT)
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
-        _check_float(
-            "repetition_penalty", self.repetition_penalty, low=0.0, low_open=True
-        )
+        _check_float("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
         if self.max_time is not None:
-            _check_float(
-                "max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time
-            )
+            _check_float("max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time, why=SERVER_LIMIT)
         for text in self.stop:
             _check(
                 isinstance(text, str) and text != "",
@@ -157,10 +137,8 @@ class Settings:
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
             _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
         if self.strategy == "beam":
-            _check_int("num_beams", self.num_beams, 2, lim.max_beams)
-            _check_int(
-                "num_return_sequences", self.num_return_sequences, 1, self.num_beams
-            )
+            _check_int("num_beams", self.num_beams, 2, lim.max_beams, SERVER_LIMIT)
+            _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
             _check_float("length_penalty", self.length_penalty, low=-10.0, high=10.0)
             _check(
                 isinstance(self.early_stopping, bool) or self.early_stopping == "never",
@@ -180,11 +158,7 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalized settings as plain JSON-ready data (limits left out: they belong to the server)."""
-        data = {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name != "limits"
-        }
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "limits"}
         data["stop"] = list(self.stop)
         return data
 
@@ -198,20 +172,21 @@ class Settings:
         return cls(**data, limits=limits or Limits.from_env())
 
 
+SERVER_LIMIT = " (the server's limit)"
+
+
 def _check(ok: bool, name: str, rule: str, value: Any) -> None:
     if not ok:
         raise SettingsError(name, f"{name} {rule}, got {value!r}")
 
 
-def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
+def _check_int(name: str, value: Any, low: int, high: int | None, why: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SettingsError(name, f"{name} must be a whole number, got {value!r}")
     if value < low:
         raise SettingsError(name, f"{name} must be >= {low}, got {value}")
     if high is not None and value > high:
-        raise SettingsError(
-            name, f"{name} must be <= {high} (server limit), got {value}"
-        )
+        raise SettingsError(name, f"{name} must be <= {high}{why}, got {value}")
 
 
 def _check_float(
@@ -221,13 +196,12 @@ def _check_float(
     high: float | None = None,
     low_open: bool = False,
     context: str = "",
+    why: str = "",
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise SettingsError(name, f"{name} must be a number, got {value!r}")
     if low is not None and (value <= low if low_open else value < low):
         sign = ">" if low_open else ">="
-        raise SettingsError(
-            name, f"{name} must be {sign} {low:g}{context}, got {value:g}"
-        )
+        raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")
     if high is not None and value > high:
-        raise SettingsError(name, f"{name} must be <= {high:g}{context}, got {value:g}")
+        raise SettingsError(name, f"{name} must be <= {high:g}{context}{why}, got {value:g}")

@@ -44,7 +44,5 @@ def generate(loaded: LoadedModel, prompt: str, settings: Settings) -> Trace:
     trace = None
     for update in stream(loaded, prompt, settings):
         trace = update.trace
-    assert trace is not None, (
-        "a strategy must end with an Update that carries the trace"
-    )
+    assert trace is not None, "a strategy must end with an Update that carries the trace"
     return trace

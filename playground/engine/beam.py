@@ -46,9 +46,7 @@ class BeamTree:
         return [self.nodes[i].token_id for i in self.path(node_id)]
 
 
-def candidate_stops(
-    ctx: RunContext, paths: list[list[int]], last_step: bool, timed_out: bool
-) -> torch.Tensor:
+def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, timed_out: bool) -> torch.Tensor:
     """(K,) bool: each candidate path ends its sequence (EOS, a stop string, max_new_tokens or max_time)."""
     if last_step or timed_out:
         return torch.ones(len(paths), dtype=torch.bool)
@@ -58,12 +56,7 @@ def candidate_stops(
         if not hit and ctx.settings.stop:
             text = ctx.decode(path)
             # Only a match that the newest token completes counts; an earlier one would have stopped earlier.
-            hit = (
-                find_stop(
-                    text, ctx.settings.stop, max(0, len(ctx.decode(path[:-1])) - 64)
-                )
-                >= 0
-            )
+            hit = find_stop(text, ctx.settings.stop, max(0, len(ctx.decode(path[:-1])) - 64)) >= 0
         hits.append(hit)
     return torch.tensor(hits, dtype=torch.bool)
 
@@ -95,25 +88,18 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         log_probs = staged[-1][1]  # (B, V)
         summaries.append(summarize_rows(staged, logits, max(settings.top_n, k)))
         scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores, k)
-        paths = [
-            tree.tokens(running_nodes[r]) + [t]
-            for r, t in zip(rows.tolist(), tokens.tolist(), strict=True)
-        ]
-        hits = candidate_stops(
-            ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed()
-        )
+        paths = [[*tree.tokens(running_nodes[r]), t] for r, t in zip(rows.tolist(), tokens.tolist(), strict=True)]
+        hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         picked, running_scores = beam_math.select_running(scores, hits, num_beams)
-        banked, finished_scores, finished_filled, just_finished = (
-            beam_math.update_finished(
-                finished_scores,
-                finished_filled,
-                scores,
-                hits,
-                index + 1,
-                settings.length_penalty,
-                settings.early_stopping,
-                improvable,
-            )
+        banked, finished_scores, finished_filled, just_finished = beam_math.update_finished(
+            finished_scores,
+            finished_filled,
+            scores,
+            hits,
+            index + 1,
+            settings.length_penalty,
+            settings.early_stopping,
+            improvable,
         )
         candidate_nodes = _record_candidates(
             ctx,
@@ -129,9 +115,7 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
             banked,
             just_finished,
         )
-        finished_nodes = [
-            (finished_nodes + candidate_nodes)[i] for i in banked.tolist()
-        ]
+        finished_nodes = [(finished_nodes + candidate_nodes)[i] for i in banked.tolist()]
         running_nodes = [candidate_nodes[i] for i in picked.tolist()]
         source_rows = rows[picked]
         cache.reorder_cache(source_rows)
@@ -147,28 +131,20 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
             settings.length_penalty,
         )
         yield Update(text=ctx.visible_text(tree.tokens(running_nodes[0]))[0])
-        if not beam_math.should_continue(
-            improvable, finished_filled, hits, settings.early_stopping
-        ):
+        if not beam_math.should_continue(improvable, finished_filled, hits, settings.early_stopping):
             break
         logits = decode_one_token(model, tokens[picked][:, None], cache)
     decode_s = time.perf_counter() - started
 
-    returned = [n for n in finished_nodes if n is not None][
-        : settings.num_return_sequences
-    ]
+    returned = [n for n in finished_nodes if n is not None][: settings.num_return_sequences]
     beams = Beams(nodes=tree.nodes, sequences=[])
     for node_id, score in zip(returned, finished_scores.tolist(), strict=False):
         tree.nodes[node_id].status = "returned"
         ids = tree.tokens(node_id)
-        beams.sequences.append(
-            BeamSequence(token_ids=ids, text=ctx.visible_text(ids)[0], score=score)
-        )
+        beams.sequences.append(BeamSequence(token_ids=ids, text=ctx.visible_text(ids)[0], score=score))
     best = tree.tokens(returned[0]) if returned else []
     steps = _steps_along(ctx, tree, summaries, returned[0]) if returned else []
-    trace = make_trace(
-        ctx, best, _stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams
-    )
+    trace = make_trace(ctx, best, _stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams)
     yield Update(text=trace.output.text, trace=trace)
 
 
@@ -193,9 +169,7 @@ def _record_candidates(
     token_logprobs = log_probs[rows, tokens].tolist()
     texts = ctx.texts(tokens.tolist())
     ids = []
-    for i, (score, row, token) in enumerate(
-        zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)
-    ):
+    for i, (score, row, token) in enumerate(zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)):
         if bool(just_finished[i]) and i in entered_bank:
             status = "finished"
         elif i in kept and not bool(hits[i]):
@@ -211,11 +185,7 @@ def _record_candidates(
             logprob=max(token_logprobs[i], beam_math.NEG),
             cum_logprob=max(score, beam_math.NEG),
             score=max(
-                float(
-                    beam_math.length_penalized(
-                        score, index + 1, ctx.settings.length_penalty
-                    )
-                ),
+                float(beam_math.length_penalized(score, index + 1, ctx.settings.length_penalty)),
                 beam_math.NEG,
             ),
             status=status,
@@ -224,9 +194,7 @@ def _record_candidates(
     return ids
 
 
-def _steps_along(
-    ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int
-):
+def _steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int):
     """The per-step distributions behind each token of one hypothesis, from the row it grew on."""
     return [
         to_step(

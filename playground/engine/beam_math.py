@@ -16,9 +16,7 @@ def num_candidates(num_beams: int, num_eos: int) -> int:
     return max(2, 1 + num_eos) * num_beams
 
 
-def length_penalized(
-    cum_logprob: torch.Tensor | float, length: int, length_penalty: float
-):
+def length_penalized(cum_logprob: torch.Tensor | float, length: int, length_penalty: float):
     """A hypothesis' score: cumulative log-probability / length ** length_penalty."""
     return cum_logprob / (length**length_penalty)
 
@@ -42,9 +40,7 @@ def top_continuations(
     return scores[0], flat[0] // vocab, flat[0] % vocab
 
 
-def select_running(
-    scores: torch.Tensor, hits_stop: torch.Tensor, num_beams: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def select_running(scores: torch.Tensor, hits_stop: torch.Tensor, num_beams: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The num_beams best candidates that did not stop, and their scores (stopped ones sink by 1e9).
 
     Args:

@@ -22,9 +22,7 @@ class Update:
     """What a running strategy hands its caller after each decided step, and once more at the end."""
 
     text: str  # the output so far (beam search: the current best beam)
-    step: Step | None = (
-        None  # the step just decided (None for beam search and for the final update)
-    )
+    step: Step | None = None  # the step just decided (None for beam search and for the final update)
     trace: Trace | None = None  # set on the final update only
 
 
@@ -62,9 +60,7 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
     """
     has_template = bool(getattr(tokenizer, "chat_template", None))
     if chat and not has_template:
-        raise SettingsError(
-            "chat", "chat is on, but this model's tokenizer has no chat template"
-        )
+        raise SettingsError("chat", "chat is on, but this model's tokenizer has no chat template")
     if chat is None:
         chat = has_template
     if not chat:
@@ -83,9 +79,7 @@ def prepare(loaded: LoadedModel, prompt: str, settings: Settings) -> RunContext:
     rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
     limit = settings.limits.max_prompt_tokens
     if len(ids) > limit:
-        raise SettingsError(
-            "prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}"
-        )
+        raise SettingsError("prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}")
     if not ids:
         raise SettingsError("prompt", "prompt has no tokens")
     return RunContext(
@@ -115,9 +109,7 @@ def make_trace(
         model=ctx.loaded.info,
         settings=ctx.settings.to_dict(),
         prompt=ctx.prompt,
-        output=OutputInfo(
-            text=text, token_ids=list(token_ids), stop_reason=stop_reason
-        ),
+        output=OutputInfo(text=text, token_ids=list(token_ids), stop_reason=stop_reason),
         steps=steps,
         timing=Timing(
             load_s=ctx.loaded.load_s,

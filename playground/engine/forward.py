@@ -16,9 +16,7 @@ def new_cache(model: PreTrainedModel) -> DynamicCache:
 
 
 @torch.no_grad()
-def prefill(
-    model: PreTrainedModel, input_ids: torch.LongTensor, cache: DynamicCache
-) -> torch.Tensor:
+def prefill(model: PreTrainedModel, input_ids: torch.LongTensor, cache: DynamicCache) -> torch.Tensor:
     """Runs the prompt through the model, filling `cache`.
 
     Args:
@@ -32,9 +30,7 @@ def prefill(
 
 
 @torch.no_grad()
-def decode_one_token(
-    model: PreTrainedModel, tokens: torch.LongTensor, cache: DynamicCache
-) -> torch.Tensor:
+def decode_one_token(model: PreTrainedModel, tokens: torch.LongTensor, cache: DynamicCache) -> torch.Tensor:
     """Feeds one new token per row and returns the next-token logits.
 
     Args:

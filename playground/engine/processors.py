@@ -29,9 +29,7 @@ Stage = tuple[str, LogitsProcessor]
 FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p"})
 
 
-def build_stages(
-    settings: Settings, prompt_len: int, eos_ids: list[int]
-) -> list[Stage]:
+def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int]) -> list[Stage]:
     """The active processing stages for `settings`, in the order transformers' `generate` applies them.
 
     Args:
@@ -58,9 +56,7 @@ def build_stages(
         stages.append(
             (
                 "min_new_tokens",
-                MinNewTokensLengthLogitsProcessor(
-                    prompt_len, settings.min_new_tokens, torch.tensor(eos_ids)
-                ),
+                MinNewTokensLengthLogitsProcessor(prompt_len, settings.min_new_tokens, torch.tensor(eos_ids)),
             )
         )
     if settings.strategy != "sample":

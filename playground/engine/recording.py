@@ -21,12 +21,8 @@ class RowSummary:
 
     ids: torch.Tensor  # (B, N) token ids, best first by the pre-filter distribution
     logits: torch.Tensor  # (B, N) raw model logits
-    probs: dict[
-        str, torch.Tensor
-    ]  # stage name -> (B, N) probability after that stage; "final" included
-    removed_by: (
-        torch.Tensor
-    )  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
+    probs: dict[str, torch.Tensor]  # stage name -> (B, N) probability after that stage; "final" included
+    removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
     entropy: torch.Tensor  # (B,) nats, of the final distribution
 
@@ -98,9 +94,7 @@ class TokenTexts:
         """The text of each token id, decoded on its own."""
         missing = [i for i in dict.fromkeys(token_ids) if i not in self.known]
         if missing:
-            texts = self.tokenizer.batch_decode(
-                [[i] for i in missing], skip_special_tokens=False
-            )
+            texts = self.tokenizer.batch_decode([[i] for i in missing], skip_special_tokens=False)
             self.known.update(zip(missing, texts, strict=True))
         return [self.known[i] for i in token_ids]
 

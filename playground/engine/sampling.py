@@ -13,16 +13,12 @@ from playground.engine.processors import apply_stages, build_stages
 from playground.engine.recording import summarize_rows, to_step
 
 
-def choose_greedy(
-    scores: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def choose_greedy(scores: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """The highest-scoring token of each row. (B, V) -> (B,)"""
     return torch.argmax(scores, dim=-1)
 
 
-def choose_sample(
-    scores: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def choose_sample(scores: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """One draw per row from softmax(scores), as transformers' `generate` draws. (B, V) -> (B,)"""
     probs = torch.softmax(scores, dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(1)
@@ -35,11 +31,7 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     choose = choose_sample if sample else choose_greedy
     # A private generator seeded like torch.manual_seed(seed): the same draws as `generate` after
     # torch.manual_seed(seed), without touching the global RNG other threads may use.
-    generator = (
-        torch.Generator(device=model.device).manual_seed(settings.seed)
-        if sample
-        else None
-    )
+    generator = torch.Generator(device=model.device).manual_seed(settings.seed) if sample else None
     stages = build_stages(settings, ctx.input_ids.shape[1], ctx.eos_ids)
     input_ids = ctx.input_ids
     cache = new_cache(model)
