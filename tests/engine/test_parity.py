@@ -1,0 +1,117 @@
+"""Token-for-token parity with transformers' `generate` on tiny random models built in-process."""
+
+import pytest
+import torch
+
+from playground.engine import generate
+from playground.settings import Settings
+from tests.tiny import make_tiny_model, wrap_loaded
+
+PROMPT = "the cat sat on the mat and"
+
+GREEDY = [
+    {},
+    {"repetition_penalty": 1.4},
+    {"no_repeat_ngram_size": 2},
+    {"repetition_penalty": 1.2, "no_repeat_ngram_size": 3, "min_new_tokens": 10},
+]
+SAMPLE = [
+    {"seed": 0},
+    {"seed": 1, "temperature": 0.6},
+    {"seed": 2, "temperature": 1.5, "top_k": 0},
+    {"seed": 3, "top_k": 10, "top_p": 0.8},
+    {"seed": 4, "min_p": 0.1, "top_k": 0},
+    {"seed": 5, "typical_p": 0.9},
+    {"seed": 6, "temperature": 0.8, "top_k": 20, "top_p": 0.9, "min_p": 0.02, "typical_p": 0.95},
+    {"seed": 7, "repetition_penalty": 1.3, "no_repeat_ngram_size": 2, "min_new_tokens": 8},
+]
+BEAM = [
+    {"num_beams": 2},
+    {"num_beams": 4},
+    {"num_beams": 3, "length_penalty": 0.0},
+    {"num_beams": 4, "length_penalty": 2.0, "early_stopping": "never"},
+    {"num_beams": 4, "length_penalty": -0.5, "early_stopping": True},
+    {"num_beams": 5, "num_return_sequences": 3},
+    {"num_beams": 4, "num_return_sequences": 4, "early_stopping": True, "repetition_penalty": 1.3},
+    {"num_beams": 3, "no_repeat_ngram_size": 2, "min_new_tokens": 6},
+]
+KNOBS = (
+    "temperature",
+    "top_k",
+    "top_p",
+    "min_p",
+    "typical_p",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "min_new_tokens",
+    "num_beams",
+    "length_penalty",
+    "early_stopping",
+    "num_return_sequences",
+)
+
+
+def reference(model, tokenizer, settings: Settings) -> torch.Tensor:
+    """What transformers' `generate` returns for the same settings (generated part only)."""
+    ids = torch.tensor([tokenizer(PROMPT)["input_ids"]])
+    kwargs = {k: getattr(settings, k) for k in KNOBS}
+    if settings.strategy != "beam":
+        kwargs.update(num_beams=1, num_return_sequences=1, length_penalty=1.0, early_stopping=False)
+    torch.manual_seed(settings.seed)
+    out = model.generate(
+        ids,
+        do_sample=settings.strategy == "sample",
+        max_new_tokens=settings.max_new_tokens,
+        pad_token_id=tokenizer.pad_token_id,
+        **kwargs,
+    )
+    return out[:, ids.shape[1] :]
+
+
+def assert_same(ours: list[int], theirs: torch.Tensor, fill: set[int]):
+    theirs = theirs.tolist()
+    assert theirs[: len(ours)] == ours
+    assert set(theirs[len(ours) :]) <= fill, "generate went on where we stopped"
+
+
+def run_both(model_seed: int, strategy: str, knobs: dict, tiny_tokenizer, max_new_tokens=24):
+    model = make_tiny_model(tiny_tokenizer, seed=model_seed)
+    settings = Settings(strategy=strategy, max_new_tokens=max_new_tokens, chat=False, **knobs)
+    trace = generate(wrap_loaded(model, tiny_tokenizer), PROMPT, settings)
+    return trace, reference(model, tiny_tokenizer, settings)
+
+
+@pytest.mark.parametrize("model_seed", [0, 1, 2])
+@pytest.mark.parametrize("knobs", GREEDY, ids=str)
+def test_greedy_matches_generate(model_seed, knobs, tiny_tokenizer):
+    trace, ref = run_both(model_seed, "greedy", knobs, tiny_tokenizer)
+    assert_same(trace.output.token_ids, ref[0], {tiny_tokenizer.pad_token_id})
+    assert [s.chosen.id for s in trace.steps] == trace.output.token_ids
+
+
+@pytest.mark.parametrize("model_seed", [0, 1])
+@pytest.mark.parametrize("knobs", SAMPLE, ids=str)
+def test_seeded_sampling_matches_generate(model_seed, knobs, tiny_tokenizer):
+    trace, ref = run_both(model_seed, "sample", knobs, tiny_tokenizer)
+    assert_same(trace.output.token_ids, ref[0], {tiny_tokenizer.pad_token_id})
+
+
+@pytest.mark.parametrize("model_seed", [0, 1, 2])
+@pytest.mark.parametrize("knobs", BEAM, ids=str)
+def test_beam_search_matches_generate(model_seed, knobs, tiny_tokenizer):
+    trace, ref = run_both(model_seed, "beam", knobs, tiny_tokenizer)
+    fill = {tiny_tokenizer.pad_token_id, tiny_tokenizer.eos_token_id}
+    assert len(trace.beams.sequences) == ref.shape[0]
+    for seq, theirs in zip(trace.beams.sequences, ref, strict=True):
+        assert_same(seq.token_ids, theirs, fill)
+    assert trace.output.token_ids == trace.beams.sequences[0].token_ids
+
+
+def test_parity_runs_exercise_eos_and_length(tiny_tokenizer):
+    """The tiny models must both finish early and run to max_new_tokens, or parity proves little."""
+    reasons = set()
+    for seed in range(3):
+        for strategy, knobs in (("greedy", {}), ("sample", {"seed": seed}), ("beam", {"num_beams": 4})):
+            trace, _ = run_both(seed, strategy, knobs, tiny_tokenizer)
+            reasons.add(trace.output.stop_reason)
+    assert reasons == {"eos", "max_new_tokens"}

@@ -1,0 +1,77 @@
+"""Step records on hand-built scores: ranking, per-stage probabilities, removal, entropy."""
+
+import math
+
+import torch
+
+from playground.engine.recording import TokenTexts, entropy, ranking_scores, summarize_rows, to_step
+
+
+class CountingTokenizer:
+    """Decodes id i as 't<i>' and counts calls, to check that texts are cached."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def batch_decode(self, batch, skip_special_tokens=False):
+        self.calls += 1
+        return [f"t{ids[0]}" for ids in batch]
+
+
+def _staged():
+    raw = torch.log(torch.tensor([[0.1, 0.4, 0.3, 0.2]]))  # (B=1, V=4)
+    tempered = raw / 0.5
+    top_k = tempered.masked_fill(torch.tensor([[True, False, False, True]]), -math.inf)  # keeps tokens 1 and 2
+    return [("raw", raw), ("temperature", tempered), ("top_k", top_k)]
+
+
+def test_entropy_of_uniform_is_log_v_and_ignores_removed_tokens():
+    assert torch.isclose(entropy(torch.zeros(1, 8)), torch.tensor([math.log(8)])).all()
+    masked = torch.tensor([[0.0, 0.0, -math.inf, -math.inf]])
+    assert torch.isclose(entropy(masked), torch.tensor([math.log(2)])).all()
+
+
+def test_candidates_are_ranked_before_filters():
+    staged = _staged()
+    assert ranking_scores(staged) is staged[1][1]
+    summary = summarize_rows(staged, staged[0][1], top_n=4)
+    assert summary.ids[0].tolist() == [1, 2, 3, 0]
+
+
+def test_per_stage_probabilities_and_removing_stage():
+    staged = _staged()
+    summary = summarize_rows(staged, staged[0][1], top_n=4)
+    step = to_step(0, summary, 0, chosen_id=2, texts=TokenTexts(CountingTokenizer()), top_n=4)
+    by_id = {c.id: c for c in step.candidates}
+    assert math.isclose(by_id[1].probs["raw"], 0.4, rel_tol=1e-5)
+    assert math.isclose(by_id[1].probs["temperature"], 0.16 / 0.30, rel_tol=1e-5)  # p**2 renormalized
+    assert math.isclose(by_id[1].probs["final"], 0.16 / 0.25, rel_tol=1e-5)  # only tokens 1, 2 left
+    assert by_id[3].removed_by == "top_k" and by_id[3].probs["final"] == 0.0
+    assert by_id[1].removed_by is None
+    assert step.chosen.id == 2 and step.chosen.text == "t2"
+    assert math.isclose(step.chosen.prob, 0.09 / 0.25, rel_tol=1e-5)
+    assert math.isclose(step.entropy, -(0.64 * math.log(0.64) + 0.36 * math.log(0.36)), rel_tol=1e-5)
+
+
+def test_chosen_token_is_always_recorded():
+    staged = _staged()
+    summary = summarize_rows(staged, staged[0][1], top_n=2, must_include=torch.tensor([0]))
+    assert 0 in summary.ids[0].tolist()
+    step = to_step(3, summary, 0, chosen_id=0, texts=TokenTexts(CountingTokenizer()), top_n=2)
+    assert [c.id for c in step.candidates] == [1, 0]
+    assert step.index == 3
+
+
+def test_summaries_do_not_modify_the_scores():
+    staged = _staged()
+    before = [s.clone() for _, s in staged]
+    summarize_rows(staged, staged[0][1], top_n=3)
+    assert all(torch.equal(a, b) for a, (_, b) in zip(before, staged, strict=True))
+
+
+def test_token_texts_decode_each_id_once():
+    tokenizer = CountingTokenizer()
+    texts = TokenTexts(tokenizer)
+    assert texts([5, 6, 5]) == ["t5", "t6", "t5"]
+    assert texts([6, 5]) == ["t6", "t5"]
+    assert tokenizer.calls == 1

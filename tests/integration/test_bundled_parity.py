@@ -1,0 +1,71 @@
+"""Parity with transformers' `generate` on the bundled SmolLM2-135M-Instruct, chat template applied."""
+
+import pytest
+import torch
+
+from playground.engine import generate
+from playground.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+PROMPT = "Give me three tips for learning to play the guitar."
+
+
+def reference(loaded, trace, settings: Settings) -> torch.Tensor:
+    """`generate`'s output for the same prompt tokens and settings, generated part only."""
+    ids = torch.tensor([trace.prompt.token_ids], device=loaded.model.device)
+    kwargs = dict(max_new_tokens=settings.max_new_tokens, do_sample=settings.strategy == "sample")
+    if settings.strategy == "sample":
+        kwargs.update(temperature=settings.temperature, top_k=settings.top_k, top_p=settings.top_p)
+    if settings.strategy == "beam":
+        kwargs.update(
+            num_beams=settings.num_beams,
+            length_penalty=settings.length_penalty,
+            early_stopping=settings.early_stopping,
+            num_return_sequences=settings.num_return_sequences,
+        )
+    kwargs["repetition_penalty"] = settings.repetition_penalty
+    torch.manual_seed(settings.seed)
+    with torch.no_grad():
+        out = loaded.model.generate(ids, pad_token_id=loaded.tokenizer.pad_token_id, **kwargs)
+    return out[:, ids.shape[1] :]
+
+
+def check(ours: list[int], theirs: torch.Tensor, fill: set[int]) -> None:
+    theirs = theirs.tolist()
+    assert theirs[: len(ours)] == ours
+    assert set(theirs[len(ours) :]) <= fill
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(strategy="greedy"),
+        dict(strategy="greedy", repetition_penalty=1.3),
+        dict(strategy="sample", seed=11, temperature=0.9, top_k=40, top_p=0.92),
+        dict(strategy="sample", seed=12, temperature=1.3, top_k=0, top_p=1.0),
+        dict(strategy="beam", num_beams=4, num_return_sequences=2),
+        dict(strategy="beam", num_beams=3, length_penalty=0.5, early_stopping=True),
+    ],
+    ids=str,
+)
+def test_bundled_fp32_matches_generate(bundled_fp32, knobs):
+    settings = Settings(max_new_tokens=40, **knobs)
+    trace = generate(bundled_fp32, PROMPT, settings)
+    assert trace.prompt.rendered.startswith("<|im_start|>")  # the chat template was applied
+    ref = reference(bundled_fp32, trace, settings)
+    fill = {bundled_fp32.tokenizer.pad_token_id, *([2] if settings.strategy == "beam" else [])}
+    if settings.strategy == "beam":
+        for seq, theirs in zip(trace.beams.sequences, ref, strict=True):
+            check(seq.token_ids, theirs, fill)
+    else:
+        check(trace.output.token_ids, ref[0], fill)
+    assert trace.timing.new_tokens == len(trace.output.token_ids) > 0
+
+
+def test_bundled_nf4_greedy_matches_generate(bundled_nf4):
+    """The default precision: 4-bit NF4 weights, bf16 compute, same tokens as `generate`."""
+    settings = Settings(max_new_tokens=12)
+    trace = generate(bundled_nf4, PROMPT, settings)
+    check(trace.output.token_ids, reference(bundled_nf4, trace, settings)[0], {bundled_nf4.tokenizer.pad_token_id})
+    assert trace.model.precision == "nf4" and trace.model.source == "bundled-gguf"
