@@ -1,0 +1,145 @@
+"""`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from playground.engine import stream
+from playground.settings import Settings, SettingsError
+from playground.trace import Trace
+
+# Flag name -> Settings field, for the flags that map one to one.
+SETTING_FLAGS = {
+    "--strategy": "strategy",
+    "--temperature": "temperature",
+    "--top-k": "top_k",
+    "--top-p": "top_p",
+    "--min-p": "min_p",
+    "--typical-p": "typical_p",
+    "--repetition-penalty": "repetition_penalty",
+    "--no-repeat-ngram-size": "no_repeat_ngram_size",
+    "--max-new-tokens": "max_new_tokens",
+    "--min-new-tokens": "min_new_tokens",
+    "--stop": "stop",
+    "--max-time": "max_time",
+    "--seed": "seed",
+    "--num-beams": "num_beams",
+    "--length-penalty": "length_penalty",
+    "--early-stopping": "early_stopping",
+    "--num-return-sequences": "num_return_sequences",
+    "--top-n": "top_n",
+}
+FIELD_FLAGS = {name: flag for flag, name in SETTING_FLAGS.items()} | {"chat": "--chat/--raw", "prompt": "--prompt"}
+
+
+def _early_stopping(value: str) -> bool | str:
+    choices = {"true": True, "false": False, "never": "never"}
+    if value.lower() not in choices:
+        raise argparse.ArgumentTypeError(f"must be true, false or never, got {value!r}")
+    return choices[value.lower()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `python -m playground`."""
+    from playground.models import DEFAULT_MODEL_ID, PRECISIONS
+
+    parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    gen = commands.add_parser("generate", help="run one decoding experiment and print the text or its trace")
+    gen.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    gen.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    source = gen.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="the prompt text")
+    source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    chat = gen.add_mutually_exclusive_group()
+    chat.add_argument("--chat", dest="chat", action="store_true", default=None, help="apply the chat template")
+    chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
+    gen.add_argument("--strategy", choices=("greedy", "sample", "beam"))
+    for flag in ("--temperature", "--top-p", "--min-p", "--typical-p", "--repetition-penalty"):
+        gen.add_argument(flag, type=float)
+    for flag in ("--top-k", "--no-repeat-ngram-size", "--max-new-tokens", "--min-new-tokens", "--seed"):
+        gen.add_argument(flag, type=int)
+    gen.add_argument("--stop", action="append", help="stop string (repeatable)")
+    gen.add_argument("--max-time", type=float, help="seconds")
+    gen.add_argument("--num-beams", type=int)
+    gen.add_argument("--length-penalty", type=float)
+    gen.add_argument("--early-stopping", type=_early_stopping, help="true, false or never")
+    gen.add_argument("--num-return-sequences", type=int)
+    gen.add_argument("--top-n", type=int, help="candidates recorded per step")
+    gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
+    gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The Settings the flags ask for; flags left out keep the dataclass defaults."""
+    given = {name: getattr(args, flag[2:].replace("-", "_")) for flag, name in SETTING_FLAGS.items()}
+    given = {name: value for name, value in given.items() if value is not None}
+    return Settings(chat=args.chat, **given)
+
+
+def summary(trace: Trace) -> str:
+    """One line: tokens, speed, why it stopped."""
+    t = trace.timing
+    return (
+        f"[{t.new_tokens} tokens, {t.tokens_per_s:.1f} tokens/s, stop: {trace.output.stop_reason}, "
+        f"{trace.model.id} {trace.model.precision} on {trace.model.device}]"
+    )
+
+
+def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
+    live = not as_json and settings.strategy != "beam"  # beams rewrite their text, so print them at the end
+    shown = ""
+    trace = None
+    for update in stream(loaded, prompt, settings):
+        trace = update.trace
+        # A token can complete a multi-byte character and change the text's tail; print only settled text.
+        if live and trace is None and update.text.startswith(shown):
+            sys.stdout.write(update.text[len(shown) :])
+            sys.stdout.flush()
+            shown = update.text
+    if as_json:
+        print(trace.to_json(), flush=True)
+        return
+    if settings.strategy == "beam":
+        for rank, seq in enumerate(trace.beams.sequences, start=1):
+            print(f"--- beam {rank} (score {seq.score:.3f})\n{seq.text}")
+    else:
+        print(trace.output.text[len(shown) :] if trace.output.text.startswith(shown) else "\n" + trace.output.text)
+    print(summary(trace), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for a bad value, 1 when the model cannot be loaded)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"argument --runs: must be >= 1, got {args.runs}")
+    try:
+        settings = settings_from_args(args)
+        prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+    except SettingsError as exc:
+        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
+    except OSError as exc:
+        parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
+
+    from playground.models import ModelLoadError, load_model
+
+    try:
+        loaded = load_model(args.model, args.precision)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        for run in range(args.runs):
+            _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json)
+    except SettingsError as exc:
+        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
+    return 0
+
+
+def _read_prompt(path: Path) -> str:
+    return path.read_text(encoding="utf-8")

@@ -1,0 +1,188 @@
+"""`python -m playground generate`: text or JSON traces, and bad values named by their flag with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from playground.cli import main
+from playground.trace import SCHEMA, Trace
+from tests.tiny import make_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory, tiny_tokenizer):
+    path = tmp_path_factory.mktemp("tiny-cli")
+    make_tiny_model(tiny_tokenizer, seed=1).save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def run(tiny_dir, *flags):
+    return main(["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", *flags])
+
+
+def test_text_and_summary(tiny_dir, capsys):
+    assert run(tiny_dir, "--raw", "--max-new-tokens", "6", "--min-new-tokens", "6") == 0
+    out = capsys.readouterr().out
+    assert "[6 tokens," in out and "stop: max_new_tokens" in out and "tokens/s" in out
+
+
+def test_json_is_one_trace_with_the_flags_applied(tiny_dir, capsys):
+    flags = [
+        "--strategy",
+        "sample",
+        "--temperature",
+        "0.7",
+        "--top-k",
+        "5",
+        "--top-p",
+        "0.9",
+        "--seed",
+        "4",
+        "--max-new-tokens",
+        "5",
+        "--top-n",
+        "7",
+        "--json",
+        "--raw",
+    ]
+    assert run(tiny_dir, *flags) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    trace = Trace.from_json(lines[0])
+    assert trace.schema == SCHEMA and trace.prompt.rendered == "the cat sat"
+    assert {k: trace.settings[k] for k in ("strategy", "temperature", "top_k", "top_p", "seed", "top_n")} == {
+        "strategy": "sample",
+        "temperature": 0.7,
+        "top_k": 5,
+        "top_p": 0.9,
+        "seed": 4,
+        "top_n": 7,
+    }
+    assert all(len(step.candidates) == 7 for step in trace.steps)
+
+
+def test_runs_use_consecutive_seeds_one_json_per_line(tiny_dir, capsys):
+    assert run(tiny_dir, "--strategy", "sample", "--seed", "10", "--runs", "3", "--json", "--max-new-tokens", "8") == 0
+    traces = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [t["settings"]["seed"] for t in traces] == [10, 11, 12]
+    # The same seed in a later process gives the same tokens: runs do not share random state.
+    assert run(tiny_dir, "--strategy", "sample", "--seed", "11", "--json", "--max-new-tokens", "8") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["output"]["token_ids"] == traces[1]["output"]["token_ids"]
+
+
+def test_beam_prints_every_returned_sequence(tiny_dir, capsys):
+    assert (
+        run(
+            tiny_dir,
+            "--strategy",
+            "beam",
+            "--num-beams",
+            "3",
+            "--num-return-sequences",
+            "2",
+            "--early-stopping",
+            "never",
+            "--max-new-tokens",
+            "5",
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "--- beam 1" in out and "--- beam 2" in out and "--- beam 3" not in out
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--strategy", "sample", "--temperature", "-1"],
+            "argument --temperature: temperature must be > 0 for sampling, got -1",
+        ),
+        (["--strategy", "sample", "--top-p", "1.5"], "argument --top-p: top_p must be <= 1, got 1.5"),
+        (["--max-new-tokens", "0"], "argument --max-new-tokens: max_new_tokens must be >= 1, got 0"),
+        (["--strategy", "beam", "--num-beams", "99"], "argument --num-beams: num_beams must be <= 8"),
+        (["--early-stopping", "maybe"], "argument --early-stopping: must be true, false or never, got 'maybe'"),
+        (["--top-k", "many"], "argument --top-k: invalid int value: 'many'"),
+        (["--strategy", "nucleus"], "argument --strategy: invalid choice: 'nucleus'"),
+        (["--runs", "0"], "argument --runs: must be >= 1, got 0"),
+        (["--stop", ""], "argument --stop: stop strings must be non-empty"),
+    ],
+)
+def test_bad_values_exit_2_naming_the_flag(tiny_dir, capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run(tiny_dir, *flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_empty_prompt_exits_2_naming_the_flag(tiny_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "  "])
+    assert exit_info.value.code == 2
+    assert "argument --prompt: prompt must not be empty" in capsys.readouterr().err
+
+
+def test_missing_prompt_file_exits_2(tiny_dir, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", tiny_dir, "--prompt-file", str(tmp_path / "nope.txt")])
+    assert exit_info.value.code == 2
+    assert "argument --prompt-file: cannot read" in capsys.readouterr().err
+
+
+def test_prompt_file_is_read(tiny_dir, capsys, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("once upon a time", encoding="utf-8")
+    assert (
+        main(
+            [
+                "generate",
+                "--model",
+                tiny_dir,
+                "--precision",
+                "fp32",
+                "--prompt-file",
+                str(prompt),
+                "--raw",
+                "--json",
+                "--max-new-tokens",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["prompt"]["text"] == "once upon a time"
+
+
+def test_missing_model_exits_1_with_one_sentence(capsys):
+    assert main(["generate", "--model", "./no/such/model", "--prompt", "hi"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "error: No model directory at ./no/such/model: give a directory holding config.json, or a model id."
+
+
+@pytest.mark.integration
+def test_bundled_model_from_a_terminal():
+    """The command a user types, in a fresh process, on the embedded model."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "playground",
+            "generate",
+            "--precision",
+            "fp32",
+            "--prompt",
+            "What is 2+2?",
+            "--max-new-tokens",
+            "8",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SmolLM2-135M-Instruct fp32 on cpu]" in result.stdout

@@ -1,0 +1,175 @@
+"""What a run does besides choosing tokens: stop rules, streaming, the trace it returns, the beam tree."""
+
+import itertools
+import json
+import threading
+
+import pytest
+
+from playground.engine import generate, stream
+from playground.settings import Settings, SettingsError
+from playground.trace import BEAM_STATUSES, SCHEMA, STOP_REASONS, Trace
+
+PROMPT = "the cat sat on the mat and"
+
+
+def greedy(**knobs) -> Settings:
+    return Settings(strategy="greedy", chat=False, **{"max_new_tokens": 24, "min_new_tokens": 24, **knobs})
+
+
+def test_stop_string_cuts_the_text_and_says_why(tiny_loaded):
+    full = generate(tiny_loaded, PROMPT, greedy())
+    stop = full.output.text[5:7]
+    cut = full.output.text.find(stop)
+    trace = generate(tiny_loaded, PROMPT, greedy(stop=("zzzz", stop)))
+    assert trace.output.stop_reason == "stop_string"
+    assert trace.output.text == full.output.text[:cut]
+    # The tokens that completed the stop string are kept; nothing after them is generated.
+    assert trace.output.token_ids == full.output.token_ids[: cut + len(stop)]
+
+
+def test_max_time_stops_early_and_says_why(tiny_loaded):
+    trace = generate(tiny_loaded, PROMPT, greedy(max_time=1e-6))
+    assert trace.output.stop_reason == "max_time"
+    assert 1 <= len(trace.output.token_ids) < 24
+
+
+def test_beam_search_honours_max_time(tiny_loaded):
+    trace = generate(
+        tiny_loaded, PROMPT, Settings(strategy="beam", chat=False, max_new_tokens=24, min_new_tokens=24, max_time=1e-6)
+    )
+    assert trace.output.stop_reason == "max_time" and len(trace.output.token_ids) == 1
+
+
+def test_max_new_tokens_and_eos_are_reported(tiny_loaded):
+    assert generate(tiny_loaded, PROMPT, greedy()).output.stop_reason == "max_new_tokens"
+    reasons = {
+        generate(
+            tiny_loaded, PROMPT, Settings(strategy="sample", seed=s, chat=False, max_new_tokens=40)
+        ).output.stop_reason
+        for s in range(8)
+    }
+    assert "eos" in reasons and reasons <= set(STOP_REASONS)
+
+
+def test_stream_yields_each_step_as_it_is_decided_then_the_trace(tiny_loaded):
+    updates = list(stream(tiny_loaded, PROMPT, greedy(max_new_tokens=10, min_new_tokens=10)))
+    assert len(updates) == 11
+    assert [u.step.index for u in updates[:-1]] == list(range(10))
+    assert all(u.trace is None for u in updates[:-1]) and updates[-1].trace is not None
+    texts = [u.text for u in updates[:-1]]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(texts))
+    assert updates[-1].text == updates[-1].trace.output.text == texts[-1]
+
+
+def test_model_is_locked_while_a_run_streams_and_released_when_abandoned(tiny_loaded):
+    run = stream(tiny_loaded, PROMPT, greedy())
+    next(run)
+    assert tiny_loaded.lock.locked()
+    run.close()  # what a cancelled request does to its generator
+    assert not tiny_loaded.lock.locked()
+
+
+def test_step_records_every_stage_and_what_removed_a_token(tiny_loaded):
+    settings = Settings(
+        strategy="sample",
+        seed=3,
+        chat=False,
+        max_new_tokens=6,
+        temperature=0.7,
+        top_k=5,
+        top_p=0.9,
+        repetition_penalty=1.2,
+        top_n=12,
+    )
+    trace = generate(tiny_loaded, PROMPT, settings)
+    for step in trace.steps:
+        assert len(step.candidates) == 12
+        names = set(step.candidates[0].probs)
+        assert names == {"raw", "repetition_penalty", "temperature", "top_k", "top_p", "final"}
+        survivors = [c for c in step.candidates if c.removed_by is None]
+        assert 1 <= len(survivors) <= 5
+        assert step.chosen.id in {c.id for c in survivors}
+        for c in step.candidates:
+            if c.removed_by is not None:
+                assert c.probs["final"] == 0.0 and c.probs[c.removed_by] == 0.0
+        assert step.chosen.prob == pytest.approx(
+            next(c for c in step.candidates if c.id == step.chosen.id).probs["final"]
+        )
+        assert sum(c.probs["final"] for c in survivors) == pytest.approx(1.0, abs=1e-5)
+        assert step.entropy >= 0
+
+
+def test_trace_round_trips_through_json_with_the_documented_keys(tiny_loaded):
+    trace = generate(tiny_loaded, PROMPT, Settings(strategy="beam", num_beams=3, chat=False, max_new_tokens=8))
+    data = json.loads(trace.to_json())
+    assert data["schema"] == SCHEMA
+    assert {"model", "settings", "prompt", "output", "steps", "beams", "timing"} <= set(data)
+    assert set(data["model"]) == {"id", "source", "precision", "device", "memory_mb", "vocab_size"}
+    assert set(data["output"]) == {"text", "token_ids", "stop_reason"}
+    assert Trace.from_json(trace.to_json()) == trace
+    assert Settings.from_dict(data["settings"]).to_dict() == data["settings"]
+
+
+def test_beam_tree_records_every_candidate_with_its_fate(tiny_loaded):
+    settings = Settings(strategy="beam", num_beams=4, num_return_sequences=2, chat=False, max_new_tokens=12)
+    trace = generate(tiny_loaded, PROMPT, settings)
+    nodes = trace.beams.nodes
+    assert {n.status for n in nodes} <= set(BEAM_STATUSES)
+    by_step: dict[int, list] = {}
+    for n in nodes:
+        by_step.setdefault(n.step, []).append(n)
+    # Every step weighs 2 x num_beams (+ EOS count) candidates and keeps num_beams of them.
+    for step, group in by_step.items():
+        assert len(group) == 8
+        if step < max(by_step):
+            assert sum(n.status == "kept" for n in group) == 4
+    returned = [n for n in nodes if n.status == "returned"]
+    assert len(returned) == len(trace.beams.sequences) == 2
+    for node in returned:
+        path = []
+        current = node
+        while current is not None:
+            path.append(current.token_id)
+            current = nodes[current.parent] if current.parent is not None else None
+        assert path[::-1] in [s.token_ids for s in trace.beams.sequences]
+        assert node.score == pytest.approx(node.cum_logprob / len(path) ** settings.length_penalty, rel=1e-5)
+    # A kept node's parent was itself kept at the step before.
+    for n in nodes:
+        if n.parent is not None:
+            assert nodes[n.parent].step == n.step - 1 and nodes[n.parent].status in ("kept",)
+    assert [s.chosen.id for s in trace.steps] == trace.output.token_ids
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n"])
+def test_empty_prompt_is_refused_by_name(tiny_loaded, prompt):
+    with pytest.raises(SettingsError, match="prompt must not be empty"):
+        generate(tiny_loaded, prompt, greedy())
+
+
+def test_prompt_longer_than_the_limit_is_refused(tiny_loaded, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_PROMPT_TOKENS", "10")
+    with pytest.raises(SettingsError, match="prompt is 26 tokens long, the server allows 10"):
+        generate(tiny_loaded, PROMPT, greedy())
+
+
+def test_chat_template_is_applied_by_default_when_the_tokenizer_has_one(tiny_loaded):
+    trace = generate(tiny_loaded, "hi", Settings(max_new_tokens=2))
+    assert trace.prompt.rendered == "<bos>user: hi\n<bos>assistant: "
+    raw = generate(tiny_loaded, "hi", Settings(max_new_tokens=2, chat=False))
+    assert raw.prompt.rendered == "hi"
+
+
+def test_two_threads_share_a_model_one_run_at_a_time(tiny_loaded):
+    results = []
+
+    def run(seed):
+        results.append(generate(tiny_loaded, PROMPT, Settings(strategy="sample", seed=seed, chat=False)).output)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (1, 1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    alone = generate(tiny_loaded, PROMPT, Settings(strategy="sample", seed=1, chat=False)).output
+    assert sum(r == alone for r in results) == 2
