@@ -152,6 +152,17 @@ class Settings:
         """Seconds this run may take: the request's max_time, never more than the server's limit."""
         return self.limits.max_time if self.max_time is None else self.max_time
 
+    @classmethod
+    def within(cls, limits: Limits | None = None) -> Settings:
+        """The default settings, with max_new_tokens and num_beams lowered where a host set smaller limits."""
+        limits = limits or Limits.from_env()
+        default = {f.name: f.default for f in dataclasses.fields(cls)}
+        return cls(
+            max_new_tokens=min(default["max_new_tokens"], limits.max_new_tokens),
+            num_beams=min(default["num_beams"], limits.max_beams),
+            limits=limits,
+        )
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed, validated again."""
         return dataclasses.replace(self, **changes)

@@ -78,3 +78,11 @@ def test_time_budget_never_exceeds_server_limit():
     limits = Limits(max_time=30.0)
     assert Settings(limits=limits).time_budget == 30.0
     assert Settings(max_time=5.0, limits=limits).time_budget == 5.0
+
+
+def test_defaults_within_a_hosts_smaller_limits(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_NEW_TOKENS", "16")
+    monkeypatch.setenv("PLAYGROUND_MAX_BEAMS", "3")
+    s = Settings.within()
+    assert (s.max_new_tokens, s.num_beams) == (16, 3)
+    assert Settings.within(Limits()).max_new_tokens == 64
