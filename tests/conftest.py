@@ -32,3 +32,44 @@ def bundled_nf4():
     from playground.models import load_model
 
     return load_model(precision="nf4")
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The app as a user starts it (`python app.py`, embedded model at the default precision) on a free port."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    (root / "artifacts").mkdir(exist_ok=True)
+    log = open(root / "artifacts" / "app.log", "w")  # noqa: SIM115  (closed with the server, below)
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"app.py exited with code {server.returncode} before serving")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("app.py did not start serving within 300 s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

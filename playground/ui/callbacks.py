@@ -1,0 +1,104 @@
+"""What the page's events do: turn the controls' values into Settings, stream the engine, format the lines.
+
+No layout here (that is `page.py`), so these functions can be called and tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import stream
+from playground.models import LoadedModel
+from playground.settings import Settings, SettingsError
+from playground.trace import Trace
+
+# (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
+# CLI and the trace)
+STRATEGY_CHOICES = [("Greedy", "greedy"), ("Sampling", "sample"), ("Beam search", "beam")]
+
+STOP_REASON_TEXT = {
+    "eos": "end of sequence",
+    "max_new_tokens": "max new tokens reached",
+    "stop_string": "stop string",
+    "max_time": "time limit reached",
+    "cancelled": "cancelled",
+}
+
+
+def make_settings(
+    strategy: Any,
+    temperature: Any,
+    top_p: Any,
+    top_k: Any,
+    repetition_penalty: Any,
+    max_new_tokens: Any,
+    num_beams: Any,
+    seed: Any,
+) -> Settings:
+    """Settings from the raw control values; raises SettingsError naming the first bad field.
+
+    Args:
+        strategy: "greedy", "sample" or "beam".
+        temperature, top_p, top_k, repetition_penalty: the filters (sampling only, except the penalty).
+        max_new_tokens, num_beams, seed: whole numbers; 50.0 counts as 50.
+    """
+    return Settings(
+        strategy=strategy,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=_whole(top_k),
+        repetition_penalty=repetition_penalty,
+        max_new_tokens=_whole(max_new_tokens),
+        num_beams=_whole(num_beams),
+        seed=_whole(seed),
+    )
+
+
+def _whole(value: Any) -> Any:
+    # A browser's number box and JSON clients may send 50.0 for 50; Settings wants an int and will name the
+    # field if a genuine fraction such as 50.5 arrives.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator[tuple[str, str]]:
+    """Streams one run as (output text so far, status line) pairs; a bad setting becomes a `gr.Error`.
+
+    Args:
+        loaded: the model shared by every request.
+        prompt: what the person typed.
+        controls: the values `make_settings` takes, in its order.
+    """
+    try:
+        settings = make_settings(*controls)
+        for count, update in enumerate(stream(loaded, prompt, settings), start=1):
+            if update.trace is None:
+                yield update.text, f"Generating… step {count}"
+            else:
+                yield update.trace.output.text, summarize(update.trace)
+    except SettingsError as exc:
+        # gr.Error renders its message as HTML, and the message quotes the value that was sent.
+        raise gr.Error(html.escape(str(exc), quote=False), print_exception=False) from exc
+
+
+def summarize(trace: Trace) -> str:
+    """One status line from a finished run: tokens, speed, time and why it stopped."""
+    timing = trace.timing
+    reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
+    return (
+        f"{timing.new_tokens} tokens · {timing.tokens_per_s:.1f} tokens/s · {timing.total_s:.2f} s · stopped: {reason}"
+    )
+
+
+def describe_model(loaded: LoadedModel) -> str:
+    """One line saying which model serves the page, at what precision, where, and how big it is."""
+    info = loaded.info
+    return (
+        f"**Model** `{info.id}` · {info.precision} · {info.device} · {info.memory_mb:.0f} MB · "
+        f"loaded in {loaded.load_s:.1f} s"
+    )

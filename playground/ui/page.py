@@ -1,0 +1,117 @@
+"""The page: which controls exist, where they sit, and which event they trigger.
+
+The model is loaded once here, when the page is built, and shared by every request; the generate event runs
+one request at a time because a loaded model serves one run at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from playground.models import DEFAULT_MODEL_ID, load_model
+from playground.settings import Settings
+from playground.ui.callbacks import STRATEGY_CHOICES, describe_model, run_generation
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+EXAMPLE_PROMPTS = [
+    "Write a haiku about the sea.",
+    "Explain in two sentences why the sky is blue.",
+    "List three uses for a paperclip.",
+]
+
+
+def launch_options() -> dict[str, Any]:
+    """Keyword arguments for `demo.launch`: since Gradio 6 the theme and CSS are given there, not to Blocks."""
+    theme = gr.themes.Soft(
+        primary_hue="indigo",
+        # System fonts: the page must look the same on a machine that cannot fetch web fonts.
+        font=["ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
+    )
+    return {"theme": theme, "css_paths": [ASSETS / "style.css"]}
+
+
+def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.Blocks:
+    """Loads the model and lays out the playground page.
+
+    Args:
+        model_id: the bundled model's name, a Hugging Face model id or a local directory.
+        precision: one of `playground.models.PRECISIONS`.
+    """
+    loaded = load_model(model_id, precision)
+    defaults = Settings.within()  # slider defaults and ranges come from Settings and the server's limits
+    limits = defaults.limits
+
+    def generate(
+        prompt: str,
+        strategy: str,
+        temperature: float,
+        top_p: float,
+        top_k: int,
+        repetition_penalty: float,
+        max_new_tokens: int,
+        num_beams: int,
+        seed: int,
+    ) -> Any:
+        """Generates a continuation of `prompt`, streaming (output so far, status line)."""
+        yield from run_generation(
+            loaded, prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed
+        )
+
+    with gr.Blocks(title="Decoding Playground", analytics_enabled=False) as demo:
+        gr.Markdown("# Decoding Playground\nType a prompt, pick a strategy, and watch the tokens arrive.")
+        gr.Markdown(describe_model(loaded), elem_id="model-info")
+        with gr.Row():
+            with gr.Column(scale=3):
+                prompt = gr.Textbox(label="Prompt", value=EXAMPLE_PROMPTS[0], lines=3, max_lines=12)
+                gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label="Example prompts")
+                strategy = gr.Radio(STRATEGY_CHOICES, value=defaults.strategy, label="Strategy")
+                with gr.Row():
+                    run_button = gr.Button("Generate", variant="primary", scale=3)
+                    stop_button = gr.Button("Stop", variant="stop", scale=1)
+                output = gr.Textbox(
+                    label="Output", lines=8, max_lines=24, interactive=False, buttons=["copy"], elem_id="output"
+                )
+                status = gr.Markdown(elem_id="status")
+            with gr.Column(scale=2):
+                temperature = gr.Slider(
+                    0.05, 2.0, value=defaults.temperature, step=0.05, label="Temperature", info="Sampling only"
+                )
+                # Settings rejects top_p = 0 (it would keep no token), so the slider starts one step above it.
+                top_p = gr.Slider(0.01, 1.0, value=defaults.top_p, step=0.01, label="Top-p", info="Sampling only")
+                top_k = gr.Slider(0, 200, value=defaults.top_k, step=1, label="Top-k", info="Sampling only; 0 = off")
+                repetition_penalty = gr.Slider(
+                    1.0, 2.0, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
+                )
+                # A Slider needs maximum > minimum, even where a host sets a limit of 1 (or 2 beams).
+                max_new_tokens = gr.Slider(
+                    1, max(limits.max_new_tokens, 2), value=defaults.max_new_tokens, step=1, label="Max new tokens"
+                )
+                num_beams = gr.Slider(
+                    2,
+                    max(limits.max_beams, 3),
+                    value=defaults.num_beams,
+                    step=1,
+                    label="Number of beams",
+                    info="Beam search only",
+                )
+                seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only")
+
+        run_event = run_button.click(
+            generate,
+            inputs=[prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed],
+            outputs=[output, status],
+            api_name="generate",
+            concurrency_limit=1,
+            # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
+            # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
+            preprocess=False,
+            show_progress="minimal",
+        )
+        stop_button.click(
+            lambda: "Stopped.", outputs=[status], cancels=[run_event], queue=False, api_visibility="private"
+        )
+    return demo

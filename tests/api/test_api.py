@@ -1,0 +1,79 @@
+"""The launched app through `gradio_client`: the /generate endpoint streams the engine's text and names bad values."""
+
+import html
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from playground.engine import generate
+from playground.settings import Settings
+
+pytestmark = pytest.mark.api
+
+# prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed
+DEFAULTS = dict(
+    strategy="greedy",
+    temperature=1.0,
+    top_p=1.0,
+    top_k=50,
+    repetition_penalty=1.0,
+    max_new_tokens=16,
+    num_beams=4,
+    seed=0,
+)
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def call(client, prompt, **changes):
+    values = {**DEFAULTS, **changes}
+    return client.predict(prompt, *values.values(), api_name="/generate")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(),
+        dict(strategy="sample", temperature=0.8, top_p=0.9, top_k=40, seed=3),
+        dict(strategy="beam", num_beams=3),
+        dict(repetition_penalty=1.3),
+    ],
+    ids=["greedy", "sample", "beam", "penalty"],
+)
+def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
+    prompt = "Tell me about owls."
+    text, status = call(client, prompt, **changes)
+    expected = generate(bundled_nf4, prompt, Settings(**{**DEFAULTS, **changes}))
+    assert text == expected.output.text
+    assert f"{expected.timing.new_tokens} tokens" in status and "stopped:" in status
+
+
+def test_endpoint_streams(client):
+    job = client.submit("Count to ten.", *{**DEFAULTS, "max_new_tokens": 12}.values(), api_name="/generate")
+    outputs = list(job)
+    assert len(outputs) >= 10
+    assert outputs[-1][0].startswith(outputs[2][0])
+
+
+@pytest.mark.parametrize(
+    ("prompt", "changes", "message"),
+    [
+        ("Hi", dict(strategy="sample", temperature=-1), "temperature must be > 0 for sampling, got -1"),
+        ("Hi", dict(max_new_tokens=100000), "max_new_tokens must be <= 1024 (the server's limit), got 100000"),
+        ("Hi", dict(strategy="beam", num_beams=50), "num_beams must be <= 8"),
+        ("Hi", dict(top_k=2.5, strategy="sample"), "top_k must be a whole number, got 2.5"),
+        ("", dict(), "prompt must not be empty"),
+        ("Hi", dict(strategy="nucleus"), "strategy must be one of greedy, sample, beam"),
+    ],
+)
+def test_bad_values_are_named_and_the_server_keeps_serving(client, prompt, changes, message):
+    with pytest.raises(AppError) as err:
+        call(client, prompt, **changes)
+    # The message is HTML (the page renders it), so a quoted value cannot inject markup.
+    assert message in html.unescape(str(err.value))
+    text, _ = call(client, "Say yes.", max_new_tokens=2)
+    assert text

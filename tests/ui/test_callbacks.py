@@ -1,0 +1,30 @@
+"""The page's event functions, called directly: control values to Settings, streamed pairs, errors as gr.Error."""
+
+import gradio as gr
+import pytest
+
+from playground.ui.callbacks import make_settings, run_generation
+
+CONTROLS = ("greedy", 1.0, 1.0, 50.0, 1.0, 8.0, 4.0, 0.0)  # a browser sends whole numbers as floats
+
+
+def test_whole_floats_become_ints_and_fractions_are_named():
+    settings = make_settings(*CONTROLS)
+    assert (settings.top_k, settings.max_new_tokens, settings.num_beams, settings.seed) == (50, 8, 4, 0)
+    with pytest.raises(ValueError, match=r"top_k must be a whole number, got 2\.5"):
+        make_settings("sample", 1.0, 1.0, 2.5, 1.0, 8, 4, 0)
+
+
+def test_run_streams_text_and_status_then_a_summary(tiny_loaded):
+    pairs = list(run_generation(tiny_loaded, "the cat", *CONTROLS))
+    steps = len(pairs) - 1
+    assert [status for _, status in pairs[:-1]] == [f"Generating… step {i}" for i in range(1, steps + 1)]
+    text, status = pairs[-1]
+    assert text == pairs[-2][0] and status.startswith(f"{steps} tokens · ") and "tokens/s" in status
+    assert status.endswith(("stopped: max new tokens reached", "stopped: end of sequence"))
+
+
+def test_bad_value_becomes_a_gradio_error_with_markup_escaped(tiny_loaded):
+    with pytest.raises(gr.Error) as err:
+        list(run_generation(tiny_loaded, "hi", "<b>beam</b>", *CONTROLS[1:]))
+    assert "strategy must be one of greedy, sample, beam, got '&lt;b&gt;beam&lt;/b&gt;'" in err.value.message
