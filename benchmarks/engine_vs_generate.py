@@ -60,6 +60,19 @@ def time_transformers(loaded, settings: Settings) -> tuple[float, int]:
     return elapsed, length
 
 
+def cpu_summary() -> str:
+    """The CPU's name and the vector extensions that decide 4-bit speed on a CPU (Linux only; else empty)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            text = cpuinfo.read()
+    except OSError:
+        return ""
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    has = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{name}; {', '.join(has) or 'no AVX2'}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
@@ -74,6 +87,7 @@ def main() -> None:
         f"model {info.id} {info.precision} on {info.device}, {info.memory_mb:.0f} MB, torch threads "
         f"{torch.get_num_threads()}, {args.max_new_tokens} new tokens, median of {args.repeats}"
     )
+    print(f"cpu: {cpu_summary()}")
     print(f"{'strategy':<10} {'engine tok/s':>13} {'generate tok/s':>15} {'ratio':>7}")
     for name, knobs in CASES.items():
         # min_new_tokens = max_new_tokens: both sides produce the same number of tokens.

@@ -7,6 +7,7 @@ id. Remote code is never trusted. Precisions: bitsandbytes `nf4` (the default), 
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -53,6 +54,9 @@ def precision_kwargs(precision: str, device: str) -> dict[str, Any]:
     """
     if precision in ("bf16", "fp32"):
         return {"dtype": torch.bfloat16 if precision == "bf16" else torch.float32}
+    # On CPUs with AVX-512 BF16, bitsandbytes looks for an optional kernel package that would be fetched from
+    # the Hub and warns when it is missing; nothing can be done about that offline, and it runs without it.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     try:
         import bitsandbytes  # noqa: F401  (checked here so a missing package is named, not a traceback)
         from transformers import BitsAndBytesConfig
