@@ -13,7 +13,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-STRATEGIES = ("greedy", "sample", "beam")
+STRATEGIES = ("greedy", "sample", "beam", "constrained")
+BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs
+MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
 EARLY_STOPPING = (True, False, "never")
 
 
@@ -65,7 +67,7 @@ class Limits:
 class Settings:
     """One decoding run's knobs. Construct it with keywords; it validates itself."""
 
-    strategy: str = "greedy"  # greedy | sample | beam
+    strategy: str = "greedy"  # greedy | sample | beam | constrained
     temperature: float = 1.0  # sampling only; divides the logits
     top_k: int = 50  # sampling only; 0 switches it off
     top_p: float = 1.0  # sampling only; 1.0 switches it off
@@ -82,6 +84,8 @@ class Settings:
     length_penalty: float = 1.0  # beam only; score = sum logprob / length ** length_penalty
     early_stopping: bool | str = False  # beam only; True, False or "never", as in transformers
     num_return_sequences: int = 1  # beam only; at most num_beams
+    force_words: tuple[str, ...] = ()  # constrained only; phrases that must appear
+    force_one_of: tuple[tuple[str, ...], ...] = ()  # constrained only; sets of which one option must appear
     top_n: int = 20  # candidates recorded per step in the trace
     chat: bool | None = None  # apply the chat template; None means "when the model has one"
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
@@ -92,6 +96,8 @@ class Settings:
             object.__setattr__(self, "stop", (self.stop,))
         else:
             object.__setattr__(self, "stop", tuple(self.stop))
+        object.__setattr__(self, "force_words", _strings(self.force_words))
+        object.__setattr__(self, "force_one_of", tuple(_options(group) for group in _sequence(self.force_one_of)))
         self.validate()
 
     def validate(self) -> None:
@@ -136,7 +142,7 @@ class Settings:
             _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
             _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
-        if self.strategy == "beam":
+        if self.strategy in BEAM_STRATEGIES:
             _check_int("num_beams", self.num_beams, 2, lim.max_beams, SERVER_LIMIT)
             _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
             _check_float("length_penalty", self.length_penalty, low=-10.0, high=10.0)
@@ -146,6 +152,30 @@ class Settings:
                 "must be true, false or 'never'",
                 self.early_stopping,
             )
+
+        if self.strategy == "constrained":
+            self._validate_constraints()
+
+    def _validate_constraints(self) -> None:
+        _check(
+            bool(self.force_words or self.force_one_of),
+            "force_words",
+            "or force_one_of must hold at least one constraint for constrained beam search",
+            list(self.force_words),
+        )
+        count = len(self.force_words) + len(self.force_one_of)
+        _check(count <= MAX_CONSTRAINTS, "force_words", f"and force_one_of together allow {MAX_CONSTRAINTS}", count)
+        for word in self.force_words:
+            _check(isinstance(word, str) and word.strip() != "", "force_words", "must be non-empty phrases", word)
+        for group in self.force_one_of:
+            _check(len(group) >= 1, "force_one_of", "sets must hold at least one option", list(group))
+            for option in group:
+                _check(
+                    isinstance(option, str) and option.strip() != "",
+                    "force_one_of",
+                    "options must be non-empty",
+                    list(group),
+                )
 
     @property
     def time_budget(self) -> float:
@@ -171,6 +201,8 @@ class Settings:
         """The normalized settings as plain JSON-ready data (limits left out: they belong to the server)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "limits"}
         data["stop"] = list(self.stop)
+        data["force_words"] = list(self.force_words)
+        data["force_one_of"] = [list(group) for group in self.force_one_of]
         return data
 
     @classmethod
@@ -184,6 +216,22 @@ class Settings:
 
 
 SERVER_LIMIT = " (the server's limit)"
+
+
+def _sequence(value: Any) -> tuple:
+    # One string means one item, not its characters.
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _strings(value: Any) -> tuple:
+    return tuple(v.strip() if isinstance(v, str) else v for v in _sequence(value))
+
+
+def _options(group: Any) -> tuple:
+    """A one-of set from "red | blue | green" or ["red", "blue", "green"]."""
+    if isinstance(group, str):
+        group = group.split("|")
+    return _strings(group)
 
 
 def _check(ok: bool, name: str, rule: str, value: Any) -> None:
