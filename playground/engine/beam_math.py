@@ -130,3 +130,52 @@ def should_continue(
     """Beam search goes on while improvement is possible, the bank is open, and some beam can continue."""
     bank_closed = bool(finished_filled.all()) and early_stopping is True
     return improvable and not bank_closed and not bool(hits_stop.all())
+
+
+def allocate_by_bank(scores: torch.Tensor, banks: torch.Tensor, num_beams: int) -> torch.Tensor:
+    """Dynamic beam allocation (Post & Vilar 2018) as transformers 4.x ordered it: candidates are ranked by
+    score within their bank (constraint progress), then taken round-robin across banks, most progress first:
+    the best of every bank, then the second best of every bank, ... until num_beams are chosen.
+
+    Args:
+        scores: (K,) cumulative log-probabilities of the candidates.
+        banks: (K,) integer constraint progress of each candidate.
+        num_beams: how many to choose.
+
+    Returns:
+        (min(num_beams, K),) candidate indices, in the order chosen.
+    """
+    by_bank = sorted(range(len(scores)), key=lambda i: (-int(banks[i]), -float(scores[i])))
+    rank: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for i in by_bank:
+        b = int(banks[i])
+        rank[i] = seen.get(b, 0)
+        seen[b] = rank[i] + 1
+    order = sorted(by_bank, key=lambda i: (rank[i], -int(banks[i])))
+    return torch.tensor(order[:num_beams], dtype=torch.long)
+
+
+def add_finished(
+    finished_scores: torch.Tensor, finished_filled: torch.Tensor, score: float
+) -> tuple[int | None, torch.Tensor, torch.Tensor]:
+    """Puts one finished hypothesis into a bank of the best B: an empty slot, else the worst if it is worse.
+
+    Args:
+        finished_scores: (B,) length-penalized scores (NEG where empty).
+        finished_filled: (B,) bool.
+        score: the newcomer's length-penalized score.
+
+    Returns:
+        the slot it took (None if it did not enter), and the updated scores and filled flags (new tensors).
+    """
+    scores, filled = finished_scores.clone(), finished_filled.clone()
+    empty = (~filled).nonzero()
+    if len(empty):
+        slot = int(empty[0])
+    else:
+        slot = int(torch.argmin(scores))
+        if score <= float(scores[slot]):
+            return None, scores, filled
+    scores[slot], filled[slot] = score, True
+    return slot, scores, filled

@@ -95,3 +95,30 @@ def test_should_continue():
     assert not beam_math.should_continue(True, full, some_alive, True)
     assert beam_math.should_continue(True, full, some_alive, False)
     assert not beam_math.should_continue(True, open_bank, torch.ones(4, dtype=torch.bool), False)
+
+
+def test_bank_allocation_takes_the_best_of_each_bank_round_robin():
+    # Candidates: bank 2 (scores -5, -6), bank 1 (-1, -2, -3), bank 0 (-0.5).
+    scores = torch.tensor([-1.0, -5.0, -0.5, -2.0, -6.0, -3.0])
+    banks = torch.tensor([1, 2, 0, 1, 2, 1])
+    order = beam_math.allocate_by_bank(scores, banks, 6).tolist()
+    assert order == [1, 0, 2, 4, 3, 5]  # best of banks 2, 1, 0; then second best of banks 2, 1; then the rest
+    assert beam_math.allocate_by_bank(scores, banks, 3).tolist() == [1, 0, 2]
+
+
+def test_bank_allocation_with_one_bank_is_plain_ranking():
+    scores = torch.tensor([-3.0, -1.0, -2.0])
+    assert beam_math.allocate_by_bank(scores, torch.zeros(3, dtype=torch.long), 2).tolist() == [1, 2]
+
+
+def test_finished_bank_fills_then_replaces_its_worst():
+    scores = torch.full((2,), beam_math.NEG)
+    filled = torch.zeros(2, dtype=torch.bool)
+    slot, scores, filled = beam_math.add_finished(scores, filled, -3.0)
+    assert slot == 0
+    slot, scores, filled = beam_math.add_finished(scores, filled, -1.0)
+    assert slot == 1 and filled.all()
+    slot, new_scores, _ = beam_math.add_finished(scores, filled, -5.0)
+    assert slot is None and torch.equal(new_scores, scores)
+    slot, scores, _ = beam_math.add_finished(scores, filled, -2.0)
+    assert slot == 0 and scores.tolist() == [-2.0, -1.0]
