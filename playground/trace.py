@@ -90,6 +90,7 @@ class BeamNode:
     score: float  # cum_logprob / length ** length_penalty
     status: str  # kept | pruned | finished | returned
     bank: int | None = None  # constraint bank (constrained beam search only)
+    constraint: int | None = None  # index into beams.constraints of the constraint this token advanced
 
 
 @dataclass
@@ -101,9 +102,18 @@ class BeamSequence:
 
 
 @dataclass
+class ConstraintInfo:
+    kind: str  # phrase | one_of
+    words: list[str]  # the phrase, or the options of a one-of set, as typed
+    token_ids: list[list[int]]  # every tokenization that satisfies it
+    texts: list[str]  # those tokenizations decoded, for display
+
+
+@dataclass
 class Beams:
     nodes: list[BeamNode] = field(default_factory=list)
     sequences: list[BeamSequence] = field(default_factory=list)
+    constraints: list[ConstraintInfo] = field(default_factory=list)  # constrained beam search only
 
 
 @dataclass
@@ -155,6 +165,7 @@ class Trace:
             else Beams(
                 nodes=[BeamNode(**n) for n in beams["nodes"]],
                 sequences=[BeamSequence(**s) for s in beams["sequences"]],
+                constraints=[ConstraintInfo(**c) for c in beams.get("constraints", [])],
             ),
             speculative=data.get("speculative"),
         )

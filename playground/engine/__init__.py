@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from playground.engine.beam import beam_search
+from playground.engine.constrained import constrained_beam_search
 from playground.engine.context import Update, prepare
 from playground.engine.sampling import decode_tokens
 from playground.settings import Settings
@@ -20,7 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Update", "generate", "stream"]
 
-_STRATEGIES = {"greedy": decode_tokens, "sample": decode_tokens, "beam": beam_search}
+_STRATEGIES = {
+    "greedy": decode_tokens,
+    "sample": decode_tokens,
+    "beam": beam_search,
+    "constrained": constrained_beam_search,
+}
 
 
 def stream(loaded: LoadedModel, prompt: str, settings: Settings) -> Iterator[Update]:

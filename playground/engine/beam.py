@@ -143,8 +143,8 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         ids = tree.tokens(node_id)
         beams.sequences.append(BeamSequence(token_ids=ids, text=ctx.visible_text(ids)[0], score=score))
     best = tree.tokens(returned[0]) if returned else []
-    steps = _steps_along(ctx, tree, summaries, returned[0]) if returned else []
-    trace = make_trace(ctx, best, _stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams)
+    steps = steps_along(ctx, tree, summaries, returned[0]) if returned else []
+    trace = make_trace(ctx, best, stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams)
     yield Update(text=trace.output.text, trace=trace)
 
 
@@ -194,7 +194,7 @@ def _record_candidates(
     return ids
 
 
-def _steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int):
+def steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int):
     """The per-step distributions behind each token of one hypothesis, from the row it grew on."""
     return [
         to_step(
@@ -209,7 +209,7 @@ def _steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], n
     ]
 
 
-def _stop_reason(ctx: RunContext, token_ids: list[int]) -> str:
+def stop_reason(ctx: RunContext, token_ids: list[int]) -> str:
     if token_ids and token_ids[-1] in ctx.eos_ids:
         return "eos"
     if ctx.settings.stop and ctx.visible_text(token_ids)[1]:

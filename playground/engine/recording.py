@@ -49,6 +49,7 @@ def summarize_rows(
     raw_logits: torch.Tensor,
     top_n: int,
     must_include: torch.Tensor | None = None,
+    extra_ids: torch.Tensor | None = None,
 ) -> RowSummary:
     """Keeps the top `top_n` candidates of each row, plus `must_include` (the chosen token) when missing.
 
@@ -57,12 +58,16 @@ def summarize_rows(
         raw_logits: (B, V) the model's logits before any processing.
         top_n: candidates per row, ranked by `ranking_scores`.
         must_include: (B,) a token id per row that must appear (it replaces the last candidate if absent).
+        extra_ids: (B, M) more token ids per row to record after the top `top_n` (constrained beam search's
+            forced tokens, which may rank anywhere); a row may repeat ids to pad.
     """
     order = ranking_scores(staged)
     ids = torch.topk(order, k=min(top_n, order.shape[-1]), dim=-1).indices  # (B, N)
     if must_include is not None:
         present = (ids == must_include[:, None]).any(dim=-1)
         ids[~present, -1] = must_include[~present]
+    if extra_ids is not None:
+        ids = torch.cat([ids, extra_ids.to(ids.device)], dim=1)
     names = [name for name, _ in staged]
     probs: dict[str, torch.Tensor] = {}
     removed_by = torch.full(ids.shape, -1, dtype=torch.long)

@@ -1,0 +1,262 @@
+"""Constrained beam search: beam search that must put given words into its output.
+
+Each step widens beam search's candidates with the tokens that advance each beam's constraints (grid beam
+search, Hokamp & Liu 2017), then chooses the running beams round-robin across "banks" of constraint progress
+(dynamic beam allocation, Post & Vilar 2018), as transformers 4.x's ConstrainedBeamSearchScorer did. A
+hypothesis may finish (EOS, stop string) only once every constraint is met; if the budget runs out first, the
+best unmet hypotheses are returned, marked as such. `satisfies_constraints` is checked on the final tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from playground.engine import beam_math
+from playground.engine.beam import BeamTree, candidate_stops, steps_along, stop_reason
+from playground.engine.constraints import (
+    Constraint,
+    State,
+    advance,
+    advancing_tokens,
+    bank,
+    build_constraints,
+    initial_state,
+    is_complete,
+    satisfied,
+)
+from playground.engine.context import RunContext, Update, make_trace
+from playground.engine.forward import decode_one_token, new_cache, prefill
+from playground.engine.processors import apply_stages, build_stages
+from playground.engine.recording import summarize_rows
+from playground.trace import BeamNode, Beams, BeamSequence, ConstraintInfo
+
+ALIVE = beam_math.NEG / 2  # scores below this belong to impossible continuations
+
+
+@dataclass
+class Candidate:
+    """One (running beam, next token) extension considered at a step."""
+
+    row: int
+    token: int
+    score: float  # cumulative log-probability
+    state: State
+    advanced: int | None
+    bank: int
+    stops: bool = False
+
+
+def gather_candidates(
+    log_probs: torch.Tensor, running_scores: torch.Tensor, states: list[State], constraints: list[Constraint], k: int
+) -> list[tuple[int, int, float]]:
+    """beam search's top-k extensions plus, for every live beam, its best token and each token that advances
+    one of its constraints. Returns (row, token, cumulative score) without duplicates, best first.
+
+    Args:
+        log_probs: (B, V) processed next-token log-probabilities.
+        running_scores: (B,) cumulative log-probabilities (NEG for beams not yet alive).
+    """
+    scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores, k)
+    found = {(r, t): s for s, r, t in zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)}
+    for row, state in enumerate(states):
+        if float(running_scores[row]) <= ALIVE:
+            continue
+        wanted = advancing_tokens(constraints, state) | {int(torch.argmax(log_probs[row]))}
+        for token in wanted:
+            found.setdefault((row, token), float(running_scores[row] + log_probs[row, token]))
+    return sorted(((r, t, s) for (r, t), s in found.items()), key=lambda c: -c[2])
+
+
+def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
+    """Runs constrained beam search, yielding the best running beam's text after each step, then the trace."""
+    settings, model, tokenizer = ctx.settings, ctx.loaded.model, ctx.loaded.tokenizer
+    constraints = build_constraints(tokenizer, settings.force_words, settings.force_one_of)
+    num_beams = settings.num_beams
+    k = beam_math.num_candidates(num_beams, len(ctx.eos_ids))
+    stages = build_stages(settings, ctx.input_ids.shape[1], ctx.eos_ids)
+    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T)
+    running_scores = torch.full((num_beams,), beam_math.NEG)
+    running_scores[0] = 0.0  # every beam starts as the prompt; only one may extend at first
+    states = [initial_state(constraints)] * num_beams
+    running_nodes: list[int | None] = [None] * num_beams
+    finished_scores = torch.full((num_beams,), beam_math.NEG)
+    finished_filled = torch.zeros(num_beams, dtype=torch.bool)
+    finished_nodes: list[int | None] = [None] * num_beams
+    unmet: list[tuple[float, int]] = []  # (score, node) of hypotheses that ended before meeting everything
+    tree, summaries = BeamTree(), []
+    improvable = True
+    cache = new_cache(model)
+
+    started = time.perf_counter()
+    logits = prefill(model, sequences, cache)  # (B, V)
+    prefill_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for index in range(settings.max_new_tokens):
+        staged = apply_stages(stages, sequences, torch.log_softmax(logits, dim=-1))
+        log_probs = staged[-1][1]  # (B, V)
+        found = gather_candidates(log_probs, running_scores, states, constraints, k)
+        summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=_per_row(found, num_beams)))
+        candidates = []
+        for row, token, score in found:
+            state, advanced = advance(constraints, states[row], token)
+            candidates.append(Candidate(row, token, score, state, advanced, bank(constraints, state)))
+        paths = [[*tree.tokens(running_nodes[c.row]), c.token] for c in candidates]
+        hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
+        for c, hit in zip(candidates, hits.tolist(), strict=True):
+            c.stops = hit
+
+        nodes = [_add_node(ctx, tree, index, c, running_nodes, log_probs) for c in candidates]
+        for c, node in zip(candidates, nodes, strict=True):
+            if not c.stops or c.score <= ALIVE:
+                continue
+            score = float(beam_math.length_penalized(c.score, index + 1, settings.length_penalty))
+            if is_complete(c.state):
+                slot, finished_scores, finished_filled = beam_math.add_finished(finished_scores, finished_filled, score)
+                if slot is not None:
+                    finished_nodes[slot] = node
+                    tree.nodes[node].status = "finished"
+            else:
+                unmet.append((score, node))
+
+        growing = [i for i, c in enumerate(candidates) if not c.stops and c.score > ALIVE]
+        chosen = beam_math.allocate_by_bank(
+            torch.tensor([candidates[i].score for i in growing]),
+            torch.tensor([candidates[i].bank for i in growing], dtype=torch.long),
+            num_beams,
+        ).tolist()
+        picked = [growing[i] for i in chosen]
+        if not picked:  # every candidate ended: no beam runs on
+            running_nodes = [None] * num_beams
+            break
+        for i in picked:
+            tree.nodes[nodes[i]].status = "kept"
+        # Fewer live candidates than beams (tiny vocabularies): the spare rows repeat the last one as dead beams.
+        dead = num_beams - len(picked)
+        picked += [picked[-1]] * dead
+        source_rows = torch.tensor([candidates[i].row for i in picked])
+        next_tokens = torch.tensor([candidates[i].token for i in picked])
+        running_scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32)
+        if dead:
+            running_scores[num_beams - dead :] = beam_math.NEG
+        states = [candidates[i].state for i in picked]
+        running_nodes = [nodes[i] for i in picked]
+        cache.reorder_cache(source_rows)
+        sequences = torch.cat([sequences[source_rows], next_tokens[:, None]], dim=-1)
+
+        best = int(torch.argmax(running_scores))
+        yield Update(text=ctx.visible_text(tree.tokens(running_nodes[best]))[0])
+        improvable = beam_math.still_improvable(
+            improvable,
+            running_scores.max(),
+            finished_scores,
+            finished_filled,
+            index + 1,
+            settings.max_new_tokens,
+            settings.early_stopping,
+            settings.length_penalty,
+        )
+        bank_closed = bool(finished_filled.all()) and settings.early_stopping is True
+        if not improvable or bank_closed or index + 1 >= settings.max_new_tokens:
+            break
+        logits = decode_one_token(model, next_tokens[:, None], cache)
+    decode_s = time.perf_counter() - started
+
+    returned = _returned(ctx, tree, constraints, finished_scores, finished_nodes, unmet, running_scores, running_nodes)
+    beams = Beams(nodes=tree.nodes, sequences=[], constraints=[_info(ctx, c) for c in constraints])
+    for node_id, score in returned:
+        tree.nodes[node_id].status = "returned"
+        ids = tree.tokens(node_id)
+        beams.sequences.append(
+            BeamSequence(
+                token_ids=ids,
+                text=ctx.visible_text(ids)[0],
+                score=score,
+                satisfies_constraints=all(satisfied(c, ids) for c in constraints),
+            )
+        )
+    best_ids = beams.sequences[0].token_ids if beams.sequences else []
+    steps = steps_along(ctx, tree, summaries, returned[0][0]) if returned else []
+    trace = make_trace(ctx, best_ids, stop_reason(ctx, best_ids), steps, prefill_s, decode_s, beams=beams)
+    yield Update(text=trace.output.text, trace=trace)
+
+
+def _per_row(found: list[tuple[int, int, float]], num_beams: int) -> torch.Tensor:
+    """(B, M) the candidate tokens of each row, padded by repetition, so each is recorded in the step."""
+    per_row: list[list[int]] = [[] for _ in range(num_beams)]
+    for row, token, _ in found:
+        per_row[row].append(token)
+    width = max(1, max(len(tokens) for tokens in per_row))
+    return torch.tensor([(tokens or [0]) + [(tokens or [0])[-1]] * (width - len(tokens or [0])) for tokens in per_row])
+
+
+def _add_node(
+    ctx: RunContext,
+    tree: BeamTree,
+    index: int,
+    c: Candidate,
+    running_nodes: list[int | None],
+    log_probs: torch.Tensor,
+) -> int:
+    """Records a candidate as a pruned node; the caller upgrades the ones kept or finished."""
+    node = BeamNode(
+        id=len(tree.nodes),
+        parent=running_nodes[c.row],
+        step=index,
+        token_id=c.token,
+        text=ctx.texts([c.token])[0],
+        logprob=max(float(log_probs[c.row, c.token]), beam_math.NEG),
+        cum_logprob=max(c.score, beam_math.NEG),
+        score=max(float(beam_math.length_penalized(c.score, index + 1, ctx.settings.length_penalty)), beam_math.NEG),
+        status="pruned",
+        bank=c.bank,
+        constraint=c.advanced,
+    )
+    return tree.add(node, c.row)
+
+
+def _returned(
+    ctx: RunContext,
+    tree: BeamTree,
+    constraints: list[Constraint],
+    finished_scores: torch.Tensor,
+    finished_nodes: list[int | None],
+    unmet: list[tuple[float, int]],
+    running_scores: torch.Tensor,
+    running_nodes: list[int | None],
+) -> list[tuple[int, float]]:
+    """The sequences to return, best first: finished ones that meet every constraint, then (only if too few)
+    the best of the rest, those that ended unmet and the beams still running when the search stopped."""
+    settings = ctx.settings
+    met = sorted(
+        ((float(s), n) for s, n in zip(finished_scores.tolist(), finished_nodes, strict=True) if n is not None),
+        reverse=True,
+    )
+    chosen = [(n, s) for s, n in met]
+    if len(chosen) < settings.num_return_sequences:
+        length = max(1, max((tree.nodes[n].step + 1 for n in running_nodes if n is not None), default=1))
+        spare = list(unmet) + [
+            (float(beam_math.length_penalized(float(s), length, settings.length_penalty)), n)
+            for s, n in zip(running_scores.tolist(), running_nodes, strict=True)
+            if n is not None and s > ALIVE
+        ]
+        taken = {n for n, _ in chosen}
+        for score, node in sorted(spare, reverse=True):
+            if node not in taken:
+                chosen.append((node, score))
+                taken.add(node)
+    # Whatever the bookkeeping said, a sequence that meets every constraint on its final tokens ranks first.
+    chosen.sort(key=lambda ns: (not all(satisfied(c, tree.tokens(ns[0])) for c in constraints), -ns[1]))
+    return chosen[: settings.num_return_sequences]
+
+
+def _info(ctx: RunContext, c: Constraint) -> ConstraintInfo:
+    return ConstraintInfo(
+        kind=c.kind,
+        words=list(c.words),
+        token_ids=[list(o) for o in c.options],
+        texts=[ctx.decode(list(o)) for o in c.options],
+    )
