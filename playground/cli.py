@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from playground.engine import stream
-from playground.settings import Settings, SettingsError
+from playground.settings import BEAM_STRATEGIES, STRATEGIES, Settings, SettingsError
 from playground.trace import Trace
 
 # Flag name -> Settings field, for the flags that map one to one.
@@ -31,6 +31,8 @@ SETTING_FLAGS = {
     "--early-stopping": "early_stopping",
     "--num-return-sequences": "num_return_sequences",
     "--top-n": "top_n",
+    "--force-words": "force_words",
+    "--force-one-of": "force_one_of",
 }
 FIELD_FLAGS = {name: flag for flag, name in SETTING_FLAGS.items()} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = gen.add_mutually_exclusive_group()
     chat.add_argument("--chat", dest="chat", action="store_true", default=None, help="apply the chat template")
     chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
-    gen.add_argument("--strategy", choices=("greedy", "sample", "beam"))
+    gen.add_argument("--strategy", choices=STRATEGIES)
     for flag in ("--temperature", "--top-p", "--min-p", "--typical-p", "--repetition-penalty"):
         gen.add_argument(flag, type=float)
     for flag in ("--top-k", "--no-repeat-ngram-size", "--max-new-tokens", "--min-new-tokens", "--seed"):
@@ -69,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--early-stopping", type=_early_stopping, help="true, false or never")
     gen.add_argument("--num-return-sequences", type=int)
     gen.add_argument("--top-n", type=int, help="candidates recorded per step")
+    gen.add_argument("--force-words", action="append", help="constrained: a phrase that must appear (repeatable)")
+    gen.add_argument(
+        "--force-one-of", action="append", help='constrained: options of which one must appear, "a|b|c" (repeatable)'
+    )
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
     return parser
@@ -91,7 +97,8 @@ def summary(trace: Trace) -> str:
 
 
 def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
-    live = not as_json and settings.strategy != "beam"  # beams rewrite their text, so print them at the end
+    # Beams rewrite their text as they go, so they are printed at the end.
+    live = not as_json and settings.strategy not in BEAM_STRATEGIES
     shown = ""
     trace = None
     for update in stream(loaded, prompt, settings):
@@ -104,9 +111,10 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
     if as_json:
         print(trace.to_json(), flush=True)
         return
-    if settings.strategy == "beam":
+    if settings.strategy in BEAM_STRATEGIES:
         for rank, seq in enumerate(trace.beams.sequences, start=1):
-            print(f"--- beam {rank} (score {seq.score:.3f})\n{seq.text}")
+            met = {None: "", True: ", constraints met", False: ", constraints NOT met"}[seq.satisfies_constraints]
+            print(f"--- beam {rank} (score {seq.score:.3f}{met})\n{seq.text}")
     else:
         print(trace.output.text[len(shown) :] if trace.output.text.startswith(shown) else "\n" + trace.output.text)
     print(summary(trace), flush=True)

@@ -18,7 +18,14 @@ from playground.trace import Trace
 
 # (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
 # CLI and the trace)
-STRATEGY_CHOICES = [("Greedy", "greedy"), ("Sampling", "sample"), ("Beam search", "beam")]
+STRATEGY_CHOICES = [
+    ("Greedy", "greedy"),
+    ("Sampling", "sample"),
+    ("Beam search", "beam"),
+    ("Constrained beam search", "constrained"),
+]
+# Settings fields a person sets through a control with another name: errors name the control too.
+FIELD_LABELS = {"force_words": "Forced words", "force_one_of": "One of"}
 
 STOP_REASON_TEXT = {
     "eos": "end of sequence",
@@ -38,6 +45,8 @@ def make_settings(
     max_new_tokens: Any,
     num_beams: Any,
     seed: Any,
+    forced_words: Any = "",
+    one_of: Any = "",
 ) -> Settings:
     """Settings from the raw control values; raises SettingsError naming the first bad field.
 
@@ -45,6 +54,8 @@ def make_settings(
         strategy: "greedy", "sample" or "beam".
         temperature, top_p, top_k, repetition_penalty: the filters (sampling only, except the penalty).
         max_new_tokens, num_beams, seed: whole numbers; 50.0 counts as 50.
+        forced_words: phrases that must appear, one per line or separated by commas (constrained only).
+        one_of: one set per line, its options separated by "|" (constrained only).
     """
     return Settings(
         strategy=strategy,
@@ -55,7 +66,26 @@ def make_settings(
         max_new_tokens=_whole(max_new_tokens),
         num_beams=_whole(num_beams),
         seed=_whole(seed),
+        force_words=split_phrases(forced_words),
+        force_one_of=split_sets(one_of),
     )
+
+
+def split_phrases(text: Any) -> tuple[str, ...]:
+    """ "umbrella, rainy day" or one per line -> ("umbrella", "rainy day"); blanks are dropped."""
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(p.strip() for line in text.splitlines() for p in line.split(",") if p.strip())
+
+
+def split_sets(text: Any) -> tuple[tuple[str, ...], ...]:
+    """ "red | blue | green" per line -> (("red", "blue", "green"),); blank lines are dropped.
+
+    Empty options ("red || blue") are kept, so Settings can name the mistake instead of hiding it.
+    """
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(tuple(o.strip() for o in line.split("|")) for line in text.splitlines() if line.strip())
 
 
 def _whole(value: Any) -> Any:
@@ -82,8 +112,10 @@ def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator
             else:
                 yield update.trace.output.text, summarize(update.trace)
     except SettingsError as exc:
+        label = FIELD_LABELS.get(exc.field)
+        message = f"{label}: {exc}" if label else str(exc)
         # gr.Error renders its message as HTML, and the message quotes the value that was sent.
-        raise gr.Error(html.escape(str(exc), quote=False), print_exception=False) from exc
+        raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
 
 
 def summarize(trace: Trace) -> str:

@@ -55,10 +55,23 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
         max_new_tokens: int,
         num_beams: int,
         seed: int,
+        forced_words: str,
+        one_of: str,
     ) -> Any:
         """Generates a continuation of `prompt`, streaming (output so far, status line)."""
         yield from run_generation(
-            loaded, prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed
+            loaded,
+            prompt,
+            strategy,
+            temperature,
+            top_p,
+            top_k,
+            repetition_penalty,
+            max_new_tokens,
+            num_beams,
+            seed,
+            forced_words,
+            one_of,
         )
 
     with gr.Blocks(title="Decoding Playground", analytics_enabled=False) as demo:
@@ -69,6 +82,17 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                 prompt = gr.Textbox(label="Prompt", value=EXAMPLE_PROMPTS[0], lines=3, max_lines=12)
                 gr.Examples(EXAMPLE_PROMPTS, inputs=[prompt], label="Example prompts")
                 strategy = gr.Radio(STRATEGY_CHOICES, value=defaults.strategy, label="Strategy")
+                with gr.Row(visible=False) as constraint_row:
+                    forced_words = gr.Textbox(
+                        label="Forced words",
+                        placeholder="umbrella, rainy day",
+                        info="Phrases that must appear, separated by commas or lines",
+                    )
+                    one_of = gr.Textbox(
+                        label="One of",
+                        placeholder="red | blue | green",
+                        info="At least one option must appear; one set per line",
+                    )
                 with gr.Row():
                     run_button = gr.Button("Generate", variant="primary", scale=3)
                     stop_button = gr.Button("Stop", variant="stop", scale=1)
@@ -96,13 +120,25 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                     value=defaults.num_beams,
                     step=1,
                     label="Number of beams",
-                    info="Beam search only",
+                    info="Beam search and constrained beam search",
                 )
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only")
 
         run_event = run_button.click(
             generate,
-            inputs=[prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed],
+            inputs=[
+                prompt,
+                strategy,
+                temperature,
+                top_p,
+                top_k,
+                repetition_penalty,
+                max_new_tokens,
+                num_beams,
+                seed,
+                forced_words,
+                one_of,
+            ],
             outputs=[output, status],
             api_name="generate",
             concurrency_limit=1,
@@ -110,6 +146,13 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
             preprocess=False,
             show_progress="minimal",
+        )
+        strategy.change(
+            lambda chosen: gr.Row(visible=chosen == "constrained"),
+            inputs=[strategy],
+            outputs=[constraint_row],
+            queue=False,
+            api_visibility="private",
         )
         stop_button.click(
             lambda: "Stopped.", outputs=[status], cancels=[run_event], queue=False, api_visibility="private"

@@ -11,7 +11,7 @@ from playground.settings import Settings
 
 pytestmark = pytest.mark.api
 
-# prompt, strategy, temperature, top_p, top_k, repetition_penalty, max_new_tokens, num_beams, seed
+# After the prompt, the endpoint's inputs in order.
 DEFAULTS = dict(
     strategy="greedy",
     temperature=1.0,
@@ -21,7 +21,17 @@ DEFAULTS = dict(
     max_new_tokens=16,
     num_beams=4,
     seed=0,
+    forced_words="",
+    one_of="",
 )
+SETTINGS_NAMES = {"forced_words": "force_words", "one_of": "force_one_of"}
+
+
+def engine_settings(values: dict) -> Settings:
+    named = {SETTINGS_NAMES.get(k, k): v for k, v in values.items()}
+    named["force_words"] = tuple(w.strip() for w in named["force_words"].split(",") if w.strip())
+    named["force_one_of"] = tuple(line.split("|") for line in named["force_one_of"].splitlines() if line.strip())
+    return Settings(**named)
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +51,14 @@ def call(client, prompt, **changes):
         dict(strategy="sample", temperature=0.8, top_p=0.9, top_k=40, seed=3),
         dict(strategy="beam", num_beams=3),
         dict(repetition_penalty=1.3),
+        dict(strategy="constrained", num_beams=3, forced_words="umbrella", one_of="red | blue", max_new_tokens=24),
     ],
-    ids=["greedy", "sample", "beam", "penalty"],
+    ids=["greedy", "sample", "beam", "penalty", "constrained"],
 )
 def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
     prompt = "Tell me about owls."
     text, status = call(client, prompt, **changes)
-    expected = generate(bundled_nf4, prompt, Settings(**{**DEFAULTS, **changes}))
+    expected = generate(bundled_nf4, prompt, engine_settings({**DEFAULTS, **changes}))
     assert text == expected.output.text
     assert f"{expected.timing.new_tokens} tokens" in status and "stopped:" in status
 
@@ -67,7 +78,9 @@ def test_endpoint_streams(client):
         ("Hi", dict(strategy="beam", num_beams=50), "num_beams must be <= 8"),
         ("Hi", dict(top_k=2.5, strategy="sample"), "top_k must be a whole number, got 2.5"),
         ("", dict(), "prompt must not be empty"),
-        ("Hi", dict(strategy="nucleus"), "strategy must be one of greedy, sample, beam"),
+        ("Hi", dict(strategy="nucleus"), "strategy must be one of greedy, sample, beam, constrained"),
+        ("Hi", dict(strategy="constrained"), "Forced words: force_words or force_one_of must hold at least one"),
+        ("Hi", dict(strategy="constrained", one_of="red || blue"), "One of: force_one_of options must be non-empty"),
     ],
 )
 def test_bad_values_are_named_and_the_server_keeps_serving(client, prompt, changes, message):

@@ -109,3 +109,29 @@ def test_empty_prompt_gets_a_message_naming_it(page):
     set_number(page, "Max new tokens", "3")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("stopped:")).to_be_visible(timeout=60_000)
+
+
+def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):
+    prompt = "Write a sentence about the weather."
+    expect(page.get_by_label("Forced words")).to_be_hidden()
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Constrained beam search", exact=True).check()
+    page.get_by_label("Forced words").fill("umbrella")
+    page.get_by_label("One of").fill("red | blue")
+    set_number(page, "Max new tokens", "24")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("stopped:")).to_be_visible(timeout=120_000)
+    settings = Settings(
+        strategy="constrained", force_words=("umbrella",), force_one_of=(("red", "blue"),), max_new_tokens=24
+    )
+    expected = generate(bundled_nf4, prompt, settings).output.text
+    assert "umbrella" in expected.lower()
+    expect(output_box(page)).to_have_value(expected)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "constrained.png", full_page=True)
+
+
+def test_constrained_without_constraints_names_the_inputs(page):
+    page.get_by_label("Constrained beam search", exact=True).check()
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("Forced words: force_words or force_one_of must hold")).to_be_visible(timeout=30_000)

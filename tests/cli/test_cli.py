@@ -186,3 +186,31 @@ def test_bundled_model_from_a_terminal():
     )
     assert result.returncode == 0, result.stderr
     assert "SmolLM2-135M-Instruct fp32 on cpu]" in result.stdout
+
+
+def test_constrained_flags_reach_the_trace(tiny_dir, capsys):
+    flags = [
+        "--strategy",
+        "constrained",
+        "--force-words",
+        "dog",
+        "--force-one-of",
+        "red|blue",
+        "--num-beams",
+        "3",
+        "--max-new-tokens",
+        "20",
+        "--json",
+        "--raw",
+    ]
+    assert run(tiny_dir, *flags) == 0
+    trace = json.loads(capsys.readouterr().out)
+    assert [c["words"] for c in trace["beams"]["constraints"]] == [["dog"], ["red", "blue"]]
+    assert all(seq["satisfies_constraints"] for seq in trace["beams"]["sequences"])
+
+
+def test_constrained_without_constraints_exits_2(tiny_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(tiny_dir, "--strategy", "constrained")
+    assert exit_info.value.code == 2
+    assert "argument --force-words: force_words or force_one_of must hold at least one" in capsys.readouterr().err

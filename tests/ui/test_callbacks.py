@@ -3,7 +3,7 @@
 import gradio as gr
 import pytest
 
-from playground.ui.callbacks import make_settings, run_generation
+from playground.ui.callbacks import make_settings, run_generation, split_phrases, split_sets
 
 CONTROLS = ("greedy", 1.0, 1.0, 50.0, 1.0, 8.0, 4.0, 0.0)  # a browser sends whole numbers as floats
 
@@ -27,4 +27,13 @@ def test_run_streams_text_and_status_then_a_summary(tiny_loaded):
 def test_bad_value_becomes_a_gradio_error_with_markup_escaped(tiny_loaded):
     with pytest.raises(gr.Error) as err:
         list(run_generation(tiny_loaded, "hi", "<b>beam</b>", *CONTROLS[1:]))
-    assert "strategy must be one of greedy, sample, beam, got '&lt;b&gt;beam&lt;/b&gt;'" in err.value.message
+    expected = "strategy must be one of greedy, sample, beam, constrained, got '&lt;b&gt;beam&lt;/b&gt;'"
+    assert expected in err.value.message
+
+
+def test_constraint_inputs_are_split_into_phrases_and_sets():
+    assert split_phrases("umbrella, rainy day\n\n old boot ") == ("umbrella", "rainy day", "old boot")
+    assert split_sets("red | blue|green\n\nyes|no") == (("red", "blue", "green"), ("yes", "no"))
+    assert split_sets("red || blue") == (("red", "", "blue"),)
+    settings = make_settings("constrained", *CONTROLS[1:], "umbrella", "red | blue")
+    assert settings.force_words == ("umbrella",) and settings.force_one_of == (("red", "blue"),)
