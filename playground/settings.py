@@ -13,7 +13,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-STRATEGIES = ("greedy", "sample", "beam", "constrained")
+STRATEGIES = ("greedy", "sample", "beam", "constrained", "speculative")
+PRECISIONS = ("nf4", "fp4", "int8", "bf16", "fp32")
+PROMPT_LOOKUP = "prompt-lookup"  # the draft_model value that drafts by n-gram lookup instead of a model
+MAX_DRAFT_TOKENS = 16
 BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs
 MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
 EARLY_STOPPING = (True, False, "never")
@@ -67,7 +70,7 @@ class Limits:
 class Settings:
     """One decoding run's knobs. Construct it with keywords; it validates itself."""
 
-    strategy: str = "greedy"  # greedy | sample | beam | constrained
+    strategy: str = "greedy"  # greedy | sample | beam | constrained | speculative
     temperature: float = 1.0  # sampling only; divides the logits
     top_k: int = 50  # sampling only; 0 switches it off
     top_p: float = 1.0  # sampling only; 1.0 switches it off
@@ -86,6 +89,12 @@ class Settings:
     num_return_sequences: int = 1  # beam only; at most num_beams
     force_words: tuple[str, ...] = ()  # constrained only; phrases that must appear
     force_one_of: tuple[tuple[str, ...], ...] = ()  # constrained only; sets of which one option must appear
+    draft_model: str | None = None  # speculative; a model id or path, "prompt-lookup", None = the target's weights
+    draft_precision: str = "bf16"  # speculative; the draft model's precision
+    num_draft_tokens: int = 4  # speculative; tokens the draft proposes per round (the start, if adaptive)
+    draft_schedule: str = "constant"  # speculative; constant | adaptive
+    prompt_lookup_ngram: int = 3  # speculative with prompt lookup; the longest n-gram matched
+    do_sample: bool = False  # speculative; sample with the speculative sampling rule, else greedy
     top_n: int = 20  # candidates recorded per step in the trace
     chat: bool | None = None  # apply the chat template; None means "when the model has one"
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
@@ -130,7 +139,7 @@ class Settings:
             "must be true, false or unset",
             self.chat,
         )
-        if self.strategy == "sample":
+        if self.samples:
             _check_float(
                 "temperature",
                 self.temperature,
@@ -155,6 +164,36 @@ class Settings:
 
         if self.strategy == "constrained":
             self._validate_constraints()
+        if self.strategy == "speculative":
+            self._validate_speculative()
+
+    @property
+    def samples(self) -> bool:
+        """The run draws tokens at random (sampling, or speculative decoding with do_sample)."""
+        return self.strategy == "sample" or (self.strategy == "speculative" and self.do_sample is True)
+
+    def _validate_speculative(self) -> None:
+        _check(isinstance(self.do_sample, bool), "do_sample", "must be true or false", self.do_sample)
+        _check(
+            self.draft_model is None or (isinstance(self.draft_model, str) and self.draft_model.strip() != ""),
+            "draft_model",
+            f"must be a model id, a directory or {PROMPT_LOOKUP!r}",
+            self.draft_model,
+        )
+        _check(
+            self.draft_precision in PRECISIONS,
+            "draft_precision",
+            f"must be one of {', '.join(PRECISIONS)}",
+            self.draft_precision,
+        )
+        _check_int("num_draft_tokens", self.num_draft_tokens, 1, MAX_DRAFT_TOKENS)
+        _check(
+            self.draft_schedule in ("constant", "adaptive"),
+            "draft_schedule",
+            "must be constant or adaptive",
+            self.draft_schedule,
+        )
+        _check_int("prompt_lookup_ngram", self.prompt_lookup_ngram, 1, 8)
 
     def _validate_constraints(self) -> None:
         _check(

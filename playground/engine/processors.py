@@ -59,7 +59,7 @@ def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int]) -> lis
                 MinNewTokensLengthLogitsProcessor(prompt_len, settings.min_new_tokens, torch.tensor(eos_ids)),
             )
         )
-    if settings.strategy != "sample":
+    if not settings.samples:
         return stages
     if settings.temperature != 1.0:
         stages.append(("temperature", TemperatureLogitsWarper(settings.temperature)))

@@ -20,9 +20,8 @@ import torch
 
 from playground.models.bundled import DEFAULT_MODEL_ID, ensure_checkpoint
 from playground.models.errors import ModelLoadError
+from playground.settings import PRECISIONS
 from playground.trace import ModelInfo
-
-PRECISIONS = ("nf4", "fp4", "int8", "bf16", "fp32")
 
 
 @dataclass
