@@ -1,0 +1,115 @@
+"""The arithmetic of speculative decoding, as pure functions: the acceptance rule, the residual distribution,
+prompt-lookup proposals and the expected tokens per round.
+
+Speculative sampling (Leviathan et al. 2023; Chen et al. 2023): a draft proposes x_1..x_g with probabilities
+q_j; the target scores them in one pass (p_j). x_j is accepted with probability min(1, p_j(x_j) / q_j(x_j));
+at the first rejection the next token is drawn from normalize(max(0, p_j - q_j)); if all are accepted a bonus
+token is drawn from p_{g+1}. The emitted tokens are then distributed exactly as sampling from the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+CONFIDENCE_THRESHOLD = 0.4  # adaptive drafting stops below this draft probability (transformers' default)
+
+
+@dataclass
+class Verdict:
+    """The outcome of one round's verification."""
+
+    accepted: int  # how many proposed tokens were kept (a prefix)
+    token: int  # the token emitted after them
+    kind: str  # "bonus" (all accepted), "resampled" (sampling, after a rejection), "corrected" (greedy)
+
+
+def residual(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """normalize(max(0, p - q)): where to draw from after a rejection. (V,), (V,) -> (V,)
+
+    When p == q everywhere (no mass left) the rule never rejects, but guard anyway by falling back to p.
+    """
+    diff = torch.clamp(p - q, min=0.0)
+    total = diff.sum()
+    return diff / total if total > 0 else p
+
+
+def verify_sampling(
+    proposed: list[int], p: torch.Tensor, q: torch.Tensor, generator: torch.Generator | None = None
+) -> Verdict:
+    """The speculative sampling rule.
+
+    Args:
+        proposed: the g draft tokens.
+        p: (g + 1, V) target probabilities at each proposed position and one after them.
+        q: (g, V) draft probabilities the tokens were drawn from (one-hot for prompt lookup).
+        generator: the run's random generator (uniforms and the final draw come from it).
+    """
+    for j, token in enumerate(proposed):
+        ratio = p[j, token] / q[j, token] if q[j, token] > 0 else torch.tensor(0.0)
+        u = torch.rand((), generator=generator, device=p.device)
+        if u >= torch.clamp(ratio, max=1.0):
+            nxt = torch.multinomial(residual(p[j], q[j]), 1, generator=generator)
+            return Verdict(j, int(nxt), "resampled")
+    nxt = torch.multinomial(p[len(proposed)], 1, generator=generator)
+    return Verdict(len(proposed), int(nxt), "bonus")
+
+
+def verify_greedy(proposed: list[int], p: torch.Tensor) -> Verdict:
+    """Greedy verification: keep draft tokens while they are the target's argmax; then the target's argmax.
+
+    Args:
+        proposed: the g draft tokens.
+        p: (g + 1, V) target scores (probabilities or logits) at each position.
+    """
+    best = torch.argmax(p, dim=-1).tolist()  # (g + 1,)
+    for j, token in enumerate(proposed):
+        if best[j] != token:
+            return Verdict(j, best[j], "corrected")
+    return Verdict(len(proposed), best[len(proposed)], "bonus")
+
+
+def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> float:
+    """Estimated acceptance rate of a round: the mean over positions of sum_x min(p(x), q(x)). (g, V) each."""
+    if q.shape[0] == 0:
+        return 0.0
+    return float(torch.minimum(p[: q.shape[0]], q).sum(dim=-1).mean())
+
+
+def expected_tokens(alpha: float, gamma: int) -> float:
+    """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:
+    (1 - alpha^(gamma+1)) / (1 - alpha) (Leviathan et al. 2023, eq. 1)."""
+    if alpha >= 1.0:
+        return float(gamma + 1)
+    return (1.0 - alpha ** (gamma + 1)) / (1.0 - alpha)
+
+
+def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list[int]:
+    """Draft tokens copied from earlier in the text: find the most recent earlier occurrence of the last n
+    tokens (n from max_ngram down to 1) and propose what followed it.
+
+    Args:
+        token_ids: prompt and generated tokens so far.
+        max_ngram: the longest suffix to match.
+        num_tokens: how many tokens to propose at most.
+
+    Returns:
+        up to num_tokens proposals; empty when nothing matches.
+    """
+    length = len(token_ids)
+    for n in range(min(max_ngram, length - 1), 0, -1):
+        suffix = token_ids[length - n :]
+        for start in range(length - n - 1, -1, -1):  # most recent match first, excluding the suffix itself
+            if token_ids[start : start + n] == suffix:
+                follow = token_ids[start + n : start + n + num_tokens]
+                if follow:
+                    return follow
+    return []
+
+
+def next_gamma(gamma: int, accepted: int, proposed: int, low: int = 1, high: int = 16) -> int:
+    """Adaptive schedule (as transformers' assisted generation): +2 after a fully accepted round, -1 otherwise."""
+    if proposed == 0:
+        return gamma
+    return min(high, gamma + 2) if accepted == proposed else max(low, gamma - 1)
