@@ -23,9 +23,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_tiny_tokenizer() -> PreTrainedTokenizerFast:
+def make_tiny_tokenizer(chars: list[str] = CHARS) -> PreTrainedTokenizerFast:
     """A character-level fast tokenizer: ids 0-3 are special (pad, eos, bos, unk), then one id per character."""
-    vocab = {token: i for i, token in enumerate(SPECIALS + CHARS)}
+    vocab = {token: i for i, token in enumerate(SPECIALS + list(chars))}
     # BPE without merges splits text into single characters; Fuse joins them back without spaces.
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
     backend.decoder = decoders.Fuse()
@@ -79,3 +79,20 @@ def wrap_loaded(model, tokenizer, model_id: str = "tiny-random-llama") -> Loaded
         vocab_size=model.config.vocab_size,
     )
     return LoadedModel(model=model, tokenizer=tokenizer, info=info, load_s=0.0)
+
+
+def save_tiny_model(
+    path, tokenizer: PreTrainedTokenizerFast, seed: int = 0, eos_boost: float = 8.0, sharpen: float = 1.0
+) -> str:
+    """A tiny model saved as a checkpoint directory, so `load_model(path)` can load it (as a draft, say).
+
+    Args:
+        sharpen: scales every output row; random models are nearly uniform, and a sharper one disagrees
+            with them clearly (a draft that makes a wrong acceptance rule visible).
+    """
+    model = make_tiny_model(tokenizer, seed=seed, eos_boost=eos_boost)
+    with torch.no_grad():
+        model.lm_head.weight *= sharpen
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)

@@ -13,6 +13,7 @@ from playground.engine.beam import beam_search
 from playground.engine.constrained import constrained_beam_search
 from playground.engine.context import Update, prepare
 from playground.engine.sampling import decode_tokens
+from playground.engine.speculative import speculative_decode
 from playground.settings import Settings
 from playground.trace import Trace
 
@@ -26,6 +27,7 @@ _STRATEGIES = {
     "sample": decode_tokens,
     "beam": beam_search,
     "constrained": constrained_beam_search,
+    "speculative": speculative_decode,
 }
 
 

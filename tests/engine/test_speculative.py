@@ -1,0 +1,140 @@
+"""Speculative decoding end to end on tiny random models: greedy equals plain greedy, sampling is lossless,
+caches roll back correctly, and runs stop where plain decoding stops."""
+
+import math
+
+import pytest
+import torch
+
+from playground.engine import generate
+from playground.engine.forward import new_cache
+from playground.engine.speculative import forward_tokens, rollback
+from playground.models import load_model
+from playground.settings import Settings, SettingsError
+from tests.tiny import CHARS, make_tiny_tokenizer, save_tiny_model
+
+PROMPT = "the cat sat on the mat and the cat"
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory, tiny_tokenizer):
+    base = tmp_path_factory.mktemp("speculative")
+    return {
+        "target": save_tiny_model(base / "target", tiny_tokenizer, seed=0, eos_boost=1.0),
+        "other": save_tiny_model(base / "other", tiny_tokenizer, seed=5, eos_boost=1.0, sharpen=30.0),
+        "eager": save_tiny_model(base / "eager", tiny_tokenizer, seed=1, eos_boost=12.0),
+        "foreign": save_tiny_model(base / "foreign", make_tiny_tokenizer(list(reversed(CHARS))), seed=0),
+    }
+
+
+def speculative(**knobs) -> Settings:
+    return Settings(
+        **{"strategy": "speculative", "chat": False, "max_new_tokens": 40, "draft_precision": "fp32", **knobs}
+    )
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(),  # the target's own weights as draft: everything accepted
+        dict(draft_model="other"),  # a different model: many rejections
+        dict(draft_model="other", num_draft_tokens=1),
+        dict(draft_model="other", num_draft_tokens=7, draft_schedule="adaptive"),
+        dict(draft_model="prompt-lookup", prompt_lookup_ngram=2),
+        dict(draft_model="other", repetition_penalty=1.3, no_repeat_ngram_size=3),
+        dict(draft_precision="bf16"),
+    ],
+    ids=str,
+)
+def test_greedy_output_equals_plain_greedy(dirs, knobs):
+    target = load_model(dirs["target"], "fp32")
+    if knobs.get("draft_model") == "other":
+        knobs = {**knobs, "draft_model": dirs["other"]}
+    plain_knobs = {k: v for k, v in knobs.items() if k in ("repetition_penalty", "no_repeat_ngram_size")}
+    plain = generate(target, PROMPT, Settings(chat=False, max_new_tokens=40, **plain_knobs))
+    trace = generate(target, PROMPT, speculative(**knobs))
+    assert trace.output.token_ids == plain.output.token_ids
+    assert trace.output.stop_reason == plain.output.stop_reason
+    assert [s.chosen.id for s in trace.steps] == trace.output.token_ids
+    spec = trace.speculative
+    assert sum(r["tokens"] for r in spec["rounds"]) == len(trace.output.token_ids)
+    assert spec["target_calls"] == len(spec["rounds"])
+    if not knobs:  # the target's own weights draft: every proposal is accepted
+        assert spec["acceptance_rate"] == 1.0 and spec["target_calls"] < len(trace.output.token_ids) / 2
+    proposed = sum(r["num_draft_tokens"] for r in spec["rounds"])
+    accepted = sum(t["accepted"] for r in spec["rounds"] for t in r["proposed"])
+    assert spec["acceptance_rate"] == pytest.approx(accepted / proposed if proposed else 0.0)
+
+
+def test_a_draft_with_another_tokenizer_is_refused(dirs):
+    target = load_model(dirs["target"], "fp32")
+    with pytest.raises(SettingsError, match="does not share the target's tokenizer"):
+        generate(target, PROMPT, speculative(draft_model=dirs["foreign"]))
+    with pytest.raises(SettingsError, match="draft_model cannot be loaded: No model directory"):
+        generate(target, PROMPT, speculative(draft_model="./no/such/draft"))
+    assert not target.lock.locked()
+
+
+def test_eos_inside_an_accepted_run_ends_there(dirs):
+    eager = load_model(dirs["eager"], "fp32")
+    plain = generate(eager, PROMPT, Settings(chat=False, max_new_tokens=40))
+    trace = generate(eager, PROMPT, speculative(num_draft_tokens=6))
+    assert plain.output.stop_reason == trace.output.stop_reason == "eos"
+    assert trace.output.token_ids == plain.output.token_ids
+    assert trace.speculative["rounds"][-1]["proposed"], "EOS should arrive inside a round of proposals"
+
+
+@pytest.mark.parametrize("max_new_tokens", [1, 2, 5, 9])
+def test_max_new_tokens_reached_mid_round_is_exact(dirs, max_new_tokens):
+    target = load_model(dirs["target"], "fp32")
+    knobs = dict(max_new_tokens=max_new_tokens, min_new_tokens=max_new_tokens)
+    plain = generate(target, PROMPT, Settings(chat=False, **knobs))
+    trace = generate(target, PROMPT, speculative(num_draft_tokens=4, **knobs))
+    assert trace.output.token_ids == plain.output.token_ids and len(trace.output.token_ids) == max_new_tokens
+
+
+def test_rollback_leaves_a_cache_as_if_the_rejected_tokens_never_came(dirs):
+    model = load_model(dirs["target"], "fp32").model
+    prefix, rejected, instead = [5, 6, 7, 8], [9, 10, 11], [12, 13]
+    cache = new_cache(model)
+    forward_tokens(model, prefix + rejected, cache)
+    rollback(cache, len(prefix))
+    assert cache.get_seq_length() == len(prefix)
+    after_rollback = forward_tokens(model, instead, cache)
+    fresh = forward_tokens(model, prefix + instead, new_cache(model))[-len(instead) :]
+    torch.testing.assert_close(after_rollback, fresh, rtol=1e-5, atol=1e-5)
+
+
+def test_seeded_sampling_is_reproducible(dirs):
+    target = load_model(dirs["target"], "fp32")
+    knobs = dict(do_sample=True, draft_model=dirs["other"], seed=4, temperature=0.9)
+    first = generate(target, PROMPT, speculative(**knobs))
+    assert generate(target, PROMPT, speculative(**knobs)).output.token_ids == first.output.token_ids
+    kinds = {r["emitted"]["kind"] for r in first.speculative["rounds"]}
+    assert kinds <= {"bonus", "resampled"}
+
+
+def _chi2_critical(df: int, z: float = 3.09) -> float:
+    """Chi-square quantile at p = 0.001 by the Wilson-Hilferty approximation."""
+    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
+
+
+def test_sampled_tokens_follow_the_targets_distribution(dirs):
+    """With a draft that disagrees with the target, the first token of many seeded runs is distributed as the
+    target's own next-token distribution (chi-square, rare tokens pooled)."""
+    target = load_model(dirs["target"], "fp32")
+    runs = 1500
+    counts = torch.zeros(target.info.vocab_size)
+    for seed in range(runs):
+        settings = speculative(do_sample=True, draft_model=dirs["other"], seed=seed, top_k=0, max_new_tokens=2)
+        counts[generate(target, PROMPT, settings).output.token_ids[0]] += 1
+    ids = target.tokenizer(PROMPT)["input_ids"]
+    p = torch.softmax(forward_tokens(target.model, ids, new_cache(target.model))[-1], dim=-1)
+    expected = p * runs
+    common = expected >= 5
+    observed, wanted = counts[common], expected[common]
+    if (~common).any():
+        observed = torch.cat([observed, counts[~common].sum(dim=0, keepdim=True)])
+        wanted = torch.cat([wanted, expected[~common].sum(dim=0, keepdim=True)])
+    stat = float(((observed - wanted) ** 2 / wanted).sum())
+    assert stat < _chi2_critical(len(observed) - 1)

@@ -1,0 +1,38 @@
+"""Speculative decoding on the bundled model: greedy output equals plain greedy in fp32, with a model draft
+(the same weights in bf16, which disagrees in places) and with prompt lookup."""
+
+import pytest
+
+from playground.engine import generate
+from playground.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+PROMPTS = [
+    "Repeat this sentence twice: the quick brown fox jumps over the lazy dog.",
+    "Write a short story about a robot.",
+]
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+@pytest.mark.parametrize(
+    "draft",
+    [dict(draft_precision="bf16"), dict(draft_model="prompt-lookup"), dict(draft_schedule="adaptive")],
+    ids=str,
+)
+def test_fp32_greedy_speculative_equals_plain_greedy(bundled_fp32, prompt, draft):
+    plain = generate(bundled_fp32, prompt, Settings(max_new_tokens=48))
+    trace = generate(bundled_fp32, prompt, Settings(strategy="speculative", max_new_tokens=48, **draft))
+    assert trace.output.token_ids == plain.output.token_ids
+    spec = trace.speculative
+    assert spec["target_calls"] == len(spec["rounds"]) <= len(trace.output.token_ids)
+
+
+def test_sampling_with_a_model_draft_is_seeded_and_reports_rounds(bundled_fp32):
+    settings = Settings(strategy="speculative", do_sample=True, seed=7, temperature=0.8, max_new_tokens=32)
+    first = generate(bundled_fp32, "Describe a cat.", settings)
+    again = generate(bundled_fp32, "Describe a cat.", settings)
+    assert first.output.token_ids == again.output.token_ids
+    rounds = first.speculative["rounds"]
+    assert all(0.0 <= r["alpha"] <= 1.0 and 1.0 <= r["expected_tokens"] <= r["num_draft_tokens"] + 1 for r in rounds)
+    assert 0.0 < first.speculative["acceptance_rate"] <= 1.0
