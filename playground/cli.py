@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from playground.engine import stream
-from playground.settings import BEAM_STRATEGIES, STRATEGIES, Settings, SettingsError
+from playground.settings import BEAM_STRATEGIES, PRECISIONS, STRATEGIES, Settings, SettingsError
 from playground.trace import Trace
 
 # Flag name -> Settings field, for the flags that map one to one.
@@ -33,6 +33,12 @@ SETTING_FLAGS = {
     "--top-n": "top_n",
     "--force-words": "force_words",
     "--force-one-of": "force_one_of",
+    "--draft-model": "draft_model",
+    "--draft-precision": "draft_precision",
+    "--num-draft-tokens": "num_draft_tokens",
+    "--draft-schedule": "draft_schedule",
+    "--prompt-lookup-ngram": "prompt_lookup_ngram",
+    "--do-sample": "do_sample",
 }
 FIELD_FLAGS = {name: flag for flag, name in SETTING_FLAGS.items()} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 
@@ -46,7 +52,7 @@ def _early_stopping(value: str) -> bool | str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for `python -m playground`."""
-    from playground.models import DEFAULT_MODEL_ID, PRECISIONS
+    from playground.models import DEFAULT_MODEL_ID
 
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--force-words", action="append", help="constrained: a phrase that must appear (repeatable)")
     gen.add_argument(
         "--force-one-of", action="append", help='constrained: options of which one must appear, "a|b|c" (repeatable)'
+    )
+    gen.add_argument(
+        "--draft-model",
+        help="speculative: draft model id or directory, or prompt-lookup (default: the target's weights)",
+    )
+    gen.add_argument("--draft-precision", choices=PRECISIONS, help="speculative: the draft model's precision")
+    gen.add_argument("--num-draft-tokens", type=int, help="speculative: tokens proposed per round")
+    gen.add_argument("--draft-schedule", choices=("constant", "adaptive"), help="speculative: draft length schedule")
+    gen.add_argument("--prompt-lookup-ngram", type=int, help="speculative with prompt-lookup: longest n-gram")
+    gen.add_argument(
+        "--do-sample", action="store_true", default=None, help="speculative: sample (speculative sampling), not greedy"
     )
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
@@ -118,6 +135,14 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
     else:
         print(trace.output.text[len(shown) :] if trace.output.text.startswith(shown) else "\n" + trace.output.text)
     print(summary(trace), flush=True)
+    if trace.speculative:
+        spec = trace.speculative
+        print(
+            f"[speculative: {spec['acceptance_rate']:.0%} of draft tokens accepted, "
+            f"{spec['tokens_per_round']:.2f} tokens per target call, {spec['target_calls']} target and "
+            f"{spec['draft_calls']} draft calls, draft {spec['draft_s']:.2f} s, verify {spec['verify_s']:.2f} s]",
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import gradio as gr
 
 from playground.engine import stream
 from playground.models import LoadedModel
-from playground.settings import Settings, SettingsError
+from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import Trace
 
 # (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
@@ -23,9 +23,23 @@ STRATEGY_CHOICES = [
     ("Sampling", "sample"),
     ("Beam search", "beam"),
     ("Constrained beam search", "constrained"),
+    ("Speculative decoding", "speculative"),
+]
+# Speculative drafts offered on the page: the target's own weights at a cheaper precision, or prompt lookup.
+DRAFT_CHOICES = [
+    ("Same model, bf16", "bf16"),
+    ("Same model, fp32", "fp32"),
+    ("Same model, nf4", "nf4"),
+    ("Prompt lookup (no model)", PROMPT_LOOKUP),
 ]
 # Settings fields a person sets through a control with another name: errors name the control too.
-FIELD_LABELS = {"force_words": "Forced words", "force_one_of": "One of"}
+FIELD_LABELS = {
+    "force_words": "Forced words",
+    "force_one_of": "One of",
+    "draft_model": "Draft",
+    "draft_precision": "Draft",
+    "num_draft_tokens": "Draft tokens per round",
+}
 
 STOP_REASON_TEXT = {
     "eos": "end of sequence",
@@ -47,6 +61,9 @@ def make_settings(
     seed: Any,
     forced_words: Any = "",
     one_of: Any = "",
+    draft: Any = "bf16",
+    num_draft_tokens: Any = 4,
+    do_sample: Any = False,
 ) -> Settings:
     """Settings from the raw control values; raises SettingsError naming the first bad field.
 
@@ -56,6 +73,8 @@ def make_settings(
         max_new_tokens, num_beams, seed: whole numbers; 50.0 counts as 50.
         forced_words: phrases that must appear, one per line or separated by commas (constrained only).
         one_of: one set per line, its options separated by "|" (constrained only).
+        draft: a precision for the target's own weights as draft, or "prompt-lookup" (speculative only).
+        num_draft_tokens: tokens the draft proposes per round; do_sample: speculative sampling, else greedy.
     """
     return Settings(
         strategy=strategy,
@@ -68,6 +87,10 @@ def make_settings(
         seed=_whole(seed),
         force_words=split_phrases(forced_words),
         force_one_of=split_sets(one_of),
+        draft_model=PROMPT_LOOKUP if draft == PROMPT_LOOKUP else None,
+        draft_precision="bf16" if draft == PROMPT_LOOKUP else draft,
+        num_draft_tokens=_whole(num_draft_tokens),
+        do_sample=do_sample,
     )
 
 
@@ -122,9 +145,19 @@ def summarize(trace: Trace) -> str:
     """One status line from a finished run: tokens, speed, time and why it stopped."""
     timing = trace.timing
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
-    return (
+    line = (
         f"{timing.new_tokens} tokens · {timing.tokens_per_s:.1f} tokens/s · {timing.total_s:.2f} s · stopped: {reason}"
     )
+    if trace.beams is not None and trace.beams.constraints:
+        met = bool(trace.beams.sequences) and trace.beams.sequences[0].satisfies_constraints
+        line += " · constraints met" if met else " · constraints NOT met: try more max new tokens or beams"
+    if trace.speculative:
+        spec = trace.speculative
+        line += (
+            f" · {spec['acceptance_rate']:.0%} of draft tokens accepted, "
+            f"{spec['tokens_per_round']:.2f} tokens per target pass"
+        )
+    return line
 
 
 def describe_model(loaded: LoadedModel) -> str:

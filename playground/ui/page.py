@@ -12,8 +12,8 @@ from typing import Any
 import gradio as gr
 
 from playground.models import DEFAULT_MODEL_ID, load_model
-from playground.settings import Settings
-from playground.ui.callbacks import STRATEGY_CHOICES, describe_model, run_generation
+from playground.settings import MAX_DRAFT_TOKENS, Settings
+from playground.ui.callbacks import DRAFT_CHOICES, STRATEGY_CHOICES, describe_model, run_generation
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_PROMPTS = [
@@ -57,6 +57,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
         seed: int,
         forced_words: str,
         one_of: str,
+        draft: str,
+        num_draft_tokens: int,
+        do_sample: bool,
     ) -> Any:
         """Generates a continuation of `prompt`, streaming (output so far, status line)."""
         yield from run_generation(
@@ -72,6 +75,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             seed,
             forced_words,
             one_of,
+            draft,
+            num_draft_tokens,
+            do_sample,
         )
 
     with gr.Blocks(title="Decoding Playground", analytics_enabled=False) as demo:
@@ -93,6 +99,12 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                         placeholder="red | blue | green",
                         info="At least one option must appear; one set per line",
                     )
+                with gr.Row(visible=False) as speculative_row:
+                    draft = gr.Dropdown(DRAFT_CHOICES, value=defaults.draft_precision, label="Draft")
+                    num_draft_tokens = gr.Slider(
+                        1, MAX_DRAFT_TOKENS, value=defaults.num_draft_tokens, step=1, label="Draft tokens per round"
+                    )
+                    do_sample = gr.Checkbox(value=False, label="Sample", info="Speculative sampling, else greedy")
                 with gr.Row():
                     run_button = gr.Button("Generate", variant="primary", scale=3)
                     stop_button = gr.Button("Stop", variant="stop", scale=1)
@@ -138,6 +150,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                 seed,
                 forced_words,
                 one_of,
+                draft,
+                num_draft_tokens,
+                do_sample,
             ],
             outputs=[output, status],
             api_name="generate",
@@ -148,9 +163,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             show_progress="minimal",
         )
         strategy.change(
-            lambda chosen: gr.Row(visible=chosen == "constrained"),
+            lambda chosen: (gr.Row(visible=chosen == "constrained"), gr.Row(visible=chosen == "speculative")),
             inputs=[strategy],
-            outputs=[constraint_row],
+            outputs=[constraint_row, speculative_row],
             queue=False,
             api_visibility="private",
         )

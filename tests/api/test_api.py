@@ -23,14 +23,19 @@ DEFAULTS = dict(
     seed=0,
     forced_words="",
     one_of="",
+    draft="bf16",
+    num_draft_tokens=4,
+    do_sample=False,
 )
-SETTINGS_NAMES = {"forced_words": "force_words", "one_of": "force_one_of"}
+SETTINGS_NAMES = {"forced_words": "force_words", "one_of": "force_one_of", "draft": "draft_precision"}
 
 
 def engine_settings(values: dict) -> Settings:
     named = {SETTINGS_NAMES.get(k, k): v for k, v in values.items()}
     named["force_words"] = tuple(w.strip() for w in named["force_words"].split(",") if w.strip())
     named["force_one_of"] = tuple(line.split("|") for line in named["force_one_of"].splitlines() if line.strip())
+    if named["draft_precision"] == "prompt-lookup":
+        named.update(draft_model="prompt-lookup", draft_precision="bf16")
     return Settings(**named)
 
 
@@ -52,8 +57,10 @@ def call(client, prompt, **changes):
         dict(strategy="beam", num_beams=3),
         dict(repetition_penalty=1.3),
         dict(strategy="constrained", num_beams=3, forced_words="umbrella", one_of="red | blue", max_new_tokens=24),
+        dict(strategy="speculative", draft="prompt-lookup"),
+        dict(strategy="speculative", draft="bf16", do_sample=True, seed=5, num_draft_tokens=3),
     ],
-    ids=["greedy", "sample", "beam", "penalty", "constrained"],
+    ids=["greedy", "sample", "beam", "penalty", "constrained", "speculative-lookup", "speculative-sampling"],
 )
 def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
     prompt = "Tell me about owls."
@@ -81,6 +88,12 @@ def test_endpoint_streams(client):
         ("Hi", dict(strategy="nucleus"), "strategy must be one of greedy, sample, beam, constrained"),
         ("Hi", dict(strategy="constrained"), "Forced words: force_words or force_one_of must hold at least one"),
         ("Hi", dict(strategy="constrained", one_of="red || blue"), "One of: force_one_of options must be non-empty"),
+        (
+            "Hi",
+            dict(strategy="speculative", num_draft_tokens=99),
+            "Draft tokens per round: num_draft_tokens must be <=",
+        ),
+        ("Hi", dict(strategy="speculative", draft="fp8"), "Draft: draft_precision must be one of"),
     ],
 )
 def test_bad_values_are_named_and_the_server_keeps_serving(client, prompt, changes, message):

@@ -135,3 +135,18 @@ def test_constrained_without_constraints_names_the_inputs(page):
     page.get_by_label("Constrained beam search", exact=True).check()
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Forced words: force_words or force_one_of must hold")).to_be_visible(timeout=30_000)
+
+
+def test_speculative_decoding_reports_acceptance(page, bundled_nf4):
+    prompt = "Repeat this sentence: the quick brown fox jumps over the lazy dog."
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Speculative decoding", exact=True).check()
+    page.get_by_label("Draft", exact=True).click()
+    page.get_by_role("option", name="Prompt lookup (no model)").click()
+    set_number(page, "Max new tokens", "24")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("of draft tokens accepted")).to_be_visible(timeout=120_000)
+    settings = Settings(strategy="speculative", draft_model="prompt-lookup", max_new_tokens=24)
+    expect(output_box(page)).to_have_value(generate(bundled_nf4, prompt, settings).output.text)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "speculative.png", full_page=True)

@@ -214,3 +214,53 @@ def test_constrained_without_constraints_exits_2(tiny_dir, capsys):
         run(tiny_dir, "--strategy", "constrained")
     assert exit_info.value.code == 2
     assert "argument --force-words: force_words or force_one_of must hold at least one" in capsys.readouterr().err
+
+
+def test_speculative_flags_reach_the_trace(tiny_dir, capsys):
+    flags = [
+        "--strategy",
+        "speculative",
+        "--draft-model",
+        "prompt-lookup",
+        "--num-draft-tokens",
+        "3",
+        "--prompt-lookup-ngram",
+        "2",
+        "--max-new-tokens",
+        "12",
+        "--json",
+        "--raw",
+    ]
+    assert run(tiny_dir, *flags) == 0
+    trace = json.loads(capsys.readouterr().out)
+    spec = trace["speculative"]
+    assert spec["draft"] == {"source": "prompt-lookup", "ngram": 2} and spec["num_draft_tokens"] == 3
+    assert all(r["num_draft_tokens"] <= 3 for r in spec["rounds"])
+
+
+def test_speculative_runs_use_consecutive_seeds(tiny_dir, capsys):
+    flags = [
+        "--strategy",
+        "speculative",
+        "--do-sample",
+        "--draft-precision",
+        "fp32",
+        "--seed",
+        "3",
+        "--runs",
+        "2",
+        "--max-new-tokens",
+        "6",
+        "--json",
+    ]
+    assert run(tiny_dir, *flags) == 0
+    traces = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [t["settings"]["seed"] for t in traces] == [3, 4]
+    assert all(t["settings"]["do_sample"] for t in traces)
+
+
+def test_bad_draft_tokens_exit_2_naming_the_flag(tiny_dir, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(tiny_dir, "--strategy", "speculative", "--num-draft-tokens", "0")
+    assert exit_info.value.code == 2
+    assert "argument --num-draft-tokens: num_draft_tokens must be >= 1, got 0" in capsys.readouterr().err

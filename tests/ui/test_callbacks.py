@@ -27,7 +27,7 @@ def test_run_streams_text_and_status_then_a_summary(tiny_loaded):
 def test_bad_value_becomes_a_gradio_error_with_markup_escaped(tiny_loaded):
     with pytest.raises(gr.Error) as err:
         list(run_generation(tiny_loaded, "hi", "<b>beam</b>", *CONTROLS[1:]))
-    expected = "strategy must be one of greedy, sample, beam, constrained, got '&lt;b&gt;beam&lt;/b&gt;'"
+    expected = "strategy must be one of greedy, sample, beam, constrained, speculative, got '&lt;b&gt;beam&lt;/b&gt;'"
     assert expected in err.value.message
 
 
@@ -37,3 +37,12 @@ def test_constraint_inputs_are_split_into_phrases_and_sets():
     assert split_sets("red || blue") == (("red", "", "blue"),)
     settings = make_settings("constrained", *CONTROLS[1:], "umbrella", "red | blue")
     assert settings.force_words == ("umbrella",) and settings.force_one_of == (("red", "blue"),)
+
+
+def test_status_line_reports_constraints_and_draft_acceptance(tiny_loaded):
+    constrained = list(run_generation(tiny_loaded, "the cat", "constrained", *CONTROLS[1:], "dog", ""))[-1][1]
+    assert "· constraints met" in constrained
+    impossible = ("constrained", 1.0, 1.0, 50, 1.0, 2, 4, 0, "elephant", "")
+    assert "constraints NOT met" in list(run_generation(tiny_loaded, "the cat", *impossible))[-1][1]
+    speculative = ("speculative", 1.0, 1.0, 50, 1.0, 8, 4, 0, "", "", "prompt-lookup", 3, False)
+    assert "of draft tokens accepted" in list(run_generation(tiny_loaded, "the cat", *speculative))[-1][1]
