@@ -1,0 +1,125 @@
+"""Token distributions: one step's candidates through every stage of the pipeline, and an overview of all steps."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from playground.plots.style import BLUE, GREY, ORANGE, STAGE_COLOURS, STAGE_LABELS, VERMILLION, show_token
+from playground.trace import STAGES, Trace
+
+
+def _stages_of(step) -> list[str]:
+    present = set(step.candidates[0].probs) if step.candidates else {"raw", "final"}
+    # "final" repeats the last stage's numbers; show it only when no stage ran (it is then the raw softmax).
+    names = [s for s in STAGES if s in present and s != "final"]
+    return names if len(names) > 1 else [*names, "final"]
+
+
+def stage_figure(trace: Trace, index: int) -> go.Figure:
+    """Step `index`'s top candidates, one bar group per stage, removed tokens cut and labelled by their stage.
+
+    Args:
+        trace: any run's trace with steps.
+        index: the step (0-based); raises IndexError when out of range.
+    """
+    step = trace.steps[index]
+    cands = step.candidates
+    labels = [f"{i + 1}. {show_token(c.text)}" for i, c in enumerate(cands)]
+    fig = go.Figure()
+    for stage in _stages_of(step):
+        probs = [c.probs.get(stage, 0.0) for c in cands]
+        fig.add_bar(
+            name=STAGE_LABELS[stage],
+            x=labels,
+            y=probs,
+            marker_color=STAGE_COLOURS[stage],
+            hovertemplate="%{x}<br>" + STAGE_LABELS[stage] + ": %{y:.4f}<extra></extra>",
+        )
+    removed = [(label, c.removed_by) for label, c in zip(labels, cands, strict=True) if c.removed_by]
+    for label, stage in removed:
+        fig.add_annotation(
+            x=label,
+            y=0,
+            text=f"✂ {stage}",
+            showarrow=False,
+            yshift=10,
+            textangle=-90,
+            font=dict(color=VERMILLION, size=10),
+            yanchor="bottom",
+        )
+    chosen = next((label for label, c in zip(labels, cands, strict=True) if c.id == step.chosen.id), None)
+    if chosen is not None:
+        fig.add_annotation(
+            x=chosen, y=1.0, yref="paper", text="chosen", showarrow=True, arrowcolor=BLUE, font=dict(color=BLUE)
+        )
+    top_p = trace.settings.get("top_p", 1.0)
+    if cands and "top_p" in cands[0].probs:
+        before = _stage_before(step, "top_p")
+        cumulative, total = [], 0.0
+        for c in cands:
+            total += c.probs[before]
+            cumulative.append(total)
+        fig.add_scatter(
+            name=f"cumulative ({STAGE_LABELS[before]})",
+            x=labels,
+            y=cumulative,
+            mode="lines+markers",
+            line=dict(color=ORANGE, dash="dot"),
+            yaxis="y",
+        )
+        fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"top-p = {top_p:g}")
+    fig.update_layout(
+        title=f"Step {index + 1}: chose {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
+        f"entropy {step.entropy:.2f} nats)",
+        barmode="group",
+        yaxis=dict(title="probability", range=[0, 1.05]),
+        xaxis=dict(title="candidates, ranked before filtering", tickangle=-45),
+        legend=dict(orientation="h", y=-0.35),
+        margin=dict(t=60, b=120),
+    )
+    return fig
+
+
+def _stage_before(step, stage: str) -> str:
+    names = [s for s in STAGES if s in step.candidates[0].probs]
+    return names[max(0, names.index(stage) - 1)]
+
+
+def overview_figure(trace: Trace) -> go.Figure:
+    """Every step at a glance: the chosen token's probability and the distribution's entropy."""
+    steps = trace.steps
+    x = [s.index + 1 for s in steps]
+    tokens = [show_token(s.chosen.text) for s in steps]
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("probability of the chosen token", "entropy (nats)"),
+    )
+    fig.add_bar(
+        x=x,
+        y=[s.chosen.prob for s in steps],
+        customdata=tokens,
+        marker_color=BLUE,
+        name="p(chosen)",
+        hovertemplate="step %{x}: %{customdata}<br>p = %{y:.3f}<extra></extra>",
+        row=1,
+        col=1,
+    )
+    fig.add_scatter(
+        x=x,
+        y=[s.entropy for s in steps],
+        customdata=tokens,
+        mode="lines+markers",
+        name="entropy",
+        line=dict(color=ORANGE),
+        hovertemplate="step %{x}: %{customdata}<br>%{y:.2f} nats<extra></extra>",
+        row=2,
+        col=1,
+    )
+    fig.update_yaxes(range=[0, 1.05], row=1, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(showlegend=False, margin=dict(t=40))
+    return fig

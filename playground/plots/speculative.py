@@ -1,0 +1,101 @@
+"""Draft acceptance: which draft tokens the target kept, how often, and how that compares with theory."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from playground.engine.speculative_math import expected_tokens
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, show_token
+from playground.trace import Trace
+
+
+def acceptance_figure(trace: Trace) -> go.Figure:
+    """Four panels: tokens per round (green accepted, red rejected), acceptance per round and cumulative,
+    a histogram of accepted lengths, and measured tokens per round against (1 - a^(g+1)) / (1 - a).
+
+    Raises:
+        ValueError: the trace is not from speculative decoding.
+    """
+    if not trace.speculative:
+        raise ValueError("this trace has no draft rounds: run speculative decoding")
+    rounds = trace.speculative["rounds"]
+    fig = make_subplots(
+        rows=2,
+        cols=2,
+        vertical_spacing=0.16,
+        horizontal_spacing=0.1,
+        subplot_titles=(
+            "draft tokens per round",
+            "acceptance rate",
+            "accepted per round",
+            "tokens per round: measured and expected",
+        ),
+    )
+    for accepted, colour, name in ((True, GREEN, "accepted"), (False, VERMILLION, "rejected")):
+        xs, ys, hover = [], [], []
+        for r_index, r in enumerate(rounds):
+            for j, t in enumerate(r["proposed"]):
+                if t["accepted"] == accepted:
+                    xs.append(r_index + 1)
+                    ys.append(j + 1)
+                    hover.append(f"{show_token(t['text'])}<br>p = {t['p']:.3f}, q = {t['q']:.3f}")
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            marker=dict(symbol="square", size=12, color=colour),
+            name=name,
+            text=hover,
+            hovertemplate="round %{x}, position %{y}<br>%{text}<extra></extra>",
+            row=1,
+            col=1,
+        )
+    rates, cumulative, proposed_sum, accepted_sum = [], [], 0, 0
+    for r in rounds:
+        n, a = len(r["proposed"]), sum(t["accepted"] for t in r["proposed"])
+        proposed_sum, accepted_sum = proposed_sum + n, accepted_sum + a
+        rates.append(a / n if n else None)
+        cumulative.append(accepted_sum / proposed_sum if proposed_sum else None)
+    x = list(range(1, len(rounds) + 1))
+    fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", row=1, col=2)
+    fig.add_scatter(x=x, y=cumulative, mode="lines", line=dict(color=ORANGE), name="cumulative", row=1, col=2)
+    # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
+    accepted_counts = [sum(t["accepted"] for t in r["proposed"]) for r in rounds if r["proposed"]]
+    fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
+    gammas = sorted({r["num_draft_tokens"] for r in rounds if r["num_draft_tokens"]})
+    alphas = [i / 50 for i in range(50)]
+    for gamma in gammas[-2:]:
+        fig.add_scatter(
+            x=alphas,
+            y=[expected_tokens(a, gamma) for a in alphas],
+            mode="lines",
+            line=dict(color=GREY, dash="dash"),
+            name=f"expected, γ = {gamma}",
+            row=2,
+            col=2,
+        )
+    fig.add_scatter(
+        x=[r["alpha"] for r in rounds],
+        y=[r["tokens"] for r in rounds],
+        mode="markers",
+        marker=dict(color=GREEN, size=8, opacity=0.7),
+        name="measured",
+        row=2,
+        col=2,
+    )
+    spec = trace.speculative
+    fig.update_xaxes(title_text="round", row=1, col=1)
+    fig.update_yaxes(title_text="position", dtick=1, row=1, col=1)
+    fig.update_xaxes(title_text="round", row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+    fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
+    fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
+    fig.update_yaxes(title_text="tokens", row=2, col=2)
+    fig.update_layout(
+        title=f"{spec['acceptance_rate']:.0%} of draft tokens accepted · {spec['tokens_per_round']:.2f} tokens "
+        f"per target pass · {spec['target_calls']} target, {spec['draft_calls']} draft passes",
+        height=620,
+        legend=dict(orientation="h", y=-0.12),
+    )
+    return fig

@@ -1,0 +1,49 @@
+"""Colours and labels shared by every figure: Okabe-Ito, a palette readable with every common colour-vision
+deficiency, and a way to show tokens whose text is whitespace or control characters."""
+
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREEN = "#009E73"
+VERMILLION = "#D55E00"
+SKY = "#56B4E9"
+PURPLE = "#CC79A7"
+YELLOW = "#F0E442"
+GREY = "#999999"
+BLACK = "#000000"
+
+# One colour per processing stage, in pipeline order.
+STAGE_COLOURS = {
+    "raw": GREY,
+    "repetition_penalty": PURPLE,
+    "no_repeat_ngram": YELLOW,
+    "min_new_tokens": SKY,
+    "temperature": ORANGE,
+    "top_k": VERMILLION,
+    "top_p": GREEN,
+    "min_p": BLACK,
+    "typical_p": SKY,
+    "final": BLUE,
+}
+STAGE_LABELS = {
+    "raw": "raw",
+    "repetition_penalty": "after repetition penalty",
+    "no_repeat_ngram": "after no-repeat n-gram",
+    "min_new_tokens": "after min new tokens",
+    "temperature": "after temperature",
+    "top_k": "after top-k",
+    "top_p": "after top-p",
+    "min_p": "after min-p",
+    "typical_p": "after typical-p",
+    "final": "final",
+}
+
+
+def show_token(text: str) -> str:
+    """A token's text made visible: leading/trailing spaces as '␣', newlines as '⏎', tabs as '⇥'."""
+    shown = text.replace("\n", "⏎").replace("\t", "⇥")
+    if shown.strip(" ") != shown:
+        core = shown.strip(" ")
+        lead = len(shown) - len(shown.lstrip(" "))
+        trail = len(shown) - len(shown.rstrip(" "))
+        shown = "␣" * lead + core + "␣" * trail
+    return shown or "∅"

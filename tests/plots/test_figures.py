@@ -1,0 +1,122 @@
+"""Every figure builder on fixed traces from tiny models: structure, colours, labels, and clear refusals."""
+
+import json
+
+import pytest
+
+from playground.engine import generate
+from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
+from playground.plots.beam_tree import STATUS_STYLE
+from playground.plots.style import GREEN, VERMILLION, show_token
+from playground.settings import Settings
+
+PROMPT = "the cat sat on the mat and the cat"
+
+
+@pytest.fixture(scope="module")
+def traces(tiny_tokenizer):
+    from tests.tiny import make_tiny_model, wrap_loaded
+
+    loaded = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=0, eos_boost=1.0), tiny_tokenizer)
+    base = dict(chat=False, max_new_tokens=24, min_new_tokens=24)
+    return {
+        "sample": generate(loaded, PROMPT, Settings(strategy="sample", temperature=0.7, top_k=8, top_p=0.8, **base)),
+        "greedy": generate(loaded, PROMPT, Settings(chat=False, max_new_tokens=24)),
+        "beam": generate(loaded, PROMPT, Settings(strategy="beam", num_beams=4, num_return_sequences=2, **base)),
+        "constrained": generate(
+            loaded, PROMPT, Settings(strategy="constrained", num_beams=3, force_words=("dog",), **base)
+        ),
+        "speculative": generate(
+            loaded, PROMPT, Settings(strategy="speculative", draft_model="prompt-lookup", num_draft_tokens=3, **base)
+        ),
+    }
+
+
+def test_show_token_makes_whitespace_visible():
+    assert show_token(" the") == "␣the" and show_token("\n") == "⏎" and show_token("") == "∅"
+    assert show_token("a b") == "a b"
+
+
+def test_stage_figure_has_a_bar_group_per_stage_and_cuts_removed_tokens(traces):
+    trace = traces["sample"]
+    fig = stage_figure(trace, 3)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [b.name for b in bars] == ["raw", "after min new tokens", "after temperature", "after top-k", "after top-p"]
+    assert all(len(b.x) == 20 for b in bars)
+    step = trace.steps[3]
+    cut = [a.text for a in fig.layout.annotations if a.text.startswith("✂")]
+    assert len(cut) == sum(c.removed_by is not None for c in step.candidates) >= 12  # top-k keeps 8 of 20
+    assert {a.font.color for a in fig.layout.annotations if a.text.startswith("✂")} == {VERMILLION}
+    cumulative = next(t for t in fig.data if t.type == "scatter")
+    assert cumulative.y[-1] <= 1.0 + 1e-6 and list(cumulative.y) == sorted(cumulative.y)
+    assert any(s.y0 == 0.8 for s in fig.layout.shapes)  # the top-p line
+    assert "Step 4: chose" in fig.layout.title.text
+
+
+def test_stage_figure_for_greedy_shows_the_raw_distribution(traces):
+    fig = stage_figure(traces["greedy"], 0)
+    assert [b.name for b in fig.data if b.type == "bar"] == ["raw", "final"]
+    with pytest.raises(IndexError):
+        stage_figure(traces["greedy"], 99)
+
+
+def test_overview_plots_every_step(traces):
+    trace = traces["sample"]
+    fig = overview_figure(trace)
+    prob, ent = fig.data
+    assert list(prob.x) == list(range(1, 25)) and list(prob.y) == [s.chosen.prob for s in trace.steps]
+    assert list(ent.y) == [s.entropy for s in trace.steps]
+
+
+def test_beam_tree_draws_every_node_in_its_status_style(traces):
+    trace = traces["beam"]
+    fig = beam_tree_figure(trace)
+    drawn = {t.name: t for t in fig.data if t.name in STATUS_STYLE}
+    counts = {status: sum(n.status == status for n in trace.beams.nodes) for status in STATUS_STYLE}
+    for status, trace_ in drawn.items():
+        symbol, colour, _ = STATUS_STYLE[status]
+        assert len(trace_.x) == counts[status] and trace_.marker.symbol == symbol and trace_.marker.color == colour
+    assert sum(len(t.x) for t in drawn.values()) == len(trace.beams.nodes)
+    assert counts["returned"] == 2 and drawn["returned"].marker.color == GREEN
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+def test_constrained_tree_colours_by_bank_and_marks_forced_tokens(traces):
+    fig = beam_tree_figure(traces["constrained"])
+    kept = next(t for t in fig.data if t.name == "kept")
+    assert kept.marker.colorscale and max(kept.marker.color) > 0
+    assert VERMILLION in kept.marker.line.color
+    assert "constraints" in fig.layout.title.text
+
+
+def test_long_trees_scroll(tiny_tokenizer):
+    from tests.tiny import make_tiny_model, wrap_loaded
+
+    loaded = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=2, eos_boost=0.1), tiny_tokenizer)
+    trace = generate(
+        loaded, PROMPT, Settings(strategy="beam", num_beams=8, chat=False, max_new_tokens=64, min_new_tokens=64)
+    )
+    fig = beam_tree_figure(trace)
+    assert fig.layout.xaxis.rangeslider.visible and tuple(fig.layout.xaxis.range) == (0.5, 24.5)
+    assert len(json.dumps(fig.to_plotly_json(), default=str)) < 1_000_000
+
+
+def test_acceptance_figure_colours_accepted_and_rejected_tokens(traces):
+    trace = traces["speculative"]
+    fig = acceptance_figure(trace)
+    accepted = next(t for t in fig.data if t.name == "accepted")
+    rejected = next(t for t in fig.data if t.name == "rejected")
+    proposed = [t for r in trace.speculative["rounds"] for t in r["proposed"]]
+    assert len(accepted.x) == sum(t["accepted"] for t in proposed)
+    assert len(rejected.x) == len(proposed) - len(accepted.x)
+    assert accepted.marker.color == GREEN and rejected.marker.color == VERMILLION
+    measured = next(t for t in fig.data if t.name == "measured")
+    assert len(measured.x) == len(trace.speculative["rounds"])
+    assert "of draft tokens accepted" in fig.layout.title.text
+
+
+def test_figures_refuse_traces_without_their_data(traces):
+    with pytest.raises(ValueError, match="no beam tree"):
+        beam_tree_figure(traces["greedy"])
+    with pytest.raises(ValueError, match="no draft rounds"):
+        acceptance_figure(traces["beam"])
