@@ -47,3 +47,13 @@ def show_token(text: str) -> str:
         trail = len(shown) - len(shown.rstrip(" "))
         shown = "␣" * lead + core + "␣" * trail
     return shown or "∅"
+
+
+def placeholder(message: str):
+    """An empty figure that says why there is nothing to draw."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=15))
+    fig.update_layout(xaxis=dict(visible=False), yaxis=dict(visible=False), height=260)
+    return fig

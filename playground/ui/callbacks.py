@@ -119,8 +119,9 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator[tuple[str, str]]:
-    """Streams one run as (output text so far, status line) pairs; a bad setting becomes a `gr.Error`.
+def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator[tuple[str, str, Trace | None]]:
+    """Streams one run as (output text so far, status line, trace) triples, the trace only in the last one;
+    a bad setting becomes a `gr.Error`.
 
     Args:
         loaded: the model shared by every request.
@@ -131,9 +132,9 @@ def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator
         settings = make_settings(*controls)
         for count, update in enumerate(stream(loaded, prompt, settings), start=1):
             if update.trace is None:
-                yield update.text, f"Generating… step {count}"
+                yield update.text, f"Generating… step {count}", None
             else:
-                yield update.trace.output.text, summarize(update.trace)
+                yield update.trace.output.text, summarize(update.trace), update.trace
     except SettingsError as exc:
         label = FIELD_LABELS.get(exc.field)
         message = f"{label}: {exc}" if label else str(exc)

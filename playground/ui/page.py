@@ -14,6 +14,7 @@ import gradio as gr
 from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import MAX_DRAFT_TOKENS, Settings
 from playground.ui.callbacks import DRAFT_CHOICES, STRATEGY_CHOICES, describe_model, run_generation
+from playground.ui.views import all_views, step_view
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_PROMPTS = [
@@ -135,6 +136,16 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                     info="Beam search and constrained beam search",
                 )
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only")
+        last_trace = gr.State(None)  # this browser session's latest finished run
+        with gr.Tabs():
+            with gr.Tab("Token distributions"):
+                step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
+                step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
+                overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
+            with gr.Tab("Beam tree"):
+                beam_plot = gr.Plot(label="Beam tree", elem_id="beam-plot")
+            with gr.Tab("Draft acceptance"):
+                accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")
 
         run_event = run_button.click(
             generate,
@@ -154,7 +165,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                 num_draft_tokens,
                 do_sample,
             ],
-            outputs=[output, status],
+            outputs=[output, status, last_trace],
             api_name="generate",
             concurrency_limit=1,
             # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
@@ -162,6 +173,10 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             preprocess=False,
             show_progress="minimal",
         )
+        views = [step, step_plot, overview_plot, beam_plot, accept_plot]
+        run_event.then(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
+        step.change(step_view, inputs=[last_trace, step], outputs=[step_plot], api_visibility="private")
+        demo.load(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
         strategy.change(
             lambda chosen: (gr.Row(visible=chosen == "constrained"), gr.Row(visible=chosen == "speculative")),
             inputs=[strategy],

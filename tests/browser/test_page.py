@@ -150,3 +150,21 @@ def test_speculative_decoding_reports_acceptance(page, bundled_nf4):
     expect(output_box(page)).to_have_value(generate(bundled_nf4, prompt, settings).output.text)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "speculative.png", full_page=True)
+
+
+def test_views_show_the_run_step_by_step_and_as_a_tree(page):
+    page.get_by_label("Prompt").fill("Name three fruits.")
+    page.get_by_label("Beam search", exact=True).check()
+    set_number(page, "Max new tokens", "12")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("stopped:")).to_be_visible(timeout=120_000)
+    expect(page.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)
+    set_number(page, "Step", "3")
+    expect(page.locator("#step-plot").get_by_text("Step 3: chose")).to_be_visible(timeout=30_000)
+    expect(page.locator("#overview-plot").get_by_text("entropy (nats)")).to_be_visible()
+    page.get_by_role("tab", name="Beam tree").click()
+    expect(page.locator("#beam-plot").get_by_text("Beam tree:")).to_be_visible(timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "beam-tree.png", full_page=True)
+    page.get_by_role("tab", name="Draft acceptance").click()
+    expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()

@@ -18,8 +18,10 @@ def test_whole_floats_become_ints_and_fractions_are_named():
 def test_run_streams_text_and_status_then_a_summary(tiny_loaded):
     pairs = list(run_generation(tiny_loaded, "the cat", *CONTROLS))
     steps = len(pairs) - 1
-    assert [status for _, status in pairs[:-1]] == [f"Generating… step {i}" for i in range(1, steps + 1)]
-    text, status = pairs[-1]
+    assert [status for _, status, _ in pairs[:-1]] == [f"Generating… step {i}" for i in range(1, steps + 1)]
+    assert all(trace is None for _, _, trace in pairs[:-1])
+    text, status, trace = pairs[-1]
+    assert trace.output.text == text
     assert text == pairs[-2][0] and status.startswith(f"{steps} tokens · ") and "tokens/s" in status
     assert status.endswith(("stopped: max new tokens reached", "stopped: end of sequence"))
 
