@@ -13,7 +13,8 @@ import gradio as gr
 
 from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import MAX_DRAFT_TOKENS, Settings
-from playground.ui.callbacks import DRAFT_CHOICES, STRATEGY_CHOICES, describe_model, run_generation
+from playground.ui.callbacks import DRAFT_CHOICES, STRATEGY_CHOICES, describe_model, run_generation, summarize
+from playground.ui.files import export_trace, read_trace
 from playground.ui.views import all_views, step_view
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -33,6 +34,12 @@ def launch_options() -> dict[str, Any]:
         font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
     )
     return {"theme": theme, "css_paths": [ASSETS / "style.css"]}
+
+
+def load_trace(path: Any) -> tuple[Any, str, str]:
+    """An uploaded trace as (state, output text, status line)."""
+    trace = read_trace(path)
+    return trace, trace.output.text, f"Loaded trace: {summarize(trace)}"
 
 
 def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.Blocks:
@@ -137,6 +144,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                 )
                 seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only")
         last_trace = gr.State(None)  # this browser session's latest finished run
+        with gr.Row():
+            export_button = gr.DownloadButton("Export trace (JSON)", visible=False, scale=1)
+            trace_file = gr.File(label="Load a trace", file_types=[".json"], type="filepath", scale=2, height=90)
         with gr.Tabs():
             with gr.Tab("Token distributions"):
                 step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
@@ -174,7 +184,12 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             show_progress="minimal",
         )
         views = [step, step_plot, overview_plot, beam_plot, accept_plot]
-        run_event.then(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
+        run_event.then(all_views, inputs=[last_trace], outputs=views, api_visibility="private").then(
+            export_trace, inputs=[last_trace], outputs=[export_button], api_visibility="private"
+        )
+        trace_file.upload(
+            load_trace, inputs=[trace_file], outputs=[last_trace, output, status], api_visibility="private"
+        ).success(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
         step.change(step_view, inputs=[last_trace, step], outputs=[step_plot], api_visibility="private")
         demo.load(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
         strategy.change(

@@ -168,3 +168,24 @@ def test_views_show_the_run_step_by_step_and_as_a_tree(page):
     page.screenshot(path=ARTIFACTS / "beam-tree.png", full_page=True)
     page.get_by_role("tab", name="Draft acceptance").click()
     expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()
+
+
+def test_export_then_load_shows_the_same_run(page, browser, tmp_path):
+    page.get_by_label("Prompt").fill("Say hello.")
+    set_number(page, "Max new tokens", "6")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("stopped:")).to_be_visible(timeout=120_000)
+    text = output_box(page).input_value()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export trace (JSON)").click()
+    path = tmp_path / "trace.json"
+    download.value.save_as(path)
+
+    fresh = browser.new_page(viewport={"width": 1280, "height": 900})  # another visitor, no run of its own
+    fresh.goto(page.url)
+    expect(fresh.get_by_label("Prompt")).to_be_visible(timeout=60_000)
+    fresh.locator("input[type=file]").set_input_files(str(path))
+    expect(fresh.get_by_text("Loaded trace:")).to_be_visible(timeout=30_000)
+    expect(output_box(fresh)).to_have_value(text)
+    expect(fresh.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)
+    fresh.close()
