@@ -6,6 +6,7 @@ No layout here (that is `page.py`), so these functions can be called and tested 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,3 +169,33 @@ def describe_model(loaded: LoadedModel) -> str:
         f"**Model** `{info.id}` · {info.precision} · {info.device} · {info.memory_mb:.0f} MB · "
         f"loaded in {loaded.load_s:.1f} s"
     )
+
+
+def run_json(loaded: LoadedModel, payload: Any) -> str:
+    """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and "model" if
+    given must be the served one) in, the run's trace as JSON out. Errors become a `gr.Error` naming the key.
+
+    Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control.
+    """
+    try:
+        data = json.loads(payload) if isinstance(payload, str) else payload
+    except json.JSONDecodeError as exc:
+        raise gr.Error(
+            f"payload is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
+        ) from exc
+    if not isinstance(data, dict):
+        raise gr.Error("payload must be a JSON object of settings", print_exception=False)
+    data = dict(data)
+    prompt = data.pop("prompt", None)
+    model = data.pop("model", None)
+    if model is not None and model != loaded.info.id:
+        message = f"model {model!r} is not served here; this server serves {loaded.info.id!r}"
+        raise gr.Error(html.escape(message, quote=False), print_exception=False)
+    try:
+        settings = Settings.from_dict(data)
+        trace = None
+        for update in stream(loaded, prompt, settings):
+            trace = update.trace
+    except (SettingsError, TypeError) as exc:
+        raise gr.Error(html.escape(str(exc), quote=False), print_exception=False) from exc
+    return trace.to_json()

@@ -13,7 +13,14 @@ import gradio as gr
 
 from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import MAX_DRAFT_TOKENS, Settings
-from playground.ui.callbacks import DRAFT_CHOICES, STRATEGY_CHOICES, describe_model, run_generation, summarize
+from playground.ui.callbacks import (
+    DRAFT_CHOICES,
+    STRATEGY_CHOICES,
+    describe_model,
+    run_generation,
+    run_json,
+    summarize,
+)
 from playground.ui.files import export_trace, read_trace
 from playground.ui.views import all_views, step_view
 
@@ -178,6 +185,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
             outputs=[output, status, last_trace],
             api_name="generate",
             concurrency_limit=1,
+            concurrency_id="model",  # one queue for everything that runs the model
             # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
             # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
             preprocess=False,
@@ -192,6 +200,12 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
         ).success(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
         step.change(step_view, inputs=[last_trace, step], outputs=[step_plot], api_visibility="private")
         demo.load(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
+
+        def run(payload: str) -> str:
+            """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
+            return run_json(loaded, payload)
+
+        gr.api(run, api_name="run", concurrency_limit=1, concurrency_id="model")
         strategy.change(
             lambda chosen: (gr.Row(visible=chosen == "constrained"), gr.Row(visible=chosen == "speculative")),
             inputs=[strategy],

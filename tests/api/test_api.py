@@ -103,3 +103,37 @@ def test_bad_values_are_named_and_the_server_keeps_serving(client, prompt, chang
     assert message in html.unescape(str(err.value))
     text, _ = call(client, "Say yes.", max_new_tokens=2)
     assert text
+
+
+def test_run_endpoint_returns_the_trace(client, bundled_nf4):
+    import json
+
+    payload = {
+        "prompt": "Tell me about owls.",
+        "strategy": "beam",
+        "num_beams": 3,
+        "max_new_tokens": 10,
+        "temperature": 0.5,
+        "model": "SmolLM2-135M-Instruct",
+    }
+    trace = json.loads(client.predict(json.dumps(payload), api_name="/run"))
+    assert trace["schema"] == "decoding-playground/trace@1" and trace["beams"]["nodes"]
+    expected = generate(bundled_nf4, payload["prompt"], Settings(strategy="beam", num_beams=3, max_new_tokens=10))
+    assert trace["output"]["token_ids"] == expected.output.token_ids
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ('{"prompt": "Hi", "temprature": 0.5}', "unknown setting 'temprature'"),
+        ('{"prompt": "Hi", "max_new_tokens": 0}', "max_new_tokens must be >= 1, got 0"),
+        ('{"prompt": ""}', "prompt must not be empty"),
+        ("[1, 2]", "payload must be a JSON object of settings"),
+        ("{oops", "payload is not valid JSON"),
+        ('{"prompt": "Hi", "model": "gpt2"}', "model 'gpt2' is not served here"),
+    ],
+)
+def test_run_endpoint_names_what_is_wrong(client, payload, message):
+    with pytest.raises(AppError) as err:
+        client.predict(payload, api_name="/run")
+    assert message in html.unescape(str(err.value))
