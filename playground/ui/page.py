@@ -43,6 +43,19 @@ def launch_options() -> dict[str, Any]:
     return {"theme": theme, "css_paths": [ASSETS / "style.css"]}
 
 
+def show_controls(strategy: str) -> tuple[Any, ...]:
+    """Only the controls that matter to the chosen strategy can be moved; the others stay in sight, greyed, so
+    a person sees every knob the pipeline has (and they keep their values)."""
+    samples = strategy in ("sample", "speculative")  # speculative decoding samples when "Sample" is ticked
+    beams = strategy in ("beam", "constrained")
+    return (
+        gr.Row(visible=strategy == "constrained"),
+        gr.Row(visible=strategy == "speculative"),
+        *(gr.update(interactive=samples) for _ in range(4)),  # temperature, top-p, top-k, seed
+        gr.update(interactive=beams),
+    )
+
+
 def load_trace(path: Any) -> tuple[Any, str, str]:
     """An uploaded trace as (state, output text, status line)."""
     trace = read_trace(path)
@@ -129,11 +142,27 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                 status = gr.Markdown(elem_id="status")
             with gr.Column(scale=2):
                 temperature = gr.Slider(
-                    0.05, 2.0, value=defaults.temperature, step=0.05, label="Temperature", info="Sampling only"
+                    0.05,
+                    2.0,
+                    value=defaults.temperature,
+                    step=0.05,
+                    label="Temperature",
+                    info="Sampling only",
+                    interactive=False,
                 )
                 # Settings rejects top_p = 0 (it would keep no token), so the slider starts one step above it.
-                top_p = gr.Slider(0.01, 1.0, value=defaults.top_p, step=0.01, label="Top-p", info="Sampling only")
-                top_k = gr.Slider(0, 200, value=defaults.top_k, step=1, label="Top-k", info="Sampling only; 0 = off")
+                top_p = gr.Slider(
+                    0.01, 1.0, value=defaults.top_p, step=0.01, label="Top-p", info="Sampling only", interactive=False
+                )
+                top_k = gr.Slider(
+                    0,
+                    200,
+                    value=defaults.top_k,
+                    step=1,
+                    label="Top-k",
+                    info="Sampling only; 0 = off",
+                    interactive=False,
+                )
                 repetition_penalty = gr.Slider(
                     1.0, 2.0, value=defaults.repetition_penalty, step=0.05, label="Repetition penalty"
                 )
@@ -148,8 +177,11 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
                     step=1,
                     label="Number of beams",
                     info="Beam search and constrained beam search",
+                    interactive=False,
                 )
-                seed = gr.Number(value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only")
+                seed = gr.Number(
+                    value=defaults.seed, precision=0, minimum=0, label="Seed", info="Sampling only", interactive=False
+                )
         last_trace = gr.State(None)  # this browser session's latest finished run
         with gr.Row():
             export_button = gr.DownloadButton("Export trace (JSON)", visible=False, scale=1)
@@ -207,9 +239,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4") -> gr.B
 
         gr.api(run, api_name="run", concurrency_limit=1, concurrency_id="model")
         strategy.change(
-            lambda chosen: (gr.Row(visible=chosen == "constrained"), gr.Row(visible=chosen == "speculative")),
+            show_controls,
             inputs=[strategy],
-            outputs=[constraint_row, speculative_row],
+            outputs=[constraint_row, speculative_row, temperature, top_p, top_k, seed, num_beams],
             queue=False,
             api_visibility="private",
         )

@@ -62,6 +62,18 @@ def test_page_shows_the_controls_by_their_labels(page):
     expect(page.get_by_role("button", name="Generate")).to_be_visible()
     expect(output_box(page)).to_be_visible()
     expect(page.get_by_text("SmolLM2-135M-Instruct")).to_be_visible()
+    # Knobs that do nothing for the chosen strategy stay visible but cannot be moved.
+    temperature = page.get_by_label("range slider for Temperature")
+    beams = page.get_by_label("range slider for Number of beams")
+    expect(temperature).to_be_disabled()
+    expect(beams).to_be_disabled()
+    page.get_by_label("Sampling", exact=True).check()
+    expect(temperature).to_be_enabled()
+    page.get_by_label("Beam search", exact=True).check()
+    expect(temperature).to_be_disabled()
+    expect(beams).to_be_enabled()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "controls.png")
 
 
 def test_generate_streams_the_engines_text(page, bundled_nf4):
