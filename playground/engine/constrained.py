@@ -189,8 +189,9 @@ def _per_row(found: list[tuple[int, int, float]], num_beams: int) -> torch.Tenso
     per_row: list[list[int]] = [[] for _ in range(num_beams)]
     for row, token, _ in found:
         per_row[row].append(token)
-    width = max(1, max(len(tokens) for tokens in per_row))
-    return torch.tensor([(tokens or [0]) + [(tokens or [0])[-1]] * (width - len(tokens or [0])) for tokens in per_row])
+    per_row = [tokens or [0] for tokens in per_row]  # a dead beam has no candidates: any id pads it
+    width = max(len(tokens) for tokens in per_row)
+    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row])
 
 
 def _add_node(

@@ -123,7 +123,6 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
             for _ in range(budget):
                 logits = forward_tokens(draft.model, draft_unseen, draft_cache)[-1:]  # (1, V)
                 draft_calls += 1
-                draft_unseen = []
                 staged = apply_stages(
                     stages, torch.tensor([[*context, pending, *proposed]], device=device), logits.to(device)
                 )
