@@ -6,6 +6,7 @@ the end. The model's lock is held for the whole run: a loaded model serves one r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -31,18 +32,22 @@ _STRATEGIES = {
 }
 
 
-def stream(loaded: LoadedModel, prompt: str, settings: Settings) -> Iterator[Update]:
+def stream(
+    loaded: LoadedModel, prompt: str, settings: Settings, cancel: threading.Event | None = None
+) -> Iterator[Update]:
     """Runs one decoding experiment, yielding an Update per step and a final Update with the Trace.
 
     Args:
         loaded: the model and tokenizer (from `playground.models.load_model`).
         prompt: the user's text; the chat template is applied when `settings.chat` says so.
         settings: every knob, already validated.
+        cancel: set it from another thread to end the run at its next step; the final Update still carries
+            the trace of what was made, with stop_reason "cancelled".
 
     Raises:
         SettingsError: the prompt is empty or longer than the server allows.
     """
-    ctx = prepare(loaded, prompt, settings)
+    ctx = prepare(loaded, prompt, settings, cancel)
     with loaded.lock:
         yield from _STRATEGIES[settings.strategy](ctx)
 

@@ -47,7 +47,7 @@ class BeamTree:
 
 
 def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, timed_out: bool) -> torch.Tensor:
-    """(K,) bool: each candidate path ends its sequence (EOS, a stop string, max_new_tokens or max_time)."""
+    """(K,) bool: each candidate path ends its sequence (EOS, a stop string, max_new_tokens, max_time or Stop)."""
     if last_step or timed_out:
         return torch.ones(len(paths), dtype=torch.bool)
     hits = []
@@ -215,5 +215,5 @@ def stop_reason(ctx: RunContext, token_ids: list[int]) -> str:
     if ctx.settings.stop and ctx.visible_text(token_ids)[1]:
         return "stop_string"
     if len(token_ids) < ctx.settings.max_new_tokens and ctx.deadline.passed():
-        return "max_time"
+        return ctx.deadline.reason
     return "max_new_tokens"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -72,8 +73,11 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
     return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
 
 
-def prepare(loaded: LoadedModel, prompt: str, settings: Settings) -> RunContext:
-    """Renders and checks the prompt against the server's limits; raises SettingsError naming the problem."""
+def prepare(loaded: LoadedModel, prompt: str, settings: Settings, cancel: threading.Event | None = None) -> RunContext:
+    """Renders and checks the prompt against the server's limits; raises SettingsError naming the problem.
+
+    `cancel`, once set (by another thread), ends the run at its next step with stop_reason "cancelled".
+    """
     if not isinstance(prompt, str) or not prompt.strip():
         raise SettingsError("prompt", "prompt must not be empty")
     rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
@@ -89,7 +93,7 @@ def prepare(loaded: LoadedModel, prompt: str, settings: Settings) -> RunContext:
         input_ids=torch.tensor([ids], dtype=torch.long, device=loaded.model.device),
         eos_ids=eos_token_ids(loaded.model, loaded.tokenizer),
         texts=TokenTexts(loaded.tokenizer),
-        deadline=Deadline(settings.time_budget),
+        deadline=Deadline(settings.time_budget, cancel),
     )
 
 

@@ -56,7 +56,7 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
         elif hit_stop:
             stop_reason = "stop_string"
         elif ctx.deadline.passed() and index + 1 < settings.max_new_tokens:
-            stop_reason = "max_time"
+            stop_reason = ctx.deadline.reason
         elif index + 1 < settings.max_new_tokens:
             logits = decode_one_token(model, token[:, None], cache)
             continue

@@ -207,7 +207,7 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
         if ended:
             break
         if ctx.deadline.passed() and len(generated) < settings.max_new_tokens:
-            stop_reason = "max_time"
+            stop_reason = ctx.deadline.reason
             break
     decode_s = time.perf_counter() - started
 

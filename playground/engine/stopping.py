@@ -1,7 +1,8 @@
-"""When a run stops: end-of-sequence tokens, stop strings (on text), max_new_tokens and max_time."""
+"""When a run stops: end-of-sequence tokens, stop strings (on text), max_new_tokens, max_time and Stop."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 
@@ -28,12 +29,23 @@ def find_stop(text: str, stops: tuple[str, ...], start: int = 0) -> int:
 
 
 class Deadline:
-    """A run's time budget, started at creation."""
+    """A run's time budget, started at creation, and its Stop button: either one ends the run at the next step,
+    the tokens made so far kept as a finished trace."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, cancel: threading.Event | None = None) -> None:
         self.start = time.perf_counter()
         self.seconds = seconds
+        self.cancel = cancel  # set from another thread (the page's Stop) to end the run
 
     def passed(self) -> bool:
-        """True once the budget is spent."""
-        return time.perf_counter() - self.start >= self.seconds
+        """True once the budget is spent or the run was cancelled."""
+        return self.cancelled or time.perf_counter() - self.start >= self.seconds
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    @property
+    def reason(self) -> str:
+        """The trace's stop_reason when `passed()`: "cancelled" or "max_time"."""
+        return "cancelled" if self.cancelled else "max_time"

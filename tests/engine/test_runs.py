@@ -173,3 +173,30 @@ def test_two_threads_share_a_model_one_run_at_a_time(tiny_loaded):
         t.join()
     alone = generate(tiny_loaded, PROMPT, Settings(strategy="sample", seed=1, chat=False)).output
     assert sum(r == alone for r in results) == 2
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(strategy="greedy"),
+        dict(strategy="sample", seed=1),
+        dict(strategy="beam", num_beams=3),
+        dict(strategy="constrained", num_beams=3, force_words=("mat",)),
+        dict(strategy="speculative", draft_model="prompt-lookup", num_draft_tokens=2),
+    ],
+    ids=lambda k: k["strategy"],
+)
+def test_cancel_ends_every_strategy_at_the_next_step_and_keeps_what_was_made(tiny_loaded, knobs):
+    cancel = threading.Event()
+    settings = Settings(chat=False, max_new_tokens=40, min_new_tokens=40, **knobs)
+    updates = []
+    for update in stream(tiny_loaded, PROMPT, settings, cancel=cancel):
+        updates.append(update)
+        if len(updates) == 3:
+            cancel.set()  # what the page's Stop does, from another thread
+    trace = updates[-1].trace
+    assert trace is not None and trace.output.stop_reason == "cancelled"
+    # One step (a speculative round: at most num_draft_tokens + 1 tokens) after Stop, never the full 40.
+    assert 1 <= len(trace.output.token_ids) <= 3 + 3
+    assert trace.output.text == updates[-2].text or settings.strategy in ("beam", "constrained")
+    assert not tiny_loaded.lock.locked()
