@@ -8,6 +8,7 @@ id. Remote code is never trusted. Precisions: bitsandbytes `nf4` (the default), 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -35,8 +36,22 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
+# Loaded models, least recently used first. At most PLAYGROUND_MAX_LOADED_MODELS stay (default 2: a target
+# and its draft), so a page whose users switch models and precisions does not grow without bound; a run that
+# still holds an evicted model keeps it alive until the run ends.
 _loaded: dict[tuple[str, str, str], LoadedModel] = {}
 _loading = threading.Lock()
+
+
+def max_loaded_models() -> int:
+    raw = os.environ.get("PLAYGROUND_MAX_LOADED_MODELS", "").strip()
+    if not raw:
+        return 2
+    if not raw.isdigit() or int(raw) < 1:
+        raise ModelLoadError(
+            f"environment variable PLAYGROUND_MAX_LOADED_MODELS must be a whole number >= 1, got {raw!r}"
+        )
+    return int(raw)
 
 
 def default_device() -> str:
@@ -134,9 +149,13 @@ def load_model(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device:
     device = device or default_device()
     key = (model_id, precision, device)
     with _loading:
-        if key not in _loaded:
-            _loaded[key] = _load(model_id, precision, device)
-        return _loaded[key]
+        loaded = _loaded.pop(key, None)
+        if loaded is None:
+            loaded = _load(model_id, precision, device)
+            while len(_loaded) >= max_loaded_models():
+                del _loaded[next(iter(_loaded))]
+        _loaded[key] = loaded  # now the most recently used
+        return loaded
 
 
 def clear_cache() -> None:

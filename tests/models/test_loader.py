@@ -88,3 +88,20 @@ def test_every_precision_has_arguments():
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PLAYGROUND_CACHE_DIR", str(tmp_path / "c"))
     assert bundled.checkpoint_dir() == tmp_path / "c" / "SmolLM2-135M-Instruct-fp32"
+
+
+def test_only_the_most_recently_used_models_stay_loaded(tiny_dir, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_LOADED_MODELS", "2")
+    path = str(tiny_dir[0])
+    loader.clear_cache()
+    fp32 = load_model(path, "fp32", device="cpu")
+    bf16 = load_model(path, "bf16", device="cpu")
+    assert load_model(path, "fp32", device="cpu") is fp32  # used again: now the most recent
+    load_model(path, "fp4", device="cpu")  # a third: the least recently used (bf16) goes
+    assert load_model(path, "fp32", device="cpu") is fp32
+    assert load_model(path, "bf16", device="cpu") is not bf16
+    assert len(loader._loaded) == 2
+    monkeypatch.setenv("PLAYGROUND_MAX_LOADED_MODELS", "none")
+    with pytest.raises(ModelLoadError, match="PLAYGROUND_MAX_LOADED_MODELS must be a whole number"):
+        load_model(path, "int8", device="cpu")
+    loader.clear_cache()
