@@ -39,6 +39,7 @@ SETTING_FLAGS = {
     "--draft-schedule": "draft_schedule",
     "--prompt-lookup-ngram": "prompt_lookup_ngram",
     "--do-sample": "do_sample",
+    "--measure-speedup": "measure_speedup",
 }
 FIELD_FLAGS = {name: flag for flag, name in SETTING_FLAGS.items()} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 
@@ -92,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--do-sample", action="store_true", default=None, help="speculative: sample (speculative sampling), not greedy"
     )
+    gen.add_argument(
+        "--measure-speedup",
+        action="store_true",
+        default=None,
+        help="speculative: also time plain decoding of as many tokens and report the speed-up",
+    )
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
     return parser
@@ -140,7 +147,9 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
         print(
             f"[speculative: {spec['acceptance_rate']:.0%} of draft tokens accepted, "
             f"{spec['tokens_per_round']:.2f} tokens per target call, {spec['target_calls']} target and "
-            f"{spec['draft_calls']} draft calls, draft {spec['draft_s']:.2f} s, verify {spec['verify_s']:.2f} s]",
+            f"{spec['draft_calls']} draft calls, draft {spec['draft_s']:.2f} s, verify {spec['verify_s']:.2f} s"
+            + (f", {spec['speedup']:.2f}x plain decoding" if spec.get("speedup") else "")
+            + "]",
             flush=True,
         )
 

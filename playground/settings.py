@@ -53,6 +53,7 @@ class Limits:
     max_prompt_tokens: int = 2048  # PLAYGROUND_MAX_PROMPT_TOKENS, counted after the chat template
     max_time: float = 300.0  # PLAYGROUND_MAX_TIME, seconds of generation per request
     max_top_n: int = 100  # PLAYGROUND_MAX_TOP_N: candidates recorded per step
+    max_queue: int = 16  # PLAYGROUND_QUEUE_SIZE: requests waiting for the model; more are turned away
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -63,6 +64,7 @@ class Limits:
             max_prompt_tokens=_env_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens, int),
             max_time=_env_number("PLAYGROUND_MAX_TIME", cls.max_time, float),
             max_top_n=_env_number("PLAYGROUND_MAX_TOP_N", cls.max_top_n, int),
+            max_queue=_env_number("PLAYGROUND_QUEUE_SIZE", cls.max_queue, int),
         )
 
 
@@ -95,6 +97,7 @@ class Settings:
     draft_schedule: str = "constant"  # speculative; constant | adaptive
     prompt_lookup_ngram: int = 3  # speculative with prompt lookup; the longest n-gram matched
     do_sample: bool = False  # speculative; sample with the speculative sampling rule, else greedy
+    measure_speedup: bool = False  # speculative; then also time plain decoding of as many tokens, for the speed-up
     top_n: int = 20  # candidates recorded per step in the trace
     chat: bool | None = None  # apply the chat template; None means "when the model has one"
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
@@ -174,6 +177,7 @@ class Settings:
 
     def _validate_speculative(self) -> None:
         _check(isinstance(self.do_sample, bool), "do_sample", "must be true or false", self.do_sample)
+        _check(isinstance(self.measure_speedup, bool), "measure_speedup", "must be true or false", self.measure_speedup)
         _check(
             self.draft_model is None or (isinstance(self.draft_model, str) and self.draft_model.strip() != ""),
             "draft_model",

@@ -12,6 +12,7 @@ Cache bookkeeping: the target's cache holds everything but the last emitted toke
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import new_cache
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.recording import summarize_rows, to_step
+from playground.engine.sampling import decode_tokens
 from playground.settings import PROMPT_LOOKUP, SettingsError
 
 
@@ -226,6 +228,31 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
         "draft_s": draft_s,
         "verify_s": verify_s,
     }
+    if settings.measure_speedup and generated and stop_reason not in ("cancelled", "max_time"):
+        speculative.update(measure_plain(ctx, len(generated), len(generated) / decode_s if decode_s > 0 else 0.0))
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
     trace.speculative = speculative
     yield Update(text=trace.output.text, trace=trace)
+
+
+def measure_plain(ctx: RunContext, tokens: int, speculative_rate: float) -> dict:
+    """Times plain decoding (greedy, or sampling when the run sampled) of `tokens` tokens with the target and
+    the same filters and recording, and returns its rate and the speculative run's speed-up over it.
+
+    EOS and stop strings are switched off so plain decoding makes as many tokens; the run's time limit and
+    Stop still apply (then the rate is over the tokens it made).
+    """
+    settings = ctx.settings.replace(
+        strategy="sample" if ctx.settings.do_sample else "greedy",
+        max_new_tokens=tokens,
+        min_new_tokens=tokens,
+        stop=(),
+    )
+    trace = None
+    for update in decode_tokens(dataclasses.replace(ctx, settings=settings)):
+        trace = update.trace
+    timing = trace.timing
+    if trace.output.stop_reason == "cancelled" or timing.decode_s <= 0:
+        return {}
+    plain_rate = timing.new_tokens / timing.decode_s
+    return {"plain_tokens_per_s": plain_rate, "speedup": speculative_rate / plain_rate}

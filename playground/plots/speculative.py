@@ -92,9 +92,18 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
     fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
     fig.update_yaxes(title_text="tokens", row=2, col=2)
+    title = (
+        f"{spec['acceptance_rate']:.0%} of draft tokens accepted · {spec['tokens_per_round']:.2f} tokens "
+        f"per target pass · {spec['target_calls']} target, {spec['draft_calls']} draft passes"
+    )
+    if spec.get("speedup"):
+        rate = trace.timing.new_tokens / trace.timing.decode_s if trace.timing.decode_s > 0 else 0.0
+        title += (
+            f"<br>measured speed-up over plain decoding: {spec['speedup']:.2f}× "
+            f"({rate:.1f} vs {spec['plain_tokens_per_s']:.1f} tokens/s)"
+        )
     fig.update_layout(
-        title=f"{spec['acceptance_rate']:.0%} of draft tokens accepted · {spec['tokens_per_round']:.2f} tokens "
-        f"per target pass · {spec['target_calls']} target, {spec['draft_calls']} draft passes",
+        title=title,
         height=620,
         legend=dict(orientation="h", y=-0.12),
     )

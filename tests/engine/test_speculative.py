@@ -138,3 +138,17 @@ def test_sampled_tokens_follow_the_targets_distribution(dirs):
         wanted = torch.cat([wanted, expected[~common].sum(dim=0, keepdim=True)])
     stat = float(((observed - wanted) ** 2 / wanted).sum())
     assert stat < _chi2_critical(len(observed) - 1)
+
+
+def test_measured_speedup_times_plain_decoding_of_as_many_tokens(tiny_loaded):
+    settings = Settings(
+        strategy="speculative", chat=False, max_new_tokens=20, min_new_tokens=20, draft_model="prompt-lookup"
+    )
+    plain = generate(tiny_loaded, PROMPT, settings)
+    assert "speedup" not in plain.speculative  # off unless asked: benchmarks time the run alone
+    trace = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True))
+    spec = trace.speculative
+    assert trace.output.token_ids == plain.output.token_ids  # measuring changes nothing in the run itself
+    rate = len(trace.output.token_ids) / trace.timing.decode_s
+    assert spec["plain_tokens_per_s"] > 0
+    assert spec["speedup"] == pytest.approx(rate / spec["plain_tokens_per_s"])

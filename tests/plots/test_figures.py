@@ -120,3 +120,17 @@ def test_figures_refuse_traces_without_their_data(traces):
         beam_tree_figure(traces["greedy"])
     with pytest.raises(ValueError, match="no draft rounds"):
         acceptance_figure(traces["beam"])
+
+
+def test_acceptance_figure_reports_the_measured_speedup_when_there_is_one(tiny_tokenizer):
+    from playground.engine import generate
+    from playground.plots import acceptance_figure
+    from playground.settings import Settings
+    from tests.tiny import make_tiny_model, wrap_loaded
+
+    loaded = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=0), tiny_tokenizer)
+    settings = Settings(strategy="speculative", chat=False, max_new_tokens=12, draft_model="prompt-lookup")
+    assert "speed-up" not in acceptance_figure(generate(loaded, "the cat the cat", settings)).layout.title.text
+    trace = generate(loaded, "the cat the cat", settings.replace(measure_speedup=True))
+    title = acceptance_figure(trace).layout.title.text
+    assert f"measured speed-up over plain decoding: {trace.speculative['speedup']:.2f}×" in title
