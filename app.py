@@ -1,18 +1,26 @@
 """Entry point, as Hugging Face Spaces expects: a module-level `demo` and a `__main__` guard.
 
-PLAYGROUND_MODEL and PLAYGROUND_PRECISION choose the model; GRADIO_SERVER_NAME and GRADIO_SERVER_PORT
-(read by Gradio itself) choose where it listens, 127.0.0.1:7860 unless set.
+PLAYGROUND_MODEL and PLAYGROUND_PRECISION choose the model loaded at start, PLAYGROUND_MODELS the others a
+person may pick (comma-separated); GRADIO_SERVER_NAME and GRADIO_SERVER_PORT (read by Gradio itself) choose
+where it listens, 127.0.0.1:7860 unless set.
 """
 
 import os
 
 from playground.models import DEFAULT_MODEL_ID
+from playground.models.allowlist import allowed_models
 from playground.ui import build_demo, launch_options
+from playground.ui.pump import serve_model_jobs
 
 demo = build_demo(
     model_id=os.environ.get("PLAYGROUND_MODEL", DEFAULT_MODEL_ID),
     precision=os.environ.get("PLAYGROUND_PRECISION", "nf4"),
+    models=allowed_models(),
 )
 
 if __name__ == "__main__":
-    demo.queue().launch(**launch_options())
+    demo.launch(prevent_thread_lock=True, **launch_options())
+    try:
+        serve_model_jobs()  # the main thread runs the model: see playground/ui/pump.py
+    except KeyboardInterrupt:
+        demo.close()

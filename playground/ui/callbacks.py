@@ -1,21 +1,26 @@
 """What the page's events do: turn the controls' values into Settings, stream the engine, format the lines.
 
-No layout here (that is `page.py`), so these functions can be called and tested without a browser.
+No layout here (that is `page.py`), so these functions can be called and tested without a browser. The
+controls are named by `CONTROLS`, which is also the order of the /generate endpoint's parameters.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from playground.engine import stream
-from playground.models import LoadedModel
-from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
+from playground.models import LoadedModel, ModelLoadError, load_model
+from playground.models.allowlist import check_allowed
+from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import Trace
+from playground.ui.pump import batches
+from playground.ui.tokens import plain_text, token_span, trace_html
 
 # (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
 # CLI and the trace)
@@ -26,6 +31,7 @@ STRATEGY_CHOICES = [
     ("Constrained beam search", "constrained"),
     ("Speculative decoding", "speculative"),
 ]
+PROMPT_FORMATS = [("Chat", "chat"), ("Raw", "raw")]
 # Speculative drafts offered on the page: the target's own weights at a cheaper precision, or prompt lookup.
 DRAFT_CHOICES = [
     ("Same model, bf16", "bf16"),
@@ -33,6 +39,33 @@ DRAFT_CHOICES = [
     ("Same model, nf4", "nf4"),
     ("Prompt lookup (no model)", PROMPT_LOOKUP),
 ]
+# Every control the generate event reads, in the order of its parameters (and of the /generate API's).
+CONTROLS = (
+    "model",
+    "precision",
+    "prompt",
+    "prompt_format",
+    "strategy",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "typical_p",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "max_new_tokens",
+    "seed",
+    "num_beams",
+    "length_penalty",
+    "num_return_sequences",
+    "forced_words",
+    "one_of",
+    "draft",
+    "num_draft_tokens",
+    "do_sample",
+    "measure_speedup",
+    "stop_strings",
+)
 # Settings fields a person sets through a control with another name: errors name the control too.
 FIELD_LABELS = {
     "force_words": "Forced words",
@@ -40,6 +73,11 @@ FIELD_LABELS = {
     "draft_model": "Draft",
     "draft_precision": "Draft",
     "num_draft_tokens": "Draft tokens per round",
+    "num_return_sequences": "Return sequences",
+    "no_repeat_ngram_size": "No-repeat n-gram",
+    "stop": "Stop strings",
+    "chat": "Prompt format",
+    "measure_speedup": "Measure speed-up",
 }
 
 STOP_REASON_TEXT = {
@@ -47,52 +85,74 @@ STOP_REASON_TEXT = {
     "max_new_tokens": "max new tokens reached",
     "stop_string": "stop string",
     "max_time": "time limit reached",
-    "cancelled": "cancelled",
+    "cancelled": "stopped by you",
 }
 
 
-def make_settings(
-    strategy: Any,
-    temperature: Any,
-    top_p: Any,
-    top_k: Any,
-    repetition_penalty: Any,
-    max_new_tokens: Any,
-    num_beams: Any,
-    seed: Any,
-    forced_words: Any = "",
-    one_of: Any = "",
-    draft: Any = "bf16",
-    num_draft_tokens: Any = 4,
-    do_sample: Any = False,
-) -> Settings:
-    """Settings from the raw control values; raises SettingsError naming the first bad field.
+def make_settings(values: dict[str, Any]) -> Settings:
+    """Settings from the raw control values (named as in `CONTROLS`; model, precision and prompt are not
+    settings and are ignored); raises SettingsError naming the first bad field.
 
-    Args:
-        strategy: "greedy", "sample" or "beam".
-        temperature, top_p, top_k, repetition_penalty: the filters (sampling only, except the penalty).
-        max_new_tokens, num_beams, seed: whole numbers; 50.0 counts as 50.
-        forced_words: phrases that must appear, one per line or separated by commas (constrained only).
-        one_of: one set per line, its options separated by "|" (constrained only).
-        draft: a precision for the target's own weights as draft, or "prompt-lookup" (speculative only).
-        num_draft_tokens: tokens the draft proposes per round; do_sample: speculative sampling, else greedy.
+    A browser's number box sends whole numbers as floats (50.0); they count as whole numbers.
     """
+    draft = values.get("draft", "bf16")
+    prompt_format = values.get("prompt_format", "chat")
+    if prompt_format not in ("chat", "raw"):
+        raise SettingsError("chat", f"prompt format must be chat or raw, got {prompt_format!r}")
     return Settings(
-        strategy=strategy,
-        temperature=temperature,
-        top_p=top_p,
-        top_k=_whole(top_k),
-        repetition_penalty=repetition_penalty,
-        max_new_tokens=_whole(max_new_tokens),
-        num_beams=_whole(num_beams),
-        seed=_whole(seed),
-        force_words=split_phrases(forced_words),
-        force_one_of=split_sets(one_of),
+        strategy=values.get("strategy", "greedy"),
+        chat=prompt_format == "chat",
+        temperature=values.get("temperature", 1.0),
+        top_p=values.get("top_p", 1.0),
+        top_k=_whole(values.get("top_k", 50)),
+        min_p=values.get("min_p", 0.0),
+        typical_p=values.get("typical_p", 1.0),
+        repetition_penalty=values.get("repetition_penalty", 1.0),
+        no_repeat_ngram_size=_whole(values.get("no_repeat_ngram_size", 0)),
+        max_new_tokens=_whole(values.get("max_new_tokens", 64)),
+        seed=_whole(values.get("seed", 0)),
+        num_beams=_whole(values.get("num_beams", 4)),
+        length_penalty=values.get("length_penalty", 1.0),
+        num_return_sequences=_whole(values.get("num_return_sequences", 1)),
+        force_words=split_phrases(values.get("forced_words", "")),
+        force_one_of=split_sets(values.get("one_of", "")),
         draft_model=PROMPT_LOOKUP if draft == PROMPT_LOOKUP else None,
         draft_precision="bf16" if draft == PROMPT_LOOKUP else draft,
-        num_draft_tokens=_whole(num_draft_tokens),
-        do_sample=do_sample,
+        num_draft_tokens=_whole(values.get("num_draft_tokens", 4)),
+        do_sample=values.get("do_sample", False),
+        measure_speedup=values.get("measure_speedup", False),
+        stop=split_stops(values.get("stop_strings", "")),
     )
+
+
+def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
+    """What each control shows for `settings` and `prompt`: the inverse of `make_settings` (presets use it)."""
+    if settings.draft_model not in (None, PROMPT_LOOKUP):
+        raise ValueError("the page offers the target's own weights or prompt lookup as draft, not another model")
+    return {
+        "prompt": prompt,
+        "prompt_format": "raw" if settings.chat is False else "chat",
+        "strategy": settings.strategy,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "top_k": settings.top_k,
+        "min_p": settings.min_p,
+        "typical_p": settings.typical_p,
+        "repetition_penalty": settings.repetition_penalty,
+        "no_repeat_ngram_size": settings.no_repeat_ngram_size,
+        "max_new_tokens": settings.max_new_tokens,
+        "seed": settings.seed,
+        "num_beams": settings.num_beams,
+        "length_penalty": settings.length_penalty,
+        "num_return_sequences": settings.num_return_sequences,
+        "forced_words": ", ".join(settings.force_words),
+        "one_of": "\n".join(" | ".join(group) for group in settings.force_one_of),
+        "draft": PROMPT_LOOKUP if settings.draft_model == PROMPT_LOOKUP else settings.draft_precision,
+        "num_draft_tokens": settings.num_draft_tokens,
+        "do_sample": settings.do_sample,
+        "measure_speedup": settings.measure_speedup,
+        "stop_strings": "\n".join(s.replace("\n", "\\n") for s in settings.stop),
+    }
 
 
 def split_phrases(text: Any) -> tuple[str, ...]:
@@ -112,6 +172,16 @@ def split_sets(text: Any) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(o.strip() for o in line.split("|")) for line in text.splitlines() if line.strip())
 
 
+def split_stops(text: Any) -> tuple[str, ...]:
+    """One stop string per line, "\\n" written out standing for a line break; blank lines are dropped.
+
+    Spaces are kept: " the" and "the" are different stop strings.
+    """
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(line.replace("\\n", "\n") for line in text.splitlines() if line.strip())
+
+
 def _whole(value: Any) -> Any:
     # A browser's number box and JSON clients may send 50.0 for 50; Settings wants an int and will name the
     # field if a genuine fraction such as 50.5 arrives.
@@ -120,35 +190,132 @@ def _whole(value: Any) -> Any:
     return value
 
 
-def run_generation(loaded: LoadedModel, prompt: Any, *controls: Any) -> Iterator[tuple[str, str, Trace | None]]:
-    """Streams one run as (output text so far, status line, trace) triples, the trace only in the last one;
-    a bad setting becomes a `gr.Error`.
+def user_error(exc: Exception) -> gr.Error:
+    """A SettingsError or ModelLoadError as the message a person sees, naming the control."""
+    label = FIELD_LABELS.get(getattr(exc, "field", None))
+    message = f"{label}: {exc}" if label else str(exc)
+    # gr.Error renders its message as HTML, and the message quotes the value that was sent.
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
-    Args:
-        loaded: the model shared by every request.
-        prompt: what the person typed.
-        controls: the values `make_settings` takes, in its order.
+
+class Runs:
+    """The server's side of the page: which models it may serve, and a Stop switch per browser session.
+
+    Stop cannot simply abandon the run's generator: the text made so far, its trace and its views are kept,
+    so the run is asked to end at its next step (`threading.Event`) and finishes its trace as "cancelled".
     """
-    try:
-        settings = make_settings(*controls)
-        for count, update in enumerate(stream(loaded, prompt, settings), start=1):
-            if update.trace is None:
-                yield update.text, f"Generating… step {count}", None
-            else:
-                yield update.trace.output.text, summarize(update.trace), update.trace
-    except SettingsError as exc:
-        label = FIELD_LABELS.get(exc.field)
-        message = f"{label}: {exc}" if label else str(exc)
-        # gr.Error renders its message as HTML, and the message quotes the value that was sent.
-        raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
+
+    def __init__(self, models: list[str], precision: str, default: LoadedModel) -> None:
+        self.models = models  # the host's allowlist, the embedded default first
+        self.precision = precision  # the served precision, the page's default
+        self.default = default  # loaded at start, so the first run does not wait for a load
+        self._stops: dict[str, threading.Event] = {}
+        self._guard = threading.Lock()
+
+    def check(self, model: Any, precision: Any) -> None:
+        """Raises ModelLoadError unless the host allows `model` and `precision` is known."""
+        check_allowed(model, self.models)
+        if precision not in PRECISIONS:
+            raise ModelLoadError(f"precision {str(precision)[:40]!r} is unknown; choose one of {', '.join(PRECISIONS)}")
+
+    def load(self, model: Any, precision: Any) -> LoadedModel:
+        """The allowed model at the asked precision, loaded once and shared; ModelLoadError names the problem."""
+        self.check(model, precision)
+        if (model, precision) == (self.default.info.id, self.default.info.precision):
+            return self.default
+        return load_model(model, precision)
+
+    def arm(self, session: str | None) -> None:
+        """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch."""
+        with self._guard:
+            self._stops[session or ""] = threading.Event()
+
+    def stop(self, session: str | None) -> str:
+        """Flips the session's Stop switch; the run ends at its next step (or at once, if still queued)."""
+        with self._guard:
+            switch = self._stops.get(session or "")
+        if switch is None:
+            return "Nothing is running."
+        switch.set()
+        return "Stopping…"
+
+    def generate(self, values: dict[str, Any], session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
+        """Streams one run as (Output HTML so far, status line, trace), the trace only in the last triple.
+
+        Bad settings, prompts and models become a `gr.Error` naming the control.
+        """
+        with self._guard:
+            switch = self._stops.setdefault(session or "", threading.Event())
+        try:
+            settings = make_settings(values)
+            model, precision = values.get("model"), values.get("precision")
+            self.check(model, precision)
+            if switch.is_set():
+                yield "", "Stopped before it started.", None
+                return
+            shown: list[str] = []  # one span per decided token
+            count = 0
+            prompt = values.get("prompt")
+
+            def run() -> Iterator[Any]:
+                # On the model thread: loading too, so a model is only ever touched there.
+                return stream(self.load(model, precision), prompt, settings, cancel=switch)
+
+            for batch in batches(run, switch):
+                last = batch[-1]
+                if last.trace is not None:
+                    yield trace_html(last.trace), summarize(last.trace), last.trace
+                    return
+                count += len(batch)
+                shown += [token_span(update.step) for update in batch if update.step is not None]
+                # Beam search reports no step: its running best beam changes as a whole.
+                text = "".join(shown) if last.step is not None else plain_text(last.text)
+                yield text, f"Generating… step {count}", None
+        except (SettingsError, ModelLoadError) as exc:
+            raise user_error(exc) from exc
+        finally:
+            with self._guard:
+                if self._stops.get(session or "") is switch:
+                    del self._stops[session or ""]
+
+    def run_json(self, payload: Any) -> str:
+        """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and
+        optionally "model" and "precision" from the host's allowlist) in, the run's trace as JSON out.
+
+        Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control;
+        an unknown key is an error naming it. Errors become a `gr.Error`.
+        """
+        try:
+            data = json.loads(payload) if isinstance(payload, str) else payload
+        except json.JSONDecodeError as exc:
+            raise gr.Error(
+                f"payload is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
+            ) from exc
+        if not isinstance(data, dict):
+            raise gr.Error("payload must be a JSON object of settings", print_exception=False)
+        data = dict(data)
+        prompt = data.pop("prompt", None)
+        model = data.pop("model", self.default.info.id)
+        precision = data.pop("precision", self.precision)
+        try:
+            self.check(model, precision)
+            settings = Settings.from_dict(data)
+            trace = None
+            run = lambda: stream(self.load(model, precision), prompt, settings)  # noqa: E731
+            for batch in batches(run, threading.Event()):
+                trace = batch[-1].trace
+        except (SettingsError, ModelLoadError, TypeError) as exc:
+            raise user_error(exc) from exc
+        return trace.to_json()
 
 
 def summarize(trace: Trace) -> str:
-    """One status line from a finished run: tokens, speed, time and why it stopped."""
+    """One status line from a finished run: model, tokens, speed, time and why it stopped."""
     timing = trace.timing
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
     line = (
-        f"{timing.new_tokens} tokens · {timing.tokens_per_s:.1f} tokens/s · {timing.total_s:.2f} s · stopped: {reason}"
+        f"{trace.model.id} {trace.model.precision} · {timing.new_tokens} tokens · {timing.tokens_per_s:.1f} tokens/s"
+        f" · {timing.total_s:.2f} s · stopped: {reason}"
     )
     if trace.beams is not None and trace.beams.constraints:
         met = bool(trace.beams.sequences) and trace.beams.sequences[0].satisfies_constraints
@@ -159,6 +326,8 @@ def summarize(trace: Trace) -> str:
             f" · {spec['acceptance_rate']:.0%} of draft tokens accepted, "
             f"{spec['tokens_per_round']:.2f} tokens per target pass"
         )
+        if spec.get("speedup"):
+            line += f" · {spec['speedup']:.2f}× plain decoding"
     return line
 
 
@@ -169,33 +338,3 @@ def describe_model(loaded: LoadedModel) -> str:
         f"**Model** `{info.id}` · {info.precision} · {info.device} · {info.memory_mb:.0f} MB · "
         f"loaded in {loaded.load_s:.1f} s"
     )
-
-
-def run_json(loaded: LoadedModel, payload: Any) -> str:
-    """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and "model" if
-    given must be the served one) in, the run's trace as JSON out. Errors become a `gr.Error` naming the key.
-
-    Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control.
-    """
-    try:
-        data = json.loads(payload) if isinstance(payload, str) else payload
-    except json.JSONDecodeError as exc:
-        raise gr.Error(
-            f"payload is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
-        ) from exc
-    if not isinstance(data, dict):
-        raise gr.Error("payload must be a JSON object of settings", print_exception=False)
-    data = dict(data)
-    prompt = data.pop("prompt", None)
-    model = data.pop("model", None)
-    if model is not None and model != loaded.info.id:
-        message = f"model {model!r} is not served here; this server serves {loaded.info.id!r}"
-        raise gr.Error(html.escape(message, quote=False), print_exception=False)
-    try:
-        settings = Settings.from_dict(data)
-        trace = None
-        for update in stream(loaded, prompt, settings):
-            trace = update.trace
-    except (SettingsError, TypeError) as exc:
-        raise gr.Error(html.escape(str(exc), quote=False), print_exception=False) from exc
-    return trace.to_json()

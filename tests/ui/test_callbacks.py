@@ -1,50 +1,172 @@
-"""The page's event functions, called directly: control values to Settings, streamed pairs, errors as gr.Error."""
+"""The page's event functions, called directly: control values to Settings, streamed triples, Stop, errors."""
+
+import itertools
 
 import gradio as gr
 import pytest
 
-from playground.ui.callbacks import make_settings, run_generation, split_phrases, split_sets
+from playground.models import ModelLoadError
+from playground.ui.callbacks import (
+    CONTROLS,
+    Runs,
+    control_values,
+    make_settings,
+    split_phrases,
+    split_sets,
+    split_stops,
+)
+from playground.ui.presets import presets
+from playground.ui.tokens import trace_html
+from tests.tiny import make_tiny_model, wrap_loaded
 
-CONTROLS = ("greedy", 1.0, 1.0, 50.0, 1.0, 8.0, 4.0, 0.0)  # a browser sends whole numbers as floats
+# What the page sends for the tiny model: a browser sends whole numbers as floats.
+VALUES = dict(
+    model="tiny-random-llama",
+    precision="fp32",
+    prompt="the cat",
+    prompt_format="raw",
+    strategy="greedy",
+    temperature=1.0,
+    top_p=1.0,
+    top_k=50.0,
+    min_p=0.0,
+    typical_p=1.0,
+    repetition_penalty=1.0,
+    no_repeat_ngram_size=0.0,
+    max_new_tokens=8.0,
+    seed=0.0,
+    num_beams=4.0,
+    length_penalty=1.0,
+    num_return_sequences=1.0,
+    forced_words="",
+    one_of="",
+    draft="bf16",
+    num_draft_tokens=4.0,
+    do_sample=False,
+    measure_speedup=True,
+    stop_strings="",
+)
+
+
+@pytest.fixture
+def runs(tiny_tokenizer):
+    # EOS almost never wins with this model (max_position_embeddings 512), so a long run goes on until stopped.
+    model = make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0)
+    return Runs(["tiny-random-llama"], "fp32", wrap_loaded(model, tiny_tokenizer))
+
+
+def test_values_cover_every_control():
+    assert tuple(VALUES) == CONTROLS
 
 
 def test_whole_floats_become_ints_and_fractions_are_named():
-    settings = make_settings(*CONTROLS)
+    settings = make_settings(VALUES)
     assert (settings.top_k, settings.max_new_tokens, settings.num_beams, settings.seed) == (50, 8, 4, 0)
+    assert settings.chat is False
     with pytest.raises(ValueError, match=r"top_k must be a whole number, got 2\.5"):
-        make_settings("sample", 1.0, 1.0, 2.5, 1.0, 8, 4, 0)
+        make_settings({**VALUES, "strategy": "sample", "top_k": 2.5})
 
 
-def test_run_streams_text_and_status_then_a_summary(tiny_loaded):
-    pairs = list(run_generation(tiny_loaded, "the cat", *CONTROLS))
-    steps = len(pairs) - 1
-    assert [status for _, status, _ in pairs[:-1]] == [f"Generating… step {i}" for i in range(1, steps + 1)]
-    assert all(trace is None for _, _, trace in pairs[:-1])
-    text, status, trace = pairs[-1]
-    assert trace.output.text == text
-    assert text == pairs[-2][0] and status.startswith(f"{steps} tokens · ") and "tokens/s" in status
-    assert status.endswith(("stopped: max new tokens reached", "stopped: end of sequence"))
-
-
-def test_bad_value_becomes_a_gradio_error_with_markup_escaped(tiny_loaded):
-    with pytest.raises(gr.Error) as err:
-        list(run_generation(tiny_loaded, "hi", "<b>beam</b>", *CONTROLS[1:]))
-    expected = "strategy must be one of greedy, sample, beam, constrained, speculative, got '&lt;b&gt;beam&lt;/b&gt;'"
-    assert expected in err.value.message
-
-
-def test_constraint_inputs_are_split_into_phrases_and_sets():
+def test_text_inputs_are_split_into_phrases_sets_and_stop_strings():
     assert split_phrases("umbrella, rainy day\n\n old boot ") == ("umbrella", "rainy day", "old boot")
     assert split_sets("red | blue|green\n\nyes|no") == (("red", "blue", "green"), ("yes", "no"))
     assert split_sets("red || blue") == (("red", "", "blue"),)
-    settings = make_settings("constrained", *CONTROLS[1:], "umbrella", "red | blue")
+    assert split_stops("\\n\\n\n the end\n\n") == ("\n\n", " the end")
+    settings = make_settings({**VALUES, "strategy": "constrained", "forced_words": "umbrella", "one_of": "red | blue"})
     assert settings.force_words == ("umbrella",) and settings.force_one_of == (("red", "blue"),)
 
 
-def test_status_line_reports_constraints_and_draft_acceptance(tiny_loaded):
-    constrained = list(run_generation(tiny_loaded, "the cat", "constrained", *CONTROLS[1:], "dog", ""))[-1][1]
-    assert "· constraints met" in constrained
-    impossible = ("constrained", 1.0, 1.0, 50, 1.0, 2, 4, 0, "elephant", "")
-    assert "constraints NOT met" in list(run_generation(tiny_loaded, "the cat", *impossible))[-1][1]
-    speculative = ("speculative", 1.0, 1.0, 50, 1.0, 8, 4, 0, "", "", "prompt-lookup", 3, False)
-    assert "of draft tokens accepted" in list(run_generation(tiny_loaded, "the cat", *speculative))[-1][1]
+@pytest.mark.parametrize("preset", presets(), ids=lambda p: p.name)
+def test_every_preset_sets_the_controls_to_exactly_its_settings(preset):
+    values = control_values(preset.settings, preset.prompt)
+    assert set(values) == set(CONTROLS) - {"model", "precision"}
+    assert make_settings(values) == preset.settings
+    assert len(preset.lesson.split(". ")) >= 2, "a preset says what to look at"
+
+
+def test_run_streams_html_and_status_then_the_trace(runs):
+    triples = list(runs.generate(VALUES))
+    assert all(trace is None for _, _, trace in triples[:-1])
+    assert all(status.startswith("Generating… step ") for _, status, _ in triples[:-1])
+    html, status, trace = triples[-1]
+    assert html == trace_html(trace) and html.count('class="tok ') == len(trace.steps) == 8
+    # While streaming, the Output only grows at its end (so Gradio can send it as a short diff).
+    shown = [h for h, _, _ in triples]
+    assert all(b.startswith(a) for a, b in itertools.pairwise(shown))
+    assert status.startswith("tiny-random-llama fp32 · 8 tokens · ") and "tokens/s" in status
+    assert status.endswith(("stopped: max new tokens reached", "stopped: end of sequence"))
+
+
+def test_beam_search_streams_its_running_best_as_plain_text(runs):
+    triples = list(runs.generate({**VALUES, "strategy": "beam", "num_beams": 3.0}))
+    assert triples[0][0].startswith('<span class="plain">')
+    assert triples[-1][2].beams is not None and 'data-step="0"' in triples[-1][0]
+
+
+def test_stop_ends_the_run_at_its_next_step_and_keeps_the_trace(runs):
+    values = {**VALUES, "max_new_tokens": 400.0}
+    runs.arm("alice")
+    run = runs.generate(values, session="alice")
+    next(run)
+    assert runs.stop("bob") == "Nothing is running."  # another visitor's Stop does not touch this run
+    assert runs.stop("alice") == "Stopping…"
+    *_, (html, status, trace) = run
+    assert trace.output.stop_reason == "cancelled" and status.endswith("stopped: stopped by you")
+    assert len(trace.steps) < 400 and html == trace_html(trace)
+    assert runs.stop("alice") == "Nothing is running."
+
+
+def test_stop_while_waiting_in_the_queue_means_the_run_never_starts(runs):
+    runs.arm("carol")
+    runs.stop("carol")
+    assert list(runs.generate(VALUES, session="carol")) == [("", "Stopped before it started.", None)]
+
+
+def test_an_abandoned_run_frees_the_model(runs):
+    run = runs.generate({**VALUES, "max_new_tokens": 400.0}, session="dave")
+    next(run)
+    assert runs.default.lock.locked()
+    run.close()  # what Gradio does when the browser tab closes
+    assert not runs.default.lock.locked()
+    assert runs.stop("dave") == "Nothing is running."
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(strategy="<b>beam</b>"), "strategy must be one of greedy, sample, beam, constrained, speculative, "
+         "got '&lt;b&gt;beam&lt;/b&gt;'"),
+        (dict(model="/etc/passwd"), "model '/etc/passwd' is not served here; choose one of: tiny-random-llama"),
+        (dict(precision="fp8"), "precision 'fp8' is unknown"),
+        (dict(prompt_format="markdown"), "Prompt format: prompt format must be chat or raw"),
+        (dict(stop_strings=None, strategy="beam", num_return_sequences=9.0), "Return sequences: num_return_sequences"),
+        (dict(prompt="  "), "prompt must not be empty"),
+    ],
+)  # fmt: skip
+def test_bad_input_becomes_a_gradio_error_naming_it(runs, changes, message):
+    with pytest.raises(gr.Error) as err:
+        list(runs.generate({**VALUES, **changes}))
+    assert message in err.value.message
+
+
+def test_status_line_reports_constraints_and_draft_acceptance(runs):
+    constrained = {**VALUES, "strategy": "constrained", "forced_words": "dog"}
+    assert "· constraints met" in list(runs.generate(constrained))[-1][1]
+    impossible = {**constrained, "forced_words": "elephant", "max_new_tokens": 2.0}
+    assert "constraints NOT met" in list(runs.generate(impossible))[-1][1]
+    speculative = {**VALUES, "strategy": "speculative", "draft": "prompt-lookup"}
+    assert "of draft tokens accepted" in list(runs.generate(speculative))[-1][1]
+
+
+def test_run_json_checks_the_model_against_the_allowlist(runs):
+    assert '"schema"' in runs.run_json({"prompt": "the cat", "chat": False, "max_new_tokens": 3})
+    with pytest.raises(gr.Error, match="not served here"):
+        runs.run_json({"prompt": "the cat", "model": "gpt2"})
+    with pytest.raises(gr.Error, match="unknown setting 'temprature'"):
+        runs.run_json({"prompt": "the cat", "temprature": 0.5})
+
+
+def test_runs_load_refuses_before_loading_anything(runs):
+    with pytest.raises(ModelLoadError, match="not served here"):
+        runs.load("../models/secret", "fp32")
+    assert runs.load("tiny-random-llama", "fp32") is runs.default

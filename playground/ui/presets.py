@@ -1,0 +1,123 @@
+"""Presets that teach: each is a prompt plus a Settings instance that shows one thing about decoding, and a
+sentence or two saying what to look at. Choosing one on the page sets every control; nothing is hidden."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playground.settings import PROMPT_LOOKUP, Settings
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    lesson: str  # what to look at once it has run
+    prompt: str
+    settings: Settings
+
+
+STORY = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+LOOP = "The best thing about the city is that the city"
+COPY = (
+    "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog, and the lazy dog does not mind at all."
+)
+
+
+def presets() -> list[Preset]:
+    """The presets, in the order a lesson would take them. Built on call, so the server's limits apply."""
+    base = Settings.within().replace(chat=True)  # the page's Chat/Raw switch has no "auto"
+    return [
+        Preset(
+            "Greedy loops and repeats",
+            "Greedy always takes the most likely token, so once a phrase repeats, repeating it again becomes "
+            "the most likely thing to do. Look at the overview: the chosen token's probability climbs as the loop "
+            "sets in. Then raise Repetition penalty to 1.3 and run again.",
+            LOOP,
+            base.replace(strategy="greedy", chat=False, max_new_tokens=min(60, base.max_new_tokens)),
+        ),
+        Preset(
+            "High temperature turns to noise",
+            "Temperature 1.8 flattens the distribution, and with top-k and top-p off nothing removes the long "
+            "tail, so unlikely tokens are drawn again and again. The text is shaded dark where an unlikely token "
+            "won; compare the 'raw' and 'after temperature' bars of any step.",
+            STORY,
+            base.replace(strategy="sample", temperature=1.8, top_k=0, top_p=1.0, seed=1, max_new_tokens=48),
+        ),
+        Preset(
+            "Top-p adapts where top-k cannot",
+            "Top-p 0.9 keeps the smallest set of tokens holding 90% of the probability: one or two tokens where "
+            "the model is sure, dozens where it is not. Step through the Token distributions tab and watch how "
+            "many tokens the 'after top-p' stage keeps; top-k would keep the same count at every step.",
+            STORY,
+            base.replace(strategy="sample", temperature=1.0, top_k=0, top_p=0.9, seed=3, max_new_tokens=48),
+        ),
+        Preset(
+            "Beam search prefers short, safe text",
+            "Beam search keeps the most probable sequences, and every extra token lowers a sequence's "
+            "probability, so finished short answers tend to win. In the Beam tree, finished beams are diamonds; "
+            "raise Length penalty above 1 to favour longer ones.",
+            "What is the capital of France?",
+            base.replace(
+                strategy="beam",
+                num_beams=min(6, base.limits.max_beams),
+                num_return_sequences=3,
+                max_new_tokens=min(40, base.max_new_tokens),
+            ),
+        ),
+        Preset(
+            "A forced word",
+            "Constrained beam search must use the word 'umbrella'. Beams are grouped by how much of the "
+            "constraint they have met (their bank), so a beam that starts the word early is not crowded out. "
+            "In the Beam tree, colour shows the bank and outlined nodes advanced the constraint.",
+            "Describe a rainy morning in one sentence.",
+            base.replace(
+                strategy="constrained",
+                num_beams=min(4, base.limits.max_beams),
+                force_words=("umbrella",),
+                max_new_tokens=min(40, base.max_new_tokens),
+            ),
+        ),
+        Preset(
+            "Speculative decoding with a good draft",
+            "The draft here is the target's own weights at bf16, so nearly every proposed token is accepted and "
+            "each target pass yields several tokens; the text is the same as greedy decoding's. Whether that is "
+            "faster depends on how cheap the draft is: the Draft acceptance tab shows the measured speed-up.",
+            STORY,
+            base.replace(
+                strategy="speculative",
+                draft_model=None,
+                draft_precision="bf16",
+                num_draft_tokens=4,
+                max_new_tokens=48,
+                measure_speedup=True,
+            ),
+        ),
+        Preset(
+            "Speculative decoding with a poor draft",
+            "Prompt lookup guesses the next tokens by copying what followed the same words in the prompt. A story "
+            "repeats little of its prompt, so most guesses are rejected (red) and each target pass yields about "
+            "one token. Try the next preset, where the output copies the prompt.",
+            STORY,
+            base.replace(
+                strategy="speculative",
+                draft_model=PROMPT_LOOKUP,
+                num_draft_tokens=4,
+                max_new_tokens=48,
+                measure_speedup=True,
+            ),
+        ),
+        Preset(
+            "Prompt lookup when the text repeats",
+            "Here the answer copies the prompt, so prompt lookup's guesses are right for long stretches. Look "
+            "at the accepted lengths in the Draft acceptance tab and the tokens per target pass in the status "
+            "line.",
+            COPY,
+            base.replace(
+                strategy="speculative",
+                draft_model=PROMPT_LOOKUP,
+                num_draft_tokens=8,
+                max_new_tokens=40,
+                measure_speedup=True,
+            ),
+        ),
+    ]

@@ -1,0 +1,70 @@
+"""The Output text as HTML: one span per generated token, shaded by how likely the model thought it was, with
+its top alternatives in a hover card, and a step number a click sends back to the page.
+
+Pure functions of trace Steps, so the same HTML is built while a run streams and from a loaded trace file.
+The spans carry no wrapping element: while a run streams the value only grows at its end, which Gradio sends
+as a short diff instead of the whole text again.
+"""
+
+from __future__ import annotations
+
+import html
+
+from playground.plots.style import show_token
+from playground.trace import Step, Trace
+
+# Upper bounds of the probability bands, least likely first, and their CSS classes (assets/style.css shades
+# them from strong to none in one hue, so the order reads without telling colours apart).
+BANDS = ((0.05, "p0"), (0.2, "p1"), (0.5, "p2"), (0.9, "p3"), (1.01, "p4"))
+BAND_LABELS = {"p0": "< 5%", "p1": "5–20%", "p2": "20–50%", "p3": "50–90%", "p4": "≥ 90%"}
+ALTERNATIVES = 5  # candidates listed in a token's hover card
+
+# The legend below the text; static, so it lives in the component's template, not its value.
+LEGEND = (
+    '<div class="legend">Chance the model gave each chosen token: '
+    + "".join(f'<span class="tok {band}">{html.escape(label)}</span>' for band, label in BAND_LABELS.items())
+    + " · hover a token for its alternatives, click it to inspect that step</div>"
+)
+
+
+def band(prob: float) -> str:
+    """The CSS class of a probability's band."""
+    return next(name for upper, name in BANDS if prob < upper)
+
+
+def hover_card(step: Step) -> str:
+    """The text of a token's hover card: the step, the chosen token's probability and the top alternatives.
+
+    Probabilities are the final distribution's, the one the token was drawn from.
+    """
+    lines = [f"step {step.index + 1} · p = {step.chosen.prob:.3f} · entropy {step.entropy:.2f} nats"]
+    ranked = sorted(step.candidates, key=lambda c: c.probs.get("final", 0.0), reverse=True)
+    for cand in ranked[:ALTERNATIVES]:
+        mark = "▸" if cand.id == step.chosen.id else " "
+        lines.append(f"{mark} {show_token(cand.text):<14} {cand.probs.get('final', 0.0):.3f}")
+    return "\n".join(lines)
+
+
+def token_span(step: Step, extra: str = "") -> str:
+    """One token as a span: text escaped, band class (plus `extra` classes), 0-based step index, hover card."""
+    return (
+        f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
+        f'data-tip="{html.escape(hover_card(step), quote=True)}">{html.escape(step.chosen.text)}</span>'
+    )
+
+
+def plain_text(text: str) -> str:
+    """Text without per-token records (a beam search's running best, an empty output) as escaped HTML."""
+    return f'<span class="plain">{html.escape(text)}</span>' if text else ""
+
+
+def trace_html(trace: Trace | None) -> str:
+    """The finished run's text, one span per generated token (for beam search: the returned best beam). The
+    end-of-sequence token, when the run chose one, is marked as such rather than hidden: it was a choice too."""
+    if trace is None:
+        return ""
+    if not trace.steps:
+        return plain_text(trace.output.text)
+    *body, last = trace.steps
+    ended = " eos" if trace.output.stop_reason == "eos" else ""
+    return "".join(token_span(step) for step in body) + token_span(last, ended)

@@ -1,0 +1,56 @@
+"""The Output's token HTML, built from hand-made steps: bands, hover cards, escaping."""
+
+import html
+import re
+
+from playground.trace import Candidate, Chosen, OutputInfo, Step
+from playground.ui.tokens import LEGEND, band, hover_card, plain_text, token_span, trace_html
+
+
+def step(index, text, prob, alternatives):
+    """A step whose final distribution is `alternatives` (text -> prob), `text` chosen."""
+    candidates = [
+        Candidate(id=i, text=t, logit=0.0, probs={"raw": p, "final": p}, removed_by=None)
+        for i, (t, p) in enumerate(alternatives.items())
+    ]
+    chosen_id = next(c.id for c in candidates if c.text == text)
+    return Step(index=index, chosen=Chosen(id=chosen_id, text=text, prob=prob), entropy=1.25, candidates=candidates)
+
+
+def test_bands_split_probability_at_5_20_50_and_90_percent():
+    assert [band(p) for p in (0.0, 0.049, 0.05, 0.19, 0.2, 0.5, 0.89, 0.9, 1.0)] == [
+        "p0", "p0", "p1", "p1", "p2", "p3", "p3", "p4", "p4",
+    ]  # fmt: skip
+    assert all(f'class="tok {b}"' in LEGEND for b in ("p0", "p1", "p2", "p3", "p4"))
+
+
+def test_hover_card_lists_the_top_alternatives_by_final_probability_and_marks_the_chosen_one():
+    s = step(6, " cat", 0.2, {" dog": 0.5, " cat": 0.2, "\n": 0.1, " a": 0.05, " the": 0.04, " x": 0.01})
+    lines = hover_card(s).splitlines()
+    assert lines[0] == "step 7 · p = 0.200 · entropy 1.25 nats"
+    assert [line[2:].split()[0] for line in lines[1:]] == ["␣dog", "␣cat", "⏎", "␣a", "␣the"]  # five, best first
+    assert lines[2].startswith("▸ ␣cat") and not lines[1].startswith("▸")
+
+
+def test_token_text_and_card_are_escaped():
+    s = step(0, '<b>"hi"</b>', 0.95, {'<b>"hi"</b>': 0.95, "&": 0.05})
+    span = token_span(s)
+    assert '<span class="tok p4" data-step="0" data-tip="' in span
+    assert "<b>" not in span and "&lt;b&gt;&quot;hi&quot;&lt;/b&gt;" in span
+    tip = re.search(r'data-tip="([^"]*)"', span).group(1)
+    assert html.unescape(tip) == hover_card(s)
+
+
+class FakeTrace:
+    def __init__(self, steps, text):
+        self.steps = steps
+        self.output = OutputInfo(text=text, token_ids=[], stop_reason="eos")
+
+
+def test_trace_html_is_one_span_per_step_or_plain_text_without_steps():
+    steps = [step(0, "Hi", 0.6, {"Hi": 0.6, "Yo": 0.4}), step(1, "!", 0.01, {".": 0.99, "!": 0.01})]
+    shown = trace_html(FakeTrace(steps, "Hi!"))  # the run ended on EOS: its last token is marked
+    assert shown == token_span(steps[0]) + token_span(steps[1], " eos")
+    assert re.findall(r'class="tok (p\d[ a-z]*)" data-step="(\d)"', shown) == [("p3", "0"), ("p0 eos", "1")]
+    assert trace_html(FakeTrace([], "a < b")) == '<span class="plain">a &lt; b</span>'
+    assert trace_html(None) == "" and plain_text("") == ""
