@@ -80,6 +80,8 @@ FIELD_LABELS = {
     "measure_speedup": "Measure speed-up",
 }
 
+UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
+
 STOP_REASON_TEXT = {
     "eos": "end of sequence",
     "max_new_tokens": "max new tokens reached",
@@ -261,7 +263,7 @@ class Runs:
                 # On the model thread: loading too, so a model is only ever touched there.
                 return stream(self.load(model, precision), prompt, settings, cancel=switch)
 
-            for batch in batches(run, switch):
+            for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
                 last = batch[-1]
                 if last.trace is not None:
                     yield trace_html(last.trace), summarize(last.trace), last.trace

@@ -276,7 +276,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
             # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
             preprocess=False,
-            show_progress="minimal",
+            show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
         )
         views = [step, step_plot, overview_plot, beam_plot, accept_plot]
         run_event.then(all_views, inputs=[last_trace], outputs=views, api_visibility="private").then(

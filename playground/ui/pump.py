@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,8 +53,12 @@ def submit(job: Callable[[], None]) -> None:
         threading.Thread(target=job, name="run", daemon=True).start()
 
 
-def batches(make: Callable[[], Iterator[Any]], cancel: threading.Event) -> Iterator[list[Any]]:
-    """Yields lists of the items `make()` produced since the previous list, in order.
+def batches(
+    make: Callable[[], Iterator[Any]], cancel: threading.Event, min_interval: float = 0.0
+) -> Iterator[list[Any]]:
+    """Yields lists of the items `make()` produced since the previous list, in order, at most one list per
+    `min_interval` seconds (the first at once): every page update re-renders the Output in the browser,
+    which on a 2-core machine takes CPU from the model.
 
     `make()` is called on the model thread. An exception there is raised here. When the consumer stops early
     (the request was abandoned), `cancel` is set, which the run checks at every step, and the job is waited
@@ -75,8 +80,10 @@ def batches(make: Callable[[], Iterator[Any]], cancel: threading.Event) -> Itera
 
     submit(work)
     finished = False
+    last = 0.0
     try:
         while not finished:
+            time.sleep(max(0.0, last + min_interval - time.monotonic()))
             batch = [items.get()]
             while True:
                 try:
@@ -90,6 +97,7 @@ def batches(make: Callable[[], Iterator[Any]], cancel: threading.Event) -> Itera
                     raise item.exc
             if batch:
                 yield batch
+                last = time.monotonic()
     finally:
         if not finished:
             cancel.set()

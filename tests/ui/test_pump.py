@@ -1,5 +1,6 @@
 """The model thread and the batches the page receives from it."""
 
+import itertools
 import threading
 import time
 
@@ -55,3 +56,19 @@ def test_jobs_run_on_the_serving_thread_once_one_serves():
     assert pump._serving_pid is None
     names = [b for b in pump.batches(lambda: iter([threading.current_thread().name]), threading.Event())]
     assert names == [["run"]]  # no model thread: a thread per job
+
+
+def test_batches_come_at_most_once_per_interval_and_the_first_at_once():
+    def produce():
+        for i in range(40):
+            time.sleep(0.005)
+            yield i
+
+    started = time.monotonic()
+    times, items = [], []
+    for batch in pump.batches(produce, threading.Event(), min_interval=0.05):
+        times.append(time.monotonic() - started)
+        items += batch
+    assert items == list(range(40))
+    assert times[0] < 0.04 and len(times) <= 6  # 0.2 s of work in 0.05 s slices
+    assert all(b - a >= 0.045 for a, b in itertools.pairwise(times))
