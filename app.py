@@ -9,8 +9,11 @@ import os
 
 from playground.models import DEFAULT_MODEL_ID
 from playground.models.allowlist import allowed_models
+from playground.spaces import install_bundled_model
 from playground.ui import build_demo, launch_options
 from playground.ui.pump import serve_model_jobs
+
+install_bundled_model()  # on a Hugging Face Space only, and only if missing
 
 demo = build_demo(
     model_id=os.environ.get("PLAYGROUND_MODEL", DEFAULT_MODEL_ID),

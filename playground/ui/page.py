@@ -15,6 +15,7 @@ import gradio as gr
 from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.models.allowlist import allowed_models
 from playground.settings import MAX_DRAFT_TOKENS, PRECISIONS, STRATEGIES, Settings
+from playground.spaces import on_gpu, zero_gpu
 from playground.ui.callbacks import (
     CONTROLS,
     DRAFT_CHOICES,
@@ -30,7 +31,6 @@ from playground.ui.files import export_trace, read_trace
 from playground.ui.presets import presets
 from playground.ui.tokens import LEGEND, trace_html
 from playground.ui.views import all_views, step_view
-from playground.ui.zerogpu import on_gpu
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_PROMPTS = [
@@ -333,7 +333,14 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
         def stop(request: gr.Request) -> str:
             return runs.stop(request.session_hash)
 
-        stop_button.click(stop, outputs=[status], queue=False, api_visibility="private")
+        # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
+        stop_button.click(
+            stop,
+            outputs=[status],
+            queue=False,
+            api_visibility="private",
+            cancels=[run_event] if zero_gpu() else None,
+        )
     # Requests beyond max_queue waiting are turned away with Gradio's "queue is full" message.
     demo.queue(max_size=limits.max_queue, default_concurrency_limit=1)
     return demo
