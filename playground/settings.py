@@ -19,6 +19,8 @@ PROMPT_LOOKUP = "prompt-lookup"  # the draft_model value that drafts by n-gram l
 MAX_DRAFT_TOKENS = 16
 BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs
 MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
+MAX_STOP_STRINGS = 8
+MAX_PHRASE_CHARS = 200  # a stop string, forced word or one-of option
 EARLY_STOPPING = (True, False, "never")
 
 
@@ -51,9 +53,12 @@ class Limits:
     max_new_tokens: int = 1024  # PLAYGROUND_MAX_NEW_TOKENS
     max_beams: int = 8  # PLAYGROUND_MAX_BEAMS: also caps num_return_sequences
     max_prompt_tokens: int = 2048  # PLAYGROUND_MAX_PROMPT_TOKENS, counted after the chat template
-    max_time: float = 300.0  # PLAYGROUND_MAX_TIME, seconds of generation per request
+    # Defaults suit a shared 2-vCPU host (Spaces' CPU basic): one run at a time, so one run may not hold the
+    # model for more than two minutes.
+    max_time: float = 120.0  # PLAYGROUND_MAX_TIME, seconds of generation per request
     max_top_n: int = 100  # PLAYGROUND_MAX_TOP_N: candidates recorded per step
     max_queue: int = 16  # PLAYGROUND_QUEUE_SIZE: requests waiting for the model; more are turned away
+    max_trace_mb: float = 20.0  # PLAYGROUND_MAX_TRACE_MB: largest trace file the page loads
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -65,6 +70,7 @@ class Limits:
             max_time=_env_number("PLAYGROUND_MAX_TIME", cls.max_time, float),
             max_top_n=_env_number("PLAYGROUND_MAX_TOP_N", cls.max_top_n, int),
             max_queue=_env_number("PLAYGROUND_QUEUE_SIZE", cls.max_queue, int),
+            max_trace_mb=_env_number("PLAYGROUND_MAX_TRACE_MB", cls.max_trace_mb, float),
         )
 
 
@@ -103,13 +109,14 @@ class Settings:
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        # Normalize a list of stop strings (CLI, JSON) to a tuple so the dataclass stays hashable.
-        if isinstance(self.stop, str):
-            object.__setattr__(self, "stop", (self.stop,))
-        else:
-            object.__setattr__(self, "stop", tuple(self.stop))
-        object.__setattr__(self, "force_words", _strings(self.force_words))
-        object.__setattr__(self, "force_one_of", tuple(_options(group) for group in _sequence(self.force_one_of)))
+        # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
+        object.__setattr__(self, "stop", _sequence("stop", self.stop))
+        object.__setattr__(self, "force_words", _strings("force_words", self.force_words))
+        object.__setattr__(
+            self,
+            "force_one_of",
+            tuple(_options(group) for group in _sequence("force_one_of", self.force_one_of)),
+        )
         self.validate()
 
     def validate(self) -> None:
@@ -124,18 +131,15 @@ class Settings:
         _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens, SERVER_LIMIT)
         _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens, " (max_new_tokens)")
         _check_int("top_n", self.top_n, 1, lim.max_top_n, SERVER_LIMIT)
+        _check(len(self.stop) <= MAX_STOP_STRINGS, "stop", f"allows at most {MAX_STOP_STRINGS} strings", len(self.stop))
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
         _check_float("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
         if self.max_time is not None:
             _check_float("max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time, why=SERVER_LIMIT)
         for text in self.stop:
-            _check(
-                isinstance(text, str) and text != "",
-                "stop",
-                "strings must be non-empty",
-                text,
-            )
+            _check(isinstance(text, str) and text != "", "stop", "strings must be non-empty", text)
+            check_text("stop", text, MAX_PHRASE_CHARS)
         _check(
             self.chat in (None, True, False),
             "chat",
@@ -150,7 +154,7 @@ class Settings:
                 low_open=True,
                 context=" for sampling",
             )
-            _check_int("top_k", self.top_k, 0, None)
+            _check_int("top_k", self.top_k, 0, 10**6)
             _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
             _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
@@ -210,6 +214,7 @@ class Settings:
         _check(count <= MAX_CONSTRAINTS, "force_words", f"and force_one_of together allow {MAX_CONSTRAINTS}", count)
         for word in self.force_words:
             _check(isinstance(word, str) and word.strip() != "", "force_words", "must be non-empty phrases", word)
+            check_text("force_words", word, MAX_PHRASE_CHARS)
         for group in self.force_one_of:
             _check(len(group) >= 1, "force_one_of", "sets must hold at least one option", list(group))
             for option in group:
@@ -219,6 +224,7 @@ class Settings:
                     "options must be non-empty",
                     list(group),
                 )
+                check_text("force_one_of", option, MAX_PHRASE_CHARS)
 
     @property
     def time_budget(self) -> float:
@@ -261,30 +267,48 @@ class Settings:
 SERVER_LIMIT = " (the server's limit)"
 
 
-def _sequence(value: Any) -> tuple:
+def _sequence(name: str, value: Any) -> tuple:
     # One string means one item, not its characters.
-    return (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, (list, tuple)):
+        raise SettingsError(name, f"{name} must be a string or a list of strings, got {value!r:.80}")
+    return tuple(value)
 
 
-def _strings(value: Any) -> tuple:
-    return tuple(v.strip() if isinstance(v, str) else v for v in _sequence(value))
+def _strings(name: str, value: Any) -> tuple:
+    return tuple(v.strip() if isinstance(v, str) else v for v in _sequence(name, value))
 
 
 def _options(group: Any) -> tuple:
     """A one-of set from "red | blue | green" or ["red", "blue", "green"]."""
     if isinstance(group, str):
         group = group.split("|")
-    return _strings(group)
+    return _strings("force_one_of", group)
+
+
+def check_text(name: str, text: str, max_chars: int) -> None:
+    """Raises SettingsError unless `text` is at most `max_chars` characters of valid text: no lone surrogate
+    (which no encoding can write) and no control character but tab, line feed and carriage return.
+    Right-to-left marks, zero-width joiners and the like are text and pass."""
+    if len(text) > max_chars:
+        raise SettingsError(name, f"{name} is {len(text)} characters long, the server allows {max_chars}")
+    for i, char in enumerate(text):
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            raise SettingsError(name, f"{name} holds a lone surrogate (U+{code:04X}) at character {i + 1}, not text")
+        if (code < 0x20 and char not in "\t\n\r") or code == 0x7F:
+            raise SettingsError(name, f"{name} holds the control character U+{code:04X} at character {i + 1}")
 
 
 def _check(ok: bool, name: str, rule: str, value: Any) -> None:
     if not ok:
-        raise SettingsError(name, f"{name} {rule}, got {value!r}")
+        raise SettingsError(name, f"{name} {rule}, got {value!r:.80}")
 
 
 def _check_int(name: str, value: Any, low: int, high: int | None, why: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(name, f"{name} must be a whole number, got {value!r}")
+        raise SettingsError(name, f"{name} must be a whole number, got {value!r:.80}")
     if value < low:
         raise SettingsError(name, f"{name} must be >= {low}, got {value}")
     if high is not None and value > high:
@@ -301,7 +325,9 @@ def _check_float(
     why: str = "",
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise SettingsError(name, f"{name} must be a number, got {value!r}")
+        raise SettingsError(name, f"{name} must be a number, got {value!r:.80}")
+    if math.isinf(value):
+        raise SettingsError(name, f"{name} must be a finite number, got {value}")
     if low is not None and (value <= low if low_open else value < low):
         sign = ">" if low_open else ">="
         raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")

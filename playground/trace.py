@@ -6,7 +6,11 @@ model. The format is public (`SCHEMA`): keep keys stable and bump the version wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -175,6 +179,19 @@ class Trace:
         """Re-imports a trace written by `to_json`."""
         return cls.from_dict(json.loads(text))
 
+    def validate(self) -> None:
+        """Raises ValueError naming the first value whose type or range does not fit the format: a file someone
+        uploads may hold anything, and the views must not fail halfway on it."""
+        _check_value(self, Trace, "trace")
+        if self.output.stop_reason not in STOP_REASONS:
+            raise ValueError(f"output.stop_reason must be one of {', '.join(STOP_REASONS)}")
+        if self.beams is not None:
+            for node in self.beams.nodes:
+                if node.status not in BEAM_STATUSES:
+                    raise ValueError(f"beams.nodes[{node.id}].status must be one of {', '.join(BEAM_STATUSES)}")
+        if self.speculative is not None and not isinstance(self.speculative.get("rounds"), list):
+            raise ValueError("speculative.rounds must be a list")
+
 
 def _step_from_dict(data: dict[str, Any]) -> Step:
     return Step(
@@ -183,3 +200,38 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         entropy=data["entropy"],
         candidates=[Candidate(**c) for c in data["candidates"]],
     )
+
+
+def _check_value(value: Any, hint: Any, where: str) -> None:
+    """Checks `value` against a type hint of these dataclasses (recursively); ValueError names `where`."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, hint):
+            raise ValueError(f"{where} must be an object")
+        for name, field_hint in typing.get_type_hints(hint).items():
+            _check_value(getattr(value, name), field_hint, f"{where}.{name}")
+    elif origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where} must be a list")
+        for i, item in enumerate(value):
+            _check_value(item, args[0], f"{where}[{i}]")
+    elif origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ValueError(f"{where} must be an object")
+        for key, item in value.items():
+            _check_value(item, args[1], f"{where}.{key}")
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{where} must be a finite number")
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where} must be a whole number")
+    elif not isinstance(value, hint):
+        raise ValueError(f"{where} must be of type {hint.__name__}")

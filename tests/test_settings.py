@@ -30,6 +30,25 @@ from playground.settings import Limits, Settings, SettingsError
         ({"seed": -1}, "seed", "got -1"),
         ({"max_new_tokens": 3.5}, "max_new_tokens", "whole number"),
         ({"strategy": "sample", "temperature": float("nan")}, "temperature", "must be a number"),
+        ({"strategy": "sample", "temperature": float("inf")}, "temperature", "must be a finite number, got inf"),
+        ({"repetition_penalty": float("-inf")}, "repetition_penalty", "finite"),
+        ({"strategy": "beam", "length_penalty": float("inf")}, "length_penalty", "finite"),
+        ({"strategy": "sample", "top_k": 10**30}, "top_k", "top_k must be <= 1000000"),
+        ({"seed": 2**64}, "seed", "seed must be <= 9223372036854775807"),
+        ({"max_new_tokens": "64"}, "max_new_tokens", "whole number, got '64'"),
+        ({"strategy": ["greedy"]}, "strategy", "must be one of"),
+        ({"stop": 5}, "stop", "stop must be a string or a list of strings, got 5"),
+        ({"stop": [5]}, "stop", "non-empty"),
+        ({"stop": ["a"] * 9}, "stop", "stop allows at most 8 strings"),
+        ({"stop": ["x\ud800"]}, "stop", "stop holds a lone surrogate (U+D800) at character 2, not text"),
+        ({"stop": ["a\x00"]}, "stop", "stop holds the control character U+0000 at character 2"),
+        ({"strategy": "constrained", "force_words": "x" * 201}, "force_words", "201 characters long"),
+        ({"strategy": "constrained", "force_words": {"a": 1}}, "force_words", "string or a list of strings"),
+        ({"strategy": "constrained", "force_one_of": [["ok", "\x1b[31m"]]}, "force_one_of", "U+001B"),
+        ({"strategy": "constrained", "force_words": [None]}, "force_words", "non-empty phrases"),
+        ({"strategy": "speculative", "do_sample": "yes"}, "do_sample", "true or false"),
+        ({"strategy": "speculative", "measure_speedup": 1}, "measure_speedup", "true or false"),
+        ({"strategy": "x" * 10_000}, "strategy", "got 'xxxxxxxx"),
     ],
 )
 def test_bad_values_name_field_and_value(changes, field, message):
@@ -37,6 +56,12 @@ def test_bad_values_name_field_and_value(changes, field, message):
         Settings(**changes)
     assert err.value.field == field
     assert message in str(err.value)
+    assert len(str(err.value)) < 300, "a message quotes at most the start of a huge value"
+
+
+def test_text_with_tabs_newlines_and_right_to_left_marks_is_text():
+    stops = ("\n\n", "\t", "\u200f\u05e9\u05dc\u05d5\u05dd", "zero\u200bwidth", "emoji 🎛️")
+    assert Settings(stop=stops).stop == stops
 
 
 def test_defaults_follow_generation_config():

@@ -11,7 +11,7 @@ import torch
 
 from playground.engine.recording import TokenTexts
 from playground.engine.stopping import Deadline, eos_token_ids, find_stop
-from playground.settings import Settings, SettingsError
+from playground.settings import Settings, SettingsError, check_text
 from playground.trace import Beams, OutputInfo, PromptInfo, Step, Timing, Trace
 
 if TYPE_CHECKING:
@@ -80,12 +80,22 @@ def prepare(loaded: LoadedModel, prompt: str, settings: Settings, cancel: thread
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise SettingsError("prompt", "prompt must not be empty")
-    rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
     limit = settings.limits.max_prompt_tokens
+    # Checked before tokenizing, so a megabyte of text is refused at once instead of tokenized first; no
+    # tokenizer makes fewer than one token per 16 characters of real text.
+    check_text("prompt", prompt, limit * 16)
+    rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
     if len(ids) > limit:
         raise SettingsError("prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}")
     if not ids:
         raise SettingsError("prompt", "prompt has no tokens")
+    window = getattr(loaded.model.config, "max_position_embeddings", None)
+    if isinstance(window, int) and len(ids) + settings.max_new_tokens > window:
+        raise SettingsError(
+            "max_new_tokens",
+            f"the prompt ({len(ids)} tokens) plus max_new_tokens ({settings.max_new_tokens}) exceed the model's "
+            f"context window of {window} tokens",
+        )
     return RunContext(
         loaded=loaded,
         settings=settings,

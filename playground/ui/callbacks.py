@@ -211,7 +211,9 @@ class Runs:
         self.models = models  # the host's allowlist, the embedded default first
         self.precision = precision  # the served precision, the page's default
         self.default = default  # loaded at start, so the first run does not wait for a load
-        self._stops: dict[str, threading.Event] = {}
+        # Stop switches by browser session: clicked but still queued, and running.
+        self._armed: dict[str | None, threading.Event] = {}
+        self._running: dict[str | None, threading.Event] = {}
         self._guard = threading.Lock()
 
     def check(self, model: Any, precision: Any) -> None:
@@ -228,18 +230,28 @@ class Runs:
         return load_model(model, precision)
 
     def arm(self, session: str | None) -> None:
-        """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch."""
+        """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch. A tab
+        gets one run at a time, so one visitor cannot fill the queue; a second click is refused."""
         with self._guard:
-            self._stops[session or ""] = threading.Event()
+            if session in self._armed or session in self._running:
+                raise gr.Error(
+                    "This tab already has a run waiting or going: wait for it, or press Stop.", print_exception=False
+                )
+            self._armed[session] = threading.Event()
 
     def stop(self, session: str | None) -> str:
-        """Flips the session's Stop switch; the run ends at its next step (or at once, if still queued)."""
+        """Flips the session's Stop switch; its run ends at its next step (or never starts, if still queued)."""
         with self._guard:
-            switch = self._stops.get(session or "")
-        if switch is None:
-            return "Nothing is running."
-        switch.set()
-        return "Stopping…"
+            switches = [s for s in (self._armed.get(session), self._running.get(session)) if s is not None]
+        for switch in switches:
+            switch.set()
+        return "Stopping…" if switches else "Nothing is running."
+
+    def forget(self, session: str | None) -> None:
+        """The tab was closed: stop its run, if any, and drop what was kept for it."""
+        self.stop(session)
+        with self._guard:
+            self._armed.pop(session, None)
 
     def generate(self, values: dict[str, Any], session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
         """Streams one run as (Output HTML so far, status line, trace), the trace only in the last triple.
@@ -247,7 +259,9 @@ class Runs:
         Bad settings, prompts and models become a `gr.Error` naming the control.
         """
         with self._guard:
-            switch = self._stops.setdefault(session or "", threading.Event())
+            # The switch armed by the click, or a new one for an API call that did not click.
+            switch = self._armed.pop(session, None) or threading.Event()
+            self._running[session] = switch
         try:
             settings = make_settings(values)
             model, precision = values.get("model"), values.get("precision")
@@ -277,8 +291,8 @@ class Runs:
             raise user_error(exc) from exc
         finally:
             with self._guard:
-                if self._stops.get(session or "") is switch:
-                    del self._stops[session or ""]
+                if self._running.get(session) is switch:
+                    del self._running[session]
 
     def run_json(self, payload: Any) -> str:
         """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and
@@ -301,6 +315,9 @@ class Runs:
         precision = data.pop("precision", self.precision)
         try:
             self.check(model, precision)
+            draft = data.get("draft_model")
+            if draft not in (None, PROMPT_LOOKUP):  # a draft model is a model too: the allowlist's, never a path
+                check_allowed(draft, self.models)
             settings = Settings.from_dict(data)
             trace = None
             run = lambda: stream(self.load(model, precision), prompt, settings)  # noqa: E731

@@ -7,6 +7,7 @@ one run at a time.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,16 @@ def show_controls(strategy: str, do_sample: bool) -> tuple[Any, ...]:
 
 
 def load_trace(path: Any) -> tuple[Any, str, str]:
-    """An uploaded trace as (state, Output HTML, status line)."""
+    """An uploaded trace as (state, Output HTML, status line); gr.Error if its data cannot be shown."""
     trace = read_trace(path)
-    return trace, trace_html(trace), f"Loaded trace: {summarize(trace)}"
+    try:
+        shown = trace_html(trace)
+        all_views(trace)  # drawn again by the next event; here a file the views cannot draw is refused
+        status = f"Loaded trace: {summarize(trace)}"
+    except Exception as exc:  # a well-typed file can still hold values no view can use
+        message = f"The trace file's data cannot be shown: {type(exc).__name__}: {str(exc)[:200]}"
+        raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
+    return trace, shown, status
 
 
 def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
@@ -137,7 +145,8 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
         values = dict(locals())
         yield from runs.generate({name: values[name] for name in CONTROLS}, request and request.session_hash)
 
-    with gr.Blocks(title="Decoding Playground", analytics_enabled=False) as demo:
+    # delete_cache: files Gradio keeps for downloads and uploads go after an hour, checked every half hour.
+    with gr.Blocks(title="Decoding Playground", analytics_enabled=False, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(
             "# Decoding Playground\nType a prompt, pick a strategy, and see why every token was chosen. "
             "New here? Pick a preset."
@@ -242,7 +251,9 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
                 )
                 with gr.Accordion("What each knob does", open=False):
                     gr.Markdown(explain_all(KNOB_HELP), elem_id="knob-help")
-        last_trace = gr.State(None)  # this browser session's latest finished run
+        # This browser session's latest finished run; dropped two hours after its last change (and when the tab
+        # closes), so sessions that never say goodbye do not hold traces forever.
+        last_trace = gr.State(None, time_to_live=7200)
         with gr.Row():
             export_button = gr.DownloadButton("Export trace (JSON)", visible=False, scale=1)
             trace_file = gr.File(label="Load a trace", file_types=[".json"], type="filepath", scale=2, height=130)
@@ -266,7 +277,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             runs.arm(request.session_hash)
 
         armed = run_button.click(arm, queue=False, api_visibility="private")
-        run_event = armed.then(
+        run_event = armed.success(
             generate,
             inputs=[controls[name] for name in CONTROLS],
             outputs=[output, status, last_trace],
@@ -288,6 +299,11 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
         step.change(step_view, inputs=[last_trace, step], outputs=[step_plot], api_visibility="private")
         output.select(select_step, inputs=[last_trace], outputs=[step, tabs], api_visibility="private")
         demo.load(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
+
+        def forget(request: gr.Request) -> None:
+            runs.forget(request.session_hash)
+
+        demo.unload(forget)  # a closed tab stops its run and frees the model
 
         @on_gpu
         def run(payload: str) -> str:

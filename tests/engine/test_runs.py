@@ -200,3 +200,32 @@ def test_cancel_ends_every_strategy_at_the_next_step_and_keeps_what_was_made(tin
     assert 1 <= len(trace.output.token_ids) <= 3 + 3
     assert trace.output.text == updates[-2].text or settings.strategy in ("beam", "constrained")
     assert not tiny_loaded.lock.locked()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "field", "message"),
+    [
+        ("a" * 40_000, "prompt", "prompt is 40000 characters long, the server allows 32768"),
+        ("hi \udc80 there", "prompt", "prompt holds a lone surrogate (U+DC80) at character 4, not text"),
+        ("bell \x07", "prompt", "prompt holds the control character U+0007 at character 6"),
+        ("", "prompt", "prompt must not be empty"),
+        (None, "prompt", "prompt must not be empty"),
+        (["the cat"], "prompt", "prompt must not be empty"),
+    ],
+)
+def test_bad_prompts_are_named_before_anything_runs(tiny_loaded, prompt, field, message):
+    with pytest.raises(SettingsError) as err:
+        generate(tiny_loaded, prompt, greedy(max_new_tokens=2, min_new_tokens=0))
+    assert (err.value.field, str(err.value)) == (field, message)
+
+
+def test_prompt_and_output_must_fit_the_context_window(tiny_loaded):
+    # The tiny model's window is 512 positions.
+    with pytest.raises(SettingsError, match=r"the prompt \(26 tokens\) plus max_new_tokens \(500\) exceed the model's"):
+        generate(tiny_loaded, PROMPT, greedy(max_new_tokens=500, min_new_tokens=0))
+    assert generate(tiny_loaded, PROMPT, greedy(max_new_tokens=486, min_new_tokens=0)).output.token_ids
+
+
+def test_right_to_left_marks_tabs_and_odd_spaces_are_just_text(tiny_loaded):
+    trace = generate(tiny_loaded, "the cat\u200f\tsat\u00a0on\r\nthe mat", greedy(max_new_tokens=3, min_new_tokens=3))
+    assert len(trace.output.token_ids) == 3

@@ -170,3 +170,36 @@ def test_runs_load_refuses_before_loading_anything(runs):
     with pytest.raises(ModelLoadError, match="not served here"):
         runs.load("../models/secret", "fp32")
     assert runs.load("tiny-random-llama", "fp32") is runs.default
+
+
+def test_a_tab_gets_one_run_at_a_time(runs):
+    runs.arm("erin")
+    with pytest.raises(gr.Error, match="This tab already has a run waiting or going"):
+        runs.arm("erin")
+    run = runs.generate({**VALUES, "max_new_tokens": 400.0}, session="erin")
+    next(run)
+    with pytest.raises(gr.Error, match="already has a run"):
+        runs.arm("erin")
+    runs.arm("frank")  # another tab is not held up
+    runs.stop("erin")
+    list(run)
+    runs.arm("erin")  # free again once its run ended
+
+
+def test_a_closed_tab_stops_its_run_and_is_forgotten(runs):
+    runs.arm("gina")
+    run = runs.generate({**VALUES, "max_new_tokens": 400.0}, session="gina")
+    next(run)
+    runs.forget("gina")  # what demo.unload does when the tab closes
+    *_, (_, _, trace) = run
+    assert trace.output.stop_reason == "cancelled"
+    runs.arm("hank")
+    runs.forget("hank")  # clicked, still queued, tab closed: nothing is left behind
+    assert runs.stop("hank") == "Nothing is running."
+
+
+def test_run_json_never_loads_a_draft_from_a_path(runs):
+    payload = {"prompt": "the cat", "strategy": "speculative", "draft_model": "/tmp/evil-model"}
+    with pytest.raises(gr.Error, match="model '/tmp/evil-model' is not served here"):
+        runs.run_json(payload)
+    assert '"schema"' in runs.run_json({**payload, "draft_model": "prompt-lookup", "chat": False})

@@ -1,5 +1,7 @@
 """Trace files: export writes the trace as JSON, import reads it back and names what is wrong with bad files."""
 
+import json
+
 import gradio as gr
 import pytest
 
@@ -36,8 +38,52 @@ def test_bad_files_are_named(tmp_path, content, message):
 
 
 def test_oversized_files_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "MAX_TRACE_BYTES", 10)
+    monkeypatch.setenv("PLAYGROUND_MAX_TRACE_MB", "0.001")
     path = tmp_path / "big.json"
-    path.write_text("x" * 100)
-    with pytest.raises(gr.Error, match="the limit is"):
+    path.write_text("x" * 2000)
+    with pytest.raises(gr.Error, match=r"The trace file is 0\.0 MB; the limit is 0\.001 MB"):
         read_trace(str(path))
+
+
+def corrupt(trace, change) -> bytes:
+    data = json.loads(trace.to_json())
+    change(data)
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["steps"][0]["chosen"].update(prob="high"), "trace.steps[0].chosen.prob must be a finite number"),
+        (lambda d: d["timing"].update(decode_s=float("nan")), "trace.timing.decode_s must be a finite number"),
+        (lambda d: d["output"].update(stop_reason="bored"), "output.stop_reason must be one of"),
+        (lambda d: d["beams"]["nodes"][0].update(status="<b>x</b>"), "status must be one of"),
+        (lambda d: d["steps"][0].update(candidates={"a": 1}), "not a decoding-playground trace"),
+        (lambda d: d["steps"][0]["candidates"][0].update(probs=[0.5]), "candidates[0].probs must be an object"),
+        (lambda d: d["model"].update(extra=1), "unexpected keyword argument 'extra'"),
+        (lambda d: d.update(steps=None), "not a decoding-playground trace"),
+    ],
+)
+def test_files_whose_data_do_not_fit_the_format_are_named(tmp_path, tiny_loaded, change, message):
+    trace = generate(tiny_loaded, "the cat", Settings(strategy="beam", num_beams=2, chat=False, max_new_tokens=3))
+    path = tmp_path / "bad.json"
+    path.write_bytes(corrupt(trace, change))
+    with pytest.raises(gr.Error) as err:
+        read_trace(str(path))
+    assert message in err.value.message
+
+
+def test_deeply_nested_json_is_named_not_a_crash(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(gr.Error, match="nested far too deeply"):
+        read_trace(str(path))
+
+
+def test_only_the_newest_exports_are_kept(tiny_loaded, monkeypatch, tmp_path):
+    monkeypatch.setattr(files, "EXPORTS", tmp_path / "exports")
+    trace = generate(tiny_loaded, "the cat", Settings(chat=False, max_new_tokens=2))
+    for _ in range(files.KEEP_EXPORTS + 5):
+        export_trace(trace)
+    kept = list((tmp_path / "exports").iterdir())
+    assert len(kept) == files.KEEP_EXPORTS and all((folder / "trace-greedy.json").is_file() for folder in kept)
