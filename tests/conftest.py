@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
@@ -34,23 +42,17 @@ def bundled_nf4():
     return load_model(precision="nf4")
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """The app as a user starts it (`python app.py`, embedded model at the default precision) on a free port."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
+@contextlib.contextmanager
+def launched_app(log_name: str = "app.log", **env_overrides: str):
+    """The app as a user starts it (`python app.py`, embedded model at the default precision) on a free port,
+    with some environment variables changed; yields (url, process). Its log goes to artifacts/."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", **env_overrides}
     (root / "artifacts").mkdir(exist_ok=True)
-    log = open(root / "artifacts" / "app.log", "w")  # noqa: SIM115  (closed with the server, below)
+    log = open(root / "artifacts" / log_name, "w")  # noqa: SIM115  (closed with the server, below)
     server = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
@@ -65,7 +67,7 @@ def app_url():
                 if time.monotonic() > deadline:
                     pytest.fail("app.py did not start serving within 300 s")
                 time.sleep(0.5)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         try:
@@ -73,3 +75,15 @@ def app_url():
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """The app with the default settings, shared by the API and browser tests: (url, process)."""
+    with launched_app() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[0]

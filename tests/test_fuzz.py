@@ -1,0 +1,141 @@
+"""Property-based fuzzing of every way settings come in: whatever a client sends, the answer is a result or a
+message naming what is wrong (SettingsError, gr.Error), never another exception, a hang or a dead worker."""
+
+import json
+import math
+
+import gradio as gr
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from playground.engine import generate
+from playground.settings import STRATEGIES, Settings, SettingsError
+from playground.trace import STOP_REASONS
+from playground.ui.callbacks import CONTROLS, Runs, make_settings
+from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
+
+FIELDS = [
+    "strategy", "temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty",
+    "no_repeat_ngram_size", "max_new_tokens", "min_new_tokens", "stop", "max_time", "seed", "num_beams",
+    "length_penalty", "early_stopping", "num_return_sequences", "force_words", "force_one_of", "draft_precision",
+    "num_draft_tokens", "draft_schedule", "prompt_lookup_ngram", "do_sample", "measure_speedup", "top_n", "chat",
+]  # fmt: skip
+
+# Everything a JSON client or a careless caller can send: odd numbers, odd text, wrong types.
+numbers = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.integers(0, 12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0.0, 2.0),
+)
+texts = st.one_of(st.text(max_size=12), st.text(st.characters(codec=None), max_size=6), st.sampled_from(["", " "]))
+scalars = st.one_of(numbers, texts, st.booleans(), st.none(), st.sampled_from([*STRATEGIES, "never", "adaptive"]))
+values = st.one_of(scalars, st.lists(scalars, max_size=3), st.lists(st.lists(texts, max_size=3), max_size=2))
+words = st.text("abcdefghij ", min_size=1, max_size=6)
+# Plausible settings, so that many runs get past validation and exercise the strategies themselves.
+plausible = st.fixed_dictionaries(
+    {"strategy": st.sampled_from(STRATEGIES), "max_new_tokens": st.integers(1, 6)},
+    optional={
+        "temperature": st.floats(0.1, 2.0),
+        "top_k": st.integers(0, 60),
+        "top_p": st.floats(0.05, 1.0),
+        "min_p": st.floats(0.0, 0.5),
+        "typical_p": st.floats(0.05, 1.0),
+        "repetition_penalty": st.floats(0.5, 2.0),
+        "no_repeat_ngram_size": st.integers(0, 4),
+        "stop": st.lists(words, max_size=2),
+        "seed": st.integers(0, 2**63 - 1),
+        "num_beams": st.integers(2, 3),
+        "length_penalty": st.floats(-2.0, 2.0),
+        "early_stopping": st.sampled_from([True, False, "never"]),
+        "num_return_sequences": st.integers(1, 2),
+        "force_words": st.lists(words, min_size=1, max_size=2),
+        "force_one_of": st.lists(st.lists(words, min_size=1, max_size=3), max_size=2),
+        "draft_model": st.sampled_from([None, "prompt-lookup"]),
+        "draft_precision": st.sampled_from(["fp32", "bf16"]),
+        "num_draft_tokens": st.integers(1, 5),
+        "draft_schedule": st.sampled_from(["constant", "adaptive"]),
+        "prompt_lookup_ngram": st.integers(1, 4),
+        "do_sample": st.booleans(),
+        "measure_speedup": st.booleans(),
+        "top_n": st.integers(1, 30),
+        "chat": st.sampled_from([False, None]),
+    },
+)
+wild = st.dictionaries(st.sampled_from([*FIELDS, "temprature", "prompt"]), values, max_size=3)
+# Half plausible, half plausible with up to three fields replaced by anything at all.
+payloads = st.one_of(plausible, st.builds(lambda base, odd: {**base, **odd}, plausible, wild))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tokenizer = make_tiny_tokenizer()
+    return wrap_loaded(make_tiny_model(tokenizer, seed=0), tokenizer)
+
+
+@pytest.fixture(autouse=True)
+def small_server(monkeypatch):
+    # Server limits a fuzzer cannot get past, so every valid run is short; the Hub is never asked.
+    monkeypatch.setenv("PLAYGROUND_MAX_NEW_TOKENS", "6")
+    monkeypatch.setenv("PLAYGROUND_MAX_BEAMS", "3")
+    monkeypatch.setenv("PLAYGROUND_MAX_TIME", "5")
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+
+def check_trace(trace) -> None:
+    assert trace.output.stop_reason in STOP_REASONS
+    assert 1 <= len(trace.output.token_ids) <= 6
+    assert all(0.0 <= step.chosen.prob <= 1.0 and math.isfinite(step.entropy) for step in trace.steps)
+    json.loads(trace.to_json())  # always exportable
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=payloads, prompt=st.one_of(texts, st.just("the cat sat")))
+def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
+    payload.pop("prompt", None)
+    try:
+        chosen = Settings.from_dict(payload)
+    except SettingsError as exc:
+        assert exc.field and str(exc)
+        event("refused by Settings")
+        return
+    try:
+        trace = generate(tiny, prompt, chosen)
+    except SettingsError as exc:
+        assert exc.field and str(exc)
+        event(f"refused at run time: {exc.field}")
+        return
+    check_trace(trace)
+    event(f"ran {chosen.strategy}")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(payloads, values), raw=st.booleans())
+def test_the_run_endpoint_answers_every_payload_with_a_trace_or_a_message(tiny, payload, raw):
+    runs = Runs(["tiny-random-llama"], "fp32", tiny)
+    if isinstance(payload, dict):
+        payload = {"prompt": "the cat", "chat": False, **payload}
+    try:
+        sent = json.dumps(payload) if raw else payload
+    except (ValueError, TypeError):
+        return
+    try:
+        trace = json.loads(runs.run_json(sent))
+    except gr.Error as exc:
+        assert isinstance(exc.message, str) and exc.message and "<" not in exc.message
+        event("refused")
+        return
+    assert trace["output"]["stop_reason"] in STOP_REASONS
+    event("ran")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(controls=st.fixed_dictionaries({name: values for name in CONTROLS}))
+def test_the_page_controls_either_make_settings_or_name_the_control(controls):
+    try:
+        make_settings(controls)
+    except SettingsError as exc:
+        assert exc.field and str(exc)
