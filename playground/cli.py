@@ -167,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     except OSError as exc:
         parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
 
     from playground.models import ModelLoadError, load_model
 

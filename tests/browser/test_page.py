@@ -1,6 +1,7 @@
 """The page in headless Chromium, as a person uses it: every strategy, the views, Stop, presets, trace files."""
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -291,3 +292,23 @@ def test_export_then_load_shows_the_same_run(page, browser, tmp_path):
     assert output_text(fresh) == text
     expect(fresh.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)
     fresh.close()
+
+
+def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
+    from gradio_client import Client
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.get_by_label("Prompt", exact=True).fill("Write a very long story about a dragon.")
+    page.get_by_label("Sampling", exact=True).check()
+    set_number(page, "Max new tokens", "1024")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.close()  # the visitor leaves mid-run
+    closed = time.monotonic()
+    # Another visitor's short request waits in the same one-at-a-time queue: it is served once the closed
+    # tab's run has ended, not after the 1024 tokens it asked for (about a minute here).
+    Client(app_url, verbose=False).predict('{"prompt": "Say hi.", "max_new_tokens": 2}', api_name="/run")
+    waited = time.monotonic() - closed
+    print(f"closed tab: next request served {waited:.1f} s later")
+    assert waited < 20, f"the closed tab's run held the model for {waited:.0f} s"

@@ -110,6 +110,12 @@ def test_beam_prints_every_returned_sequence(tiny_dir, capsys):
         (["--strategy", "nucleus"], "argument --strategy: invalid choice: 'nucleus'"),
         (["--runs", "0"], "argument --runs: must be >= 1, got 0"),
         (["--stop", ""], "argument --stop: stop strings must be non-empty"),
+        (["--strategy", "sample", "--temperature", "nan"], "argument --temperature: temperature must be a number"),
+        (["--strategy", "sample", "--temperature", "inf"], "temperature must be a finite number, got inf"),
+        (["--strategy", "sample", "--top-k", str(10**30)], "argument --top-k: top_k must be <= 1000000"),
+        (["--stop", "end\x1b"], "argument --stop: stop holds the control character U+001B at character 4"),
+        (["--max-new-tokens", "600"], "argument --max-new-tokens: the prompt (31 tokens) plus max_new_tokens (600)"),
+        (["--strategy", "speculative", "--draft-model", "/no/such/dir"], "argument --draft-model: draft_model"),
     ],
 )
 def test_bad_values_exit_2_naming_the_flag(tiny_dir, capsys, flags, message):
@@ -124,6 +130,20 @@ def test_empty_prompt_exits_2_naming_the_flag(tiny_dir, capsys):
         main(["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "  "])
     assert exit_info.value.code == 2
     assert "argument --prompt: prompt must not be empty" in capsys.readouterr().err
+
+
+def test_a_prompt_that_is_not_text_exits_2(tiny_dir, capsys, tmp_path):
+    # A terminal that passes bytes which are not UTF-8 gives Python lone surrogates (surrogateescape).
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "caf\udce9"])
+    assert exit_info.value.code == 2
+    assert "argument --prompt: prompt holds a lone surrogate (U+DCE9) at character 4" in capsys.readouterr().err
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café".encode("latin-1"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", tiny_dir, "--prompt-file", str(latin1)])
+    assert exit_info.value.code == 2
+    assert f"argument --prompt-file: {latin1} is not UTF-8 text (byte 3)" in capsys.readouterr().err
 
 
 def test_missing_prompt_file_exits_2(tiny_dir, capsys, tmp_path):
