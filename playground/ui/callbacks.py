@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,8 @@ from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsErr
 from playground.trace import Trace
 from playground.ui.pump import batches
 from playground.ui.tokens import plain_text, token_span, trace_html
+
+logger = logging.getLogger(__name__)
 
 # (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
 # CLI and the trace)
@@ -200,6 +203,14 @@ def user_error(exc: Exception) -> gr.Error:
     return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
+def failure(exc: Exception) -> gr.Error:
+    """What a person sees when a run fails in a way no check foresaw: one line, the details in the server's
+    log; the server keeps serving."""
+    logger.exception("a run failed")
+    message = f"The run failed: {type(exc).__name__}: {str(exc)[:200]}. The details are in the server's log."
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
+
+
 class Runs:
     """The server's side of the page: which models it may serve, and a Stop switch per browser session.
 
@@ -289,6 +300,10 @@ class Runs:
                 yield text, f"Generating… step {count}", None
         except (SettingsError, ModelLoadError) as exc:
             raise user_error(exc) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise failure(exc) from exc
         finally:
             with self._guard:
                 if self._running.get(session) is switch:
@@ -325,6 +340,10 @@ class Runs:
                 trace = batch[-1].trace
         except (SettingsError, ModelLoadError, TypeError) as exc:
             raise user_error(exc) from exc
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise failure(exc) from exc
         return trace.to_json()
 
 

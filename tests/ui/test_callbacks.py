@@ -203,3 +203,22 @@ def test_run_json_never_loads_a_draft_from_a_path(runs):
     with pytest.raises(gr.Error, match="model '/tmp/evil-model' is not served here"):
         runs.run_json(payload)
     assert '"schema"' in runs.run_json({**payload, "draft_model": "prompt-lookup", "chat": False})
+
+
+def test_an_unforeseen_failure_is_one_line_and_the_next_run_works(runs, monkeypatch, caplog):
+    import playground.ui.callbacks as callbacks
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the kernel <fell> over")
+
+    monkeypatch.setattr(callbacks, "stream", broken)
+    with pytest.raises(gr.Error) as err:
+        list(runs.generate(VALUES, session="ivy"))
+    assert err.value.message == (
+        "The run failed: RuntimeError: the kernel &lt;fell&gt; over. The details are in the server's log."
+    )
+    assert "a run failed" in caplog.text
+    with pytest.raises(gr.Error, match="The run failed: RuntimeError"):
+        runs.run_json({"prompt": "the cat"})
+    monkeypatch.undo()
+    assert list(runs.generate(VALUES, session="ivy"))[-1][2] is not None
