@@ -6,20 +6,25 @@ where it listens, 127.0.0.1:7860 unless set.
 """
 
 import os
+import sys
 
-from playground.models import DEFAULT_MODEL_ID
+from playground.models import DEFAULT_MODEL_ID, ModelLoadError
 from playground.models.allowlist import allowed_models
+from playground.settings import SettingsError
 from playground.spaces import install_bundled_model
 from playground.ui import build_demo, launch_options
 from playground.ui.pump import serve_model_jobs
 
 install_bundled_model()  # on a Hugging Face Space only, and only if missing
 
-demo = build_demo(
-    model_id=os.environ.get("PLAYGROUND_MODEL", DEFAULT_MODEL_ID),
-    precision=os.environ.get("PLAYGROUND_PRECISION", "nf4"),
-    models=allowed_models(),
-)
+try:
+    demo = build_demo(
+        model_id=os.environ.get("PLAYGROUND_MODEL", DEFAULT_MODEL_ID),
+        precision=os.environ.get("PLAYGROUND_PRECISION", "nf4"),
+        models=allowed_models(),
+    )
+except (SettingsError, ModelLoadError) as exc:  # a host's setting or model that cannot work: one line, exit 1
+    sys.exit(f"error: {exc}")
 
 if __name__ == "__main__":
     demo.launch(prevent_thread_lock=True, **launch_options())
