@@ -90,9 +90,9 @@ def load_trace(path: Any) -> tuple[Any, str, str]:
 
 def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
     """A click on an Output token: that step in the Step slider, and the Token distributions tab in front."""
-    if trace is None or not trace.steps:
-        return gr.update(), gr.update()
-    step = min(max(int(event.index) + 1, 1), len(trace.steps))
+    if trace is None or not trace.steps or isinstance(event.index, bool) or not isinstance(event.index, int):
+        return gr.update(), gr.update()  # nothing to show, or not an index the page's own script would send
+    step = min(max(event.index + 1, 1), len(trace.steps))
     return gr.update(value=step), gr.Tabs(selected="distributions")
 
 
