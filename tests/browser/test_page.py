@@ -312,3 +312,18 @@ def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
     waited = time.monotonic() - closed
     print(f"closed tab: next request served {waited:.1f} s later")
     assert waited < 20, f"the closed tab's run held the model for {waited:.0f} s"
+
+
+def test_a_second_generate_while_one_runs_does_not_queue_another(page):
+    # The page ignores clicks on Generate while its run is pending (Gradio's trigger_mode "once"); the server
+    # refuses a second run from the same tab anyway (Runs.arm), for clients that are not this page.
+    page.get_by_label("Prompt", exact=True).fill("Write a very long story about a dragon.")
+    set_number(page, "Max new tokens", "200")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#status").get_by_text("stopped by you")).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(3000)
+    expect(page.locator("#status").get_by_text("stopped by you")).to_be_visible()  # no second run started
+    run(page)  # and the tab can run again
