@@ -78,9 +78,18 @@ def launched_app(log_name: str = "app.log", **env_overrides: str):
 
 
 @pytest.fixture(scope="session")
-def app_server():
-    """The app with the default settings, shared by the API and browser tests: (url, process)."""
-    with launched_app() as launched:
+def allowed_tiny_model(tmp_path_factory):
+    """A tiny model directory the shared app lists in PLAYGROUND_MODELS, a second model a person may pick."""
+    from tests.tiny import make_tiny_tokenizer, save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("allowed") / "tiny-model", make_tiny_tokenizer(), eos_boost=0.0)
+
+
+@pytest.fixture(scope="session")
+def app_server(allowed_tiny_model):
+    """The app as a host starts it, shared by the API and browser tests: (url, process). Besides the embedded
+    default its allowlist holds one tiny model."""
+    with launched_app(PLAYGROUND_MODELS=allowed_tiny_model) as launched:
         yield launched
 
 

@@ -169,3 +169,21 @@ def test_run_endpoint_names_what_is_wrong(client, payload, message):
     with pytest.raises(AppError) as err:
         client.predict(payload, api_name="/run")
     assert message in html.unescape(str(err.value))
+
+
+def test_a_model_on_the_hosts_allowlist_can_be_picked(client, allowed_tiny_model):
+    import json
+
+    payload = {"prompt": "the cat", "model": allowed_tiny_model, "precision": "fp32", "chat": False}
+    trace = json.loads(client.predict(json.dumps({**payload, "max_new_tokens": 5}), api_name="/run"))
+    assert (trace["model"]["id"], trace["model"]["precision"], trace["model"]["source"]) == (
+        allowed_tiny_model,
+        "fp32",
+        "local",
+    )
+    assert len(trace["output"]["token_ids"]) == 5
+    output, status = call(client, "the cat", model=allowed_tiny_model, precision="fp32", prompt_format="raw")
+    assert status.startswith(f"{allowed_tiny_model} fp32 · 16 tokens") and shown_text(output)
+    # The same directory's parent, or the directory spelled another way, is not on the list.
+    with pytest.raises(AppError, match="is not served here"):
+        client.predict(json.dumps({**payload, "model": allowed_tiny_model + "/"}), api_name="/run")

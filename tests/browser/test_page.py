@@ -327,3 +327,16 @@ def test_a_second_generate_while_one_runs_does_not_queue_another(page):
     page.wait_for_timeout(3000)
     expect(page.locator("#status").get_by_text("stopped by you")).to_be_visible()  # no second run started
     run(page)  # and the tab can run again
+
+
+def test_the_model_picker_offers_the_hosts_allowlist(page, allowed_tiny_model):
+    page.get_by_label("Model", exact=True).click()
+    expect(page.get_by_role("option", name="SmolLM2-135M-Instruct")).to_be_visible()
+    page.get_by_role("option", name=allowed_tiny_model).click()
+    page.get_by_label("Precision").click()
+    page.get_by_role("option", name="fp32", exact=True).click()
+    page.get_by_label("Raw", exact=True).check()  # the tiny model has no chat template
+    page.get_by_label("Prompt", exact=True).fill("the cat")
+    set_number(page, "Max new tokens", "12")
+    run(page, f"{allowed_tiny_model} fp32 · 12 tokens")
+    assert page.locator("#output .tokens .tok").count() == 12
