@@ -96,12 +96,17 @@ def beam_tree_figure(trace: Trace) -> go.Figure:
         xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
     fig.update_layout(
         title=f"Beam tree: {len(nodes)} candidates over {steps} steps"
-        + (f", {len(trace.beams.constraints)} constraints (outline = advanced one)" if constrained else ""),
+        + (f", {_count(len(trace.beams.constraints), 'constraint')} (outline = advanced one)" if constrained else ""),
         xaxis=xaxis,
         yaxis=dict(title="rank in step (best on top)", autorange="reversed", zeroline=False),
-        legend=dict(orientation="h", y=-0.25 if steps > VISIBLE_STEPS else -0.15),
-        margin=dict(t=50),
+        # Above the plot: below it, the range slider of a long run would cover the legend on a narrow page.
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
+        margin=dict(t=80),
         # Room for a token label on every rank: labels of neighbouring ranks must not overlap.
         height=max(420, 34 * (max(rank for _, rank in pos.values()) + 1) + 200),
     )
     return fig
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

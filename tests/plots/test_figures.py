@@ -86,7 +86,7 @@ def test_constrained_tree_colours_by_bank_and_marks_forced_tokens(traces):
     kept = next(t for t in fig.data if t.name == "kept")
     assert kept.marker.colorscale and max(kept.marker.color) > 0
     assert VERMILLION in kept.marker.line.color
-    assert "constraints" in fig.layout.title.text
+    assert ", 1 constraint (outline = advanced one)" in fig.layout.title.text  # one forced word
 
 
 def test_long_trees_scroll(tiny_tokenizer):
