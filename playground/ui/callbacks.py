@@ -35,7 +35,8 @@ STRATEGY_CHOICES = [
     ("Speculative decoding", "speculative"),
 ]
 PROMPT_FORMATS = [("Chat", "chat"), ("Raw", "raw")]
-# Speculative drafts offered on the page: the target's own weights at a cheaper precision, or prompt lookup.
+# Speculative drafts offered on the page: the target's own weights at a cheaper precision, or prompt lookup;
+# the page adds the host's other models (`draft_choices`), which are drafts only if they share the tokenizer.
 DRAFT_CHOICES = [
     ("Same model, bf16", "bf16"),
     ("Same model, fp32", "fp32"),
@@ -94,6 +95,14 @@ STOP_REASON_TEXT = {
 }
 
 
+DRAFT_MODEL = "model:"  # prefix of a Draft value naming another model of the allowlist, at bf16
+
+
+def draft_choices(models: list[str]) -> list[tuple[str, str]]:
+    """The Draft dropdown's choices on a page serving `models`."""
+    return DRAFT_CHOICES + [(f"{model} (bf16)", DRAFT_MODEL + model) for model in models]
+
+
 def make_settings(values: dict[str, Any]) -> Settings:
     """Settings from the raw control values (named as in `CONTROLS`; model, precision and prompt are not
     settings and are ignored); raises SettingsError naming the first bad field.
@@ -121,8 +130,8 @@ def make_settings(values: dict[str, Any]) -> Settings:
         num_return_sequences=_whole(values.get("num_return_sequences", 1)),
         force_words=split_phrases(values.get("forced_words", "")),
         force_one_of=split_sets(values.get("one_of", "")),
-        draft_model=PROMPT_LOOKUP if draft == PROMPT_LOOKUP else None,
-        draft_precision="bf16" if draft == PROMPT_LOOKUP else draft,
+        draft_model=_draft_model(draft),
+        draft_precision="bf16" if _draft_model(draft) else draft,
         num_draft_tokens=_whole(values.get("num_draft_tokens", 4)),
         do_sample=values.get("do_sample", False),
         measure_speedup=values.get("measure_speedup", False),
@@ -132,8 +141,8 @@ def make_settings(values: dict[str, Any]) -> Settings:
 
 def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
     """What each control shows for `settings` and `prompt`: the inverse of `make_settings` (presets use it)."""
-    if settings.draft_model not in (None, PROMPT_LOOKUP):
-        raise ValueError("the page offers the target's own weights or prompt lookup as draft, not another model")
+    if settings.draft_model not in (None, PROMPT_LOOKUP) and settings.draft_precision != "bf16":
+        raise ValueError("the page offers other models as draft at bf16 only")
     return {
         "prompt": prompt,
         "prompt_format": "raw" if settings.chat is False else "chat",
@@ -152,7 +161,13 @@ def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
         "num_return_sequences": settings.num_return_sequences,
         "forced_words": ", ".join(settings.force_words),
         "one_of": "\n".join(" | ".join(group) for group in settings.force_one_of),
-        "draft": PROMPT_LOOKUP if settings.draft_model == PROMPT_LOOKUP else settings.draft_precision,
+        "draft": (
+            settings.draft_precision
+            if settings.draft_model is None
+            else PROMPT_LOOKUP
+            if settings.draft_model == PROMPT_LOOKUP
+            else DRAFT_MODEL + settings.draft_model
+        ),
         "num_draft_tokens": settings.num_draft_tokens,
         "do_sample": settings.do_sample,
         "measure_speedup": settings.measure_speedup,
@@ -185,6 +200,15 @@ def split_stops(text: Any) -> tuple[str, ...]:
     if not isinstance(text, str):
         return text or ()
     return tuple(line.replace("\\n", "\n") for line in text.splitlines() if line.strip())
+
+
+def _draft_model(draft: Any) -> str | None:
+    """The draft_model a Draft value names: None for the target's own weights."""
+    if draft == PROMPT_LOOKUP:
+        return PROMPT_LOOKUP
+    if isinstance(draft, str) and draft.startswith(DRAFT_MODEL):
+        return draft[len(DRAFT_MODEL) :]
+    return None
 
 
 def _whole(value: Any) -> Any:
@@ -233,6 +257,11 @@ class Runs:
         if precision not in PRECISIONS:
             raise ModelLoadError(f"precision {str(precision)[:40]!r} is unknown; choose one of {', '.join(PRECISIONS)}")
 
+    def check_draft(self, draft: Any) -> None:
+        """A draft model is a model too: the allowlist's, never a path. Prompt lookup and None pass."""
+        if draft not in (None, PROMPT_LOOKUP):
+            check_allowed(draft, self.models)
+
     def load(self, model: Any, precision: Any) -> LoadedModel:
         """The allowed model at the asked precision, loaded once and shared; ModelLoadError names the problem."""
         self.check(model, precision)
@@ -277,6 +306,7 @@ class Runs:
             settings = make_settings(values)
             model, precision = values.get("model"), values.get("precision")
             self.check(model, precision)
+            self.check_draft(settings.draft_model)
             if switch.is_set():
                 yield "", "Stopped before it started.", None
                 return
@@ -330,9 +360,7 @@ class Runs:
         precision = data.pop("precision", self.precision)
         try:
             self.check(model, precision)
-            draft = data.get("draft_model")
-            if draft not in (None, PROMPT_LOOKUP):  # a draft model is a model too: the allowlist's, never a path
-                check_allowed(draft, self.models)
+            self.check_draft(data.get("draft_model"))
             settings = Settings.from_dict(data)
             trace = None
             run = lambda: stream(self.load(model, precision), prompt, settings)  # noqa: E731

@@ -19,12 +19,12 @@ from playground.settings import MAX_DRAFT_TOKENS, PRECISIONS, STRATEGIES, Settin
 from playground.spaces import on_gpu, zero_gpu
 from playground.ui.callbacks import (
     CONTROLS,
-    DRAFT_CHOICES,
     PROMPT_FORMATS,
     STRATEGY_CHOICES,
     Runs,
     control_values,
     describe_model,
+    draft_choices,
     summarize,
 )
 from playground.ui.explain import explain, explain_all
@@ -182,7 +182,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
                     )
                 with gr.Row(visible=False) as speculative_row:
                     controls["draft"] = gr.Dropdown(
-                        DRAFT_CHOICES, value=defaults.draft_precision, label="Draft", min_width=220
+                        draft_choices(models), value=defaults.draft_precision, label="Draft", min_width=220
                     )
                     controls["num_draft_tokens"] = gr.Slider(
                         1, MAX_DRAFT_TOKENS, value=defaults.num_draft_tokens, step=1, label="Draft tokens per round"

@@ -187,3 +187,12 @@ def test_a_model_on_the_hosts_allowlist_can_be_picked(client, allowed_tiny_model
     # The same directory's parent, or the directory spelled another way, is not on the list.
     with pytest.raises(AppError, match="is not served here"):
         client.predict(json.dumps({**payload, "model": allowed_tiny_model + "/"}), api_name="/run")
+
+
+def test_an_allowlisted_model_drafts_for_itself(client, allowed_tiny_model):
+    changes = dict(model=allowed_tiny_model, precision="fp32", prompt_format="raw", strategy="speculative")
+    _, status = call(client, "the cat", **changes, draft="model:" + allowed_tiny_model)
+    # The same weights (bf16 draft, fp32 target): nearly every proposal is accepted.
+    assert "of draft tokens accepted" in status
+    accepted = int(status.split("% of draft tokens accepted")[0].split("· ")[-1])
+    assert accepted >= 80

@@ -222,3 +222,12 @@ def test_an_unforeseen_failure_is_one_line_and_the_next_run_works(runs, monkeypa
         runs.run_json({"prompt": "the cat"})
     monkeypatch.undo()
     assert list(runs.generate(VALUES, session="ivy"))[-1][2] is not None
+
+
+def test_another_allowlisted_model_can_be_the_draft_but_never_a_path(runs):
+    settings = make_settings({**VALUES, "strategy": "speculative", "draft": "model:org/small"})
+    assert (settings.draft_model, settings.draft_precision) == ("org/small", "bf16")
+    assert control_values(settings, "hi")["draft"] == "model:org/small"
+    assert make_settings(control_values(settings, "hi")) == settings
+    with pytest.raises(gr.Error, match="model '/etc' is not served here"):
+        list(runs.generate({**VALUES, "strategy": "speculative", "draft": "model:/etc"}))
