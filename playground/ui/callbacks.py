@@ -6,6 +6,7 @@ controls are named by `CONTROLS`, which is also the order of the /generate endpo
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
@@ -161,13 +162,7 @@ def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
         "num_return_sequences": settings.num_return_sequences,
         "forced_words": ", ".join(settings.force_words),
         "one_of": "\n".join(" | ".join(group) for group in settings.force_one_of),
-        "draft": (
-            settings.draft_precision
-            if settings.draft_model is None
-            else PROMPT_LOOKUP
-            if settings.draft_model == PROMPT_LOOKUP
-            else DRAFT_MODEL + settings.draft_model
-        ),
+        "draft": _draft_value(settings),
         "num_draft_tokens": settings.num_draft_tokens,
         "do_sample": settings.do_sample,
         "measure_speedup": settings.measure_speedup,
@@ -211,6 +206,13 @@ def _draft_model(draft: Any) -> str | None:
     return None
 
 
+def _draft_value(settings: Settings) -> str:
+    """The Draft value for `settings`: the inverse of `_draft_model`."""
+    if settings.draft_model is None:
+        return settings.draft_precision
+    return settings.draft_model if settings.draft_model == PROMPT_LOOKUP else DRAFT_MODEL + settings.draft_model
+
+
 def _whole(value: Any) -> Any:
     # A browser's number box and JSON clients may send 50.0 for 50; Settings wants an int and will name the
     # field if a genuine fraction such as 50.5 arrives.
@@ -233,6 +235,20 @@ def failure(exc: Exception) -> gr.Error:
     logger.exception("a run failed")
     message = f"The run failed: {type(exc).__name__}: {str(exc)[:200]}. The details are in the server's log."
     return gr.Error(html.escape(message, quote=False), print_exception=False)
+
+
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """Every exception inside becomes a gr.Error a person can read: bad settings, prompts and models name the
+    control (`user_error`), anything unforeseen is one line with the details logged (`failure`)."""
+    try:
+        yield
+    except (SettingsError, ModelLoadError, TypeError) as exc:
+        raise user_error(exc) from exc
+    except gr.Error:
+        raise
+    except Exception as exc:
+        raise failure(exc) from exc
 
 
 class Runs:
@@ -303,41 +319,40 @@ class Runs:
             switch = self._armed.pop(session, None) or threading.Event()
             self._running[session] = switch
         try:
-            settings = make_settings(values)
-            model, precision = values.get("model"), values.get("precision")
-            self.check(model, precision)
-            self.check_draft(settings.draft_model)
-            if switch.is_set():
-                yield "", "Stopped before it started.", None
-                return
-            shown: list[str] = []  # one span per decided token
-            count = 0
-            prompt = values.get("prompt")
-
-            def run() -> Iterator[Any]:
-                # On the model thread: loading too, so a model is only ever touched there.
-                return stream(self.load(model, precision), prompt, settings, cancel=switch)
-
-            for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
-                last = batch[-1]
-                if last.trace is not None:
-                    yield trace_html(last.trace), summarize(last.trace), last.trace
-                    return
-                count += len(batch)
-                shown += [token_span(update.step) for update in batch if update.step is not None]
-                # Beam search reports no step: its running best beam changes as a whole.
-                text = "".join(shown) if last.step is not None else plain_text(last.text)
-                yield text, f"Generating… step {count}", None
-        except (SettingsError, ModelLoadError) as exc:
-            raise user_error(exc) from exc
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise failure(exc) from exc
+            with answered():
+                yield from self._stream(values, switch)
         finally:
             with self._guard:
                 if self._running.get(session) is switch:
                     del self._running[session]
+
+    def _stream(self, values: dict[str, Any], switch: threading.Event) -> Iterator[tuple[str, str, Trace | None]]:
+        """`generate`'s run itself, `switch` being its Stop switch."""
+        settings = make_settings(values)
+        model, precision = values.get("model"), values.get("precision")
+        self.check(model, precision)
+        self.check_draft(settings.draft_model)
+        if switch.is_set():
+            yield "", "Stopped before it started.", None
+            return
+        shown: list[str] = []  # one span per decided token
+        count = 0
+        prompt = values.get("prompt")
+
+        def run() -> Iterator[Any]:
+            # On the model thread: loading too, so a model is only ever touched there.
+            return stream(self.load(model, precision), prompt, settings, cancel=switch)
+
+        for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
+            last = batch[-1]
+            if last.trace is not None:
+                yield trace_html(last.trace), summarize(last.trace), last.trace
+                return
+            count += len(batch)
+            shown += [token_span(update.step) for update in batch if update.step is not None]
+            # Beam search reports no step: its running best beam changes as a whole.
+            text = "".join(shown) if last.step is not None else plain_text(last.text)
+            yield text, f"Generating… step {count}", None
 
     def run_json(self, payload: Any) -> str:
         """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and
@@ -358,7 +373,7 @@ class Runs:
         prompt = data.pop("prompt", None)
         model = data.pop("model", self.default.info.id)
         precision = data.pop("precision", self.precision)
-        try:
+        with answered():
             self.check(model, precision)
             self.check_draft(data.get("draft_model"))
             settings = Settings.from_dict(data)
@@ -366,12 +381,6 @@ class Runs:
             run = lambda: stream(self.load(model, precision), prompt, settings)  # noqa: E731
             for batch in batches(run, threading.Event()):
                 trace = batch[-1].trace
-        except (SettingsError, ModelLoadError, TypeError) as exc:
-            raise user_error(exc) from exc
-        except gr.Error:
-            raise
-        except Exception as exc:
-            raise failure(exc) from exc
         return trace.to_json()
 
 
