@@ -75,17 +75,15 @@ def show_controls(strategy: str, do_sample: bool) -> tuple[Any, ...]:
     )
 
 
-def load_trace(path: Any) -> tuple[Any, str, str]:
-    """An uploaded trace as (state, Output HTML, status line); gr.Error if its data cannot be shown."""
+def load_trace(path: Any) -> tuple[Any, ...]:
+    """An uploaded trace as (state, Output HTML, status line, *views), drawn at once so that a file the views
+    cannot draw is refused with a message and nothing on the page changes."""
     trace = read_trace(path)
     try:
-        shown = trace_html(trace)
-        all_views(trace)  # drawn again by the next event; here a file the views cannot draw is refused
-        status = f"Loaded trace: {summarize(trace)}"
+        return trace, trace_html(trace), f"Loaded trace: {summarize(trace)}", *all_views(trace)
     except Exception as exc:  # a well-typed file can still hold values no view can use
         message = f"The trace file's data cannot be shown: {type(exc).__name__}: {str(exc)[:200]}"
         raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
-    return trace, shown, status
 
 
 def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
@@ -294,8 +292,8 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             export_trace, inputs=[last_trace], outputs=[export_button], api_visibility="private"
         )
         trace_file.upload(
-            load_trace, inputs=[trace_file], outputs=[last_trace, output, status], api_visibility="private"
-        ).success(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
+            load_trace, inputs=[trace_file], outputs=[last_trace, output, status, *views], api_visibility="private"
+        )
         step.change(step_view, inputs=[last_trace, step], outputs=[step_plot], api_visibility="private")
         output.select(select_step, inputs=[last_trace], outputs=[step, tabs], api_visibility="private")
         demo.load(all_views, inputs=[last_trace], outputs=views, api_visibility="private")
