@@ -64,6 +64,15 @@ def set_number(page: Page, label: str, value: str) -> None:
     box.press("Tab")
 
 
+def start_long_run(page: Page) -> None:
+    """Starts a sampling run of 1024 tokens (about a minute here) and waits until it streams."""
+    page.get_by_label("Prompt", exact=True).fill("Write a very long story about a dragon.")
+    page.get_by_label("Sampling", exact=True).check()
+    set_number(page, "Max new tokens", "1024")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+
+
 def run(page: Page, done: str = "stopped:") -> None:
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#status").get_by_text(done)).to_be_visible(timeout=RUN_TIMEOUT)
@@ -232,11 +241,7 @@ def test_speculative_decoding_shows_acceptance_and_the_measured_speedup(page, bu
 
 
 def test_stop_ends_a_long_run_within_a_second_and_keeps_its_text(page):
-    page.get_by_label("Prompt").fill("Write a very long story about a dragon.")
-    page.get_by_label("Sampling", exact=True).check()
-    set_number(page, "Max new tokens", "1024")
-    page.get_by_role("button", name="Generate").click()
-    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+    start_long_run(page)
     page.wait_for_timeout(1500)
     page.get_by_role("button", name="Stop").click()
     clicked = page.evaluate("performance.now()")
@@ -299,11 +304,7 @@ def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
-    page.get_by_label("Prompt", exact=True).fill("Write a very long story about a dragon.")
-    page.get_by_label("Sampling", exact=True).check()
-    set_number(page, "Max new tokens", "1024")
-    page.get_by_role("button", name="Generate").click()
-    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+    start_long_run(page)
     page.close()  # the visitor leaves mid-run
     closed = time.monotonic()
     # Another visitor's short request waits in the same one-at-a-time queue: it is served once the closed
@@ -317,10 +318,7 @@ def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
 def test_a_second_generate_while_one_runs_does_not_queue_another(page):
     # The page ignores clicks on Generate while its run is pending (Gradio's trigger_mode "once"); the server
     # refuses a second run from the same tab anyway (Runs.arm), for clients that are not this page.
-    page.get_by_label("Prompt", exact=True).fill("Write a very long story about a dragon.")
-    set_number(page, "Max new tokens", "200")
-    page.get_by_role("button", name="Generate").click()
-    expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
+    start_long_run(page)
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#status").get_by_text("stopped by you")).to_be_visible(timeout=10_000)
