@@ -14,7 +14,8 @@ import torch
 from playground.engine import beam_math
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.placement import HOST, to_host
+from playground.engine.processors import apply_stages
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.stopping import find_stop
 from playground.trace import BeamNode, Beams, BeamSequence
@@ -49,7 +50,7 @@ class BeamTree:
 def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, timed_out: bool) -> torch.Tensor:
     """(K,) bool: each candidate path ends its sequence (EOS, a stop string, max_new_tokens, max_time or Stop)."""
     if last_step or timed_out:
-        return torch.ones(len(paths), dtype=torch.bool)
+        return torch.ones(len(paths), dtype=torch.bool, device=HOST)
     hits = []
     for path in paths:
         hit = path[-1] in ctx.eos_ids
@@ -58,7 +59,7 @@ def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, ti
             # Only a match that the newest token completes counts; an earlier one would have stopped earlier.
             hit = find_stop(text, ctx.settings.stop, max(0, len(ctx.decode(path[:-1])) - 64)) >= 0
         hits.append(hit)
-    return torch.tensor(hits, dtype=torch.bool)
+    return torch.tensor(hits, dtype=torch.bool, device=HOST)
 
 
 def beam_search(ctx: RunContext) -> Iterator[Update]:
@@ -66,14 +67,15 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
     settings, model = ctx.settings, ctx.loaded.model
     num_beams = settings.num_beams
     k = beam_math.num_candidates(num_beams, len(ctx.eos_ids))
-    stages = build_stages(settings, ctx.input_ids.shape[1], ctx.eos_ids)
+    stages = ctx.stages()
     # Every beam starts as the prompt; only beam 0 may extend at first (the others are "impossible").
-    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T)
-    running_scores = torch.zeros(num_beams)
+    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T) on the model's device
+    # The scores and the bank are bookkeeping, on the host (placement.py).
+    running_scores = torch.zeros(num_beams, device=HOST)
     running_scores[1:] = beam_math.NEG
     running_nodes: list[int | None] = [None] * num_beams
-    finished_scores = torch.full((num_beams,), beam_math.NEG)
-    finished_filled = torch.zeros(num_beams, dtype=torch.bool)
+    finished_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
+    finished_filled = torch.zeros(num_beams, dtype=torch.bool, device=HOST)
     finished_nodes: list[int | None] = [None] * num_beams
     tree, summaries = BeamTree(), []
     improvable = True
@@ -87,7 +89,8 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         staged = apply_stages(stages, sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
         summaries.append(summarize_rows(staged, logits, max(settings.top_n, k)))
-        scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores, k)
+        scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores.to(ctx.device), k)
+        scores, rows, tokens, token_logprobs = to_host(scores, rows, tokens, log_probs[rows, tokens])  # (K,) each
         paths = [[*tree.tokens(running_nodes[r]), t] for r, t in zip(rows.tolist(), tokens.tolist(), strict=True)]
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         picked, running_scores = beam_math.select_running(scores, hits, num_beams)
@@ -108,7 +111,7 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
             scores,
             rows,
             tokens,
-            log_probs,
+            token_logprobs,
             running_nodes,
             picked,
             hits,
@@ -117,9 +120,9 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         )
         finished_nodes = [(finished_nodes + candidate_nodes)[i] for i in banked.tolist()]
         running_nodes = [candidate_nodes[i] for i in picked.tolist()]
-        source_rows = rows[picked]
+        source_rows, next_tokens = rows[picked].to(ctx.device), tokens[picked].to(ctx.device)  # (B,) each
         cache.reorder_cache(source_rows)
-        sequences = torch.cat([sequences[source_rows], tokens[picked][:, None]], dim=-1)
+        sequences = torch.cat([sequences[source_rows], next_tokens[:, None]], dim=-1)
         improvable = beam_math.still_improvable(
             improvable,
             running_scores[0],
@@ -133,7 +136,7 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         yield Update(text=ctx.visible_text(tree.tokens(running_nodes[0]))[0])
         if not beam_math.should_continue(improvable, finished_filled, hits, settings.early_stopping):
             break
-        logits = decode_one_token(model, tokens[picked][:, None], cache)
+        logits = decode_one_token(model, next_tokens[:, None], cache)
     decode_s = time.perf_counter() - started
 
     returned = [n for n in finished_nodes if n is not None][: settings.num_return_sequences]
@@ -155,18 +158,23 @@ def _record_candidates(
     scores: torch.Tensor,
     rows: torch.Tensor,
     tokens: torch.Tensor,
-    log_probs: torch.Tensor,
+    token_logprobs: torch.Tensor,
     running_nodes: list[int | None],
     picked: torch.Tensor,
     hits: torch.Tensor,
     banked: torch.Tensor,
     just_finished: torch.Tensor,
 ) -> list[int]:
-    """Adds this step's K candidates to the tree with their fate; returns their node ids."""
+    """Adds this step's K candidates to the tree with their fate; returns their node ids.
+
+    Args:
+        scores, rows, tokens, token_logprobs: (K,) each, on the host: the candidates' cumulative
+            log-probabilities, source beams, tokens and the tokens' own log-probabilities.
+    """
     num_beams = len(running_nodes)
     kept = set(picked.tolist())
     entered_bank = {i - num_beams for i in banked.tolist() if i >= num_beams}
-    token_logprobs = log_probs[rows, tokens].tolist()
+    token_logprobs = token_logprobs.tolist()
     texts = ctx.texts(tokens.tolist())
     ids = []
     for i, (score, row, token) in enumerate(zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)):

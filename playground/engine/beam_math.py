@@ -1,7 +1,8 @@
 """The arithmetic of beam search, as pure functions over small tensors (one prompt, B beams, K candidates).
 
 They follow transformers' vectorized beam search step for step (same operations, same order, same -1e9
-masking), so a run picks exactly the sequences `generate(num_beams=B)` picks.
+masking), so a run picks exactly the sequences `generate(num_beams=B)` picks. Each works on whatever device its
+inputs are on, and makes its new tensors there.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def update_finished(
         just_finished (K,) bool.
     """
     num_beams = finished_scores.shape[0]
-    just_finished = hits_stop & (torch.arange(scores.shape[0]) < num_beams)
+    just_finished = hits_stop & (torch.arange(scores.shape[0], device=scores.device) < num_beams)
     penalized = length_penalized(scores, length, length_penalty)
     bank_full = bool(finished_filled.all()) and early_stopping is True
     penalized = penalized + float(bank_full) * NEG
@@ -117,7 +118,7 @@ def still_improvable(
     else:
         best_length = length
     best_possible = best_running / (best_length**length_penalty)
-    worst = torch.where(finished_filled, finished_scores.min(), torch.tensor(NEG))
+    worst = torch.where(finished_filled, finished_scores.min(), torch.tensor(NEG, device=finished_scores.device))
     return improvable and bool(torch.any(best_possible > worst))
 
 
@@ -153,7 +154,7 @@ def allocate_by_bank(scores: torch.Tensor, banks: torch.Tensor, num_beams: int) 
         rank[i] = seen.get(b, 0)
         seen[b] = rank[i] + 1
     order = sorted(by_bank, key=lambda i: (rank[i], -int(banks[i])))
-    return torch.tensor(order[:num_beams], dtype=torch.long)
+    return torch.tensor(order[:num_beams], dtype=torch.long, device=scores.device)
 
 
 def add_finished(

@@ -30,7 +30,8 @@ from playground.engine.constraints import (
 )
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.placement import HOST, to_host
+from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows
 from playground.trace import BeamNode, Beams, BeamSequence, ConstraintInfo
 
@@ -44,6 +45,7 @@ class Candidate:
     row: int
     token: int
     score: float  # cumulative log-probability
+    logprob: float  # the token's own processed log-probability
     state: State
     advanced: int | None
     bank: int
@@ -52,23 +54,29 @@ class Candidate:
 
 def gather_candidates(
     log_probs: torch.Tensor, running_scores: torch.Tensor, states: list[State], constraints: list[Constraint], k: int
-) -> list[tuple[int, int, float]]:
+) -> list[tuple[int, int, float, float]]:
     """beam search's top-k extensions plus, for every live beam, its best token and each token that advances
-    one of its constraints. Returns (row, token, cumulative score) without duplicates, best first.
+    one of its constraints. Returns (row, token, cumulative score, token log-probability) without duplicates,
+    best first.
 
     Args:
-        log_probs: (B, V) processed next-token log-probabilities.
-        running_scores: (B,) cumulative log-probabilities (NEG for beams not yet alive).
+        log_probs: (B, V) processed next-token log-probabilities, on the model's device.
+        running_scores: (B,) cumulative log-probabilities on the host (NEG for beams not yet alive).
     """
-    scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores, k)
-    found = {(r, t): s for s, r, t in zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)}
+    _, rows, tokens = beam_math.top_continuations(log_probs, running_scores.to(log_probs.device), k)
+    rows, tokens, best = to_host(rows, tokens, torch.argmax(log_probs, dim=-1))
+    pairs = dict.fromkeys(zip(rows.tolist(), tokens.tolist(), strict=True))
     for row, state in enumerate(states):
-        if float(running_scores[row]) <= ALIVE:
-            continue
-        wanted = advancing_tokens(constraints, state) | {int(torch.argmax(log_probs[row]))}
-        for token in wanted:
-            found.setdefault((row, token), float(running_scores[row] + log_probs[row, token]))
-    return sorted(((r, t, s) for (r, t), s in found.items()), key=lambda c: -c[2])
+        if float(running_scores[row]) > ALIVE:
+            wanted = advancing_tokens(constraints, state) | {int(best[row])}
+            pairs.update(dict.fromkeys((row, token) for token in wanted))
+    found = torch.tensor(list(pairs), dtype=torch.long, device=HOST)  # (M, 2) rows and tokens
+    on_device = found.to(log_probs.device)
+    (token_logprobs,) = to_host(log_probs[on_device[:, 0], on_device[:, 1]])
+    # The same float32 sum top_continuations makes, so top-k candidates keep their exact scores.
+    scores = running_scores[found[:, 0]] + token_logprobs  # (M,)
+    candidates = zip(*found.T.tolist(), scores.tolist(), token_logprobs.tolist(), strict=True)
+    return sorted(candidates, key=lambda c: -c[2])
 
 
 def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
@@ -77,14 +85,15 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
     constraints = build_constraints(tokenizer, settings.force_words, settings.force_one_of)
     num_beams = settings.num_beams
     k = beam_math.num_candidates(num_beams, len(ctx.eos_ids))
-    stages = build_stages(settings, ctx.input_ids.shape[1], ctx.eos_ids)
-    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T)
-    running_scores = torch.full((num_beams,), beam_math.NEG)
+    stages = ctx.stages()
+    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T) on the model's device
+    # The scores and the bank are bookkeeping, on the host (placement.py).
+    running_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
     running_scores[0] = 0.0  # every beam starts as the prompt; only one may extend at first
     states = [initial_state(constraints)] * num_beams
     running_nodes: list[int | None] = [None] * num_beams
-    finished_scores = torch.full((num_beams,), beam_math.NEG)
-    finished_filled = torch.zeros(num_beams, dtype=torch.bool)
+    finished_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
+    finished_filled = torch.zeros(num_beams, dtype=torch.bool, device=HOST)
     finished_nodes: list[int | None] = [None] * num_beams
     unmet: list[tuple[float, int]] = []  # (score, node) of hypotheses that ended before meeting everything
     tree, summaries = BeamTree(), []
@@ -101,15 +110,15 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
         found = gather_candidates(log_probs, running_scores, states, constraints, k)
         summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=_per_row(found, num_beams)))
         candidates = []
-        for row, token, score in found:
+        for row, token, score, logprob in found:
             state, advanced = advance(constraints, states[row], token)
-            candidates.append(Candidate(row, token, score, state, advanced, bank(constraints, state)))
+            candidates.append(Candidate(row, token, score, logprob, state, advanced, bank(constraints, state)))
         paths = [[*tree.tokens(running_nodes[c.row]), c.token] for c in candidates]
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         for c, hit in zip(candidates, hits.tolist(), strict=True):
             c.stops = hit
 
-        nodes = [_add_node(ctx, tree, index, c, running_nodes, log_probs) for c in candidates]
+        nodes = [_add_node(ctx, tree, index, c, running_nodes) for c in candidates]
         for c, node in zip(candidates, nodes, strict=True):
             if not c.stops or c.score <= ALIVE:
                 continue
@@ -124,8 +133,8 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
 
         growing = [i for i, c in enumerate(candidates) if not c.stops and c.score > ALIVE]
         chosen = beam_math.allocate_by_bank(
-            torch.tensor([candidates[i].score for i in growing]),
-            torch.tensor([candidates[i].bank for i in growing], dtype=torch.long),
+            torch.tensor([candidates[i].score for i in growing], device=HOST),
+            torch.tensor([candidates[i].bank for i in growing], dtype=torch.long, device=HOST),
             num_beams,
         ).tolist()
         picked = [growing[i] for i in chosen]
@@ -137,9 +146,9 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
         # Fewer live candidates than beams (tiny vocabularies): the spare rows repeat the last one as dead beams.
         dead = num_beams - len(picked)
         picked += [picked[-1]] * dead
-        source_rows = torch.tensor([candidates[i].row for i in picked])
-        next_tokens = torch.tensor([candidates[i].token for i in picked])
-        running_scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32)
+        source_rows = torch.tensor([candidates[i].row for i in picked], device=ctx.device)  # (B,)
+        next_tokens = torch.tensor([candidates[i].token for i in picked], device=ctx.device)  # (B,)
+        running_scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32, device=HOST)
         if dead:
             running_scores[num_beams - dead :] = beam_math.NEG
         states = [candidates[i].state for i in picked]
@@ -184,14 +193,14 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
     yield Update(text=trace.output.text, trace=trace)
 
 
-def _per_row(found: list[tuple[int, int, float]], num_beams: int) -> torch.Tensor:
+def _per_row(found: list[tuple[int, int, float, float]], num_beams: int) -> torch.Tensor:
     """(B, M) the candidate tokens of each row, padded by repetition, so each is recorded in the step."""
     per_row: list[list[int]] = [[] for _ in range(num_beams)]
-    for row, token, _ in found:
+    for row, token, *_ in found:
         per_row[row].append(token)
     per_row = [tokens or [0] for tokens in per_row]  # a dead beam has no candidates: any id pads it
     width = max(len(tokens) for tokens in per_row)
-    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row])
+    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row], device=HOST)
 
 
 def _add_node(
@@ -200,7 +209,6 @@ def _add_node(
     index: int,
     c: Candidate,
     running_nodes: list[int | None],
-    log_probs: torch.Tensor,
 ) -> int:
     """Records a candidate as a pruned node; the caller upgrades the ones kept or finished."""
     node = BeamNode(
@@ -209,7 +217,7 @@ def _add_node(
         step=index,
         token_id=c.token,
         text=ctx.texts([c.token])[0],
-        logprob=max(float(log_probs[c.row, c.token]), beam_math.NEG),
+        logprob=max(c.logprob, beam_math.NEG),
         cum_logprob=max(c.score, beam_math.NEG),
         score=max(float(beam_math.length_penalized(c.score, index + 1, ctx.settings.length_penalty)), beam_math.NEG),
         status="pruned",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from playground.engine.processors import Stage, build_stages
 from playground.engine.recording import TokenTexts
 from playground.engine.stopping import Deadline, eos_token_ids, find_stop
 from playground.settings import Settings, SettingsError, check_text
@@ -39,6 +40,15 @@ class RunContext:
     texts: TokenTexts
     deadline: Deadline
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def device(self) -> torch.device:
+        """The model's device: the forward pass, the processors and their scores live there."""
+        return self.input_ids.device
+
+    def stages(self) -> list[Stage]:
+        """The run's logits-processing stages, in transformers' order (`processors.build_stages`)."""
+        return build_stages(self.settings, self.input_ids.shape[1], self.eos_ids, self.device)
 
     def decode(self, token_ids: list[int]) -> str:
         """Generated tokens as text, special tokens left out."""

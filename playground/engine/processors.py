@@ -29,13 +29,14 @@ Stage = tuple[str, LogitsProcessor]
 FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p"})
 
 
-def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int]) -> list[Stage]:
+def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device) -> list[Stage]:
     """The active processing stages for `settings`, in the order transformers' `generate` applies them.
 
     Args:
         settings: the run's settings; warpers (temperature ... typical_p) apply to sampling only.
         prompt_len: prompt length in tokens, for min_new_tokens.
         eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
+        device: the model's device, where the scores will be (min_new_tokens keeps its EOS ids there).
     """
     stages: list[Stage] = []
     if settings.repetition_penalty != 1.0:
@@ -56,7 +57,9 @@ def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int]) -> lis
         stages.append(
             (
                 "min_new_tokens",
-                MinNewTokensLengthLogitsProcessor(prompt_len, settings.min_new_tokens, torch.tensor(eos_ids)),
+                MinNewTokensLengthLogitsProcessor(
+                    prompt_len, settings.min_new_tokens, torch.tensor(eos_ids, device=device), device=device
+                ),
             )
         )
     if not settings.samples:

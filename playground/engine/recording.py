@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 import torch
 
+from playground.engine.placement import to_host
 from playground.engine.processors import FILTER_STAGES
 from playground.trace import Candidate, Chosen, Step
 
 
 @dataclass
 class RowSummary:
-    """The top candidates of B rows at one step. N = number of candidates kept per row."""
+    """The top candidates of B rows at one step, on the host. N = number of candidates kept per row."""
 
     ids: torch.Tensor  # (B, N) token ids, best first by the pre-filter distribution
     logits: torch.Tensor  # (B, N) raw model logits
@@ -53,6 +54,9 @@ def summarize_rows(
 ) -> RowSummary:
     """Keeps the top `top_n` candidates of each row, plus `must_include` (the chosen token) when missing.
 
+    The ranking and gathering run where the scores are (the model's device); the small (B, N) result comes
+    to the host together, since the trace reads every value of it.
+
     Args:
         staged: [(stage name, (B, V) scores)] from `apply_stages`, "raw" first.
         raw_logits: (B, V) the model's logits before any processing.
@@ -69,22 +73,20 @@ def summarize_rows(
     if extra_ids is not None:
         ids = torch.cat([ids, extra_ids.to(ids.device)], dim=1)
     names = [name for name, _ in staged]
-    probs: dict[str, torch.Tensor] = {}
-    removed_by = torch.full(ids.shape, -1, dtype=torch.long)
-    alive = torch.ones(ids.shape, dtype=torch.bool)
-    for index, (name, scores) in enumerate(staged):
-        probs[name] = torch.softmax(scores.float(), dim=-1).gather(-1, ids)
+    probs = [torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged]  # [(B, N)]
+    removed_by = torch.full(ids.shape, -1, dtype=torch.long, device=ids.device)
+    alive = torch.ones(ids.shape, dtype=torch.bool, device=ids.device)
+    for index, (_, scores) in enumerate(staged):
         gone = torch.isneginf(scores.gather(-1, ids))
         removed_by[alive & gone] = index
         alive &= ~gone
-    probs["final"] = probs[names[-1]]
+    ids, removed_by, logits, stage_probs, row_entropy = to_host(
+        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1])
+    )
+    by_stage = dict(zip(names, stage_probs, strict=True))
+    by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
-        ids=ids,
-        logits=raw_logits.float().gather(-1, ids),
-        probs=probs,
-        removed_by=removed_by,
-        stage_names=names,
-        entropy=entropy(staged[-1][1]),
+        ids=ids, logits=logits, probs=by_stage, removed_by=removed_by, stage_names=names, entropy=row_entropy
     )
 
 

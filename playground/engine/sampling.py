@@ -9,7 +9,7 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows, to_step
 
 
@@ -32,7 +32,7 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     # A private generator seeded like torch.manual_seed(seed): the same draws as `generate` after
     # torch.manual_seed(seed), without touching the global RNG other threads may use.
     generator = torch.Generator(device=model.device).manual_seed(settings.seed) if sample else None
-    stages = build_stages(settings, ctx.input_ids.shape[1], ctx.eos_ids)
+    stages = ctx.stages()
     input_ids = ctx.input_ids
     cache = new_cache(model)
 
@@ -43,15 +43,16 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     steps, generated, stop_reason = [], [], "max_new_tokens"
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, input_ids, logits)
-        token = choose(staged[-1][1], generator)  # (1,)
+        token = choose(staged[-1][1], generator)  # (1,) on the model's device
+        token_id = int(token)
         summary = summarize_rows(staged, logits, settings.top_n, must_include=token)
-        step = to_step(index, summary, 0, int(token), ctx.texts, settings.top_n)
+        step = to_step(index, summary, 0, token_id, ctx.texts, settings.top_n)
         steps.append(step)
-        generated.append(int(token))
+        generated.append(token_id)
         input_ids = torch.cat([input_ids, token[:, None]], dim=-1)
         text, hit_stop = ctx.visible_text(generated)
         yield Update(text=text, step=step)
-        if int(token) in ctx.eos_ids:
+        if token_id in ctx.eos_ids:
             stop_reason = "eos"
         elif hit_stop:
             stop_reason = "stop_string"

@@ -21,7 +21,8 @@ import torch
 from playground.engine import speculative_math as sm
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import new_cache
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.placement import to_host
+from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.engine.sampling import decode_tokens
 from playground.settings import PROMPT_LOOKUP, SettingsError
@@ -41,16 +42,16 @@ def rollback(cache, length: int) -> None:
         cache.crop(-extra)
 
 
-def staged_rows(stages, context: list[int], tokens: list[int], logits: torch.Tensor, device):
+def staged_rows(stages, context: list[int], tokens: list[int], logits: torch.Tensor):
     """Processed scores for each row of `logits`, row j seeing `context + tokens[:j]` as its past. (R, V)
 
     Penalties (repetition, no-repeat-ngram, min-new-tokens) depend on the tokens before each position, so
     rows are processed one by one, as a token-by-token run would have processed them.
     """
+    ids = torch.tensor([context + tokens], dtype=torch.long, device=logits.device)  # (1, T + g)
     rows = []
     for j in range(logits.shape[0]):
-        past = torch.tensor([context + tokens[:j]], dtype=torch.long, device=device)
-        rows.append(apply_stages(stages, past, logits[j : j + 1]))
+        rows.append(apply_stages(stages, ids[:, : len(context) + j], logits[j : j + 1]))
     # [(stage, (R, V))] with the rows stacked, for the step records.
     return [(name, torch.cat([r[i][1] for r in rows])) for i, (name, _) in enumerate(rows[0])]
 
@@ -90,7 +91,7 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
     settings, target = ctx.settings, ctx.loaded.model
     device = target.device
     prompt = ctx.prompt.token_ids
-    stages = build_stages(settings, len(prompt), ctx.eos_ids)
+    stages = ctx.stages()
     generator = torch.Generator(device=device).manual_seed(settings.seed) if settings.samples else None
     gamma = settings.num_draft_tokens
 
@@ -120,7 +121,8 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
         q_rows: list[torch.Tensor] = []
         if budget > 0 and draft is None:
             proposed = sm.prompt_lookup([*context, pending], settings.prompt_lookup_ngram, budget)
-            q_rows = [torch.nn.functional.one_hot(torch.tensor(t), target.config.vocab_size).float() for t in proposed]
+            copied = torch.tensor(proposed, dtype=torch.long, device=device)  # (g,)
+            q_rows = list(torch.nn.functional.one_hot(copied, target.config.vocab_size).float())
         elif budget > 0:
             for _ in range(budget):
                 logits = forward_tokens(draft.model, draft_unseen, draft_cache)[-1:]  # (1, V)
@@ -143,11 +145,11 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
         tick = time.perf_counter()
         logits = forward_tokens(target, [pending, *proposed], target_cache)  # (g + 1, V)
         target_calls += 1
-        staged = staged_rows(stages, [*context, pending], proposed, logits, device)
+        staged = staged_rows(stages, [*context, pending], proposed, logits)
         p = torch.softmax(staged[-1][1], dim=-1)  # (g + 1, V)
-        q = torch.stack(q_rows) if q_rows else p.new_zeros((0, p.shape[-1]))
+        q = torch.stack(q_rows) if q_rows else p.new_zeros((0, p.shape[-1]))  # (g, V)
         if settings.samples:
-            verdict = sm.verify_sampling(proposed, p, q.to(p.device), generator)
+            verdict = sm.verify_sampling(proposed, p, q, generator)
         else:
             verdict = sm.verify_greedy(proposed, staged[-1][1])
         verify_s += time.perf_counter() - tick
@@ -168,7 +170,8 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
             seen = draft_cache.get_seq_length()
             rollback(draft_cache, min(seen, len(context)))
             draft_unseen = [*context, pending][draft_cache.get_seq_length() :]
-        alpha = sm.acceptance_alpha(p, q.to(p.device))
+        alpha = sm.acceptance_alpha(p, q)
+        p_x, q_x = (t.tolist() for t in to_host(*sm.proposal_probs(proposed, p, q)))
         rounds.append(
             {
                 "start": len(generated),
@@ -177,8 +180,8 @@ def _decode(ctx: RunContext, draft, draft_info: dict) -> Iterator[Update]:
                     {
                         "id": t,
                         "text": ctx.texts([t])[0],
-                        "q": float(q[j, t]),
-                        "p": float(p[j, t]),
+                        "q": q_x[j],
+                        "p": p_x[j],
                         "accepted": j < verdict.accepted,
                     }
                     for j, t in enumerate(proposed)

@@ -35,10 +35,25 @@ def residual(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return diff / total if total > 0 else p
 
 
+def proposal_probs(proposed: list[int], p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """p_j(x_j) and q_j(x_j): what target and draft gave each proposed token. -> (g,), (g,) on p's device.
+
+    Args:
+        proposed: the g draft tokens.
+        p: (g + 1, V) or (g, V) target probabilities; q: (g, V) draft probabilities.
+    """
+    rows = torch.arange(len(proposed), device=p.device)
+    tokens = torch.tensor(proposed, dtype=torch.long, device=p.device)
+    return p[rows, tokens], q[rows, tokens]
+
+
 def verify_sampling(
     proposed: list[int], p: torch.Tensor, q: torch.Tensor, generator: torch.Generator | None = None
 ) -> Verdict:
     """The speculative sampling rule.
+
+    As in Leviathan et al.'s algorithm, the g uniforms are drawn at once and the first rejection is found in one
+    comparison, so a round reads one value from the device rather than one per token.
 
     Args:
         proposed: the g draft tokens.
@@ -46,14 +61,18 @@ def verify_sampling(
         q: (g, V) draft probabilities the tokens were drawn from (one-hot for prompt lookup).
         generator: the run's random generator (uniforms and the final draw come from it).
     """
-    for j, token in enumerate(proposed):
-        ratio = p[j, token] / q[j, token] if q[j, token] > 0 else torch.tensor(0.0)
-        u = torch.rand((), generator=generator, device=p.device)
-        if u >= torch.clamp(ratio, max=1.0):
+    g = len(proposed)
+    if g:
+        p_x, q_x = proposal_probs(proposed, p, q)
+        ratio = torch.where(q_x > 0, p_x / q_x, 0.0).clamp(max=1.0)  # (g,) acceptance probabilities
+        u = torch.rand(g, generator=generator, device=p.device)
+        rejected = (u >= ratio).nonzero().flatten().tolist()
+        if rejected:
+            j = rejected[0]
             nxt = torch.multinomial(residual(p[j], q[j]), 1, generator=generator)
             return Verdict(j, int(nxt), "resampled")
-    nxt = torch.multinomial(p[len(proposed)], 1, generator=generator)
-    return Verdict(len(proposed), int(nxt), "bonus")
+    nxt = torch.multinomial(p[g], 1, generator=generator)
+    return Verdict(g, int(nxt), "bonus")
 
 
 def verify_greedy(proposed: list[int], p: torch.Tensor) -> Verdict:

@@ -6,6 +6,8 @@ from transformers import LogitsProcessorList
 from playground.engine.processors import apply_stages, build_stages
 from playground.settings import Settings
 
+CPU = torch.device("cpu")
+
 ALL_KNOBS = dict(
     temperature=0.7,
     top_k=5,
@@ -19,7 +21,7 @@ ALL_KNOBS = dict(
 
 
 def test_every_knob_adds_its_stage_in_transformers_order():
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=4, eos_ids=[2])
+    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=4, eos_ids=[2], device=CPU)
     assert [name for name, _ in stages] == [
         "repetition_penalty",
         "no_repeat_ngram",
@@ -33,18 +35,18 @@ def test_every_knob_adds_its_stage_in_transformers_order():
 
 
 def test_neutral_values_add_no_stage():
-    assert build_stages(Settings(strategy="sample", top_k=0), prompt_len=4, eos_ids=[2]) == []
+    assert build_stages(Settings(strategy="sample", top_k=0), prompt_len=4, eos_ids=[2], device=CPU) == []
 
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        names = [n for n, _ in build_stages(Settings(strategy=strategy, **ALL_KNOBS), 4, [2])]
+        names = [n for n, _ in build_stages(Settings(strategy=strategy, **ALL_KNOBS), 4, [2], CPU)]
         assert names == ["repetition_penalty", "no_repeat_ngram", "min_new_tokens"]
 
 
 def test_staged_result_equals_transformers_list_and_leaves_input_alone():
     torch.manual_seed(0)
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=2, eos_ids=[2])
+    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=2, eos_ids=[2], device=CPU)
     input_ids = torch.tensor([[1, 7, 7, 3, 7]])
     scores = torch.randn(1, 16)
     before = scores.clone()
@@ -57,7 +59,7 @@ def test_staged_result_equals_transformers_list_and_leaves_input_alone():
 
 
 def test_uniform_distribution_stays_uniform_under_temperature():
-    stages = build_stages(Settings(strategy="sample", temperature=0.3, top_k=0), 1, [2])
+    stages = build_stages(Settings(strategy="sample", temperature=0.3, top_k=0), 1, [2], CPU)
     staged = apply_stages(stages, torch.tensor([[1]]), torch.zeros(1, 10))
     probs = torch.softmax(staged[-1][1], dim=-1)
     assert torch.allclose(probs, torch.full((1, 10), 0.1))
