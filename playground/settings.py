@@ -22,6 +22,9 @@ MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
 MAX_STOP_STRINGS = 8
 MAX_PHRASE_CHARS = 200  # a stop string, forced word or one-of option
 EARLY_STOPPING = (True, False, "never")
+# Temperature and repetition penalty divide (or multiply) the logits: far below 0.01 the scaled logits overflow
+# to infinity and the probabilities become NaN. Nothing a person can see changes below 0.01 anyway.
+MIN_SCALE = 0.01
 
 
 class SettingsError(ValueError):
@@ -79,12 +82,12 @@ class Settings:
     """One decoding run's knobs. Construct it with keywords; it validates itself."""
 
     strategy: str = "greedy"  # greedy | sample | beam | constrained | speculative
-    temperature: float = 1.0  # sampling only; divides the logits
+    temperature: float = 1.0  # sampling only; divides the logits; at least 0.01
     top_k: int = 50  # sampling only; 0 switches it off
     top_p: float = 1.0  # sampling only; 1.0 switches it off
     min_p: float = 0.0  # sampling only; 0.0 switches it off
     typical_p: float = 1.0  # sampling only; 1.0 switches it off
-    repetition_penalty: float = 1.0  # every strategy; 1.0 switches it off
+    repetition_penalty: float = 1.0  # every strategy; 1.0 switches it off; 0.01 to 100
     no_repeat_ngram_size: int = 0  # every strategy; 0 switches it off
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
@@ -109,6 +112,12 @@ class Settings:
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        # JSON clients send 2 for 2.0, and transformers' processors refuse an int where they take a float, so
+        # every float field holds a float; a boolean is not a number here, whatever the strategy.
+        for name in FLOAT_FIELDS:
+            value = getattr(self, name)
+            if value is not None or name not in OPTIONAL_FIELDS:
+                object.__setattr__(self, name, _as_float(name, value))
         # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
         object.__setattr__(self, "stop", _sequence("stop", self.stop))
         object.__setattr__(self, "force_words", _strings("force_words", self.force_words))
@@ -134,7 +143,7 @@ class Settings:
         _check(len(self.stop) <= MAX_STOP_STRINGS, "stop", f"allows at most {MAX_STOP_STRINGS} strings", len(self.stop))
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
-        _check_float("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
+        _check_float("repetition_penalty", self.repetition_penalty, low=MIN_SCALE, high=1 / MIN_SCALE)
         if self.max_time is not None:
             _check_float("max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time, why=SERVER_LIMIT)
         for text in self.stop:
@@ -147,13 +156,8 @@ class Settings:
             self.chat,
         )
         if self.samples:
-            _check_float(
-                "temperature",
-                self.temperature,
-                low=0.0,
-                low_open=True,
-                context=" for sampling",
-            )
+            _check_float("temperature", self.temperature, low=0.0, low_open=True, context=" for sampling")
+            _check_float("temperature", self.temperature, low=MIN_SCALE, context=" for sampling")
             _check_int("top_k", self.top_k, 0, 10**6)
             _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
@@ -265,6 +269,8 @@ class Settings:
 
 
 SERVER_LIMIT = " (the server's limit)"
+FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type in ("float", "float | None"))
+OPTIONAL_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings) if f.type.endswith("| None"))
 
 
 def _sequence(name: str, value: Any) -> tuple:
@@ -315,19 +321,32 @@ def _check_int(name: str, value: Any, low: int, high: int | None, why: str = "")
         raise SettingsError(name, f"{name} must be <= {high}{why}, got {value}")
 
 
+def _as_float(name: str, value: Any) -> float:
+    """`value` as a float: an int becomes one; a boolean, text, NaN or infinity raises SettingsError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(name, f"{name} must be a number, got {value!r:.80}")
+    try:
+        number = float(value)
+    except OverflowError:
+        bits = value.bit_length()
+        raise SettingsError(name, f"{name} must be a finite number, got an integer of {bits} bits") from None
+    if math.isnan(number):
+        raise SettingsError(name, f"{name} must be a number, got {value!r:.80}")
+    if math.isinf(number):
+        raise SettingsError(name, f"{name} must be a finite number, got {value}")
+    return number
+
+
 def _check_float(
     name: str,
-    value: Any,
+    value: float,
     low: float | None = None,
     high: float | None = None,
     low_open: bool = False,
     context: str = "",
     why: str = "",
 ) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise SettingsError(name, f"{name} must be a number, got {value!r:.80}")
-    if math.isinf(value):
-        raise SettingsError(name, f"{name} must be a finite number, got {value}")
+    # `value` is already a finite float (`_as_float`, in __post_init__): only its range is left to check.
     if low is not None and (value <= low if low_open else value < low):
         sign = ">" if low_open else ">="
         raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")

@@ -14,6 +14,8 @@ import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from playground.settings import FLOAT_FIELDS
+
 SCHEMA = "decoding-playground/trace@1"
 
 # Names of the processing stages, in transformers' order. A step records a candidate's probability after
@@ -159,7 +161,7 @@ class Trace:
         beams = data.get("beams")
         return cls(
             model=ModelInfo(**data["model"]),
-            settings=dict(data["settings"]),
+            settings=_settings_from_dict(data["settings"]),
             prompt=PromptInfo(**data["prompt"]),
             output=OutputInfo(**data["output"]),
             steps=[_step_from_dict(s) for s in data["steps"]],
@@ -189,8 +191,30 @@ class Trace:
             for node in self.beams.nodes:
                 if node.status not in BEAM_STATUSES:
                     raise ValueError(f"beams.nodes[{node.id}].status must be one of {', '.join(BEAM_STATUSES)}")
+        for name in FLOAT_FIELDS:
+            if self.settings.get(name) is not None:
+                _check_value(self.settings[name], float, f"trace.settings.{name}")
         if self.speculative is not None and not isinstance(self.speculative.get("rounds"), list):
             raise ValueError("speculative.rounds must be a list")
+
+
+def _settings_from_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """A trace's settings as Settings would hold them: a whole number where a float goes becomes a float (a
+    JSON writer may drop the ".0"); anything else stays as it is, for `validate` to judge."""
+    settings = dict(data)
+    for name in FLOAT_FIELDS:
+        value = settings.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and _finite(value):
+            settings[name] = float(value)
+    return settings
+
+
+def _finite(number: int | float) -> bool:
+    """A finite number that fits a float (a 400-digit integer in a JSON file does not)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def _step_from_dict(data: dict[str, Any]) -> Step:
@@ -228,7 +252,7 @@ def _check_value(value: Any, hint: Any, where: str) -> None:
         for key, item in value.items():
             _check_value(item, args[1], f"{where}.{key}")
     elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
             raise ValueError(f"{where} must be a finite number")
     elif hint is int:
         if isinstance(value, bool) or not isinstance(value, int):

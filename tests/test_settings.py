@@ -2,7 +2,7 @@
 
 import pytest
 
-from playground.settings import Limits, Settings, SettingsError
+from playground.settings import FLOAT_FIELDS, Limits, Settings, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -16,6 +16,10 @@ from playground.settings import Limits, Settings, SettingsError
         ({"strategy": "sample", "min_p": 2.0}, "min_p", "got 2"),
         ({"strategy": "sample", "typical_p": 0}, "typical_p", "got 0"),
         ({"repetition_penalty": 0}, "repetition_penalty", "got 0"),
+        ({"repetition_penalty": 1e-137}, "repetition_penalty", "repetition_penalty must be >= 0.01, got 1e-137"),
+        ({"repetition_penalty": 101}, "repetition_penalty", "repetition_penalty must be <= 100, got 101"),
+        ({"strategy": "sample", "temperature": 2e-137}, "temperature", "must be >= 0.01 for sampling, got 2e-137"),
+        ({"strategy": "speculative", "do_sample": True, "temperature": 1e-3}, "temperature", ">= 0.01 for sampling"),
         ({"max_new_tokens": 0}, "max_new_tokens", "got 0"),
         ({"max_new_tokens": 10**6}, "max_new_tokens", "server's limit"),
         ({"min_new_tokens": 80, "max_new_tokens": 10}, "min_new_tokens", "got 80"),
@@ -111,3 +115,31 @@ def test_defaults_within_a_hosts_smaller_limits(monkeypatch):
     s = Settings.within()
     assert (s.max_new_tokens, s.num_beams) == (16, 3)
     assert Settings.within(Limits()).max_new_tokens == 64
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "sample", "beam", "speculative"])
+def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
+    # JSON clients write 2 for 2.0; transformers' processors refuse an int where they take a float.
+    whole = dict(temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, max_time=3, length_penalty=1)
+    settings = Settings(strategy=strategy, **whole)
+    assert set(whole) == set(FLOAT_FIELDS)
+    for name, value in whole.items():
+        assert type(getattr(settings, name)) is float and getattr(settings, name) == value
+    assert all(type(settings.to_dict()[name]) is float for name in whole)
+
+
+@pytest.mark.parametrize("name", FLOAT_FIELDS)
+@pytest.mark.parametrize("strategy", ["greedy", "sample", "beam"])
+@pytest.mark.parametrize("value", [True, None, "1.0"])
+def test_a_non_number_in_any_float_field_is_named_whatever_the_strategy(name, strategy, value):
+    if value is None and name == "max_time":
+        assert Settings(strategy=strategy, max_time=None).max_time is None  # None: the server's limit
+        return
+    with pytest.raises(SettingsError) as err:
+        Settings(strategy=strategy, **{name: value})
+    assert err.value.field == name and str(err.value) == f"{name} must be a number, got {value!r}"
+
+
+def test_an_integer_too_large_for_a_float_is_named():
+    with pytest.raises(SettingsError, match="repetition_penalty must be a finite number, got an integer of 1329 bits"):
+        Settings(repetition_penalty=10**400)

@@ -73,8 +73,9 @@ def call(client, prompt, **changes):
         dict(strategy="constrained", num_beams=3, forced_words="umbrella", one_of="red | blue", max_new_tokens=24),
         dict(strategy="speculative", draft="prompt-lookup"),
         dict(strategy="speculative", draft="bf16", do_sample=True, seed=5, num_draft_tokens=3),
+        dict(strategy="sample", temperature=2, top_p=1, repetition_penalty=2, seed=1),
     ],
-    ids=["greedy", "sample", "beam", "penalty", "constrained", "speculative-lookup", "speculative-sampling"],
+    ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items()) or "greedy",
 )
 def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
     prompt = "Tell me about owls."
@@ -141,10 +142,21 @@ def test_run_endpoint_returns_the_trace(client, bundled_nf4):
     assert trace["output"]["token_ids"] == expected.output.token_ids
 
 
+def test_run_endpoint_takes_whole_numbers_for_floats(client, bundled_nf4):
+    import json
+
+    payload = '{"prompt": "the cat sat", "strategy": "greedy", "max_new_tokens": 1, "repetition_penalty": 2}'
+    trace = json.loads(client.predict(payload, api_name="/run"))
+    assert trace["settings"]["repetition_penalty"] == 2.0
+    expected = generate(bundled_nf4, "the cat sat", Settings(max_new_tokens=1, repetition_penalty=2.0))
+    assert trace["output"]["token_ids"] == expected.output.token_ids
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
         ('{"prompt": "Hi", "temprature": 0.5}', "unknown setting 'temprature'"),
+        ('{"prompt": "Hi", "repetition_penalty": true}', "repetition_penalty must be a number, got True"),
         ('{"prompt": "Hi", "max_new_tokens": 0}', "max_new_tokens must be >= 1, got 0"),
         ('{"prompt": ""}', "prompt must not be empty"),
         ("[1, 2]", "payload must be a JSON object of settings"),

@@ -284,3 +284,8 @@ def test_bad_draft_tokens_exit_2_naming_the_flag(tiny_dir, capsys):
         run(tiny_dir, "--strategy", "speculative", "--num-draft-tokens", "0")
     assert exit_info.value.code == 2
     assert "argument --num-draft-tokens: num_draft_tokens must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_whole_numbers_for_float_flags(tiny_dir, capsys):
+    assert run(tiny_dir, "--raw", "--max-new-tokens", "2", "--repetition-penalty", "2", "--json") == 0
+    assert Trace.from_json(capsys.readouterr().out).settings["repetition_penalty"] == 2.0

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from playground.engine import generate, stream
-from playground.settings import Settings, SettingsError
+from playground.settings import FLOAT_FIELDS, Settings, SettingsError
 from playground.trace import BEAM_STATUSES, SCHEMA, STOP_REASONS, Trace
 
 PROMPT = "the cat sat on the mat and"
@@ -229,3 +229,22 @@ def test_prompt_and_output_must_fit_the_context_window(tiny_loaded):
 def test_right_to_left_marks_tabs_and_odd_spaces_are_just_text(tiny_loaded):
     trace = generate(tiny_loaded, "the cat\u200f\tsat\u00a0on\r\nthe mat", greedy(max_new_tokens=3, min_new_tokens=3))
     assert len(trace.output.token_ids) == 3
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(strategy="greedy", max_new_tokens=1, repetition_penalty=2),  # a JSON client's payload, once a crash
+        dict(strategy="sample", temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, seed=1),
+        dict(strategy="beam", num_beams=2, length_penalty=2, repetition_penalty=3),
+        dict(strategy="constrained", num_beams=2, force_words=("mat",), length_penalty=0, repetition_penalty=2),
+        dict(strategy="speculative", draft_model="prompt-lookup", do_sample=True, temperature=2, max_time=60),
+    ],
+    ids=lambda knobs: knobs["strategy"],
+)
+def test_whole_numbers_in_float_knobs_run_as_their_floats(tiny_loaded, knobs):
+    as_floats = {k: float(v) if k in FLOAT_FIELDS else v for k, v in knobs.items()}
+    settings = {"chat": False, "max_new_tokens": 8, **knobs}
+    whole = generate(tiny_loaded, PROMPT, Settings(**settings))
+    floats = generate(tiny_loaded, PROMPT, Settings(**{**settings, **as_floats}))
+    assert whole.output.token_ids == floats.output.token_ids and whole.settings == floats.settings

@@ -1,6 +1,7 @@
 """The page's event functions, called directly: control values to Settings, streamed triples, Stop, errors."""
 
 import itertools
+import json
 
 import gradio as gr
 import pytest
@@ -65,6 +66,14 @@ def test_whole_floats_become_ints_and_fractions_are_named():
     assert settings.chat is False
     with pytest.raises(ValueError, match=r"top_k must be a whole number, got 2\.5"):
         make_settings({**VALUES, "strategy": "sample", "top_k": 2.5})
+
+
+def test_whole_numbers_in_float_controls_become_floats_and_booleans_are_named():
+    whole = {**VALUES, "strategy": "sample", "temperature": 2, "top_p": 1, "repetition_penalty": 2, "min_p": 0}
+    settings = make_settings(whole)
+    assert all(type(getattr(settings, k)) is float for k in ("temperature", "top_p", "repetition_penalty", "min_p"))
+    with pytest.raises(ValueError, match="repetition_penalty must be a number, got True"):
+        make_settings({**VALUES, "repetition_penalty": True})
 
 
 def test_text_inputs_are_split_into_phrases_sets_and_stop_strings():
@@ -164,6 +173,14 @@ def test_run_json_checks_the_model_against_the_allowlist(runs):
         runs.run_json({"prompt": "the cat", "model": "gpt2"})
     with pytest.raises(gr.Error, match="unknown setting 'temprature'"):
         runs.run_json({"prompt": "the cat", "temprature": 0.5})
+
+
+def test_run_json_takes_whole_numbers_where_floats_go(runs):
+    payload = '{"prompt": "the cat sat", "chat": false, "max_new_tokens": 1, "repetition_penalty": 2}'
+    trace = json.loads(runs.run_json(payload))
+    assert trace["settings"]["repetition_penalty"] == 2.0 and len(trace["output"]["token_ids"]) == 1
+    with pytest.raises(gr.Error, match="temperature must be a number, got True"):
+        runs.run_json({"prompt": "the cat", "temperature": True})
 
 
 def test_runs_load_refuses_before_loading_anything(runs):

@@ -6,9 +6,10 @@ import gradio as gr
 import pytest
 
 from playground.engine import generate
-from playground.settings import Settings
+from playground.settings import FLOAT_FIELDS, Settings
 from playground.ui import files
 from playground.ui.files import export_trace, read_trace
+from playground.ui.views import all_views
 
 
 def test_export_then_import_gives_the_same_trace(tiny_loaded):
@@ -68,6 +69,51 @@ def test_files_whose_data_do_not_fit_the_format_are_named(tmp_path, tiny_loaded,
     trace = generate(tiny_loaded, "the cat", Settings(strategy="beam", num_beams=2, chat=False, max_new_tokens=3))
     path = tmp_path / "bad.json"
     path.write_bytes(corrupt(trace, change))
+    with pytest.raises(gr.Error) as err:
+        read_trace(str(path))
+    assert message in err.value.message
+
+
+def whole_numbers_as_ints(value):
+    """The JSON data with every integral float written as an int, as some JSON writers do (1.0 -> 1)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [whole_numbers_as_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: whole_numbers_as_ints(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(strategy="beam", num_beams=2, length_penalty=2.0),
+        dict(strategy="sample", temperature=2.0, top_p=1.0, top_k=3, seed=1),
+        dict(strategy="speculative", draft_model="prompt-lookup", repetition_penalty=2.0),
+    ],
+    ids=lambda knobs: knobs["strategy"],
+)
+def test_a_trace_with_whole_numbers_for_floats_loads_and_draws(tmp_path, tiny_loaded, knobs):
+    trace = generate(tiny_loaded, "the cat the cat", Settings(chat=False, max_new_tokens=4, **knobs))
+    path = tmp_path / "ints.json"
+    data = whole_numbers_as_ints(json.loads(trace.to_json()))
+    assert isinstance(data["settings"]["top_p"], int)
+    path.write_text(json.dumps(data))
+    loaded = read_trace(str(path))
+    assert all(type(loaded.settings[name]) is float for name in FLOAT_FIELDS if name != "max_time")
+    assert loaded.settings == trace.settings
+    assert all(view is not None for view in all_views(loaded))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(True, "trace.settings.top_p must be a finite number"), (10**400, "trace.settings.top_p must be a finite")],
+)
+def test_a_trace_whose_float_setting_is_no_number_is_named(tmp_path, tiny_loaded, value, message):
+    trace = generate(tiny_loaded, "the cat", Settings(chat=False, max_new_tokens=2))
+    path = tmp_path / "bad.json"
+    path.write_bytes(corrupt(trace, lambda d: d["settings"].update(top_p=value)))
     with pytest.raises(gr.Error) as err:
         read_trace(str(path))
     assert message in err.value.message
