@@ -3,10 +3,11 @@ message naming what is wrong (SettingsError, gr.Error), never another exception,
 
 import json
 import math
+import os
 
 import gradio as gr
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from playground.engine import generate
@@ -94,6 +95,17 @@ def check_trace(trace) -> None:
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=payloads, prompt=st.one_of(texts, st.just("the cat sat")))
+# Found here: an integer in a float field reached transformers, which refused it ("penalty ... is 2").
+@example(payload={"strategy": "greedy", "max_new_tokens": 1, "repetition_penalty": 2}, prompt="the cat sat")
+@example(payload={"strategy": "sample", "max_new_tokens": 1, "temperature": 2, "top_p": 1}, prompt="the cat sat")
+# Found here: None in a float field the strategy does not use was not refused and reached a range check.
+@example(payload={"strategy": "greedy", "max_new_tokens": 1, "repetition_penalty": None}, prompt="the cat sat")
+@example(payload={"strategy": "greedy", "max_new_tokens": 1, "temperature": None}, prompt="the cat sat")
+# Found here: a temperature or repetition penalty near zero overflowed the logits (NaN probabilities).
+@example(
+    payload={"strategy": "sample", "max_new_tokens": 1, "temperature": 2.0233739799209883e-137}, prompt="the cat sat"
+)
+@example(payload={"strategy": "greedy", "max_new_tokens": 2, "repetition_penalty": 1e-137}, prompt="the cat sat")
 def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
     payload.pop("prompt", None)
     try:
@@ -139,3 +151,10 @@ def test_the_page_controls_either_make_settings_or_name_the_control(controls):
         make_settings(controls)
     except SettingsError as exc:
         assert exc.field and str(exc)
+
+
+def test_ci_runs_the_same_examples_every_time():
+    # tests/conftest.py: CI=true selects the derandomized profile, a local run searches afresh.
+    assert settings.get_profile("ci").derandomize and settings.get_profile("ci").database is None
+    if os.environ.get("CI") and not os.environ.get("HYPOTHESIS_PROFILE"):
+        assert settings.default.derandomize
