@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 
+from benchmarks import machine
 from playground.engine import generate
 from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import Settings
@@ -46,6 +47,7 @@ def main() -> None:
         f"model {loaded.info.id} {loaded.info.precision} on {loaded.info.device}, {args.num_beams} beams, "
         f"{n} tokens, median of {args.repeats}"
     )
+    print(machine.describe())
     print(f"{'prompt':<40} {'beam ms/tok':>12} {'constrained ms/tok':>19} {'ratio':>7}")
     ratios = []
     for prompt, words, sets in CASES:

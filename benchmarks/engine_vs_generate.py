@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from benchmarks import machine
 from playground.engine import generate
 from playground.engine.context import prepare
 from playground.models import DEFAULT_MODEL_ID, load_model
@@ -51,6 +52,7 @@ def time_transformers(loaded, settings: Settings) -> tuple[float, int]:
     started = time.perf_counter()
     with torch.no_grad():
         out = loaded.model.generate(ids, pad_token_id=loaded.tokenizer.pad_token_id, **kwargs)
+    machine.synchronize()
     elapsed = time.perf_counter() - started
     new = out[0, ids.shape[1] :]
     # `generate` pads a beam that finished early; count the tokens of the returned sequence only.
@@ -58,19 +60,6 @@ def time_transformers(loaded, settings: Settings) -> tuple[float, int]:
     eos = set(eos if isinstance(eos, list) else [eos])
     length = next((i + 1 for i, t in enumerate(new.tolist()) if t in eos), len(new))
     return elapsed, length
-
-
-def cpu_summary() -> str:
-    """The CPU's name and the vector extensions that decide 4-bit speed on a CPU (Linux only; else empty)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            text = cpuinfo.read()
-    except OSError:
-        return ""
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    has = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{name}; {', '.join(has) or 'no AVX2'}"
 
 
 def main() -> None:
@@ -84,10 +73,10 @@ def main() -> None:
     loaded = load_model(args.model, args.precision)
     info = loaded.info
     print(
-        f"model {info.id} {info.precision} on {info.device}, {info.memory_mb:.0f} MB, torch threads "
-        f"{torch.get_num_threads()}, {args.max_new_tokens} new tokens, median of {args.repeats}"
+        f"model {info.id} {info.precision} on {info.device}, {info.memory_mb:.0f} MB, "
+        f"{args.max_new_tokens} new tokens, median of {args.repeats}"
     )
-    print(f"cpu: {cpu_summary()}")
+    print(machine.describe())
     print(f"{'strategy':<10} {'engine tok/s':>13} {'generate tok/s':>15} {'ratio':>7}")
     for name, knobs in CASES.items():
         # min_new_tokens = max_new_tokens: both sides produce the same number of tokens.

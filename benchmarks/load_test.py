@@ -125,6 +125,7 @@ def report(figures: dict) -> str:
 
 
 def main() -> None:
+    from benchmarks import machine
     from benchmarks.page_latency import launch_app
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=300)
     parser.add_argument("--max-new-tokens", type=int, default=8)
     args = parser.parse_args()
+    print(machine.describe())
     server, url = launch_app()
     try:
         print(report(run_load(url, server.pid, args.sessions, args.duration, args.max_new_tokens)))

@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks import machine
 from playground.engine import generate
 from playground.models import load_model
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
@@ -151,6 +152,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     args = parser.parse_args()
+    print(machine.describe())
     server, url = launch_app()
     try:
         page_latency(url, args.repeats, args.max_new_tokens)

@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from benchmarks import machine
 from playground.engine import generate
 from playground.engine.context import prepare
 from playground.models import DEFAULT_MODEL_ID, load_model
@@ -50,6 +51,7 @@ def transformers_rate(loaded, prompt: str, settings: Settings, **assist) -> floa
     started = time.perf_counter()
     with torch.no_grad():
         out = loaded.model.generate(ids, **kwargs, **assist)
+    machine.synchronize()
     return (out.shape[1] - ids.shape[1]) / (time.perf_counter() - started)
 
 
@@ -69,6 +71,7 @@ def main() -> None:
         f"target {args.model} {args.precision}, draft the same weights in {args.draft_precision}, "
         f"{target.info.device}, {n} tokens, {GAMMA} draft tokens per round, median of {args.repeats}"
     )
+    print(machine.describe())
     columns = ["plain", "spec", "acc", "x", "hf", "x", "spec-ad", "x", "hf-ad", "x", "lookup", "acc", "x", "hf-lk", "x"]
     print(f"{'mode':<8} {'prompt':<8} " + " ".join(f"{c:>7}" for c in columns))
     for mode, knobs in (("greedy", {}), ("sampling", dict(do_sample=True, temperature=0.8, top_p=0.95, seed=1))):
