@@ -79,8 +79,9 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "Speculative decoding with a good draft",
-            "The draft here is the target's own weights at bf16, so nearly every proposed token is accepted and "
-            "each target pass yields several tokens; the text is the same as greedy decoding's. But this draft "
+            "The draft here is the target's own weights at bf16. It agrees with the 4-bit target on many tokens "
+            "(not all: the two precisions round differently), so a target pass often yields two or more tokens, "
+            "and the text is the same as greedy decoding's. But this draft "
             "costs about as much as the target, so it pays off only where bf16 runs much faster than the "
             "target's precision, which depends on the machine: the Draft acceptance tab shows the speed-up "
             "measured here, often below 1x.",
