@@ -37,7 +37,7 @@ def engine_rate(loaded, prompt: str, settings: Settings) -> tuple[float, float |
     started = time.perf_counter()
     trace = generate(loaded, prompt, settings)
     rate = trace.timing.new_tokens / (time.perf_counter() - started)
-    return rate, trace.speculative["acceptance_rate"] if trace.speculative else None
+    return rate, trace.speculative.acceptance_rate if trace.speculative else None
 
 
 def transformers_rate(loaded, prompt: str, settings: Settings, **assist) -> float:

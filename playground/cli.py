@@ -145,10 +145,10 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
     if trace.speculative:
         spec = trace.speculative
         print(
-            f"[speculative: {spec['acceptance_rate']:.0%} of draft tokens accepted, "
-            f"{spec['tokens_per_round']:.2f} tokens per target call, {spec['target_calls']} target and "
-            f"{spec['draft_calls']} draft calls, draft {spec['draft_s']:.2f} s, verify {spec['verify_s']:.2f} s"
-            + (f", {spec['speedup']:.2f}x plain decoding" if spec.get("speedup") else "")
+            f"[speculative: {spec.acceptance_rate:.0%} of draft tokens accepted, "
+            f"{spec.tokens_per_round:.2f} tokens per target call, {spec.target_calls} target and "
+            f"{spec.draft_calls} draft calls, draft {spec.draft_s:.2f} s, verify {spec.verify_s:.2f} s"
+            + (f", {spec.speedup:.2f}x plain decoding" if spec.speedup else "")
             + "]",
             flush=True,
         )

@@ -34,6 +34,7 @@ STAGES = (
 )
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
 BEAM_STATUSES = ("kept", "pruned", "finished", "returned")
+EMIT_KINDS = ("bonus", "resampled", "corrected")
 
 
 @dataclass
@@ -123,6 +124,66 @@ class Beams:
 
 
 @dataclass
+class DraftInfo:
+    source: str  # model | prompt-lookup
+    id: str | None = None  # the draft model (source "model")
+    precision: str | None = None  # its precision (source "model")
+    ngram: int | None = None  # the longest n-gram matched (source "prompt-lookup")
+
+
+@dataclass
+class Proposal:
+    id: int
+    text: str
+    q: float  # the draft's probability of this token (1 for prompt lookup)
+    p: float  # the target's probability of it, under the same processors
+    accepted: bool
+
+
+@dataclass
+class Emitted:
+    id: int
+    text: str
+    kind: str  # bonus (all accepted) | resampled (sampling, after a rejection) | corrected (greedy)
+
+
+@dataclass
+class SpeculativeRound:
+    start: int  # index of the round's first generated token
+    num_draft_tokens: int  # how many the draft proposed (the schedule's gamma, or fewer)
+    proposed: list[Proposal]
+    emitted: Emitted  # the target's own token after the accepted ones
+    alpha: float  # estimated acceptance rate: mean over positions of sum_x min(p(x), q(x))
+    expected_tokens: float  # expected_tokens(alpha, num_draft_tokens)
+    tokens: int  # tokens the round emitted (fewer than accepted + 1 when the run stopped inside it)
+
+
+@dataclass
+class Speculative:
+    draft: DraftInfo
+    num_draft_tokens: int  # the setting (the start, for the adaptive schedule)
+    schedule: str  # constant | adaptive
+    rounds: list[SpeculativeRound]
+    acceptance_rate: float  # accepted / proposed draft tokens
+    mean_accepted_per_round: float
+    tokens_per_round: float  # generated tokens per target pass
+    target_calls: int
+    draft_calls: int
+    draft_s: float
+    verify_s: float
+    plain_tokens_per_s: float | None = None  # only with measure_speedup: plain decoding's rate, same request
+    speedup: float | None = None  # and the speculative run's rate over it
+
+
+def expected_tokens(alpha: float, gamma: int) -> float:
+    """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:
+    (1 - alpha^(gamma+1)) / (1 - alpha) (Leviathan et al. 2023, eq. 1)."""
+    if alpha >= 1.0:
+        return float(gamma + 1)
+    return (1.0 - alpha ** (gamma + 1)) / (1.0 - alpha)
+
+
+@dataclass
 class Timing:
     load_s: float
     prefill_s: float
@@ -141,12 +202,19 @@ class Trace:
     steps: list[Step]
     timing: Timing
     beams: Beams | None = None
-    speculative: dict[str, Any] | None = None
+    speculative: Speculative | None = None
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        """The trace as nested dicts and lists, schema first."""
+        """The trace as nested dicts and lists, schema first. Optional speculative values that are not set are
+        left out, as the format has always had them (a prompt-lookup draft has no model id)."""
         data = asdict(self)
+        if data["speculative"] is not None:
+            spec = data["speculative"]
+            spec["draft"] = {key: value for key, value in spec["draft"].items() if value is not None}
+            for key in ("plain_tokens_per_s", "speedup"):
+                if spec[key] is None:
+                    del spec[key]
         return {"schema": data.pop("schema"), **data}
 
     def to_json(self, indent: int | None = None) -> str:
@@ -173,7 +241,7 @@ class Trace:
                 sequences=[BeamSequence(**s) for s in beams["sequences"]],
                 constraints=[ConstraintInfo(**c) for c in beams.get("constraints", [])],
             ),
-            speculative=data.get("speculative"),
+            speculative=_speculative_from_dict(data.get("speculative")),
         )
 
     @classmethod
@@ -194,8 +262,10 @@ class Trace:
         for name in FLOAT_FIELDS:
             if self.settings.get(name) is not None:
                 _check_value(self.settings[name], float, f"trace.settings.{name}")
-        if self.speculative is not None and not isinstance(self.speculative.get("rounds"), list):
-            raise ValueError("speculative.rounds must be a list")
+        if self.speculative is not None:
+            for index, spec_round in enumerate(self.speculative.rounds):
+                if spec_round.emitted.kind not in EMIT_KINDS:
+                    raise ValueError(f"speculative.rounds[{index}].emitted.kind must be one of {', '.join(EMIT_KINDS)}")
 
 
 def _settings_from_dict(data: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +285,22 @@ def _finite(number: int | float) -> bool:
         return math.isfinite(number)
     except OverflowError:
         return False
+
+
+def _speculative_from_dict(data: dict[str, Any] | None) -> Speculative | None:
+    if data is None:
+        return None
+    rounds = [
+        SpeculativeRound(
+            **{
+                **r,
+                "proposed": [Proposal(**t) for t in r["proposed"]],
+                "emitted": Emitted(**r["emitted"]),
+            }
+        )
+        for r in data["rounds"]
+    ]
+    return Speculative(**{**data, "draft": DraftInfo(**data["draft"]), "rounds": rounds})
 
 
 def _step_from_dict(data: dict[str, Any]) -> Step:

@@ -1,4 +1,5 @@
-"""The model's forward pass with a KV cache: prefill the prompt, then one token per step.
+"""The model's forward pass with a KV cache: prefill the prompt, then one token per step (or several, to verify
+a draft), and rolling the cache back.
 
 These call the model exactly as transformers' `generate` does (same inputs, same cache type, logits of the
 last position only), so the logits are bit-for-bit the ones `generate` decodes from.
@@ -41,3 +42,21 @@ def decode_one_token(model: PreTrainedModel, tokens: torch.LongTensor, cache: Dy
     """
     out = model(input_ids=tokens, cache=cache, use_cache=True)
     return out.logits[:, -1].float()
+
+
+@torch.no_grad()
+def forward_tokens(model: PreTrainedModel, tokens: list[int], cache: DynamicCache) -> torch.Tensor:
+    """Feeds several tokens at once (extending `cache`) and returns the logits at each position.
+
+    Returns:
+        (len(tokens), V) float32 logits, on the model's device.
+    """
+    ids = torch.tensor([tokens], dtype=torch.long, device=model.device)
+    return model(input_ids=ids, cache=cache, use_cache=True).logits[0].float()
+
+
+def rollback(cache: DynamicCache, length: int) -> None:
+    """Drops cached positions beyond `length`, as if the tokens after them had never been fed."""
+    extra = cache.get_seq_length() - length
+    if extra > 0:
+        cache.crop(-extra)

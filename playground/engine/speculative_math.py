@@ -96,14 +96,6 @@ def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> float:
     return float(torch.minimum(p[: q.shape[0]], q).sum(dim=-1).mean())
 
 
-def expected_tokens(alpha: float, gamma: int) -> float:
-    """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:
-    (1 - alpha^(gamma+1)) / (1 - alpha) (Leviathan et al. 2023, eq. 1)."""
-    if alpha >= 1.0:
-        return float(gamma + 1)
-    return (1.0 - alpha ** (gamma + 1)) / (1.0 - alpha)
-
-
 def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list[int]:
     """Draft tokens copied from earlier in the text: find the most recent earlier occurrence of the last n
     tokens (n from max_ngram down to 1) and propose what followed it.

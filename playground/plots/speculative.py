@@ -5,9 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.engine.speculative_math import expected_tokens
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, show_token
-from playground.trace import Trace
+from playground.trace import Trace, expected_tokens
 
 
 def acceptance_figure(trace: Trace) -> go.Figure:
@@ -19,7 +18,7 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     """
     if not trace.speculative:
         raise ValueError("this trace has no draft rounds: run speculative decoding")
-    rounds = trace.speculative["rounds"]
+    rounds = trace.speculative.rounds
     fig = make_subplots(
         rows=2,
         cols=2,
@@ -35,11 +34,11 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     for accepted, colour, name in ((True, GREEN, "accepted"), (False, VERMILLION, "rejected")):
         xs, ys, hover = [], [], []
         for r_index, r in enumerate(rounds):
-            for j, t in enumerate(r["proposed"]):
-                if t["accepted"] == accepted:
+            for j, t in enumerate(r.proposed):
+                if t.accepted == accepted:
                     xs.append(r_index + 1)
                     ys.append(j + 1)
-                    hover.append(f"{show_token(t['text'])}<br>p = {t['p']:.3f}, q = {t['q']:.3f}")
+                    hover.append(f"{show_token(t.text)}<br>p = {t.p:.3f}, q = {t.q:.3f}")
         fig.add_scatter(
             x=xs,
             y=ys,
@@ -53,7 +52,7 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         )
     rates, cumulative, proposed_sum, accepted_sum = [], [], 0, 0
     for r in rounds:
-        n, a = len(r["proposed"]), sum(t["accepted"] for t in r["proposed"])
+        n, a = len(r.proposed), sum(t.accepted for t in r.proposed)
         proposed_sum, accepted_sum = proposed_sum + n, accepted_sum + a
         rates.append(a / n if n else None)
         cumulative.append(accepted_sum / proposed_sum if proposed_sum else None)
@@ -61,9 +60,9 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", row=1, col=2)
     fig.add_scatter(x=x, y=cumulative, mode="lines", line=dict(color=ORANGE), name="cumulative", row=1, col=2)
     # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
-    accepted_counts = [sum(t["accepted"] for t in r["proposed"]) for r in rounds if r["proposed"]]
+    accepted_counts = [sum(t.accepted for t in r.proposed) for r in rounds if r.proposed]
     fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
-    gammas = sorted({r["num_draft_tokens"] for r in rounds if r["num_draft_tokens"]})
+    gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens})
     alphas = [i / 50 for i in range(50)]
     for gamma in gammas[-2:]:
         fig.add_scatter(
@@ -76,8 +75,8 @@ def acceptance_figure(trace: Trace) -> go.Figure:
             col=2,
         )
     fig.add_scatter(
-        x=[r["alpha"] for r in rounds],
-        y=[r["tokens"] for r in rounds],
+        x=[r.alpha for r in rounds],
+        y=[r.tokens for r in rounds],
         mode="markers",
         marker=dict(color=GREEN, size=8, opacity=0.7),
         name="measured",
@@ -93,14 +92,14 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
     fig.update_yaxes(title_text="tokens", row=2, col=2)
     title = (
-        f"{spec['acceptance_rate']:.0%} of draft tokens accepted · {spec['tokens_per_round']:.2f} tokens "
-        f"per target pass · {spec['target_calls']} target, {spec['draft_calls']} draft passes"
+        f"{spec.acceptance_rate:.0%} of draft tokens accepted · {spec.tokens_per_round:.2f} tokens "
+        f"per target pass · {spec.target_calls} target, {spec.draft_calls} draft passes"
     )
-    if spec.get("speedup"):
+    if spec.speedup:
         rate = trace.timing.new_tokens / trace.timing.decode_s if trace.timing.decode_s > 0 else 0.0
         title += (
-            f"<br>measured speed-up over plain decoding: {spec['speedup']:.2f}× "
-            f"({rate:.1f} vs {spec['plain_tokens_per_s']:.1f} tokens/s)"
+            f"<br>measured speed-up over plain decoding: {spec.speedup:.2f}× "
+            f"({rate:.1f} vs {spec.plain_tokens_per_s:.1f} tokens/s)"
         )
     fig.update_layout(
         title=title,

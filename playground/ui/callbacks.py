@@ -398,11 +398,11 @@ def summarize(trace: Trace) -> str:
     if trace.speculative:
         spec = trace.speculative
         line += (
-            f" · {spec['acceptance_rate']:.0%} of draft tokens accepted, "
-            f"{spec['tokens_per_round']:.2f} tokens per target pass"
+            f" · {spec.acceptance_rate:.0%} of draft tokens accepted, "
+            f"{spec.tokens_per_round:.2f} tokens per target pass"
         )
-        if spec.get("speedup"):
-            line += f" · {spec['speedup']:.2f}× plain decoding"
+        if spec.speedup:
+            line += f" · {spec.speedup:.2f}× plain decoding"
     return line
 
 

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from playground.engine import generate
-from playground.engine.forward import new_cache
-from playground.engine.speculative import forward_tokens, rollback
+from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
 from tests.tiny import CHARS, make_tiny_tokenizer, save_tiny_model
@@ -57,13 +56,15 @@ def test_greedy_output_equals_plain_greedy(dirs, knobs):
     assert trace.output.stop_reason == plain.output.stop_reason
     assert [s.chosen.id for s in trace.steps] == trace.output.token_ids
     spec = trace.speculative
-    assert sum(r["tokens"] for r in spec["rounds"]) == len(trace.output.token_ids)
-    assert spec["target_calls"] == len(spec["rounds"])
+    assert sum(r.tokens for r in spec.rounds) == len(trace.output.token_ids)
+    assert spec.target_calls == len(spec.rounds)
     if not knobs:  # the target's own weights draft: every proposal is accepted
-        assert spec["acceptance_rate"] == 1.0 and spec["target_calls"] < len(trace.output.token_ids) / 2
-    proposed = sum(r["num_draft_tokens"] for r in spec["rounds"])
-    accepted = sum(t["accepted"] for r in spec["rounds"] for t in r["proposed"])
-    assert spec["acceptance_rate"] == pytest.approx(accepted / proposed if proposed else 0.0)
+        assert spec.acceptance_rate == 1.0 and spec.target_calls < len(trace.output.token_ids) / 2
+        draft = {"source": "model", "id": dirs["target"], "precision": "fp32"}
+        assert trace.to_dict()["speculative"]["draft"] == draft  # the exported keys: no prompt-lookup ngram
+    proposed = sum(r.num_draft_tokens for r in spec.rounds)
+    accepted = sum(t.accepted for r in spec.rounds for t in r.proposed)
+    assert spec.acceptance_rate == pytest.approx(accepted / proposed if proposed else 0.0)
 
 
 def test_a_draft_with_another_tokenizer_is_refused(dirs):
@@ -81,7 +82,7 @@ def test_eos_inside_an_accepted_run_ends_there(dirs):
     trace = generate(eager, PROMPT, speculative(num_draft_tokens=6))
     assert plain.output.stop_reason == trace.output.stop_reason == "eos"
     assert trace.output.token_ids == plain.output.token_ids
-    assert trace.speculative["rounds"][-1]["proposed"], "EOS should arrive inside a round of proposals"
+    assert trace.speculative.rounds[-1].proposed, "EOS should arrive inside a round of proposals"
 
 
 @pytest.mark.parametrize("max_new_tokens", [1, 2, 5, 9])
@@ -110,7 +111,7 @@ def test_seeded_sampling_is_reproducible(dirs):
     knobs = dict(do_sample=True, draft_model=dirs["other"], seed=4, temperature=0.9)
     first = generate(target, PROMPT, speculative(**knobs))
     assert generate(target, PROMPT, speculative(**knobs)).output.token_ids == first.output.token_ids
-    kinds = {r["emitted"]["kind"] for r in first.speculative["rounds"]}
+    kinds = {r.emitted.kind for r in first.speculative.rounds}
     assert kinds <= {"bonus", "resampled"}
 
 
@@ -145,10 +146,11 @@ def test_measured_speedup_times_plain_decoding_of_as_many_tokens(tiny_loaded):
         strategy="speculative", chat=False, max_new_tokens=20, min_new_tokens=20, draft_model="prompt-lookup"
     )
     plain = generate(tiny_loaded, PROMPT, settings)
-    assert "speedup" not in plain.speculative  # off unless asked: benchmarks time the run alone
+    assert plain.speculative.speedup is None  # off unless asked: benchmarks time the run alone
+    assert "speedup" not in plain.to_dict()["speculative"]
     trace = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True))
     spec = trace.speculative
     assert trace.output.token_ids == plain.output.token_ids  # measuring changes nothing in the run itself
     rate = len(trace.output.token_ids) / trace.timing.decode_s
-    assert spec["plain_tokens_per_s"] > 0
-    assert spec["speedup"] == pytest.approx(rate / spec["plain_tokens_per_s"])
+    assert spec.plain_tokens_per_s > 0
+    assert spec.speedup == pytest.approx(rate / spec.plain_tokens_per_s)

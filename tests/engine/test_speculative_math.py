@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from playground.engine import speculative_math as sm
+from playground.trace import expected_tokens
 
 
 def test_residual_is_normalized_positive_part_of_p_minus_q():
@@ -38,9 +39,9 @@ def test_greedy_keeps_agreeing_tokens_then_corrects():
 
 
 def test_expected_tokens_follows_the_closed_form():
-    assert sm.expected_tokens(0.0, 4) == 1.0
-    assert sm.expected_tokens(1.0, 4) == 5.0
-    assert sm.expected_tokens(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
+    assert expected_tokens(0.0, 4) == 1.0
+    assert expected_tokens(1.0, 4) == 5.0
+    assert expected_tokens(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
 
 
 def test_alpha_is_the_overlap_of_p_and_q():

@@ -25,7 +25,7 @@ def test_fp32_greedy_speculative_equals_plain_greedy(bundled_fp32, prompt, draft
     trace = generate(bundled_fp32, prompt, Settings(strategy="speculative", max_new_tokens=48, **draft))
     assert trace.output.token_ids == plain.output.token_ids
     spec = trace.speculative
-    assert spec["target_calls"] == len(spec["rounds"]) <= len(trace.output.token_ids)
+    assert spec.target_calls == len(spec.rounds) <= len(trace.output.token_ids)
 
 
 def test_sampling_with_a_model_draft_is_seeded_and_reports_rounds(bundled_fp32):
@@ -33,6 +33,6 @@ def test_sampling_with_a_model_draft_is_seeded_and_reports_rounds(bundled_fp32):
     first = generate(bundled_fp32, "Describe a cat.", settings)
     again = generate(bundled_fp32, "Describe a cat.", settings)
     assert first.output.token_ids == again.output.token_ids
-    rounds = first.speculative["rounds"]
-    assert all(0.0 <= r["alpha"] <= 1.0 and 1.0 <= r["expected_tokens"] <= r["num_draft_tokens"] + 1 for r in rounds)
-    assert 0.0 < first.speculative["acceptance_rate"] <= 1.0
+    rounds = first.speculative.rounds
+    assert all(0.0 <= r.alpha <= 1.0 and 1.0 <= r.expected_tokens <= r.num_draft_tokens + 1 for r in rounds)
+    assert 0.0 < first.speculative.acceptance_rate <= 1.0

@@ -106,12 +106,12 @@ def test_acceptance_figure_colours_accepted_and_rejected_tokens(traces):
     fig = acceptance_figure(trace)
     accepted = next(t for t in fig.data if t.name == "accepted")
     rejected = next(t for t in fig.data if t.name == "rejected")
-    proposed = [t for r in trace.speculative["rounds"] for t in r["proposed"]]
-    assert len(accepted.x) == sum(t["accepted"] for t in proposed)
+    proposed = [t for r in trace.speculative.rounds for t in r.proposed]
+    assert len(accepted.x) == sum(t.accepted for t in proposed)
     assert len(rejected.x) == len(proposed) - len(accepted.x)
     assert accepted.marker.color == GREEN and rejected.marker.color == VERMILLION
     measured = next(t for t in fig.data if t.name == "measured")
-    assert len(measured.x) == len(trace.speculative["rounds"])
+    assert len(measured.x) == len(trace.speculative.rounds)
     assert "of draft tokens accepted" in fig.layout.title.text
 
 
@@ -133,4 +133,4 @@ def test_acceptance_figure_reports_the_measured_speedup_when_there_is_one(tiny_t
     assert "speed-up" not in acceptance_figure(generate(loaded, "the cat the cat", settings)).layout.title.text
     trace = generate(loaded, "the cat the cat", settings.replace(measure_speedup=True))
     title = acceptance_figure(trace).layout.title.text
-    assert f"measured speed-up over plain decoding: {trace.speculative['speedup']:.2f}×" in title
+    assert f"measured speed-up over plain decoding: {trace.speculative.speedup:.2f}×" in title

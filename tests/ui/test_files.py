@@ -21,6 +21,24 @@ def test_export_then_import_gives_the_same_trace(tiny_loaded):
     assert not export_trace(None).visible
 
 
+def test_a_speculative_trace_keeps_its_format_through_export_and_import(tiny_loaded, tmp_path):
+    settings = Settings(strategy="speculative", draft_model="prompt-lookup", chat=False, max_new_tokens=6)
+    trace = generate(tiny_loaded, "the cat the cat", settings)
+    data = json.loads(trace.to_json())["speculative"]
+    # The published keys: a draft names only what it has, and there is no speed-up unless one was measured.
+    assert set(data) == {
+        "draft", "num_draft_tokens", "schedule", "rounds", "acceptance_rate", "mean_accepted_per_round",
+        "tokens_per_round", "target_calls", "draft_calls", "draft_s", "verify_s",
+    }  # fmt: skip
+    assert data["draft"] == {"source": "prompt-lookup", "ngram": 3}
+    assert set(data["rounds"][0]) == {
+        "start", "num_draft_tokens", "proposed", "emitted", "alpha", "expected_tokens", "tokens",
+    }  # fmt: skip
+    path = tmp_path / "speculative.json"
+    path.write_text(trace.to_json())
+    assert read_trace(str(path)) == trace
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -62,6 +80,7 @@ def corrupt(trace, change) -> bytes:
         (lambda d: d["steps"][0].update(candidates={"a": 1}), "not a decoding-playground trace"),
         (lambda d: d["steps"][0]["candidates"][0].update(probs=[0.5]), "candidates[0].probs must be an object"),
         (lambda d: d["model"].update(extra=1), "unexpected keyword argument 'extra'"),
+        (lambda d: d.update(speculative={"rounds": 3}), "not a decoding-playground trace"),
         (lambda d: d.update(steps=None), "not a decoding-playground trace"),
     ],
 )

@@ -1,0 +1,95 @@
+"""Draft sources for speculative decoding: prompt lookup, or a model that shares the target's tokenizer.
+
+A draft proposes up to `budget` tokens after the text so far, with the distribution q each was drawn from, and
+is told after each round what the text has become, so a model draft can roll its cache back to what was kept.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from playground.engine import speculative_math as sm
+from playground.engine.forward import forward_tokens, new_cache, rollback
+from playground.engine.processors import Stage, apply_stages
+from playground.settings import PROMPT_LOOKUP, Settings
+from playground.trace import DraftInfo
+
+if TYPE_CHECKING:
+    from playground.models import LoadedModel
+
+
+class PromptLookupDraft:
+    """Copies what followed the latest n-gram's most recent earlier occurrence (no model, q one-hot)."""
+
+    calls = 0  # model passes: none
+    loaded = None  # no model
+
+    def __init__(self, ngram: int, vocab_size: int, device: torch.device) -> None:
+        self.ngram, self.vocab_size, self.device = ngram, vocab_size, device
+        self.info = DraftInfo(source=PROMPT_LOOKUP, ngram=ngram)
+
+    def propose(self, text: list[int], budget: int) -> tuple[list[int], torch.Tensor]:
+        """Up to `budget` tokens, and q: (g, V) one-hot rows on the model's device."""
+        tokens = sm.prompt_lookup(text, self.ngram, budget)
+        ids = torch.tensor(tokens, dtype=torch.long, device=self.device)  # (g,)
+        return tokens, torch.nn.functional.one_hot(ids, self.vocab_size).float()
+
+    def keep(self, text: list[int]) -> None:
+        """Nothing to roll back."""
+
+    def next_gamma(self, gamma: int, accepted: int, proposed: int) -> int:
+        """Prompt lookup proposes what it finds; the schedule stays constant."""
+        return gamma
+
+
+class ModelDraft:
+    """A draft model, one token per pass, with its own KV cache and the target's processing stages."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        info: DraftInfo,
+        stages: list[Stage],
+        prompt: list[int],
+        settings: Settings,
+        generator,
+    ) -> None:
+        self.loaded, self.info, self.stages, self.generator = loaded, info, stages, generator
+        self.model = loaded.model
+        self.samples = settings.samples
+        self.adaptive = settings.draft_schedule == "adaptive"
+        self.cache = new_cache(self.model)
+        self.unseen = list(prompt)  # tokens of the text the draft's cache does not hold yet
+        self.calls = 0
+
+    def propose(self, text: list[int], budget: int) -> tuple[list[int], torch.Tensor | None]:
+        """Up to `budget` tokens drawn (or argmaxed) from the draft's processed distribution, and q: (g, V)
+        on the draft's device (None when budget is 0)."""
+        proposed: list[int] = []
+        q_rows: list[torch.Tensor] = []
+        for _ in range(budget):
+            logits = forward_tokens(self.model, self.unseen, self.cache)[-1:]  # (1, V)
+            self.calls += 1
+            past = torch.tensor([[*text, *proposed]], dtype=torch.long, device=logits.device)
+            q = torch.softmax(apply_stages(self.stages, past, logits)[-1][1][0], dim=-1)  # (V,)
+            token = int(torch.multinomial(q, 1, generator=self.generator)) if self.samples else int(torch.argmax(q))
+            proposed.append(token)
+            q_rows.append(q)
+            self.unseen = [token]
+            # Adaptive drafting also stops when the draft is unsure of its own guess, as transformers' assisted
+            # generation does (assistant_confidence_threshold): such tokens are rarely accepted.
+            if self.adaptive and float(q.max()) < sm.CONFIDENCE_THRESHOLD:
+                break
+        return proposed, torch.stack(q_rows) if q_rows else None
+
+    def keep(self, text: list[int]) -> None:
+        """The text is now `text`: drop what the draft cached beyond it, queue what it has not seen. The last
+        token stays unseen, as in the target's cache: the next round feeds it."""
+        rollback(self.cache, min(self.cache.get_seq_length(), len(text) - 1))
+        self.unseen = text[self.cache.get_seq_length() :]
+
+    def next_gamma(self, gamma: int, accepted: int, proposed: int) -> int:
+        """The adaptive schedule grows the draft after a fully accepted round and shrinks it otherwise."""
+        return sm.next_gamma(gamma, accepted, proposed) if self.adaptive else gamma
