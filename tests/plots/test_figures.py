@@ -134,3 +134,12 @@ def test_acceptance_figure_reports_the_measured_speedup_when_there_is_one(tiny_t
     trace = generate(loaded, "the cat the cat", settings.replace(measure_speedup=True))
     title = acceptance_figure(trace).layout.title.text
     assert f"measured speed-up over plain decoding: {trace.speculative.speedup:.2f}×" in title
+
+
+def test_the_figures_need_neither_torch_nor_transformers():
+    # Figures are pure functions of a trace: a saved trace is drawn without the model's libraries.
+    import subprocess
+    import sys
+
+    code = "import sys, playground.plots; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
