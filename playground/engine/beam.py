@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import torch
+from transformers import DynamicCache
 
 from playground.engine import beam_math
+from playground.engine.constraints import Constraint, satisfied
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
 from playground.engine.placement import HOST, to_host
 from playground.engine.processors import apply_stages
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.stopping import find_stop
-from playground.trace import BeamNode, Beams, BeamSequence
+from playground.settings import Settings
+from playground.trace import BeamNode, Beams, BeamSequence, ConstraintInfo, Trace
 
 
 class BeamTree:
@@ -47,6 +51,128 @@ class BeamTree:
         return [self.nodes[i].token_id for i in self.path(node_id)]
 
 
+@dataclass
+class FinishedBank:
+    """The num_beams best finished hypotheses so far, best first once any are in (host bookkeeping)."""
+
+    scores: torch.Tensor  # (B,) length-penalized scores, NEG where a slot is empty
+    filled: torch.Tensor  # (B,) bool, the slot holds a hypothesis
+    nodes: list[int | None]  # the beam tree node each slot's hypothesis ends at
+
+    @classmethod
+    def empty(cls, num_beams: int) -> FinishedBank:
+        return cls(
+            scores=torch.full((num_beams,), beam_math.NEG, device=HOST),
+            filled=torch.zeros(num_beams, dtype=torch.bool, device=HOST),
+            nodes=[None] * num_beams,
+        )
+
+    def add(self, node: int, score: float) -> bool:
+        """Puts one hypothesis into the bank if it ranks (`beam_math.add_finished`); True if it entered."""
+        slot, self.scores, self.filled = beam_math.add_finished(self.scores, self.filled, score)
+        if slot is not None:
+            self.nodes[slot] = node
+        return slot is not None
+
+    def closed(self, early_stopping: bool | str) -> bool:
+        """early_stopping=True stops the search once the bank is full."""
+        return bool(self.filled.all()) and early_stopping is True
+
+    def held(self) -> list[tuple[int, float]]:
+        """(node, score) of the hypotheses in the bank, in slot order."""
+        return [(n, s) for n, s in zip(self.nodes, self.scores.tolist(), strict=True) if n is not None]
+
+
+@dataclass
+class BeamRun:
+    """What a beam search carries from step to step: the running beams' tokens and KV cache on the model's
+    device, their scores and tree nodes on the host, the bank of finished hypotheses and the tree."""
+
+    sequences: torch.Tensor  # (B, T) prompt and generated tokens of each running beam
+    cache: DynamicCache
+    scores: torch.Tensor  # (B,) cumulative log-probabilities; NEG marks a beam that is not alive
+    nodes: list[int | None]  # the tree node each running beam ends at (None: still the prompt)
+    finished: FinishedBank
+    tree: BeamTree = field(default_factory=BeamTree)
+    summaries: list[RowSummary] = field(default_factory=list)  # per step, the distributions of every row
+    improvable: bool = True  # transformers' early-stop heuristic still allows a better hypothesis
+
+    def paths(self, rows: list[int], tokens: list[int]) -> list[list[int]]:
+        """The generated tokens of each candidate: its running beam's, then its token."""
+        return [[*self.tree.tokens(self.nodes[r]), t] for r, t in zip(rows, tokens, strict=True)]
+
+    def move(self, rows: torch.Tensor, tokens: torch.Tensor, scores: torch.Tensor, nodes: list[int]) -> torch.Tensor:
+        """The running beams become beams `rows` extended by `tokens` ((B,) each, on the host), with their
+        scores and nodes. Returns the tokens on the model's device, to feed next."""
+        rows, tokens = rows.to(self.sequences.device), tokens.to(self.sequences.device)
+        self.cache.reorder_cache(rows)
+        self.sequences = torch.cat([self.sequences[rows], tokens[:, None]], dim=-1)
+        self.scores, self.nodes = scores, nodes
+        return tokens
+
+    def update_improvable(self, best_running: torch.Tensor, length: int, settings: Settings) -> None:
+        """Could the best running beam still beat the worst finished one (`beam_math.still_improvable`)?"""
+        self.improvable = beam_math.still_improvable(
+            self.improvable,
+            best_running,
+            self.finished.scores,
+            self.finished.filled,
+            length,
+            settings.max_new_tokens,
+            settings.early_stopping,
+            settings.length_penalty,
+        )
+
+
+def start_beams(ctx: RunContext) -> tuple[BeamRun, torch.Tensor, float]:
+    """Prefills the prompt in every beam's row and returns the run, the (B, V) next-token logits and the
+    prefill's seconds. Only beam 0 is alive at first: the others hold the same prompt and would repeat it."""
+    num_beams = ctx.settings.num_beams
+    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T)
+    cache = new_cache(ctx.loaded.model)
+    started = time.perf_counter()
+    logits = prefill(ctx.loaded.model, sequences, cache)  # (B, V)
+    prefill_s = time.perf_counter() - started
+    scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
+    scores[0] = 0.0
+    run = BeamRun(sequences, cache, scores, [None] * num_beams, FinishedBank.empty(num_beams))
+    return run, logits, prefill_s
+
+
+def close_out(
+    ctx: RunContext,
+    tree: BeamTree,
+    summaries: list[RowSummary],
+    returned: list[tuple[int, float]],
+    prefill_s: float,
+    decode_s: float,
+    constraints: list | None = None,
+) -> Trace:
+    """The finished run's trace: the returned (node, score) hypotheses, best first, marked in the tree and
+    listed as sequences (with whether they meet the constraints, if any); the best one is the output."""
+    beams = Beams(nodes=tree.nodes, sequences=[], constraints=[constraint_info(ctx, c) for c in constraints or []])
+    for node_id, score in returned:
+        tree.nodes[node_id].status = "returned"
+        ids = tree.tokens(node_id)
+        met = all(satisfied(c, ids) for c in constraints) if constraints else None
+        beams.sequences.append(
+            BeamSequence(token_ids=ids, text=ctx.visible_text(ids)[0], score=score, satisfies_constraints=met)
+        )
+    best = beams.sequences[0].token_ids if beams.sequences else []
+    steps = steps_along(ctx, tree, summaries, returned[0][0]) if returned else []
+    return make_trace(ctx, best, stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams)
+
+
+def constraint_info(ctx: RunContext, c: Constraint) -> ConstraintInfo:
+    """A constraint as the trace lists it, with its tokenizations decoded."""
+    return ConstraintInfo(
+        kind=c.kind,
+        words=list(c.words),
+        token_ids=[list(o) for o in c.options],
+        texts=[ctx.decode(list(o)) for o in c.options],
+    )
+
+
 def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, timed_out: bool) -> torch.Tensor:
     """(K,) bool: each candidate path ends its sequence (EOS, a stop string, max_new_tokens, max_time or Stop)."""
     if last_step or timed_out:
@@ -65,101 +191,54 @@ def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, ti
 def beam_search(ctx: RunContext) -> Iterator[Update]:
     """Runs beam search, yielding the best running beam's text after each step, then the trace."""
     settings, model = ctx.settings, ctx.loaded.model
-    num_beams = settings.num_beams
-    k = beam_math.num_candidates(num_beams, len(ctx.eos_ids))
+    k = beam_math.num_candidates(settings.num_beams, len(ctx.eos_ids))
     stages = ctx.stages()
-    # Every beam starts as the prompt; only beam 0 may extend at first (the others are "impossible").
-    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T) on the model's device
-    # The scores and the bank are bookkeeping, on the host (placement.py).
-    running_scores = torch.zeros(num_beams, device=HOST)
-    running_scores[1:] = beam_math.NEG
-    running_nodes: list[int | None] = [None] * num_beams
-    finished_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
-    finished_filled = torch.zeros(num_beams, dtype=torch.bool, device=HOST)
-    finished_nodes: list[int | None] = [None] * num_beams
-    tree, summaries = BeamTree(), []
-    improvable = True
-    cache = new_cache(model)
-
-    started = time.perf_counter()
-    logits = prefill(model, sequences, cache)  # (B, V)
-    prefill_s = time.perf_counter() - started
+    run, logits, prefill_s = start_beams(ctx)
+    finished = run.finished
     started = time.perf_counter()
     for index in range(settings.max_new_tokens):
-        staged = apply_stages(stages, sequences, torch.log_softmax(logits, dim=-1))
+        staged = apply_stages(stages, run.sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
-        summaries.append(summarize_rows(staged, logits, max(settings.top_n, k)))
-        scores, rows, tokens = beam_math.top_continuations(log_probs, running_scores.to(ctx.device), k)
+        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k)))
+        scores, rows, tokens = beam_math.top_continuations(log_probs, run.scores.to(ctx.device), k)
         scores, rows, tokens, token_logprobs = to_host(scores, rows, tokens, log_probs[rows, tokens])  # (K,) each
-        paths = [[*tree.tokens(running_nodes[r]), t] for r, t in zip(rows.tolist(), tokens.tolist(), strict=True)]
+        paths = run.paths(rows.tolist(), tokens.tolist())
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
-        picked, running_scores = beam_math.select_running(scores, hits, num_beams)
-        banked, finished_scores, finished_filled, just_finished = beam_math.update_finished(
-            finished_scores,
-            finished_filled,
+        picked, running_scores = beam_math.select_running(scores, hits, settings.num_beams)
+        banked, finished.scores, finished.filled, just_finished = beam_math.update_finished(
+            finished.scores,
+            finished.filled,
             scores,
             hits,
             index + 1,
             settings.length_penalty,
             settings.early_stopping,
-            improvable,
+            run.improvable,
         )
-        candidate_nodes = _record_candidates(
-            ctx,
-            tree,
-            index,
-            scores,
-            rows,
-            tokens,
-            token_logprobs,
-            running_nodes,
-            picked,
-            hits,
-            banked,
-            just_finished,
-        )
-        finished_nodes = [(finished_nodes + candidate_nodes)[i] for i in banked.tolist()]
-        running_nodes = [candidate_nodes[i] for i in picked.tolist()]
-        source_rows, next_tokens = rows[picked].to(ctx.device), tokens[picked].to(ctx.device)  # (B,) each
-        cache.reorder_cache(source_rows)
-        sequences = torch.cat([sequences[source_rows], next_tokens[:, None]], dim=-1)
-        improvable = beam_math.still_improvable(
-            improvable,
-            running_scores[0],
-            finished_scores,
-            finished_filled,
-            index + 1,
-            settings.max_new_tokens,
-            settings.early_stopping,
-            settings.length_penalty,
-        )
-        yield Update(text=ctx.visible_text(tree.tokens(running_nodes[0]))[0])
-        if not beam_math.should_continue(improvable, finished_filled, hits, settings.early_stopping):
+        fates = (picked, hits, banked, just_finished)
+        nodes = _record_candidates(ctx, run, index, scores, rows, tokens, token_logprobs, *fates)
+        finished.nodes = [(finished.nodes + nodes)[i] for i in banked.tolist()]
+        next_tokens = run.move(rows[picked], tokens[picked], running_scores, [nodes[i] for i in picked.tolist()])
+        run.update_improvable(running_scores[0], index + 1, settings)
+        yield Update(text=ctx.visible_text(run.tree.tokens(run.nodes[0]))[0])
+        if not beam_math.should_continue(run.improvable, finished.filled, hits, settings.early_stopping):
             break
-        logits = decode_one_token(model, next_tokens[:, None], cache)
+        logits = decode_one_token(model, next_tokens[:, None], run.cache)
     decode_s = time.perf_counter() - started
 
-    returned = [n for n in finished_nodes if n is not None][: settings.num_return_sequences]
-    beams = Beams(nodes=tree.nodes, sequences=[])
-    for node_id, score in zip(returned, finished_scores.tolist(), strict=False):
-        tree.nodes[node_id].status = "returned"
-        ids = tree.tokens(node_id)
-        beams.sequences.append(BeamSequence(token_ids=ids, text=ctx.visible_text(ids)[0], score=score))
-    best = tree.tokens(returned[0]) if returned else []
-    steps = steps_along(ctx, tree, summaries, returned[0]) if returned else []
-    trace = make_trace(ctx, best, stop_reason(ctx, best), steps, prefill_s, decode_s, beams=beams)
+    returned = finished.held()[: settings.num_return_sequences]
+    trace = close_out(ctx, run.tree, run.summaries, returned, prefill_s, decode_s)
     yield Update(text=trace.output.text, trace=trace)
 
 
 def _record_candidates(
     ctx: RunContext,
-    tree: BeamTree,
+    run: BeamRun,
     index: int,
     scores: torch.Tensor,
     rows: torch.Tensor,
     tokens: torch.Tensor,
     token_logprobs: torch.Tensor,
-    running_nodes: list[int | None],
     picked: torch.Tensor,
     hits: torch.Tensor,
     banked: torch.Tensor,
@@ -171,7 +250,7 @@ def _record_candidates(
         scores, rows, tokens, token_logprobs: (K,) each, on the host: the candidates' cumulative
             log-probabilities, source beams, tokens and the tokens' own log-probabilities.
     """
-    num_beams = len(running_nodes)
+    tree, running_nodes, num_beams = run.tree, run.nodes, len(run.nodes)
     kept = set(picked.tolist())
     entered_bank = {i - num_beams for i in banked.tolist() if i >= num_beams}
     token_logprobs = token_logprobs.tolist()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine import beam_math
-from playground.engine.beam import BeamTree, candidate_stops, steps_along, stop_reason
+from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams
 from playground.engine.constraints import (
     Constraint,
     State,
@@ -28,12 +28,12 @@ from playground.engine.constraints import (
     is_complete,
     satisfied,
 )
-from playground.engine.context import RunContext, Update, make_trace
-from playground.engine.forward import decode_one_token, new_cache, prefill
+from playground.engine.context import RunContext, Update
+from playground.engine.forward import decode_one_token
 from playground.engine.placement import HOST, to_host
 from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows
-from playground.trace import BeamNode, Beams, BeamSequence, ConstraintInfo
+from playground.trace import BeamNode
 
 ALIVE = beam_math.NEG / 2  # scores below this belong to impossible continuations
 
@@ -86,111 +86,76 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
     num_beams = settings.num_beams
     k = beam_math.num_candidates(num_beams, len(ctx.eos_ids))
     stages = ctx.stages()
-    sequences = ctx.input_ids.repeat(num_beams, 1)  # (B, T) on the model's device
-    # The scores and the bank are bookkeeping, on the host (placement.py).
-    running_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
-    running_scores[0] = 0.0  # every beam starts as the prompt; only one may extend at first
+    run, logits, prefill_s = start_beams(ctx)
     states = [initial_state(constraints)] * num_beams
-    running_nodes: list[int | None] = [None] * num_beams
-    finished_scores = torch.full((num_beams,), beam_math.NEG, device=HOST)
-    finished_filled = torch.zeros(num_beams, dtype=torch.bool, device=HOST)
-    finished_nodes: list[int | None] = [None] * num_beams
     unmet: list[tuple[float, int]] = []  # (score, node) of hypotheses that ended before meeting everything
-    tree, summaries = BeamTree(), []
-    improvable = True
-    cache = new_cache(model)
-
-    started = time.perf_counter()
-    logits = prefill(model, sequences, cache)  # (B, V)
-    prefill_s = time.perf_counter() - started
     started = time.perf_counter()
     for index in range(settings.max_new_tokens):
-        staged = apply_stages(stages, sequences, torch.log_softmax(logits, dim=-1))
+        staged = apply_stages(stages, run.sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
-        found = gather_candidates(log_probs, running_scores, states, constraints, k)
-        summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=_per_row(found, num_beams)))
+        found = gather_candidates(log_probs, run.scores, states, constraints, k)
+        run.summaries.append(
+            summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=_per_row(found, num_beams))
+        )
         candidates = []
         for row, token, score, logprob in found:
             state, advanced = advance(constraints, states[row], token)
             candidates.append(Candidate(row, token, score, logprob, state, advanced, bank(constraints, state)))
-        paths = [[*tree.tokens(running_nodes[c.row]), c.token] for c in candidates]
+        paths = run.paths([c.row for c in candidates], [c.token for c in candidates])
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         for c, hit in zip(candidates, hits.tolist(), strict=True):
             c.stops = hit
 
-        nodes = [_add_node(ctx, tree, index, c, running_nodes) for c in candidates]
+        nodes = [_add_node(ctx, run.tree, index, c, run.nodes) for c in candidates]
         for c, node in zip(candidates, nodes, strict=True):
             if not c.stops or c.score <= ALIVE:
                 continue
             score = float(beam_math.length_penalized(c.score, index + 1, settings.length_penalty))
             if is_complete(c.state):
-                slot, finished_scores, finished_filled = beam_math.add_finished(finished_scores, finished_filled, score)
-                if slot is not None:
-                    finished_nodes[slot] = node
-                    tree.nodes[node].status = "finished"
+                if run.finished.add(node, score):
+                    run.tree.nodes[node].status = "finished"
             else:
                 unmet.append((score, node))
 
-        growing = [i for i, c in enumerate(candidates) if not c.stops and c.score > ALIVE]
-        chosen = beam_math.allocate_by_bank(
-            torch.tensor([candidates[i].score for i in growing], device=HOST),
-            torch.tensor([candidates[i].bank for i in growing], dtype=torch.long, device=HOST),
-            num_beams,
-        ).tolist()
-        picked = [growing[i] for i in chosen]
+        picked = _allocate(candidates, num_beams)
         if not picked:  # every candidate ended: no beam runs on
-            running_nodes = [None] * num_beams
+            run.nodes = [None] * num_beams
             break
         for i in picked:
-            tree.nodes[nodes[i]].status = "kept"
+            run.tree.nodes[nodes[i]].status = "kept"
         # Fewer live candidates than beams (tiny vocabularies): the spare rows repeat the last one as dead beams.
         dead = num_beams - len(picked)
         picked += [picked[-1]] * dead
-        source_rows = torch.tensor([candidates[i].row for i in picked], device=ctx.device)  # (B,)
-        next_tokens = torch.tensor([candidates[i].token for i in picked], device=ctx.device)  # (B,)
-        running_scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32, device=HOST)
-        if dead:
-            running_scores[num_beams - dead :] = beam_math.NEG
+        scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32, device=HOST)
+        scores[num_beams - dead :] = beam_math.NEG
         states = [candidates[i].state for i in picked]
-        running_nodes = [nodes[i] for i in picked]
-        cache.reorder_cache(source_rows)
-        sequences = torch.cat([sequences[source_rows], next_tokens[:, None]], dim=-1)
-
-        best = int(torch.argmax(running_scores))
-        yield Update(text=ctx.visible_text(tree.tokens(running_nodes[best]))[0])
-        improvable = beam_math.still_improvable(
-            improvable,
-            running_scores.max(),
-            finished_scores,
-            finished_filled,
-            index + 1,
-            settings.max_new_tokens,
-            settings.early_stopping,
-            settings.length_penalty,
+        next_tokens = run.move(
+            torch.tensor([candidates[i].row for i in picked], device=HOST),
+            torch.tensor([candidates[i].token for i in picked], device=HOST),
+            scores,
+            [nodes[i] for i in picked],
         )
-        bank_closed = bool(finished_filled.all()) and settings.early_stopping is True
-        if not improvable or bank_closed or index + 1 >= settings.max_new_tokens:
+        yield Update(text=ctx.visible_text(run.tree.tokens(run.nodes[int(torch.argmax(run.scores))]))[0])
+        run.update_improvable(run.scores.max(), index + 1, settings)
+        if not run.improvable or run.finished.closed(settings.early_stopping) or index + 1 >= settings.max_new_tokens:
             break
-        logits = decode_one_token(model, next_tokens[:, None], cache)
+        logits = decode_one_token(model, next_tokens[:, None], run.cache)
     decode_s = time.perf_counter() - started
 
-    returned = _returned(ctx, tree, constraints, finished_scores, finished_nodes, unmet, running_scores, running_nodes)
-    beams = Beams(nodes=tree.nodes, sequences=[], constraints=[_info(ctx, c) for c in constraints])
-    for node_id, score in returned:
-        tree.nodes[node_id].status = "returned"
-        ids = tree.tokens(node_id)
-        beams.sequences.append(
-            BeamSequence(
-                token_ids=ids,
-                text=ctx.visible_text(ids)[0],
-                score=score,
-                satisfies_constraints=all(satisfied(c, ids) for c in constraints),
-            )
-        )
-    best_ids = beams.sequences[0].token_ids if beams.sequences else []
-    steps = steps_along(ctx, tree, summaries, returned[0][0]) if returned else []
-    trace = make_trace(ctx, best_ids, stop_reason(ctx, best_ids), steps, prefill_s, decode_s, beams=beams)
+    returned = _returned(ctx, run.tree, constraints, run.finished, unmet, run.scores, run.nodes)
+    trace = close_out(ctx, run.tree, run.summaries, returned, prefill_s, decode_s, constraints)
     yield Update(text=trace.output.text, trace=trace)
+
+
+def _allocate(candidates: list[Candidate], num_beams: int) -> list[int]:
+    """Indices of the candidates that run on: those still alive, chosen round-robin across banks."""
+    growing = [i for i, c in enumerate(candidates) if not c.stops and c.score > ALIVE]
+    chosen = beam_math.allocate_by_bank(
+        torch.tensor([candidates[i].score for i in growing], device=HOST),
+        torch.tensor([candidates[i].bank for i in growing], dtype=torch.long, device=HOST),
+        num_beams,
+    ).tolist()
+    return [growing[i] for i in chosen]
 
 
 def _per_row(found: list[tuple[int, int, float, float]], num_beams: int) -> torch.Tensor:
@@ -231,8 +196,7 @@ def _returned(
     ctx: RunContext,
     tree: BeamTree,
     constraints: list[Constraint],
-    finished_scores: torch.Tensor,
-    finished_nodes: list[int | None],
+    finished: FinishedBank,
     unmet: list[tuple[float, int]],
     running_scores: torch.Tensor,
     running_nodes: list[int | None],
@@ -240,11 +204,7 @@ def _returned(
     """The sequences to return, best first: finished ones that meet every constraint, then (only if too few)
     the best of the rest, those that ended unmet and the beams still running when the search stopped."""
     settings = ctx.settings
-    met = sorted(
-        ((float(s), n) for s, n in zip(finished_scores.tolist(), finished_nodes, strict=True) if n is not None),
-        reverse=True,
-    )
-    chosen = [(n, s) for s, n in met]
+    chosen = sorted(finished.held(), key=lambda ns: (-ns[1], -ns[0]))
     if len(chosen) < settings.num_return_sequences:
         length = max(1, max((tree.nodes[n].step + 1 for n in running_nodes if n is not None), default=1))
         spare = list(unmet) + [
@@ -260,12 +220,3 @@ def _returned(
     # Whatever the bookkeeping said, a sequence that meets every constraint on its final tokens ranks first.
     chosen.sort(key=lambda ns: (not all(satisfied(c, tree.tokens(ns[0])) for c in constraints), -ns[1]))
     return chosen[: settings.num_return_sequences]
-
-
-def _info(ctx: RunContext, c: Constraint) -> ConstraintInfo:
-    return ConstraintInfo(
-        kind=c.kind,
-        words=list(c.words),
-        token_ids=[list(o) for o in c.options],
-        texts=[ctx.decode(list(o)) for o in c.options],
-    )
