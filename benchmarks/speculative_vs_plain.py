@@ -20,7 +20,7 @@ import torch
 from benchmarks import machine
 from playground.engine import generate
 from playground.engine.context import prepare
-from playground.models import DEFAULT_MODEL_ID, load_model
+from playground.models import DEFAULT_MODEL_ID, load_draft, load_model
 from playground.settings import PROMPT_LOOKUP, Settings
 
 PROMPTS = {
@@ -34,8 +34,9 @@ GAMMA = 4
 
 def engine_rate(loaded, prompt: str, settings: Settings) -> tuple[float, float | None]:
     """Tokens/s of one engine run, and its acceptance rate (None for plain decoding)."""
+    draft = load_draft(settings, loaded)  # loaded once and kept: not part of the timing
     started = time.perf_counter()
-    trace = generate(loaded, prompt, settings)
+    trace = generate(loaded, prompt, settings, draft=draft)
     rate = trace.timing.new_tokens / (time.perf_counter() - started)
     return rate, trace.speculative.acceptance_rate if trace.speculative else None
 

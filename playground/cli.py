@@ -120,12 +120,12 @@ def summary(trace: Trace) -> str:
     )
 
 
-def _run_once(loaded, prompt: str, settings: Settings, as_json: bool) -> None:
+def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None) -> None:
     # Beams rewrite their text as they go, so they are printed at the end.
     live = not as_json and settings.strategy not in BEAM_STRATEGIES
     shown = ""
     trace = None
-    for update in stream(loaded, prompt, settings):
+    for update in stream(loaded, prompt, settings, draft=draft):
         trace = update.trace
         # A token can complete a multi-byte character and change the text's tail; print only settled text.
         if live and trace is None and update.text.startswith(shown):
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as exc:
         parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
 
-    from playground.models import ModelLoadError, load_model
+    from playground.models import ModelLoadError, load_draft, load_model
 
     try:
         loaded = load_model(args.model, args.precision)
@@ -178,8 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
+        draft = load_draft(settings, loaded)
         for run in range(args.runs):
-            _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json)
+            _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json, draft)
     except SettingsError as exc:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     return 0

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from playground.engine import generate
 from playground.settings import STRATEGIES, Settings, SettingsError
 from playground.trace import STOP_REASONS
 from playground.ui.callbacks import CONTROLS, Runs, make_settings
+from tests.helpers import run as generate
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 
 FIELDS = [

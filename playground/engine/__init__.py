@@ -33,7 +33,11 @@ _STRATEGIES = {
 
 
 def stream(
-    loaded: LoadedModel, prompt: str, settings: Settings, cancel: threading.Event | None = None
+    loaded: LoadedModel,
+    prompt: str,
+    settings: Settings,
+    cancel: threading.Event | None = None,
+    draft: LoadedModel | None = None,
 ) -> Iterator[Update]:
     """Runs one decoding experiment, yielding an Update per step and a final Update with the Trace.
 
@@ -43,19 +47,21 @@ def stream(
         settings: every knob, already validated.
         cancel: set it from another thread to end the run at its next step; the final Update still carries
             the trace of what was made, with stop_reason "cancelled".
+        draft: speculative decoding's draft model (from `playground.models.load_draft`); the engine loads
+            no model itself.
 
     Raises:
-        SettingsError: the prompt is empty or longer than the server allows.
+        SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.
     """
-    ctx = prepare(loaded, prompt, settings, cancel)
+    ctx = prepare(loaded, prompt, settings, cancel, draft)
     with loaded.lock:
         yield from _STRATEGIES[settings.strategy](ctx)
 
 
-def generate(loaded: LoadedModel, prompt: str, settings: Settings) -> Trace:
-    """Runs one decoding experiment to the end and returns its Trace."""
+def generate(loaded: LoadedModel, prompt: str, settings: Settings, draft: LoadedModel | None = None) -> Trace:
+    """Runs one decoding experiment to the end and returns its Trace (arguments as for `stream`)."""
     trace = None
-    for update in stream(loaded, prompt, settings):
+    for update in stream(loaded, prompt, settings, draft=draft):
         trace = update.trace
     assert trace is not None, "a strategy must end with an Update that carries the trace"
     return trace

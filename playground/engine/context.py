@@ -39,6 +39,7 @@ class RunContext:
     eos_ids: list[int]
     texts: TokenTexts
     deadline: Deadline
+    draft: LoadedModel | None = None  # speculative decoding's draft model, loaded by the caller
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -83,10 +84,17 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
     return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
 
 
-def prepare(loaded: LoadedModel, prompt: str, settings: Settings, cancel: threading.Event | None = None) -> RunContext:
+def prepare(
+    loaded: LoadedModel,
+    prompt: str,
+    settings: Settings,
+    cancel: threading.Event | None = None,
+    draft: LoadedModel | None = None,
+) -> RunContext:
     """Renders and checks the prompt against the server's limits; raises SettingsError naming the problem.
 
-    `cancel`, once set (by another thread), ends the run at its next step with stop_reason "cancelled".
+    `cancel`, once set (by another thread), ends the run at its next step with stop_reason "cancelled";
+    `draft` is speculative decoding's draft model.
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise SettingsError("prompt", "prompt must not be empty")
@@ -114,6 +122,7 @@ def prepare(loaded: LoadedModel, prompt: str, settings: Settings, cancel: thread
         eos_ids=eos_token_ids(loaded.model, loaded.tokenizer),
         texts=TokenTexts(loaded.tokenizer),
         deadline=Deadline(settings.time_budget, cancel),
+        draft=draft,
     )
 
 

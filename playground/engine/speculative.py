@@ -47,24 +47,20 @@ def staged_rows(stages, context: list[int], tokens: list[int], logits: torch.Ten
 
 
 def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelDraft:
-    """The run's draft: prompt lookup, or a model loaded at the draft precision on the target's device.
+    """The run's draft: prompt lookup, or the draft model the caller loaded (`models.load_draft`).
 
     Raises:
-        SettingsError: the draft cannot be loaded or does not share the target's tokenizer.
+        SettingsError: the draft model does not share the target's tokenizer.
+        ValueError: a model draft is asked for but none was handed over (a caller's mistake).
     """
-    from playground.models import ModelLoadError, load_model
-
-    settings, target = ctx.settings, ctx.loaded
+    settings, target, draft = ctx.settings, ctx.loaded, ctx.draft
     if settings.draft_model == PROMPT_LOOKUP:
         return PromptLookupDraft(settings.prompt_lookup_ngram, target.model.config.vocab_size, ctx.device)
-    draft_id = settings.draft_model or target.info.id
-    try:
-        draft = load_model(draft_id, settings.draft_precision, device=target.info.device)
-    except ModelLoadError as exc:
-        raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
+    if draft is None:
+        raise ValueError("speculative decoding with a model draft needs the draft model: see models.load_draft")
     if draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
-        raise SettingsError("draft_model", f"draft_model {draft_id!r} does not share the target's tokenizer")
-    info = DraftInfo(source="model", id=draft_id, precision=settings.draft_precision)
+        raise SettingsError("draft_model", f"draft_model {draft.info.id!r} does not share the target's tokenizer")
+    info = DraftInfo(source="model", id=draft.info.id, precision=draft.info.precision)
     return ModelDraft(draft, info, stages, ctx.prompt.token_ids, settings, generator)
 
 

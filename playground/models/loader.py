@@ -21,7 +21,7 @@ import torch
 
 from playground.models.bundled import DEFAULT_MODEL_ID, ensure_checkpoint
 from playground.models.errors import ModelLoadError
-from playground.settings import PRECISIONS
+from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import ModelInfo
 
 
@@ -156,6 +156,25 @@ def load_model(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device:
                 del _loaded[next(iter(_loaded))]
         _loaded[key] = loaded  # now the most recently used
         return loaded
+
+
+def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | None:
+    """The draft model a speculative run needs, loaded like any model (once, shared), on the target's device;
+    None when the run needs none (another strategy, or prompt lookup).
+
+    Args:
+        settings: the run's settings; `draft_model` None means the target's own weights at `draft_precision`.
+        target: the loaded target.
+
+    Raises:
+        SettingsError: the draft cannot be loaded (named as the draft_model setting).
+    """
+    if settings.strategy != "speculative" or settings.draft_model == PROMPT_LOOKUP:
+        return None
+    try:
+        return load_model(settings.draft_model or target.info.id, settings.draft_precision, device=target.info.device)
+    except ModelLoadError as exc:
+        raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
 
 
 def clear_cache() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import stream
-from playground.models import LoadedModel, ModelLoadError, load_model
+from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import Trace
@@ -285,6 +285,14 @@ class Runs:
             return self.default
         return load_model(model, precision)
 
+    def stream(
+        self, model: Any, precision: Any, prompt: Any, settings: Settings, cancel: threading.Event | None = None
+    ) -> Iterator[Any]:
+        """The engine's stream over the allowed model and, for speculative decoding, its draft, both loaded here
+        (the engine loads nothing)."""
+        target = self.load(model, precision)
+        return stream(target, prompt, settings, cancel=cancel, draft=load_draft(settings, target))
+
     def arm(self, session: str | None) -> None:
         """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch. A tab
         gets one run at a time, so one visitor cannot fill the queue; a second click is refused."""
@@ -341,7 +349,7 @@ class Runs:
 
         def run() -> Iterator[Any]:
             # On the model thread: loading too, so a model is only ever touched there.
-            return stream(self.load(model, precision), prompt, settings, cancel=switch)
+            return self.stream(model, precision, prompt, settings, cancel=switch)
 
         for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
             last = batch[-1]
@@ -378,7 +386,7 @@ class Runs:
             self.check_draft(data.get("draft_model"))
             settings = Settings.from_dict(data)
             trace = None
-            run = lambda: stream(self.load(model, precision), prompt, settings)  # noqa: E731
+            run = lambda: self.stream(model, precision, prompt, settings)  # noqa: E731
             for batch in batches(run, threading.Event()):
                 trace = batch[-1].trace
         return trace.to_json()

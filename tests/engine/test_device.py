@@ -13,9 +13,9 @@ import contextlib
 import pytest
 import torch
 
-from playground.engine import generate
 from playground.models import load_model
 from playground.settings import Settings
+from tests.helpers import run as generate
 from tests.tiny import save_tiny_model
 
 PROMPT = "the cat sat on the mat and the cat sat"

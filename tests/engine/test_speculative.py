@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from playground.engine import generate
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
+from tests.helpers import run as generate
 from tests.tiny import CHARS, make_tiny_tokenizer, save_tiny_model
 
 PROMPT = "the cat sat on the mat and the cat"
@@ -74,6 +74,16 @@ def test_a_draft_with_another_tokenizer_is_refused(dirs):
     with pytest.raises(SettingsError, match="draft_model cannot be loaded: No model directory"):
         generate(target, PROMPT, speculative(draft_model="./no/such/draft"))
     assert not target.lock.locked()
+
+
+def test_the_engine_loads_no_draft_itself(dirs):
+    import playground.engine
+
+    target = load_model(dirs["target"], "fp32")
+    with pytest.raises(ValueError, match="needs the draft model"):
+        playground.engine.generate(target, PROMPT, speculative(draft_model=dirs["other"]))
+    lookup = playground.engine.generate(target, PROMPT, speculative(draft_model="prompt-lookup"))
+    assert lookup.speculative.draft_calls == 0
 
 
 def test_eos_inside_an_accepted_run_ends_there(dirs):

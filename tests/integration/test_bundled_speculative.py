@@ -3,8 +3,8 @@
 
 import pytest
 
-from playground.engine import generate
 from playground.settings import Settings
+from tests.helpers import run as generate
 
 pytestmark = pytest.mark.integration
 
