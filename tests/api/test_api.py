@@ -11,6 +11,7 @@ from gradio_client.exceptions import AppError
 from playground.engine import generate
 from playground.settings import Settings
 from playground.ui.callbacks import make_settings
+from tests.helpers import run
 
 pytestmark = pytest.mark.api
 
@@ -50,7 +51,7 @@ def shown_text(output_html: str) -> str:
 def engine_text(model, prompt: str, values: dict) -> tuple[str, Settings]:
     """What the engine makes of the same controls, as the Output shows it: every generated token's text."""
     settings = make_settings(values)
-    trace = generate(model, prompt, settings)
+    trace = run(model, prompt, settings)
     return "".join(step.chosen.text for step in trace.steps), trace
 
 
