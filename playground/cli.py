@@ -8,47 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from playground.engine import stream
-from playground.settings import BEAM_STRATEGIES, PRECISIONS, STRATEGIES, Settings, SettingsError
+from playground.knobs import BY_NAME, KNOBS
+from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
 from playground.trace import Trace
 
-# Flag name -> Settings field, for the flags that map one to one.
-SETTING_FLAGS = {
-    "--strategy": "strategy",
-    "--temperature": "temperature",
-    "--top-k": "top_k",
-    "--top-p": "top_p",
-    "--min-p": "min_p",
-    "--typical-p": "typical_p",
-    "--repetition-penalty": "repetition_penalty",
-    "--no-repeat-ngram-size": "no_repeat_ngram_size",
-    "--max-new-tokens": "max_new_tokens",
-    "--min-new-tokens": "min_new_tokens",
-    "--stop": "stop",
-    "--max-time": "max_time",
-    "--seed": "seed",
-    "--num-beams": "num_beams",
-    "--length-penalty": "length_penalty",
-    "--early-stopping": "early_stopping",
-    "--num-return-sequences": "num_return_sequences",
-    "--top-n": "top_n",
-    "--force-words": "force_words",
-    "--force-one-of": "force_one_of",
-    "--draft-model": "draft_model",
-    "--draft-precision": "draft_precision",
-    "--num-draft-tokens": "num_draft_tokens",
-    "--draft-schedule": "draft_schedule",
-    "--prompt-lookup-ngram": "prompt_lookup_ngram",
-    "--do-sample": "do_sample",
-    "--measure-speedup": "measure_speedup",
-}
-FIELD_FLAGS = {name: flag for flag, name in SETTING_FLAGS.items()} | {"chat": "--chat/--raw", "prompt": "--prompt"}
-
-
-def _early_stopping(value: str) -> bool | str:
-    choices = {"true": True, "false": False, "never": "never"}
-    if value.lower() not in choices:
-        raise argparse.ArgumentTypeError(f"must be true, false or never, got {value!r}")
-    return choices[value.lower()]
+FIELD_FLAGS = {knob.name: knob.flag for knob in KNOBS} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,41 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt", help="the prompt text")
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
     chat = gen.add_mutually_exclusive_group()
-    chat.add_argument("--chat", dest="chat", action="store_true", default=None, help="apply the chat template")
+    chat.add_argument("--chat", dest="chat", action="store_true", default=None, help=BY_NAME["chat"].help)
     chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
-    gen.add_argument("--strategy", choices=STRATEGIES)
-    for flag in ("--temperature", "--top-p", "--min-p", "--typical-p", "--repetition-penalty"):
-        gen.add_argument(flag, type=float)
-    for flag in ("--top-k", "--no-repeat-ngram-size", "--max-new-tokens", "--min-new-tokens", "--seed"):
-        gen.add_argument(flag, type=int)
-    gen.add_argument("--stop", action="append", help="stop string (repeatable)")
-    gen.add_argument("--max-time", type=float, help="seconds")
-    gen.add_argument("--num-beams", type=int)
-    gen.add_argument("--length-penalty", type=float)
-    gen.add_argument("--early-stopping", type=_early_stopping, help="true, false or never")
-    gen.add_argument("--num-return-sequences", type=int)
-    gen.add_argument("--top-n", type=int, help="candidates recorded per step")
-    gen.add_argument("--force-words", action="append", help="constrained: a phrase that must appear (repeatable)")
-    gen.add_argument(
-        "--force-one-of", action="append", help='constrained: options of which one must appear, "a|b|c" (repeatable)'
-    )
-    gen.add_argument(
-        "--draft-model",
-        help="speculative: draft model id or directory, or prompt-lookup (default: the target's weights)",
-    )
-    gen.add_argument("--draft-precision", choices=PRECISIONS, help="speculative: the draft model's precision")
-    gen.add_argument("--num-draft-tokens", type=int, help="speculative: tokens proposed per round")
-    gen.add_argument("--draft-schedule", choices=("constant", "adaptive"), help="speculative: draft length schedule")
-    gen.add_argument("--prompt-lookup-ngram", type=int, help="speculative with prompt-lookup: longest n-gram")
-    gen.add_argument(
-        "--do-sample", action="store_true", default=None, help="speculative: sample (speculative sampling), not greedy"
-    )
-    gen.add_argument(
-        "--measure-speedup",
-        action="store_true",
-        default=None,
-        help="speculative: also time plain decoding of as many tokens and report the speed-up",
-    )
+    for knob in KNOBS:
+        if knob.name != "chat":  # chat is the --chat/--raw pair above
+            gen.add_argument(knob.flag, help=knob.help, **knob.cli)
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
     return parser
@@ -106,9 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The Settings the flags ask for; flags left out keep the dataclass defaults."""
-    given = {name: getattr(args, flag[2:].replace("-", "_")) for flag, name in SETTING_FLAGS.items()}
-    given = {name: value for name, value in given.items() if value is not None}
-    return Settings(chat=args.chat, **given)
+    given = {knob.name: getattr(args, knob.name) for knob in KNOBS if knob.name != "chat"}
+    return Settings(chat=args.chat, **{name: value for name, value in given.items() if value is not None})
 
 
 def summary(trace: Trace) -> str:
