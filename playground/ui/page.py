@@ -31,7 +31,7 @@ from playground.ui.explain import explain, explain_all
 from playground.ui.files import export_trace, read_trace
 from playground.ui.presets import presets
 from playground.ui.tokens import LEGEND, trace_html
-from playground.ui.views import all_views, step_view
+from playground.ui.views import Views, all_views, step_view
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_PROMPTS = [
@@ -287,7 +287,16 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             preprocess=False,
             show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
         )
-        views = [step, step_plot, overview_plot, beam_plot, accept_plot]
+        # The components by name, so all_views' values land where their names say.
+        views = list(
+            Views(
+                step=step,
+                step_plot=step_plot,
+                overview_plot=overview_plot,
+                beam_plot=beam_plot,
+                accept_plot=accept_plot,
+            )
+        )
         run_event.then(all_views, inputs=[last_trace], outputs=views, api_visibility="private").then(
             export_trace, inputs=[last_trace], outputs=[export_button], api_visibility="private"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 
@@ -19,18 +19,28 @@ def step_view(trace: Trace | None, step: Any) -> Any:
     return stage_figure(trace, index)
 
 
-def all_views(trace: Trace | None) -> tuple[Any, ...]:
-    """(step slider, step figure, overview, beam tree, draft acceptance) for a finished run."""
+class Views(NamedTuple):
+    """What the view tabs show for a run, by name; the page wires each to the component of the same name."""
+
+    step: Any  # the Step slider's update
+    step_plot: Any  # that step's candidates at every stage
+    overview_plot: Any  # every step's chosen probability and entropy
+    beam_plot: Any  # the beam tree
+    accept_plot: Any  # draft acceptance
+
+
+def all_views(trace: Trace | None) -> Views:
+    """Every view of a finished run (or what each says when there is nothing to show)."""
     if trace is None or not trace.steps:
         empty = placeholder("Generate some text to see how each token was chosen.")
-        return gr.Slider(minimum=1, maximum=2, value=1), empty, empty, _beam(trace), _accept(trace)
+        return Views(gr.Slider(minimum=1, maximum=2, value=1), empty, empty, _beam(trace), _accept(trace))
     steps = len(trace.steps)
-    return (
-        gr.Slider(minimum=1, maximum=max(steps, 2), value=1, step=1, interactive=steps > 1),
-        stage_figure(trace, 0),
-        overview_figure(trace),
-        _beam(trace),
-        _accept(trace),
+    return Views(
+        step=gr.Slider(minimum=1, maximum=max(steps, 2), value=1, step=1, interactive=steps > 1),
+        step_plot=stage_figure(trace, 0),
+        overview_plot=overview_figure(trace),
+        beam_plot=_beam(trace),
+        accept_plot=_accept(trace),
     )
 
 
