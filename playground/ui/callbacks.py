@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import stream
+from playground.knobs import BY_NAME
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
@@ -71,20 +72,6 @@ CONTROLS = (
     "measure_speedup",
     "stop_strings",
 )
-# Settings fields a person sets through a control with another name: errors name the control too.
-FIELD_LABELS = {
-    "force_words": "Forced words",
-    "force_one_of": "One of",
-    "draft_model": "Draft",
-    "draft_precision": "Draft",
-    "num_draft_tokens": "Draft tokens per round",
-    "num_return_sequences": "Return sequences",
-    "no_repeat_ngram_size": "No-repeat n-gram",
-    "stop": "Stop strings",
-    "chat": "Prompt format",
-    "measure_speedup": "Measure speed-up",
-}
-
 UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
 
 STOP_REASON_TEXT = {
@@ -221,9 +208,18 @@ def _whole(value: Any) -> Any:
     return value
 
 
+def control_label(field: Any) -> str | None:
+    """The label of the control that sets `field`, where it does not simply say the field's name (an error
+    about force_words names "Forced words" too, one about temperature needs no more)."""
+    knob = BY_NAME.get(field) if isinstance(field, str) else None
+    if knob is None or knob.label.lower().replace(" ", "_").replace("-", "_") == field:
+        return None
+    return knob.label
+
+
 def user_error(exc: Exception) -> gr.Error:
     """A SettingsError or ModelLoadError as the message a person sees, naming the control."""
-    label = FIELD_LABELS.get(getattr(exc, "field", None))
+    label = control_label(getattr(exc, "field", None))
     message = f"{label}: {exc}" if label else str(exc)
     # gr.Error renders its message as HTML, and the message quotes the value that was sent.
     return gr.Error(html.escape(message, quote=False), print_exception=False)

@@ -10,6 +10,7 @@ from playground.models import ModelLoadError
 from playground.ui.callbacks import (
     CONTROLS,
     Runs,
+    control_label,
     control_values,
     make_settings,
     split_phrases,
@@ -74,6 +75,13 @@ def test_whole_numbers_in_float_controls_become_floats_and_booleans_are_named():
     assert all(type(getattr(settings, k)) is float for k in ("temperature", "top_p", "repetition_penalty", "min_p"))
     with pytest.raises(ValueError, match="repetition_penalty must be a number, got True"):
         make_settings({**VALUES, "repetition_penalty": True})
+
+
+def test_errors_name_the_control_where_its_label_is_not_the_field_name():
+    assert control_label("force_words") == "Forced words" and control_label("chat") == "Prompt format"
+    assert control_label("num_beams") == "Number of beams"
+    assert control_label("temperature") is None and control_label("top_k") is None  # "Top-k" says top_k
+    assert control_label("prompt") is None and control_label(None) is None
 
 
 def test_text_inputs_are_split_into_phrases_sets_and_stop_strings():
