@@ -299,13 +299,14 @@ class Runs:
                 )
             self._armed[session] = threading.Event()
 
-    def stop(self, session: str | None) -> str:
-        """Flips the session's Stop switch; its run ends at its next step (or never starts, if still queued)."""
+    def stop(self, session: str | None) -> bool:
+        """Flips the session's Stop switch; its run ends at its next step (or never starts, if still queued).
+        False when the session has nothing waiting or going."""
         with self._guard:
             switches = [s for s in (self._armed.get(session), self._running.get(session)) if s is not None]
         for switch in switches:
             switch.set()
-        return "Stopping…" if switches else "Nothing is running."
+        return bool(switches)
 
     def forget(self, session: str | None) -> None:
         """The tab was closed: stop its run, if any, and drop what was kept for it."""

@@ -353,13 +353,15 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             api_visibility="private",
         )
 
-        def stop(request: gr.Request) -> str:
-            return runs.stop(request.session_hash)
+        def stop(request: gr.Request) -> None:
+            # Stop answers nothing: the status line is the run's alone. Were Stop to write "Stopping…" there, its
+            # answer could arrive after the run's last one and hide the finished run's summary. It is not queued,
+            # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
+            runs.stop(request.session_hash)
 
         # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
         stop_button.click(
             stop,
-            outputs=[status],
             queue=False,
             api_visibility="private",
             cancels=[run_event] if zero_gpu() else None,

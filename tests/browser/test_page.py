@@ -254,6 +254,9 @@ def test_stop_ends_a_long_run_within_a_second_and_keeps_its_text(page):
     assert page.locator("#output .tokens .tok").count() == made  # what was made is kept, token by token
     expect(page.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)
     shot(page, "stopped")
+    page.get_by_role("button", name="Stop").click()  # a late second click leaves the run's summary alone
+    page.wait_for_timeout(500)
+    assert page.locator("#status").text_content() == status
     run(page)  # the model is free again
 
 

@@ -125,12 +125,12 @@ def test_stop_ends_the_run_at_its_next_step_and_keeps_the_trace(runs):
     runs.arm("alice")
     run = runs.generate(values, session="alice")
     next(run)
-    assert runs.stop("bob") == "Nothing is running."  # another visitor's Stop does not touch this run
-    assert runs.stop("alice") == "Stopping…"
+    assert runs.stop("bob") is False  # another visitor's Stop does not touch this run
+    assert runs.stop("alice") is True
     *_, (html, status, trace) = run
     assert trace.output.stop_reason == "cancelled" and status.endswith("stopped: stopped by you")
     assert len(trace.steps) < 400 and html == trace_html(trace)
-    assert runs.stop("alice") == "Nothing is running."
+    assert runs.stop("alice") is False
 
 
 def test_stop_while_waiting_in_the_queue_means_the_run_never_starts(runs):
@@ -145,7 +145,7 @@ def test_an_abandoned_run_frees_the_model(runs):
     assert runs.default.lock.locked()
     run.close()  # what Gradio does when the browser tab closes
     assert not runs.default.lock.locked()
-    assert runs.stop("dave") == "Nothing is running."
+    assert runs.stop("dave") is False
 
 
 @pytest.mark.parametrize(
@@ -220,7 +220,7 @@ def test_a_closed_tab_stops_its_run_and_is_forgotten(runs):
     assert trace.output.stop_reason == "cancelled"
     runs.arm("hank")
     runs.forget("hank")  # clicked, still queued, tab closed: nothing is left behind
-    assert runs.stop("hank") == "Nothing is running."
+    assert runs.stop("hank") is False
 
 
 def test_run_json_never_loads_a_draft_from_a_path(runs):
