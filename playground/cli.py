@@ -10,7 +10,7 @@ from pathlib import Path
 from playground.engine import stream
 from playground.knobs import BY_NAME, KNOBS
 from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
-from playground.trace import Trace
+from playground.summary import summary
 
 FIELD_FLAGS = {knob.name: knob.flag for knob in KNOBS} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 
@@ -44,15 +44,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(chat=args.chat, **{name: value for name, value in given.items() if value is not None})
 
 
-def summary(trace: Trace) -> str:
-    """One line: tokens, speed, why it stopped."""
-    t = trace.timing
-    return (
-        f"[{t.new_tokens} tokens, {t.tokens_per_s:.1f} tokens/s, stop: {trace.output.stop_reason}, "
-        f"{trace.model.id} {trace.model.precision} on {trace.model.device}]"
-    )
-
-
 def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None) -> None:
     # Beams rewrite their text as they go, so they are printed at the end.
     live = not as_json and settings.strategy not in BEAM_STRATEGIES
@@ -74,17 +65,7 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None
             print(f"--- beam {rank} (score {seq.score:.3f}{met})\n{seq.text}")
     else:
         print(trace.output.text[len(shown) :] if trace.output.text.startswith(shown) else "\n" + trace.output.text)
-    print(summary(trace), flush=True)
-    if trace.speculative:
-        spec = trace.speculative
-        print(
-            f"[speculative: {spec.acceptance_rate:.0%} of draft tokens accepted, "
-            f"{spec.tokens_per_round:.2f} tokens per target call, {spec.target_calls} target and "
-            f"{spec.draft_calls} draft calls, draft {spec.draft_s:.2f} s, verify {spec.verify_s:.2f} s"
-            + (f", {spec.speedup:.2f}x plain decoding" if spec.speedup else "")
-            + "]",
-            flush=True,
-        )
+    print(f"[{summary(trace, detail=True)}]", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

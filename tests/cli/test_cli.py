@@ -26,7 +26,7 @@ def run(tiny_dir, *flags):
 def test_text_and_summary(tiny_dir, capsys):
     assert run(tiny_dir, "--raw", "--max-new-tokens", "6", "--min-new-tokens", "6") == 0
     out = capsys.readouterr().out
-    assert "[6 tokens," in out and "stop: max_new_tokens" in out and "tokens/s" in out
+    assert " · 6 tokens · " in out and "stopped: max new tokens reached" in out and "tokens/s" in out
 
 
 def test_json_is_one_trace_with_the_flags_applied(tiny_dir, capsys):
@@ -205,7 +205,7 @@ def test_bundled_model_from_a_terminal():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "SmolLM2-135M-Instruct fp32 on cpu]" in result.stdout
+    assert "[SmolLM2-135M-Instruct fp32 on cpu · 8 tokens · " in result.stdout
 
 
 def test_constrained_flags_reach_the_trace(tiny_dir, capsys):
