@@ -1,8 +1,10 @@
-"""Every knob of a run, described once: its Settings field, its name for people, which strategies use it and
-how the command line takes it. The CLI builds its flags from this table; the knob's longer explanation lives
-in assets/explanations.md.
+"""Every knob of a run, described once: its Settings field, its name for people, which strategies use it, the
+page's control for it and how the command line takes it. The CLI builds its flags, and the page its controls,
+their visibility and the /generate endpoint's parameters, from this table; the knob's longer explanation is the
+section of assets/explanations.md named after it.
 
-The field name is the knob's one spelling: in Settings, the trace, /run and, with dashes, the CLI flag.
+The field name is the knob's one spelling: in Settings, the trace, /run, /generate and, with dashes, the CLI flag.
+Ranges a control shows come from here and the server's Limits; Settings checks every value whatever the control.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.settings import BEAM_STRATEGIES, PRECISIONS, STRATEGIES
+from playground.settings import BEAM_STRATEGIES, MAX_DRAFT_TOKENS, PRECISIONS, STRATEGIES
 
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
+CONSTRAINED = ("constrained",)
 
 
 def early_stopping(value: str) -> bool | str:
@@ -26,65 +29,122 @@ def early_stopping(value: str) -> bool | str:
 
 
 @dataclass(frozen=True)
+class Widget:
+    """The page's control for a knob. Its value is the Settings value, except text boxes (`text` says how
+    their lines are read) and the draft choice ("" for the target's own weights)."""
+
+    kind: str  # slider | number | checkbox | radio | dropdown | text
+    minimum: float | None = None
+    maximum: float | str | None = None  # a number, or the Limits field that bounds it
+    step: float | None = None
+    info: str | None = None
+    choices: str | None = None  # radio and dropdown: the name of the page's list of choices
+    text: str | None = None  # text: phrases | sets | lines
+    placeholder: str | None = None
+    value: Any = None  # the page's default where it differs from Settings' (None: Settings' default)
+    side: bool = True  # in the side column of knobs (else under the prompt, beside its strategy)
+
+    def upper(self, limits: Any) -> float | None:
+        """The largest value the control offers on a server with `limits`; a slider needs it above the minimum."""
+        top = getattr(limits, self.maximum) if isinstance(self.maximum, str) else self.maximum
+        if top is None or self.minimum is None:
+            return top
+        return max(top, self.minimum + (self.step or 1))
+
+
+@dataclass(frozen=True)
 class Knob:
     name: str  # the Settings field
     label: str  # what the page calls it
     help: str  # one line for `--help`
     strategies: tuple[str, ...] = STRATEGIES  # the strategies that use it
     cli: dict[str, Any] = field(default_factory=dict)  # argparse keywords for its flag: type, action, choices
+    widget: Widget | None = None  # None: set from the command line and the API only
+    greyed: bool = False  # on the page for every strategy, greyed where unused (the sampling pipeline's main knobs)
 
     @property
     def flag(self) -> str:
         """The command-line flag: the field name with dashes."""
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def whole(self) -> bool:
+        """Whether the knob takes whole numbers (a browser's number box sends 50.0 for 50)."""
+        return self.cli.get("type") is int
 
+    def used(self, strategy: Any, do_sample: Any = False) -> bool:
+        """Whether a run with this strategy (and, for speculative decoding, do_sample) reads the knob."""
+        if strategy not in self.strategies:
+            return False
+        return self.strategies != SAMPLING or strategy != "speculative" or bool(do_sample)
+
+
+# The page's knobs come first, in the order of the /generate endpoint's parameters after model, precision and
+# prompt: a new page knob goes after the last one with a widget, so callers that pass values by position keep
+# working.
+SAMPLING_ONLY = "Sampling only"
 KNOBS = (
-    Knob("strategy", "Strategy", "how the next token is chosen", cli=dict(choices=STRATEGIES)),
-    Knob("temperature", "Temperature", "sampling: divides the logits (at least 0.01)", SAMPLING, dict(type=float)),
-    Knob("top_k", "Top-k", "sampling: keep the k most likely tokens; 0 = off", SAMPLING, dict(type=int)),
+    Knob("chat", "Chat template", "apply the chat template (--chat) or feed the prompt as is (--raw)",
+         widget=Widget("checkbox", info="Off: the prompt is fed to the model as is", value=True, side=False)),
+    Knob("strategy", "Strategy", "how the next token is chosen", cli=dict(choices=STRATEGIES),
+         widget=Widget("radio", choices="strategies", side=False)),
+    Knob("temperature", "Temperature", "sampling: divides the logits (at least 0.01)", SAMPLING, dict(type=float),
+         Widget("slider", 0.05, 2.0, 0.05, SAMPLING_ONLY), greyed=True),
+    # Settings rejects top_p = 0 (it would keep no token), so the slider starts one step above it.
     Knob("top_p", "Top-p", "sampling: keep the smallest set holding this probability; 1 = off", SAMPLING,
-         dict(type=float)),
+         dict(type=float), Widget("slider", 0.01, 1.0, 0.01, SAMPLING_ONLY), greyed=True),
+    Knob("top_k", "Top-k", "sampling: keep the k most likely tokens; 0 = off", SAMPLING, dict(type=int),
+         Widget("slider", 0, 200, 1, "Sampling only; 0 = off"), greyed=True),
     Knob("min_p", "Min-p", "sampling: drop tokens below this share of the top token's probability; 0 = off",
-         SAMPLING, dict(type=float)),
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01)),
     Knob("typical_p", "Typical-p", "sampling: keep the most typical tokens holding this mass; 1 = off", SAMPLING,
-         dict(type=float)),
+         dict(type=float), Widget("slider", 0.01, 1.0, 0.01)),
     Knob("repetition_penalty", "Repetition penalty", "push down tokens already in the text; 1 = off (0.01-100)",
-         cli=dict(type=float)),
+         cli=dict(type=float), widget=Widget("slider", 1.0, 2.0, 0.05)),
     Knob("no_repeat_ngram_size", "No-repeat n-gram", "never repeat an n-gram of this size; 0 = off",
-         cli=dict(type=int)),
-    Knob("max_new_tokens", "Max new tokens", "the longest output", cli=dict(type=int)),
+         cli=dict(type=int), widget=Widget("slider", 0, 10, 1, "0 = off")),
+    Knob("max_new_tokens", "Max new tokens", "the longest output", cli=dict(type=int),
+         widget=Widget("slider", 1, "max_new_tokens", 1)),
+    Knob("seed", "Seed", "seed of the run's random generator", SAMPLING, dict(type=int),
+         Widget("number", 0)),
+    Knob("num_beams", "Number of beams", "beams kept at every step", BEAM_STRATEGIES, dict(type=int),
+         Widget("slider", 2, "max_beams", 1)),
+    Knob("length_penalty", "Length penalty", "score = log-probability / length ** this", BEAM_STRATEGIES,
+         dict(type=float), Widget("slider", -2.0, 3.0, 0.1)),
+    Knob("num_return_sequences", "Return sequences", "how many of the best sequences to return", BEAM_STRATEGIES,
+         dict(type=int), Widget("slider", 1, "max_beams", 1)),
+    Knob("force_words", "Forced words", "constrained: a phrase that must appear (repeatable)", CONSTRAINED,
+         dict(action="append"), Widget("text", info="Phrases that must appear, separated by commas or lines",
+                                       text="phrases", placeholder="umbrella, rainy day", side=False)),
+    Knob("force_one_of", "One of", 'constrained: options of which one must appear, "a|b|c" (repeatable)',
+         CONSTRAINED, dict(action="append"),
+         Widget("text", info="At least one option must appear; one set per line", text="sets",
+                placeholder="red | blue | green", side=False)),
+    Knob("draft_model", "Draft", "speculative: draft model id or directory, or prompt-lookup (default: the "
+         "target's weights)", SPECULATIVE, widget=Widget("dropdown", choices="drafts", value="", side=False)),
+    Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
+         dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False)),
+    Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
+         dict(action="store_true", default=None),
+         Widget("checkbox", info="Speculative sampling, else greedy", side=False)),
+    Knob("measure_speedup", "Measure speed-up",
+         "speculative: also time plain decoding of as many tokens and report the speed-up", SPECULATIVE,
+         dict(action="store_true", default=None),
+         Widget("checkbox", info="Also time plain decoding (twice the wait)", value=True, side=False)),
+    Knob("stop", "Stop strings", "stop string (repeatable)", cli=dict(action="append"),
+         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+    Knob("draft_precision", "Draft precision", "speculative: the draft model's precision", SPECULATIVE,
+         dict(choices=PRECISIONS), Widget("dropdown", choices="precisions", info="Of a draft model", side=False)),
+    # Set from the command line and the API only.
     Knob("min_new_tokens", "Min new tokens", "end-of-sequence is masked until this many tokens exist",
          cli=dict(type=int)),
-    Knob("stop", "Stop strings", "stop string (repeatable)", cli=dict(action="append")),
     Knob("max_time", "Max time", "seconds (at most the server's limit)", cli=dict(type=float)),
-    Knob("seed", "Seed", "seed of the run's random generator", SAMPLING, dict(type=int)),
-    Knob("num_beams", "Number of beams", "beams kept at every step", BEAM_STRATEGIES, dict(type=int)),
-    Knob("length_penalty", "Length penalty", "score = log-probability / length ** this", BEAM_STRATEGIES,
-         dict(type=float)),
     Knob("early_stopping", "Early stopping", "true, false or never", BEAM_STRATEGIES, dict(type=early_stopping)),
-    Knob("num_return_sequences", "Return sequences", "how many of the best sequences to return", BEAM_STRATEGIES,
-         dict(type=int)),
-    Knob("force_words", "Forced words", "constrained: a phrase that must appear (repeatable)", ("constrained",),
-         dict(action="append")),
-    Knob("force_one_of", "One of", 'constrained: options of which one must appear, "a|b|c" (repeatable)',
-         ("constrained",), dict(action="append")),
-    Knob("draft_model", "Draft", "speculative: draft model id or directory, or prompt-lookup (default: the "
-         "target's weights)", SPECULATIVE),
-    Knob("draft_precision", "Draft", "speculative: the draft model's precision", SPECULATIVE,
-         dict(choices=PRECISIONS)),
-    Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
-         dict(type=int)),
     Knob("draft_schedule", "Draft schedule", "speculative: draft length schedule", SPECULATIVE,
          dict(choices=("constant", "adaptive"))),
     Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
          SPECULATIVE, dict(type=int)),
-    Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
-         dict(action="store_true", default=None)),
-    Knob("measure_speedup", "Measure speed-up",
-         "speculative: also time plain decoding of as many tokens and report the speed-up", SPECULATIVE,
-         dict(action="store_true", default=None)),
     Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=int)),
-    Knob("chat", "Prompt format", "apply the chat template (--chat) or feed the prompt as is (--raw)"),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
+PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

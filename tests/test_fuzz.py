@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from playground.settings import STRATEGIES, Settings, SettingsError
 from playground.trace import STOP_REASONS
-from playground.ui.callbacks import CONTROLS, Runs, make_settings
+from playground.ui.controls import CONTROLS, make_settings
+from playground.ui.runs import Runs
 from tests.helpers import run as generate
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 

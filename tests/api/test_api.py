@@ -10,37 +10,17 @@ from gradio_client.exceptions import AppError
 
 from playground.engine import generate
 from playground.settings import Settings
-from playground.ui.callbacks import make_settings
+from playground.ui.controls import CONTROLS, control_values, make_settings
 from tests.helpers import run
 
 pytestmark = pytest.mark.api
 
-# Every parameter of /generate, by name, as the page sends them for a greedy run.
-DEFAULTS = dict(
-    model="SmolLM2-135M-Instruct",
-    precision="nf4",
-    prompt_format="chat",
-    strategy="greedy",
-    temperature=1.0,
-    top_p=1.0,
-    top_k=50,
-    min_p=0.0,
-    typical_p=1.0,
-    repetition_penalty=1.0,
-    no_repeat_ngram_size=0,
-    max_new_tokens=16,
-    seed=0,
-    num_beams=4,
-    length_penalty=1.0,
-    num_return_sequences=1,
-    forced_words="",
-    one_of="",
-    draft="bf16",
-    num_draft_tokens=4,
-    do_sample=False,
-    measure_speedup=False,
-    stop_strings="",
-)
+# Every parameter of /generate but the prompt, by name, as the page sends them for a greedy run of 16 tokens.
+DEFAULTS = {
+    "model": "SmolLM2-135M-Instruct",
+    "precision": "nf4",
+    **{name: value for name, value in control_values(Settings(max_new_tokens=16), "").items() if name != "prompt"},
+}
 
 
 def shown_text(output_html: str) -> str:
@@ -71,9 +51,9 @@ def call(client, prompt, **changes):
         dict(strategy="sample", temperature=0.8, top_p=0.9, top_k=40, seed=3),
         dict(strategy="beam", num_beams=3),
         dict(repetition_penalty=1.3),
-        dict(strategy="constrained", num_beams=3, forced_words="umbrella", one_of="red | blue", max_new_tokens=24),
-        dict(strategy="speculative", draft="prompt-lookup"),
-        dict(strategy="speculative", draft="bf16", do_sample=True, seed=5, num_draft_tokens=3),
+        dict(strategy="constrained", num_beams=3, force_words="umbrella", force_one_of="red | blue", max_new_tokens=24),
+        dict(strategy="speculative", draft_model="prompt-lookup"),
+        dict(strategy="speculative", draft_precision="bf16", do_sample=True, seed=5, num_draft_tokens=3),
         dict(strategy="sample", temperature=2, top_p=1, repetition_penalty=2, seed=1),
     ],
     ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items()) or "greedy",
@@ -104,16 +84,20 @@ def test_endpoint_streams(client):
         ("", dict(), "prompt must not be empty"),
         ("Hi", dict(strategy="nucleus"), "strategy must be one of greedy, sample, beam, constrained"),
         ("Hi", dict(strategy="constrained"), "Forced words: force_words or force_one_of must hold at least one"),
-        ("Hi", dict(strategy="constrained", one_of="red || blue"), "One of: force_one_of options must be non-empty"),
+        (
+            "Hi",
+            dict(strategy="constrained", force_one_of="red || blue"),
+            "One of: force_one_of options must be non-empty",
+        ),
         (
             "Hi",
             dict(strategy="speculative", num_draft_tokens=99),
             "Draft tokens per round: num_draft_tokens must be <=",
         ),
-        ("Hi", dict(strategy="speculative", draft="fp8"), "Draft: draft_precision must be one of"),
+        ("Hi", dict(strategy="speculative", draft_precision="fp8"), "draft_precision must be one of"),
         ("Hi", dict(model="/etc/passwd"), "model '/etc/passwd' is not served here"),
         ("Hi", dict(precision="fp64"), "precision 'fp64' is unknown"),
-        ("Hi", dict(prompt_format="yaml"), "Prompt format: prompt format must be chat or raw"),
+        ("Hi", dict(chat="yaml"), "Chat template: chat must be true, false or unset"),
         ("Hi", dict(strategy="beam", num_return_sequences=5, num_beams=4), "Return sequences: num_return_sequences"),
     ],
 )
@@ -195,7 +179,7 @@ def test_a_model_on_the_hosts_allowlist_can_be_picked(client, allowed_tiny_model
         "local",
     )
     assert len(trace["output"]["token_ids"]) == 5
-    output, status = call(client, "the cat", model=allowed_tiny_model, precision="fp32", prompt_format="raw")
+    output, status = call(client, "the cat", model=allowed_tiny_model, precision="fp32", chat=False)
     assert status.startswith(f"{allowed_tiny_model} fp32 · 16 tokens") and shown_text(output)
     # The same directory's parent, or the directory spelled another way, is not on the list.
     with pytest.raises(AppError, match="is not served here"):
@@ -203,9 +187,23 @@ def test_a_model_on_the_hosts_allowlist_can_be_picked(client, allowed_tiny_model
 
 
 def test_an_allowlisted_model_drafts_for_itself(client, allowed_tiny_model):
-    changes = dict(model=allowed_tiny_model, precision="fp32", prompt_format="raw", strategy="speculative")
-    _, status = call(client, "the cat", **changes, draft="model:" + allowed_tiny_model)
+    changes = dict(model=allowed_tiny_model, precision="fp32", chat=False, strategy="speculative")
+    _, status = call(client, "the cat", **changes, draft_model=allowed_tiny_model)
     # The same weights (bf16 draft, fp32 target): nearly every proposal is accepted.
     assert "of draft tokens accepted" in status
     accepted = int(status.split("% of draft tokens accepted")[0].split("· ")[-1])
     assert accepted >= 80
+
+
+def test_generate_takes_one_parameter_per_control_by_its_settings_name(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/generate"]
+    assert tuple(p["parameter_name"] for p in info["parameters"]) == CONTROLS
+
+
+def test_generate_by_position_in_the_old_order_still_runs(client):
+    # Before knobs had one spelling, /generate's 24 parameters ended in forced_words, one_of, draft,
+    # num_draft_tokens, do_sample, measure_speedup, stop_strings, and took "raw"/"chat" and "bf16" for Draft.
+    old = ["SmolLM2-135M-Instruct", "nf4", "Say yes.", "raw", "speculative", 1.0, 1.0, 50, 0.0, 1.0, 1.0, 0, 4, 0]
+    old += [4, 1.0, 1, "", "", "fp32", 2, False, False, ""]
+    output, status = client.predict(*old, api_name="/generate")
+    assert shown_text(output) and " · 4 tokens · " in status and "of draft tokens accepted" in status

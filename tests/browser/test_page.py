@@ -109,6 +109,7 @@ def test_page_shows_the_controls_the_strategy_uses(page):
     page.get_by_label("Speculative decoding", exact=True).check()
     expect(beams).to_be_hidden()
     expect(page.get_by_label("range slider for Draft tokens per round")).to_be_visible()
+    expect(page.get_by_label("Draft precision")).to_be_visible()
     page.get_by_label("Sample", exact=True).check()  # speculative sampling uses the sampling knobs
     expect(temperature).to_be_enabled()
     page.get_by_text("What each knob does").click()
@@ -336,7 +337,7 @@ def test_the_model_picker_offers_the_hosts_allowlist(page, allowed_tiny_model):
     page.get_by_role("option", name=allowed_tiny_model).click()
     page.get_by_label("Precision").click()
     page.get_by_role("option", name="fp32", exact=True).click()
-    page.get_by_label("Raw", exact=True).check()  # the tiny model has no chat template
+    page.get_by_label("Chat template", exact=True).uncheck()  # the tiny model has no chat template
     page.get_by_label("Prompt", exact=True).fill("the cat")
     set_number(page, "Max new tokens", "12")
     run(page, f"{allowed_tiny_model} fp32 · 12 tokens")

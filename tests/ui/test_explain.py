@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from playground.ui.callbacks import CONTROLS, STRATEGY_CHOICES
+from playground.ui.controls import CONTROLS, STRATEGY_CHOICES
 from playground.ui.explain import explain, explanations
 from playground.ui.page import KNOB_HELP
 

@@ -3,6 +3,7 @@
 import gradio as gr
 
 from playground.engine import generate
+from playground.knobs import BY_NAME
 from playground.settings import Settings
 from playground.ui.page import select_step, show_controls
 
@@ -21,12 +22,15 @@ def test_clicking_a_token_opens_its_step_and_odd_clicks_change_nothing(tiny_load
     assert select_step(None, click(0)) == (gr.update(), gr.update())
 
 
+# One knob of each group the page shows or hides: constrained row, speculative row, sampling group, beam group
+GROUPS = [BY_NAME[name] for name in ("force_words", "draft_model", "min_p", "num_beams")]
+
+
 def test_each_strategy_shows_its_own_controls():
     rows = {
-        strategy: [u.get("visible") for u in show_controls(strategy, False)[:4]]
+        strategy: [u.get("visible") for u in show_controls(GROUPS, strategy, False)[:4]]
         for strategy in ("greedy", "sample", "beam", "constrained", "speculative")
     }
-    # constrained row, speculative row, sampling group, beam group
     assert rows == {
         "greedy": [False, False, False, False],
         "sample": [False, False, True, False],
@@ -34,5 +38,5 @@ def test_each_strategy_shows_its_own_controls():
         "constrained": [True, False, False, True],
         "speculative": [False, True, False, False],
     }
-    assert show_controls("speculative", True)[2]["visible"] is True  # speculative sampling uses the filters
-    assert show_controls("speculative", True)[-1].startswith("**Speculative decoding.**")
+    assert show_controls(GROUPS, "speculative", True)[2]["visible"] is True  # speculative sampling uses the filters
+    assert show_controls(GROUPS, "speculative", True)[-1].startswith("**Speculative decoding.**")

@@ -1,4 +1,4 @@
-"""The page's event functions, called directly: control values to Settings, streamed triples, Stop, errors."""
+"""The run manager, called directly: streamed triples, Stop per browser session, errors a person can read."""
 
 import itertools
 import json
@@ -7,98 +7,8 @@ import gradio as gr
 import pytest
 
 from playground.models import ModelLoadError
-from playground.ui.callbacks import (
-    CONTROLS,
-    Runs,
-    control_label,
-    control_values,
-    make_settings,
-    split_phrases,
-    split_sets,
-    split_stops,
-)
-from playground.ui.presets import presets
 from playground.ui.tokens import trace_html
-from tests.tiny import make_tiny_model, wrap_loaded
-
-# What the page sends for the tiny model: a browser sends whole numbers as floats.
-VALUES = dict(
-    model="tiny-random-llama",
-    precision="fp32",
-    prompt="the cat",
-    prompt_format="raw",
-    strategy="greedy",
-    temperature=1.0,
-    top_p=1.0,
-    top_k=50.0,
-    min_p=0.0,
-    typical_p=1.0,
-    repetition_penalty=1.0,
-    no_repeat_ngram_size=0.0,
-    max_new_tokens=8.0,
-    seed=0.0,
-    num_beams=4.0,
-    length_penalty=1.0,
-    num_return_sequences=1.0,
-    forced_words="",
-    one_of="",
-    draft="bf16",
-    num_draft_tokens=4.0,
-    do_sample=False,
-    measure_speedup=True,
-    stop_strings="",
-)
-
-
-@pytest.fixture
-def runs(tiny_tokenizer):
-    # EOS almost never wins with this model (max_position_embeddings 512), so a long run goes on until stopped.
-    model = make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0)
-    return Runs(["tiny-random-llama"], "fp32", wrap_loaded(model, tiny_tokenizer))
-
-
-def test_values_cover_every_control():
-    assert tuple(VALUES) == CONTROLS
-
-
-def test_whole_floats_become_ints_and_fractions_are_named():
-    settings = make_settings(VALUES)
-    assert (settings.top_k, settings.max_new_tokens, settings.num_beams, settings.seed) == (50, 8, 4, 0)
-    assert settings.chat is False
-    with pytest.raises(ValueError, match=r"top_k must be a whole number, got 2\.5"):
-        make_settings({**VALUES, "strategy": "sample", "top_k": 2.5})
-
-
-def test_whole_numbers_in_float_controls_become_floats_and_booleans_are_named():
-    whole = {**VALUES, "strategy": "sample", "temperature": 2, "top_p": 1, "repetition_penalty": 2, "min_p": 0}
-    settings = make_settings(whole)
-    assert all(type(getattr(settings, k)) is float for k in ("temperature", "top_p", "repetition_penalty", "min_p"))
-    with pytest.raises(ValueError, match="repetition_penalty must be a number, got True"):
-        make_settings({**VALUES, "repetition_penalty": True})
-
-
-def test_errors_name_the_control_where_its_label_is_not_the_field_name():
-    assert control_label("force_words") == "Forced words" and control_label("chat") == "Prompt format"
-    assert control_label("num_beams") == "Number of beams"
-    assert control_label("temperature") is None and control_label("top_k") is None  # "Top-k" says top_k
-    assert control_label("prompt") is None and control_label(None) is None
-
-
-def test_text_inputs_are_split_into_phrases_sets_and_stop_strings():
-    assert split_phrases("umbrella, rainy day\n\n old boot ") == ("umbrella", "rainy day", "old boot")
-    assert split_sets("red | blue|green\n\nyes|no") == (("red", "blue", "green"), ("yes", "no"))
-    assert split_sets("red || blue") == (("red", "", "blue"),)
-    assert split_stops("\\n\\n\n the end\n\n") == ("\n\n", " the end")
-    settings = make_settings({**VALUES, "strategy": "constrained", "forced_words": "umbrella", "one_of": "red | blue"})
-    assert settings.force_words == ("umbrella",) and settings.force_one_of == (("red", "blue"),)
-
-
-@pytest.mark.parametrize("preset", presets(), ids=lambda p: p.name)
-def test_every_preset_sets_the_controls_to_exactly_its_settings(preset):
-    values = control_values(preset.settings, preset.prompt)
-    assert set(values) == set(CONTROLS) - {"model", "precision"}
-    assert make_settings(values) == preset.settings
-    assert len(preset.lesson.split(". ")) >= 2, "a preset says what to look at"
+from tests.ui.conftest import VALUES
 
 
 def test_run_streams_html_and_status_then_the_trace(runs):
@@ -155,8 +65,8 @@ def test_an_abandoned_run_frees_the_model(runs):
          "got '&lt;b&gt;beam&lt;/b&gt;'"),
         (dict(model="/etc/passwd"), "model '/etc/passwd' is not served here; choose one of: tiny-random-llama"),
         (dict(precision="fp8"), "precision 'fp8' is unknown"),
-        (dict(prompt_format="markdown"), "Prompt format: prompt format must be chat or raw"),
-        (dict(stop_strings=None, strategy="beam", num_return_sequences=9.0), "Return sequences: num_return_sequences"),
+        (dict(chat="markdown"), "Chat template: chat must be"),
+        (dict(stop=None, strategy="beam", num_return_sequences=9.0), "Return sequences: num_return_sequences"),
         (dict(prompt="  "), "prompt must not be empty"),
     ],
 )  # fmt: skip
@@ -167,11 +77,11 @@ def test_bad_input_becomes_a_gradio_error_naming_it(runs, changes, message):
 
 
 def test_status_line_reports_constraints_and_draft_acceptance(runs):
-    constrained = {**VALUES, "strategy": "constrained", "forced_words": "dog"}
+    constrained = {**VALUES, "strategy": "constrained", "force_words": "dog"}
     assert "· constraints met" in list(runs.generate(constrained))[-1][1]
-    impossible = {**constrained, "forced_words": "elephant", "max_new_tokens": 2.0}
+    impossible = {**constrained, "force_words": "elephant", "max_new_tokens": 2.0}
     assert "constraints NOT met" in list(runs.generate(impossible))[-1][1]
-    speculative = {**VALUES, "strategy": "speculative", "draft": "prompt-lookup"}
+    speculative = {**VALUES, "strategy": "speculative", "draft_model": "prompt-lookup"}
     assert "of draft tokens accepted" in list(runs.generate(speculative))[-1][1]
 
 
@@ -231,12 +141,12 @@ def test_run_json_never_loads_a_draft_from_a_path(runs):
 
 
 def test_an_unforeseen_failure_is_one_line_and_the_next_run_works(runs, monkeypatch, caplog):
-    import playground.ui.callbacks as callbacks
+    import playground.ui.runs as runs_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("the kernel <fell> over")
 
-    monkeypatch.setattr(callbacks, "stream", broken)
+    monkeypatch.setattr(runs_module, "stream", broken)
     with pytest.raises(gr.Error) as err:
         list(runs.generate(VALUES, session="ivy"))
     assert err.value.message == (
@@ -247,12 +157,3 @@ def test_an_unforeseen_failure_is_one_line_and_the_next_run_works(runs, monkeypa
         runs.run_json({"prompt": "the cat"})
     monkeypatch.undo()
     assert list(runs.generate(VALUES, session="ivy"))[-1][2] is not None
-
-
-def test_another_allowlisted_model_can_be_the_draft_but_never_a_path(runs):
-    settings = make_settings({**VALUES, "strategy": "speculative", "draft": "model:org/small"})
-    assert (settings.draft_model, settings.draft_precision) == ("org/small", "bf16")
-    assert control_values(settings, "hi")["draft"] == "model:org/small"
-    assert make_settings(control_values(settings, "hi")) == settings
-    with pytest.raises(gr.Error, match="model '/etc' is not served here"):
-        list(runs.generate({**VALUES, "strategy": "speculative", "draft": "model:/etc"}))

@@ -1,0 +1,183 @@
+"""The page's controls and the Settings they stand for: each control is a knob of `playground.knobs` (same name),
+made from the knob's widget, and its value turns into the Settings value and back here.
+
+`CONTROLS` is also the order of the /generate endpoint's parameters.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import gradio as gr
+
+from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
+from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings
+
+# Every value the generate event reads, in the order of its parameters (and of the /generate API's).
+CONTROLS = ("model", "precision", "prompt", *(knob.name for knob in PAGE_KNOBS))
+# The names /generate took before every knob had one spelling, and the knob each is now. A caller that still
+# sends them by keyword to `make_settings` (the page's values, /generate by position) keeps working.
+OLD_NAMES = {
+    "prompt_format": "chat",
+    "forced_words": "force_words",
+    "one_of": "force_one_of",
+    "draft": "draft_model",
+    "stop_strings": "stop",
+}
+OLD_DRAFT_MODEL = "model:"  # the old Draft value's prefix for another model of the allowlist
+
+# (label a person sees, value the event receives: Settings.strategy, so API callers use the same words as the
+# CLI and the trace)
+STRATEGY_CHOICES = [
+    ("Greedy", "greedy"),
+    ("Sampling", "sample"),
+    ("Beam search", "beam"),
+    ("Constrained beam search", "constrained"),
+    ("Speculative decoding", "speculative"),
+]
+SAME_WEIGHTS = ""  # the Draft value for the target's own weights (draft_model None)
+# Speculative drafts offered on the page: the target's own weights (at the Draft precision), or prompt lookup;
+# `choices` adds the host's other models, which are drafts only if they share the tokenizer.
+DRAFT_CHOICES = [("Same model", SAME_WEIGHTS), ("Prompt lookup (no model)", PROMPT_LOOKUP)]
+
+
+def choices(knob: Knob, models: list[str]) -> list[Any]:
+    """The choices of a radio or dropdown knob on a page serving `models`."""
+    return {
+        "strategies": STRATEGY_CHOICES,
+        "drafts": DRAFT_CHOICES + list(models),
+        "precisions": list(PRECISIONS),
+    }[knob.widget.choices]
+
+
+def make_control(knob: Knob, value: Any, limits: Any, models: list[str]) -> gr.Component:
+    """The Gradio component for `knob`, showing `value` (what `control_values` gives for the default Settings)."""
+    widget = knob.widget
+    common = dict(label=knob.label, info=widget.info, value=value, interactive=False if knob.greyed else None)
+    if widget.kind == "slider":
+        return gr.Slider(widget.minimum, widget.upper(limits), step=widget.step, **common)
+    if widget.kind == "number":
+        return gr.Number(precision=0 if knob.whole else None, minimum=widget.minimum, **common)
+    if widget.kind == "checkbox":
+        return gr.Checkbox(**common)
+    if widget.kind == "radio":
+        return gr.Radio(choices(knob, models), **common)
+    if widget.kind == "dropdown":
+        return gr.Dropdown(choices(knob, models), min_width=200, **common)
+    if widget.kind == "text":
+        return gr.Textbox(placeholder=widget.placeholder, lines=1, max_lines=4, **common)
+    raise ValueError(f"knob {knob.name}: unknown widget kind {widget.kind!r}")
+
+
+def signature() -> inspect.Signature:
+    """The generate event's signature: one parameter per control, named as in `CONTROLS`, then the request.
+    Gradio names the /generate endpoint's parameters after it."""
+    params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in CONTROLS]
+    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
+    return inspect.Signature([*params, request])
+
+
+def make_settings(values: dict[str, Any]) -> Settings:
+    """Settings from the raw control values (named as in `CONTROLS`; model, precision and prompt are not
+    settings and are ignored); raises SettingsError naming the first bad field. Controls left out keep
+    Settings' defaults.
+
+    A browser's number box sends whole numbers as floats (50.0); they count as whole numbers.
+    """
+    values = upgrade(values)
+    return Settings(**{knob.name: read(knob, values[knob.name]) for knob in PAGE_KNOBS if knob.name in values})
+
+
+def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
+    """What each control shows for `settings` and `prompt`: the inverse of `make_settings` (presets use it)."""
+    return {"prompt": prompt, **{knob.name: show(knob, getattr(settings, knob.name)) for knob in PAGE_KNOBS}}
+
+
+def upgrade(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with the old /generate names and Draft values in today's spelling."""
+    values = {OLD_NAMES.get(name, name): value for name, value in values.items()}
+    draft = values.get("draft_model")
+    if draft in PRECISIONS:  # the old Draft "bf16": the target's own weights at that precision
+        values["draft_model"], values["draft_precision"] = SAME_WEIGHTS, draft
+    elif isinstance(draft, str) and draft.startswith(OLD_DRAFT_MODEL):  # the old "model:<id>", which ran at bf16
+        values["draft_model"], values["draft_precision"] = draft[len(OLD_DRAFT_MODEL) :], "bf16"
+    if values.get("chat") in ("chat", "raw"):  # the old Prompt format radio
+        values["chat"] = values["chat"] == "chat"
+    return values
+
+
+def read(knob: Knob, value: Any) -> Any:
+    """One control's value as the Settings value of its knob."""
+    if knob.whole:
+        return _whole(value)
+    text = knob.widget.text
+    if text == "phrases":
+        return split_phrases(value)
+    if text == "sets":
+        return split_sets(value)
+    if text == "lines":
+        return split_stops(value)
+    if knob.name == "draft_model" and value in (SAME_WEIGHTS, None):
+        return None
+    return value
+
+
+def show(knob: Knob, value: Any) -> Any:
+    """What `knob`'s control shows for the Settings value: the inverse of `read`."""
+    text = knob.widget.text
+    if text == "phrases":
+        return ", ".join(value)
+    if text == "sets":
+        return "\n".join(" | ".join(group) for group in value)
+    if text == "lines":
+        return "\n".join(s.replace("\n", "\\n") for s in value)
+    if knob.name == "draft_model" and value is None:
+        return SAME_WEIGHTS
+    if knob.name == "chat" and value is None:  # the checkbox has no "when the model has one"
+        return True
+    return value
+
+
+def split_phrases(text: Any) -> tuple[str, ...]:
+    """ "umbrella, rainy day" or one per line -> ("umbrella", "rainy day"); blanks are dropped."""
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(p.strip() for line in text.splitlines() for p in line.split(",") if p.strip())
+
+
+def split_sets(text: Any) -> tuple[tuple[str, ...], ...]:
+    """ "red | blue | green" per line -> (("red", "blue", "green"),); blank lines are dropped.
+
+    Empty options ("red || blue") are kept, so Settings can name the mistake instead of hiding it.
+    """
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(tuple(o.strip() for o in line.split("|")) for line in text.splitlines() if line.strip())
+
+
+def split_stops(text: Any) -> tuple[str, ...]:
+    """One stop string per line, "\\n" written out standing for a line break; blank lines are dropped.
+
+    Spaces are kept: " the" and "the" are different stop strings.
+    """
+    if not isinstance(text, str):
+        return text or ()
+    return tuple(line.replace("\\n", "\n") for line in text.splitlines() if line.strip())
+
+
+def _whole(value: Any) -> Any:
+    # A browser's number box and JSON clients may send 50.0 for 50; Settings wants an int and will name the
+    # field if a genuine fraction such as 50.5 arrives.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def control_label(field: Any) -> str | None:
+    """The label of the control that sets `field`, where it does not simply say the field's name (an error
+    about force_words names "Forced words" too, one about temperature needs no more)."""
+    knob = BY_NAME.get(field) if isinstance(field, str) else None
+    if knob is None or knob.label.lower().replace(" ", "_").replace("-", "_") == field:
+        return None
+    return knob.label

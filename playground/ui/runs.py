@@ -1,0 +1,199 @@
+"""The server's side of a run from the page or the API: which models it may serve, the Stop switch of each
+browser session, and every failure turned into a message a person can read."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from playground.engine import stream
+from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
+from playground.models.allowlist import check_allowed
+from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.summary import summary
+from playground.trace import Trace
+from playground.ui.controls import control_label, make_settings
+from playground.ui.pump import batches
+from playground.ui.tokens import plain_text, token_span, trace_html
+
+logger = logging.getLogger(__name__)
+UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
+
+
+def user_error(exc: Exception) -> gr.Error:
+    """A SettingsError or ModelLoadError as the message a person sees, naming the control."""
+    label = control_label(getattr(exc, "field", None))
+    message = f"{label}: {exc}" if label else str(exc)
+    # gr.Error renders its message as HTML, and the message quotes the value that was sent.
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
+
+
+def failure(exc: Exception) -> gr.Error:
+    """What a person sees when a run fails in a way no check foresaw: one line, the details in the server's
+    log; the server keeps serving."""
+    logger.exception("a run failed")
+    message = f"The run failed: {type(exc).__name__}: {str(exc)[:200]}. The details are in the server's log."
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
+
+
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """Every exception inside becomes a gr.Error a person can read: bad settings, prompts and models name the
+    control (`user_error`), anything unforeseen is one line with the details logged (`failure`)."""
+    try:
+        yield
+    except (SettingsError, ModelLoadError, TypeError) as exc:
+        raise user_error(exc) from exc
+    except gr.Error:
+        raise
+    except Exception as exc:
+        raise failure(exc) from exc
+
+
+class Runs:
+    """The server's side of the page: which models it may serve, and a Stop switch per browser session.
+
+    Stop cannot simply abandon the run's generator: the text made so far, its trace and its views are kept,
+    so the run is asked to end at its next step (`threading.Event`) and finishes its trace as "cancelled".
+    """
+
+    def __init__(self, models: list[str], precision: str, default: LoadedModel) -> None:
+        self.models = models  # the host's allowlist, the embedded default first
+        self.precision = precision  # the served precision, the page's default
+        self.default = default  # loaded at start, so the first run does not wait for a load
+        # Stop switches by browser session: clicked but still queued, and running.
+        self._armed: dict[str | None, threading.Event] = {}
+        self._running: dict[str | None, threading.Event] = {}
+        self._guard = threading.Lock()
+
+    def check(self, model: Any, precision: Any) -> None:
+        """Raises ModelLoadError unless the host allows `model` and `precision` is known."""
+        check_allowed(model, self.models)
+        if precision not in PRECISIONS:
+            raise ModelLoadError(f"precision {str(precision)[:40]!r} is unknown; choose one of {', '.join(PRECISIONS)}")
+
+    def check_draft(self, draft: Any) -> None:
+        """A draft model is a model too: the allowlist's, never a path. Prompt lookup and None pass."""
+        if draft not in (None, PROMPT_LOOKUP):
+            check_allowed(draft, self.models)
+
+    def load(self, model: Any, precision: Any) -> LoadedModel:
+        """The allowed model at the asked precision, loaded once and shared; ModelLoadError names the problem."""
+        self.check(model, precision)
+        if (model, precision) == (self.default.info.id, self.default.info.precision):
+            return self.default
+        return load_model(model, precision)
+
+    def stream(
+        self, model: Any, precision: Any, prompt: Any, settings: Settings, cancel: threading.Event | None = None
+    ) -> Iterator[Any]:
+        """The engine's stream over the allowed model and, for speculative decoding, its draft, both loaded here
+        (the engine loads nothing)."""
+        target = self.load(model, precision)
+        return stream(target, prompt, settings, cancel=cancel, draft=load_draft(settings, target))
+
+    def arm(self, session: str | None) -> None:
+        """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch. A tab
+        gets one run at a time, so one visitor cannot fill the queue; a second click is refused."""
+        with self._guard:
+            if session in self._armed or session in self._running:
+                raise gr.Error(
+                    "This tab already has a run waiting or going: wait for it, or press Stop.", print_exception=False
+                )
+            self._armed[session] = threading.Event()
+
+    def stop(self, session: str | None) -> bool:
+        """Flips the session's Stop switch; its run ends at its next step (or never starts, if still queued).
+        False when the session has nothing waiting or going."""
+        with self._guard:
+            switches = [s for s in (self._armed.get(session), self._running.get(session)) if s is not None]
+        for switch in switches:
+            switch.set()
+        return bool(switches)
+
+    def forget(self, session: str | None) -> None:
+        """The tab was closed: stop its run, if any, and drop what was kept for it."""
+        self.stop(session)
+        with self._guard:
+            self._armed.pop(session, None)
+
+    def generate(self, values: dict[str, Any], session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
+        """Streams one run as (Output HTML so far, status line, trace), the trace only in the last triple.
+
+        Bad settings, prompts and models become a `gr.Error` naming the control.
+        """
+        with self._guard:
+            # The switch armed by the click, or a new one for an API call that did not click.
+            switch = self._armed.pop(session, None) or threading.Event()
+            self._running[session] = switch
+        try:
+            with answered():
+                yield from self._stream(values, switch)
+        finally:
+            with self._guard:
+                if self._running.get(session) is switch:
+                    del self._running[session]
+
+    def _stream(self, values: dict[str, Any], switch: threading.Event) -> Iterator[tuple[str, str, Trace | None]]:
+        """`generate`'s run itself, `switch` being its Stop switch."""
+        settings = make_settings(values)
+        model, precision = values.get("model"), values.get("precision")
+        self.check(model, precision)
+        self.check_draft(settings.draft_model)
+        if switch.is_set():
+            yield "", "Stopped before it started.", None
+            return
+        shown: list[str] = []  # one span per decided token
+        count = 0
+        prompt = values.get("prompt")
+
+        def run() -> Iterator[Any]:
+            # On the model thread: loading too, so a model is only ever touched there.
+            return self.stream(model, precision, prompt, settings, cancel=switch)
+
+        for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
+            last = batch[-1]
+            if last.trace is not None:
+                yield trace_html(last.trace), summary(last.trace), last.trace
+                return
+            count += len(batch)
+            shown += [token_span(update.step) for update in batch if update.step is not None]
+            # Beam search reports no step: its running best beam changes as a whole.
+            text = "".join(shown) if last.step is not None else plain_text(last.text)
+            yield text, f"Generating… step {count}", None
+
+    def run_json(self, payload: Any) -> str:
+        """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and
+        optionally "model" and "precision" from the host's allowlist) in, the run's trace as JSON out.
+
+        Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control;
+        an unknown key is an error naming it. Errors become a `gr.Error`.
+        """
+        try:
+            data = json.loads(payload) if isinstance(payload, str) else payload
+        except json.JSONDecodeError as exc:
+            raise gr.Error(
+                f"payload is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
+            ) from exc
+        if not isinstance(data, dict):
+            raise gr.Error("payload must be a JSON object of settings", print_exception=False)
+        data = dict(data)
+        prompt = data.pop("prompt", None)
+        model = data.pop("model", self.default.info.id)
+        precision = data.pop("precision", self.precision)
+        with answered():
+            self.check(model, precision)
+            self.check_draft(data.get("draft_model"))
+            settings = Settings.from_dict(data)
+            trace = None
+            run = lambda: self.stream(model, precision, prompt, settings)  # noqa: E731
+            for batch in batches(run, threading.Event()):
+                trace = batch[-1].trace
+        return trace.to_json()
