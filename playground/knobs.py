@@ -135,6 +135,10 @@ KNOBS = (
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
     Knob("draft_precision", "Draft precision", "speculative: the draft model's precision", SPECULATIVE,
          dict(choices=PRECISIONS), Widget("dropdown", choices="precisions", info="Of a draft model", side=False)),
+    Knob("epsilon_cutoff", "Epsilon cutoff", "sampling: drop tokens whose probability is below this; 0 = off",
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003")),
+    Knob("eta_cutoff", "Eta cutoff", "sampling: drop tokens below min(eta, sqrt(eta) * exp(-entropy)); 0 = off",
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0006")),
     # Set from the command line and the API only.
     Knob("min_new_tokens", "Min new tokens", "end-of-sequence is masked until this many tokens exist",
          cli=dict(type=int)),

@@ -1,8 +1,9 @@
 """Every knob of a decoding run, in one validated dataclass, plus the server-side limits.
 
 Defaults follow transformers' GenerationConfig: for sampling top_k 50, top_p 1.0, temperature 1.0; top_k 0,
-top_p 1.0, typical_p 1.0 and min_p 0.0 switch that filter off. A bad value raises `SettingsError` (a
-`ValueError`) naming the field and the value, e.g. "temperature must be > 0 for sampling, got -1".
+top_p 1.0, typical_p 1.0, min_p 0.0, epsilon_cutoff 0.0 and eta_cutoff 0.0 switch that filter off. A bad value
+raises `SettingsError` (a `ValueError`) naming the field and the value, e.g. "temperature must be > 0 for
+sampling, got -1".
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ class Settings:
     top_p: float = 1.0  # sampling only; 1.0 switches it off
     min_p: float = 0.0  # sampling only; 0.0 switches it off
     typical_p: float = 1.0  # sampling only; 1.0 switches it off
+    epsilon_cutoff: float = 0.0  # sampling only; drops tokens below this probability; 0.0 switches it off
+    eta_cutoff: float = 0.0  # sampling only; eta sampling's epsilon, scaled by the entropy; 0.0 switches it off
     repetition_penalty: float = 1.0  # every strategy; 1.0 switches it off; 0.01 to 100
     no_repeat_ngram_size: int = 0  # every strategy; 0 switches it off
     max_new_tokens: int = 64
@@ -162,6 +165,9 @@ class Settings:
             _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
             _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
+            # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
+            _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
+            _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
         if self.strategy in BEAM_STRATEGIES:
             _check_int("num_beams", self.num_beams, 2, lim.max_beams, SERVER_LIMIT)
             _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
@@ -345,10 +351,12 @@ def _check_float(
     low_open: bool = False,
     context: str = "",
     why: str = "",
+    high_open: bool = False,
 ) -> None:
     # `value` is already a finite float (`_as_float`, in __post_init__): only its range is left to check.
     if low is not None and (value <= low if low_open else value < low):
         sign = ">" if low_open else ">="
         raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")
-    if high is not None and value > high:
-        raise SettingsError(name, f"{name} must be <= {high:g}{context}{why}, got {value:g}")
+    if high is not None and (value >= high if high_open else value > high):
+        sign = "<" if high_open else "<="
+        raise SettingsError(name, f"{name} must be {sign} {high:g}{context}{why}, got {value:g}")

@@ -30,6 +30,8 @@ STAGES = (
     "top_p",
     "min_p",
     "typical_p",
+    "epsilon_cutoff",
+    "eta_cutoff",
     "final",
 )
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")

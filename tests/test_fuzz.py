@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from playground.knobs import KNOBS
 from playground.settings import STRATEGIES, Settings, SettingsError
 from playground.trace import STOP_REASONS
 from playground.ui.controls import CONTROLS, make_settings
@@ -17,12 +18,8 @@ from playground.ui.runs import Runs
 from tests.helpers import run as generate
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 
-FIELDS = [
-    "strategy", "temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty",
-    "no_repeat_ngram_size", "max_new_tokens", "min_new_tokens", "stop", "max_time", "seed", "num_beams",
-    "length_penalty", "early_stopping", "num_return_sequences", "force_words", "force_one_of", "draft_precision",
-    "num_draft_tokens", "draft_schedule", "prompt_lookup_ngram", "do_sample", "measure_speedup", "top_n", "chat",
-]  # fmt: skip
+# Every knob a payload may set (a draft model other than prompt lookup would be loaded from the path sent).
+FIELDS = [knob.name for knob in KNOBS if knob.name != "draft_model"]
 
 # Everything a JSON client or a careless caller can send: odd numbers, odd text, wrong types.
 numbers = st.one_of(
@@ -44,6 +41,8 @@ plausible = st.fixed_dictionaries(
         "top_p": st.floats(0.05, 1.0),
         "min_p": st.floats(0.0, 0.5),
         "typical_p": st.floats(0.05, 1.0),
+        "epsilon_cutoff": st.floats(0.0, 0.2),
+        "eta_cutoff": st.floats(0.0, 0.5),
         "repetition_penalty": st.floats(0.5, 2.0),
         "no_repeat_ngram_size": st.integers(0, 4),
         "stop": st.lists(words, max_size=2),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 from transformers import (
+    EpsilonLogitsWarper,
+    EtaLogitsWarper,
     MinNewTokensLengthLogitsProcessor,
     MinPLogitsWarper,
     NoRepeatNGramLogitsProcessor,
@@ -26,14 +28,14 @@ Stage = tuple[str, LogitsProcessor]
 
 # Stages that only remove tokens. Candidates are ranked by the distribution just before them, so a step
 # shows what a filter took away, not only what survived.
-FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p"})
+FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
 
 
 def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device) -> list[Stage]:
     """The active processing stages for `settings`, in the order transformers' `generate` applies them.
 
     Args:
-        settings: the run's settings; warpers (temperature ... typical_p) apply to sampling only.
+        settings: the run's settings; warpers (temperature ... eta_cutoff) apply to sampling only.
         prompt_len: prompt length in tokens, for min_new_tokens.
         eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
         device: the model's device, where the scores will be (min_new_tokens keeps its EOS ids there).
@@ -74,6 +76,11 @@ def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device
         stages.append(("min_p", MinPLogitsWarper(min_p=settings.min_p)))
     if settings.typical_p < 1.0:
         stages.append(("typical_p", TypicalLogitsWarper(mass=settings.typical_p)))
+    if settings.epsilon_cutoff > 0.0:
+        stages.append(("epsilon_cutoff", EpsilonLogitsWarper(epsilon=settings.epsilon_cutoff)))
+    if settings.eta_cutoff > 0.0:
+        # EtaLogitsWarper keeps its cutoff as a tensor on `device`, next to the scores.
+        stages.append(("eta_cutoff", EtaLogitsWarper(epsilon=settings.eta_cutoff, device=device)))
     return stages
 
 

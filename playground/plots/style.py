@@ -10,6 +10,8 @@ PURPLE = "#CC79A7"
 YELLOW = "#F0E442"
 GREY = "#999999"
 BLACK = "#000000"
+INDIGO = "#332288"  # from Paul Tol's colour-blind-safe palette, for the stages the first eight do not cover
+WINE = "#882255"
 
 # One colour per processing stage, in pipeline order.
 STAGE_COLOURS = {
@@ -22,6 +24,8 @@ STAGE_COLOURS = {
     "top_p": GREEN,
     "min_p": BLACK,
     "typical_p": SKY,
+    "epsilon_cutoff": INDIGO,
+    "eta_cutoff": WINE,
     "final": BLUE,
 }
 STAGE_LABELS = {
@@ -34,6 +38,8 @@ STAGE_LABELS = {
     "top_p": "after top-p",
     "min_p": "after min-p",
     "typical_p": "after typical-p",
+    "epsilon_cutoff": "after epsilon cutoff",
+    "eta_cutoff": "after eta cutoff",
     "final": "final",
 }
 

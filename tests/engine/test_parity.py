@@ -24,6 +24,17 @@ SAMPLE = [
     {"seed": 5, "typical_p": 0.9},
     {"seed": 6, "temperature": 0.8, "top_k": 20, "top_p": 0.9, "min_p": 0.02, "typical_p": 0.95},
     {"seed": 7, "repetition_penalty": 1.3, "no_repeat_ngram_size": 2, "min_new_tokens": 8},
+    {"seed": 8, "top_k": 0, "epsilon_cutoff": 0.02},
+    {"seed": 9, "top_k": 0, "temperature": 0.2, "eta_cutoff": 0.3},  # the tiny model is nearly uniform: sharpen it
+    {
+        "seed": 10,
+        "top_k": 30,
+        "top_p": 0.95,
+        "min_p": 0.01,
+        "typical_p": 0.97,
+        "epsilon_cutoff": 0.01,
+        "eta_cutoff": 0.02,
+    },
 ]
 BEAM = [
     {"num_beams": 2},
@@ -41,6 +52,8 @@ KNOBS = (
     "top_p",
     "min_p",
     "typical_p",
+    "epsilon_cutoff",
+    "eta_cutoff",
     "repetition_penalty",
     "no_repeat_ngram_size",
     "min_new_tokens",
@@ -105,6 +118,14 @@ def test_beam_search_matches_generate(model_seed, knobs, tiny_tokenizer):
     for seq, theirs in zip(trace.beams.sequences, ref, strict=True):
         assert_same(seq.token_ids, theirs, fill)
     assert trace.output.token_ids == trace.beams.sequences[0].token_ids
+
+
+@pytest.mark.parametrize("stage", ["epsilon_cutoff", "eta_cutoff"])
+def test_the_cutoff_parity_runs_do_cut(stage, tiny_tokenizer):
+    """The epsilon and eta runs above must remove tokens, or their parity proves little."""
+    knobs = next(k for k in SAMPLE if k.keys() & {"epsilon_cutoff", "eta_cutoff"} == {stage})
+    trace, _ = run_both(0, "sample", knobs, tiny_tokenizer)
+    assert any(c.removed_by == stage for step in trace.steps for c in step.candidates)
 
 
 def test_parity_runs_exercise_eos_and_length(tiny_tokenizer):

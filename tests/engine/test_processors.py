@@ -14,6 +14,8 @@ ALL_KNOBS = dict(
     top_p=0.9,
     min_p=0.05,
     typical_p=0.95,
+    epsilon_cutoff=0.001,
+    eta_cutoff=0.002,
     repetition_penalty=1.3,
     no_repeat_ngram_size=2,
     min_new_tokens=3,
@@ -31,6 +33,8 @@ def test_every_knob_adds_its_stage_in_transformers_order():
         "top_p",
         "min_p",
         "typical_p",
+        "epsilon_cutoff",
+        "eta_cutoff",
     ]
 
 

@@ -17,6 +17,7 @@ def reference(loaded, trace, settings: Settings) -> torch.Tensor:
     kwargs = dict(max_new_tokens=settings.max_new_tokens, do_sample=settings.strategy == "sample")
     if settings.strategy == "sample":
         kwargs.update(temperature=settings.temperature, top_k=settings.top_k, top_p=settings.top_p)
+        kwargs.update(epsilon_cutoff=settings.epsilon_cutoff, eta_cutoff=settings.eta_cutoff)
     if settings.strategy == "beam":
         kwargs.update(
             num_beams=settings.num_beams,
@@ -44,6 +45,9 @@ def check(ours: list[int], theirs: torch.Tensor, fill: set[int]) -> None:
         dict(strategy="greedy", repetition_penalty=1.3),
         dict(strategy="sample", seed=11, temperature=0.9, top_k=40, top_p=0.92),
         dict(strategy="sample", seed=12, temperature=1.3, top_k=0, top_p=1.0),
+        # Hewitt et al.'s suggested cutoffs; with 49k tokens they cut a long tail.
+        dict(strategy="sample", seed=13, top_k=0, epsilon_cutoff=0.0003),
+        dict(strategy="sample", seed=14, temperature=1.2, top_k=0, eta_cutoff=0.0006),
         dict(strategy="beam", num_beams=4, num_return_sequences=2),
         dict(strategy="beam", num_beams=3, length_penalty=0.5, early_stopping=True),
     ],
@@ -61,6 +65,9 @@ def test_bundled_fp32_matches_generate(bundled_fp32, knobs):
     else:
         check(trace.output.token_ids, ref[0], fill)
     assert trace.timing.new_tokens == len(trace.output.token_ids) > 0
+    for cutoff in ("epsilon_cutoff", "eta_cutoff"):
+        if getattr(settings, cutoff):  # the filter must have removed something, or parity proves little
+            assert any(c.removed_by == cutoff for step in trace.steps for c in step.candidates)
 
 
 def test_bundled_nf4_greedy_matches_generate(bundled_nf4):
