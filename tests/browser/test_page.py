@@ -160,12 +160,14 @@ def test_sampling_with_a_seed_is_reproducible_in_the_page(page, bundled_nf4):
     set_number(page, "Temperature", "1.3")
     set_number(page, "Top-p", "0.9")
     set_number(page, "Min-p", "0.02")
+    set_number(page, "Eta cutoff", "0.0006")
     set_number(page, "Max new tokens", "12")
     page.get_by_label("Seed").fill("7")
     run(page)
-    settings = Settings(strategy="sample", temperature=1.3, top_p=0.9, min_p=0.02, max_new_tokens=12, seed=7)
-    assert output_text(page) == shown(generate(bundled_nf4, prompt, settings))
+    knobs = dict(temperature=1.3, top_p=0.9, min_p=0.02, eta_cutoff=0.0006, max_new_tokens=12, seed=7)
+    assert output_text(page) == shown(generate(bundled_nf4, prompt, Settings(strategy="sample", **knobs)))
     expect(page.locator("#step-plot").get_by_text("after top-p")).to_be_visible(timeout=30_000)
+    expect(page.locator("#step-plot").get_by_text("after eta cutoff")).to_be_visible()
     shot(page, "sampling")
 
 
