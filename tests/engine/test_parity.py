@@ -1,7 +1,10 @@
 """Token-for-token parity with transformers' `generate` on tiny random models built in-process."""
 
+import dataclasses
+
 import pytest
 import torch
+from transformers import GenerationConfig
 
 from playground.engine import generate
 from playground.settings import Settings
@@ -46,22 +49,13 @@ BEAM = [
     {"num_beams": 4, "num_return_sequences": 4, "early_stopping": True, "repetition_penalty": 1.3},
     {"num_beams": 3, "no_repeat_ngram_size": 2, "min_new_tokens": 6},
 ]
-KNOBS = (
-    "temperature",
-    "top_k",
-    "top_p",
-    "min_p",
-    "typical_p",
-    "epsilon_cutoff",
-    "eta_cutoff",
-    "repetition_penalty",
-    "no_repeat_ngram_size",
-    "min_new_tokens",
-    "num_beams",
-    "length_penalty",
-    "early_stopping",
-    "num_return_sequences",
-)
+# The Settings fields generate takes under the same name (do_sample and max_new_tokens are given below; max_time
+# would make the comparison depend on speed).
+KNOBS = [
+    f.name
+    for f in dataclasses.fields(Settings)
+    if hasattr(GenerationConfig(), f.name) and f.name not in ("do_sample", "max_new_tokens", "max_time")
+]
 
 
 def reference(model, tokenizer, settings: Settings) -> torch.Tensor:

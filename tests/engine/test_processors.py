@@ -1,41 +1,35 @@
 """The stage list is transformers' processors, in transformers' order, applied without side effects."""
 
 import torch
-from transformers import LogitsProcessorList
+from transformers import GenerationConfig, LogitsProcessorList
 
 from playground.engine.processors import apply_stages, build_stages
 from playground.settings import Settings
+from playground.trace import STAGES
+from tests.tiny import make_tiny_model, make_tiny_tokenizer
 
 CPU = torch.device("cpu")
 
-ALL_KNOBS = dict(
-    temperature=0.7,
-    top_k=5,
-    top_p=0.9,
-    min_p=0.05,
-    typical_p=0.95,
-    epsilon_cutoff=0.001,
-    eta_cutoff=0.002,
-    repetition_penalty=1.3,
-    no_repeat_ngram_size=2,
-    min_new_tokens=3,
-)
+# Every knob with a processing stage, at a value that switches it on.
+ALL_KNOBS = dict(temperature=0.7, top_k=5, top_p=0.9, min_p=0.05, typical_p=0.95, epsilon_cutoff=0.001)
+ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
 
 
-def test_every_knob_adds_its_stage_in_transformers_order():
+def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
+    """The processors `generate` itself would build for these knobs, in its order (by class name)."""
+    tokenizer = make_tiny_tokenizer()
+    model = make_tiny_model(tokenizer, seed=0)
+    config = GenerationConfig(do_sample=do_sample, eos_token_id=2, pad_token_id=tokenizer.pad_token_id, **knobs)
+    model._prepare_special_tokens(config, device="cpu")
+    processors = model._get_logits_processor(config, input_ids_seq_length=4, device="cpu", model_kwargs={})
+    return [type(p).__name__ for p in processors]
+
+
+def test_every_knob_adds_transformers_processor_in_transformers_order():
     stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=4, eos_ids=[2], device=CPU)
-    assert [name for name, _ in stages] == [
-        "repetition_penalty",
-        "no_repeat_ngram",
-        "min_new_tokens",
-        "temperature",
-        "top_k",
-        "top_p",
-        "min_p",
-        "typical_p",
-        "epsilon_cutoff",
-        "eta_cutoff",
-    ]
+    assert [type(p).__name__ for _, p in stages] == transformers_processors(ALL_KNOBS, do_sample=True)
+    assert len(stages) == len(ALL_KNOBS)  # one stage per knob, each named in the trace's stage list
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final")]
 
 
 def test_neutral_values_add_no_stage():
@@ -44,8 +38,9 @@ def test_neutral_values_add_no_stage():
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        names = [n for n, _ in build_stages(Settings(strategy=strategy, **ALL_KNOBS), 4, [2], CPU)]
-        assert names == ["repetition_penalty", "no_repeat_ngram", "min_new_tokens"]
+        stages = build_stages(Settings(strategy=strategy, **ALL_KNOBS), 4, [2], CPU)
+        assert [type(p).__name__ for _, p in stages] == transformers_processors(ALL_KNOBS, do_sample=False)
+        assert [n for n, _ in stages] == ["repetition_penalty", "no_repeat_ngram", "min_new_tokens"]
 
 
 def test_staged_result_equals_transformers_list_and_leaves_input_alone():
