@@ -1,0 +1,84 @@
+"""Divergences between two next-token distributions, on hand-built distributions with worked values."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from playground.engine.divergence import js_divergence, kl_divergence, total_variation, uncovered_mass
+
+LN2 = math.log(2)
+
+
+def t(*rows):
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def test_identical_distributions_are_zero_apart():
+    p = t([0.7, 0.2, 0.1, 0.0])
+    assert kl_divergence(p, p).item() == 0.0
+    assert js_divergence(p, p).item() == pytest.approx(0.0, abs=1e-12)
+    assert total_variation(p, p).item() == 0.0
+    assert uncovered_mass(p, p).item() == 0.0
+
+
+def test_worked_example():
+    # p = (1/2, 1/2, 0), q = (1/4, 1/4, 1/2): KL(p||q) = ln 2; m = (3/8, 3/8, 1/4);
+    # JS = (ln(4/3) + (ln(2/3) + ln 2) / 2) / 2; TV = (1/4 + 1/4 + 1/2) / 2.
+    p, q = t([0.5, 0.5, 0.0]), t([0.25, 0.25, 0.5])
+    assert kl_divergence(p, q).item() == pytest.approx(LN2)
+    assert js_divergence(p, q).item() == pytest.approx((math.log(4 / 3) + (math.log(2 / 3) + LN2) / 2) / 2)
+    assert total_variation(p, q).item() == pytest.approx(0.5)
+    # KL is not symmetric: q puts half its mass where p puts none.
+    assert kl_divergence(q, p).item() == math.inf and uncovered_mass(q, p).item() == pytest.approx(0.5)
+
+
+def test_a_token_only_a_can_choose_makes_kl_infinite_and_says_how_much_mass_is_uncovered():
+    # B's top-k removed the token A gives 0.1: B calls A's choice impossible.
+    p, q = t([0.9, 0.1, 0.0]), t([1.0, 0.0, 0.0])
+    assert kl_divergence(p, q).item() == math.inf
+    assert uncovered_mass(p, q).item() == pytest.approx(0.1)
+    # The other way round only A's support matters: B's token is one A gives 0.9.
+    assert kl_divergence(q, p).item() == pytest.approx(-math.log(0.9))
+    assert js_divergence(p, q).item() < LN2 and total_variation(p, q).item() == pytest.approx(0.1)
+
+
+def test_disjoint_supports_are_as_far_apart_as_can_be():
+    p, q = t([0.5, 0.5, 0.0, 0.0]), t([0.0, 0.0, 0.3, 0.7])
+    assert kl_divergence(p, q).item() == math.inf and uncovered_mass(p, q).item() == pytest.approx(1.0)
+    assert js_divergence(p, q).item() == pytest.approx(LN2)
+    assert total_variation(p, q).item() == pytest.approx(1.0)
+
+
+def test_rows_are_independent_and_the_shape_drops_the_vocabulary():
+    p = t([0.5, 0.5], [1.0, 0.0], [0.2, 0.8])
+    q = t([0.5, 0.5], [0.5, 0.5], [0.8, 0.2])
+    assert kl_divergence(p, q).shape == (3,) and js_divergence(p[None], q[None]).shape == (1, 3)
+    assert kl_divergence(p, q)[0].item() == 0.0 and kl_divergence(p, q)[1].item() == pytest.approx(LN2)
+
+
+distributions = st.lists(st.floats(0.0, 1.0), min_size=2, max_size=12).filter(lambda xs: sum(xs) > 1e-3)
+
+
+@given(a=distributions, b=distributions, zero=st.integers(0, 11))
+def test_matches_torch_categorical_kl_and_stays_in_bounds(a, b, zero):
+    n = min(len(a), len(b))
+    p = torch.tensor(a[:n], dtype=torch.float64)
+    q = torch.tensor(b[:n], dtype=torch.float64)
+    q[zero % n] = 0.0  # a filtered-out token
+    if p.sum() <= 1e-3 or q.sum() <= 1e-3:
+        return
+    p, q = p / p.sum(), q / q.sum()
+    reference = torch.distributions.kl_divergence(
+        torch.distributions.Categorical(probs=p), torch.distributions.Categorical(probs=q)
+    ).item()
+    ours = kl_divergence(p, q).item()
+    if uncovered_mass(p, q).item() > 0:
+        assert ours == math.inf and reference == math.inf
+    else:
+        assert ours == pytest.approx(reference, abs=1e-9)
+    assert 0.0 <= js_divergence(p, q).item() <= LN2
+    assert 0.0 <= total_variation(p, q).item() <= 1.0
+    assert js_divergence(p, q).item() == pytest.approx(js_divergence(q, p).item(), abs=1e-12)
