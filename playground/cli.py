@@ -6,13 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from playground.engine import stream
+from playground.engine.branch import branch_point
 from playground.knobs import BY_NAME, KNOBS
 from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
 from playground.summary import summary
+from playground.trace import Trace
 
 FIELD_FLAGS = {knob.name: knob.flag for knob in KNOBS} | {"chat": "--chat/--raw", "prompt": "--prompt"}
+FIELD_FLAGS |= {"at": "--at", "token": "--token"}
+BRANCH_FIELDS = ("prefix_ids", "parent_run")  # a --continue-from trace's own branch is replaced, not kept
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,11 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser("generate", help="run one decoding experiment and print the text or its trace")
-    gen.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    gen.add_argument(
+        "--model", help=f"bundled default, a Hugging Face id or a directory (default: {DEFAULT_MODEL_ID}, or the "
+        "--continue-from trace's model)"
+    )  # fmt: skip
     gen.add_argument("--precision", default="nf4", choices=PRECISIONS)
-    source = gen.add_mutually_exclusive_group(required=True)
+    source = gen.add_mutually_exclusive_group()
     source.add_argument("--prompt", help="the prompt text")
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    branch = gen.add_argument_group("branching", "continue an exported trace from one of its steps")
+    branch.add_argument(
+        "--continue-from", type=Path, metavar="TRACE.json",
+        help="a trace file (--json or the page's export): its prompt and settings, which other flags change",
+    )  # fmt: skip
+    branch.add_argument("--at", type=int, metavar="STEP", help="the 1-based step to branch at")
+    branch.add_argument("--token", metavar="ID_OR_TEXT", help="the token to take there: an id, or text of one token")
     chat = gen.add_mutually_exclusive_group()
     chat.add_argument("--chat", dest="chat", action="store_true", default=None, help=BY_NAME["chat"].help)
     chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
@@ -38,10 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The Settings the flags ask for; flags left out keep the dataclass defaults."""
+def settings_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Settings:
+    """The Settings the flags ask for; flags left out keep `base` (a --continue-from trace's settings) or else
+    the dataclass defaults."""
     given = {knob.name: getattr(args, knob.name) for knob in KNOBS if knob.name != "chat"}
-    return Settings(chat=args.chat, **{name: value for name, value in given.items() if value is not None})
+    given["chat"] = args.chat
+    return Settings.from_dict({**(base or {}), **{name: value for name, value in given.items() if value is not None}})
+
+
+def resolve_token(tokenizer: Any, value: str) -> int:
+    """--token's value as a token id: a number is an id, anything else must be the text of exactly one token."""
+    if value.strip().isdigit():
+        return int(value)
+    ids = tokenizer(value, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1:
+        raise SettingsError("token", f"{value!r} is {len(ids)} tokens {ids}, not one: give one token or its id")
+    return ids[0]
 
 
 def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None) -> None:
@@ -70,13 +97,22 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for a bad value, 1 when the model cannot be loaded)."""
+    from playground.models import DEFAULT_MODEL_ID
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
+    parent = _read_parent(parser, args)
+    if parent is None and args.prompt is None and args.prompt_file is None:
+        parser.error("one of the arguments --prompt --prompt-file (or --continue-from) is required")
     try:
-        settings = settings_from_args(args)
-        prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+        base = None if parent is None else {k: v for k, v in parent.settings.items() if k not in BRANCH_FIELDS}
+        settings = settings_from_args(args, base)
+        if args.prompt is not None or args.prompt_file is not None:
+            prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+        else:
+            prompt = parent.prompt.text
     except SettingsError as exc:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     except OSError as exc:
@@ -87,17 +123,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     from playground.models import ModelLoadError, load_draft, load_model
 
     try:
-        loaded = load_model(args.model, args.precision)
+        loaded = load_model(args.model or (parent.model.id if parent else DEFAULT_MODEL_ID), args.precision)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     try:
+        if parent is not None:
+            settings = settings.replace(**branch_point(parent, args.at, resolve_token(loaded.tokenizer, args.token)))
         draft = load_draft(settings, loaded)
         for run in range(args.runs):
             _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json, draft)
     except SettingsError as exc:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     return 0
+
+
+def _read_parent(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Trace | None:
+    """The --continue-from trace, checked; None without the flag. A problem ends the program with a message."""
+    if args.continue_from is None:
+        if args.at is not None or args.token is not None:
+            parser.error("--at and --token branch a trace: give it with --continue-from TRACE.json")
+        return None
+    if args.at is None or args.token is None:
+        parser.error("--continue-from needs --at STEP and --token ID_OR_TEXT")
+    try:
+        parent = Trace.from_json(args.continue_from.read_text(encoding="utf-8"))
+        parent.validate()
+    except OSError as exc:
+        parser.error(f"argument --continue-from: cannot read {args.continue_from}: {exc.strerror}")
+    except (ValueError, TypeError, KeyError) as exc:
+        parser.error(f"argument --continue-from: {args.continue_from} is not a trace: {str(exc)[:200]}")
+    return parent
 
 
 def _read_prompt(path: Path) -> str:

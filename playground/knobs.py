@@ -28,6 +28,14 @@ def early_stopping(value: str) -> bool | str:
     return choices[value.lower()]
 
 
+def token_ids(value: str) -> tuple[int, ...]:
+    """The command line's "12,7,99" as token ids."""
+    try:
+        return tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be token ids separated by commas, got {value!r}") from None
+
+
 @dataclass(frozen=True)
 class Widget:
     """The page's control for a knob. Its value is the Settings value, except text boxes (`text` says how
@@ -149,6 +157,10 @@ KNOBS = (
     Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
          SPECULATIVE, dict(type=int)),
     Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=int)),
+    # A branch (the page's "continue from here"; the command line's --continue-from sets both).
+    Knob("prefix_ids", "Forced tokens", "token ids the output starts with, comma-separated: a branch's parent "
+         "tokens, then the token chosen there", cli=dict(type=token_ids)),
+    Knob("parent_run", "Branched from", "run id of the run this one branches from (recorded only)"),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

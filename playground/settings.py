@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ EARLY_STOPPING = (True, False, "never")
 # Temperature and repetition penalty divide (or multiply) the logits: far below 0.01 the scaled logits overflow
 # to infinity and the probabilities become NaN. Nothing a person can see changes below 0.01 anyway.
 MIN_SCALE = 0.01
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a trace's run_id looks like
 
 
 class SettingsError(ValueError):
@@ -112,6 +114,10 @@ class Settings:
     measure_speedup: bool = False  # speculative; then also time plain decoding of as many tokens, for the speed-up
     top_n: int = 20  # candidates recorded per step in the trace
     chat: bool | None = None  # apply the chat template; None means "when the model has one"
+    # A branch: generated tokens forced before the strategy decides (the parent run's up to the branch point, then
+    # the token chosen there); max_new_tokens and min_new_tokens count the tokens after them.
+    prefix_ids: tuple[int, ...] = ()
+    parent_run: str | None = None  # the run_id of the run branched from; recorded, changes nothing
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -123,6 +129,7 @@ class Settings:
                 object.__setattr__(self, name, _as_float(name, value))
         # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
         object.__setattr__(self, "stop", _sequence("stop", self.stop))
+        object.__setattr__(self, "prefix_ids", _token_ids("prefix_ids", self.prefix_ids))
         object.__setattr__(self, "force_words", _strings("force_words", self.force_words))
         object.__setattr__(
             self,
@@ -143,6 +150,19 @@ class Settings:
         _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens, SERVER_LIMIT)
         _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens, " (max_new_tokens)")
         _check_int("top_n", self.top_n, 1, lim.max_top_n, SERVER_LIMIT)
+        # A branch replays at most one run's worth of tokens.
+        _check(
+            len(self.prefix_ids) <= lim.max_new_tokens,
+            "prefix_ids",
+            f"may hold at most {lim.max_new_tokens} tokens{SERVER_LIMIT}",
+            len(self.prefix_ids),
+        )
+        _check(
+            self.parent_run is None or (isinstance(self.parent_run, str) and RUN_ID.fullmatch(self.parent_run)),
+            "parent_run",
+            "must be a run id (letters, digits, - and _, at most 64)",
+            self.parent_run,
+        )
         _check(len(self.stop) <= MAX_STOP_STRINGS, "stop", f"allows at most {MAX_STOP_STRINGS} strings", len(self.stop))
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
@@ -262,6 +282,7 @@ class Settings:
         data["stop"] = list(self.stop)
         data["force_words"] = list(self.force_words)
         data["force_one_of"] = [list(group) for group in self.force_one_of]
+        data["prefix_ids"] = list(self.prefix_ids)
         return data
 
     @classmethod
@@ -285,6 +306,15 @@ def _sequence(name: str, value: Any) -> tuple:
         return (value,)
     if not isinstance(value, (list, tuple)):
         raise SettingsError(name, f"{name} must be a string or a list of strings, got {value!r:.80}")
+    return tuple(value)
+
+
+def _token_ids(name: str, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise SettingsError(name, f"{name} must be a list of token ids, got {value!r:.80}")
+    for token in value:
+        if isinstance(token, bool) or not isinstance(token, int) or token < 0:
+            raise SettingsError(name, f"{name} must hold token ids (whole numbers >= 0), got {token!r:.80}")
     return tuple(value)
 
 

@@ -22,11 +22,17 @@ def summary(trace: Trace, detail: bool = False) -> str:
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
     parts = [
         model,
-        f"{timing.new_tokens} tokens",
+        f"{len(trace.output.token_ids)} tokens",
         f"{timing.tokens_per_s:.1f} tokens/s",
         f"{timing.total_s:.2f} s",
         f"stopped: {reason}",
     ]
+    if trace.branch is not None:
+        branch = trace.branch
+        parts.append(
+            f"branched at step {branch.at}: took {branch.token.text!r} (p = {branch.token.prob:.3g}), "
+            f"{timing.new_tokens} decided after it"
+        )
     if trace.beams is not None and trace.beams.constraints:
         met = bool(trace.beams.sequences) and trace.beams.sequences[0].satisfies_constraints
         parts.append("constraints met" if met else "constraints NOT met: try more max new tokens or beams")

@@ -35,6 +35,7 @@ STAGES = (
     "final",
 )
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
+ORIGINS = ("inherited", "forced")
 BEAM_STATUSES = ("kept", "pruned", "finished", "returned")
 EMIT_KINDS = ("bonus", "resampled", "corrected")
 
@@ -85,6 +86,18 @@ class Step:
     chosen: Chosen
     entropy: float  # nats, of the final distribution
     candidates: list[Candidate]
+    origin: str | None = None  # a branch's forced steps: inherited (the parent's tokens) | forced (the chosen one)
+
+
+@dataclass
+class Branch:
+    """Where a run branched from another: the steps before `at` are the parent's tokens, step `at` is the
+    token chosen there, and the strategy decided every step after it."""
+
+    parent: str | None  # the parent's run_id (None when the prefix did not come from a recorded run)
+    at: int  # 1-based step of the chosen token, as the Output and the step slider count
+    token: Chosen  # the chosen token, with its probability under the final distribution
+    probs: dict[str, float]  # its probability after every stage: how unlikely the forced choice was
 
 
 @dataclass
@@ -205,12 +218,21 @@ class Trace:
     timing: Timing
     beams: Beams | None = None
     speculative: Speculative | None = None
+    run_id: str | None = None  # unique per run (None in traces written before runs had ids)
+    branch: Branch | None = None  # set when the run continues another from a chosen token
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        """The trace as nested dicts and lists, schema first. Optional speculative values that are not set are
-        left out, as the format has always had them (a prompt-lookup draft has no model id)."""
+        """The trace as nested dicts and lists, schema first. Optional values that are not set are left out, as
+        the format has always had them (a prompt-lookup draft has no model id, a step that was not forced has
+        no origin, a run that is not a branch no branch)."""
         data = asdict(self)
+        for step in data["steps"]:
+            if step["origin"] is None:
+                del step["origin"]
+        for key in ("run_id", "branch"):
+            if data[key] is None:
+                del data[key]
         if data["speculative"] is not None:
             spec = data["speculative"]
             spec["draft"] = {key: value for key, value in spec["draft"].items() if value is not None}
@@ -244,6 +266,10 @@ class Trace:
                 constraints=[ConstraintInfo(**c) for c in beams.get("constraints", [])],
             ),
             speculative=_speculative_from_dict(data.get("speculative")),
+            run_id=data.get("run_id"),
+            branch=None
+            if data.get("branch") is None
+            else Branch(**{**data["branch"], "token": Chosen(**data["branch"]["token"])}),
         )
 
     @classmethod
@@ -257,6 +283,9 @@ class Trace:
         _check_value(self, Trace, "trace")
         if self.output.stop_reason not in STOP_REASONS:
             raise ValueError(f"output.stop_reason must be one of {', '.join(STOP_REASONS)}")
+        for step in self.steps:
+            if step.origin is not None and step.origin not in ORIGINS:
+                raise ValueError(f"steps[{step.index}].origin must be one of {', '.join(ORIGINS)}")
         if self.beams is not None:
             for node in self.beams.nodes:
                 if node.status not in BEAM_STATUSES:
@@ -311,6 +340,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         chosen=Chosen(**data["chosen"]),
         entropy=data["entropy"],
         candidates=[Candidate(**c) for c in data["candidates"]],
+        origin=data.get("origin"),
     )
 
 

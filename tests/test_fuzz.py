@@ -54,6 +54,7 @@ plausible = st.fixed_dictionaries(
         "force_words": st.lists(words, min_size=1, max_size=2),
         "force_one_of": st.lists(st.lists(words, min_size=1, max_size=3), max_size=2),
         "draft_model": st.sampled_from([None, "prompt-lookup"]),
+        "prefix_ids": st.lists(st.integers(0, 100), max_size=4),
         "draft_precision": st.sampled_from(["fp32", "bf16"]),
         "num_draft_tokens": st.integers(1, 5),
         "draft_schedule": st.sampled_from(["constant", "adaptive"]),
@@ -86,9 +87,12 @@ def small_server(monkeypatch):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
-def check_trace(trace) -> None:
+def check_trace(trace, chosen: Settings) -> None:
     assert trace.output.stop_reason in STOP_REASONS
-    assert 1 <= len(trace.output.token_ids) <= 6
+    # A branch's forced tokens come first; max_new_tokens (at most 6 here) counts the tokens after them.
+    forced = list(chosen.prefix_ids)
+    assert trace.output.token_ids[: len(forced)] == forced
+    assert 1 <= len(trace.output.token_ids) <= len(forced) + chosen.max_new_tokens <= len(forced) + 6
     assert all(0.0 <= step.chosen.prob <= 1.0 and math.isfinite(step.entropy) for step in trace.steps)
     json.loads(trace.to_json())  # always exportable
 
@@ -106,6 +110,8 @@ def check_trace(trace) -> None:
     payload={"strategy": "sample", "max_new_tokens": 1, "temperature": 2.0233739799209883e-137}, prompt="the cat sat"
 )
 @example(payload={"strategy": "greedy", "max_new_tokens": 2, "repetition_penalty": 1e-137}, prompt="the cat sat")
+# Found here: a branch's forced tokens come on top of max_new_tokens.
+@example(payload={"strategy": "greedy", "max_new_tokens": 3, "prefix_ids": [0, 0, 0, 0]}, prompt="the cat sat")
 def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
     payload.pop("prompt", None)
     try:
@@ -120,7 +126,7 @@ def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
         assert exc.field and str(exc)
         event(f"refused at run time: {exc.field}")
         return
-    check_trace(trace)
+    check_trace(trace, chosen)
     event(f"ran {chosen.strategy}")
 
 

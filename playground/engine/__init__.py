@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from playground.engine.beam import beam_search
+from playground.engine.branch import branched
 from playground.engine.constrained import constrained_beam_search
 from playground.engine.context import Update, prepare
 from playground.engine.sampling import decode_tokens
@@ -54,8 +55,9 @@ def stream(
         SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.
     """
     ctx = prepare(loaded, prompt, settings, cancel, draft)
+    strategy = _STRATEGIES[settings.strategy]
     with loaded.lock:
-        yield from _STRATEGIES[settings.strategy](ctx)
+        yield from branched(ctx, strategy) if ctx.prefix else strategy(ctx)
 
 
 def generate(loaded: LoadedModel, prompt: str, settings: Settings, draft: LoadedModel | None = None) -> Trace:

@@ -181,9 +181,9 @@ def candidate_stops(ctx: RunContext, paths: list[list[int]], last_step: bool, ti
     for path in paths:
         hit = path[-1] in ctx.eos_ids
         if not hit and ctx.settings.stop:
-            text = ctx.decode(path)
+            text = ctx.text(path)
             # Only a match that the newest token completes counts; an earlier one would have stopped earlier.
-            hit = find_stop(text, ctx.settings.stop, max(0, len(ctx.decode(path[:-1])) - 64)) >= 0
+            hit = find_stop(text, ctx.settings.stop, max(0, len(ctx.text(path[:-1])) - 64)) >= 0
         hits.append(hit)
     return torch.tensor(hits, dtype=torch.bool, device=HOST)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,19 @@ class RunContext:
     loaded: LoadedModel
     settings: Settings
     prompt: PromptInfo
-    input_ids: torch.LongTensor  # (1, T) prompt tokens on the model's device
+    input_ids: torch.LongTensor  # (1, T) prompt tokens (and a branch's forced tokens) on the model's device
     eos_ids: list[int]
     texts: TokenTexts
     deadline: Deadline
     draft: LoadedModel | None = None  # speculative decoding's draft model, loaded by the caller
+    # A branch's forced tokens (settings.prefix_ids): already in input_ids, and the start of every text shown.
+    prefix: list[int] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def context_ids(self) -> list[int]:
+        """What the model reads before deciding: the prompt's tokens, then a branch's forced tokens."""
+        return self.prompt.token_ids + self.prefix
 
     @property
     def device(self) -> torch.device:
@@ -55,9 +63,14 @@ class RunContext:
         """Generated tokens as text, special tokens left out."""
         return self.loaded.tokenizer.decode(token_ids, skip_special_tokens=True)
 
+    def text(self, token_ids: list[int]) -> str:
+        """The output's text with `token_ids` generated: a branch's forced tokens first."""
+        return self.decode(self.prefix + token_ids)
+
     def visible_text(self, token_ids: list[int]) -> tuple[str, bool]:
-        """The text to show for `token_ids`, cut before the first stop string, and whether one matched."""
-        text = self.decode(token_ids)
+        """The text to show for `token_ids` (after any forced tokens), cut before the first stop string, and
+        whether one matched."""
+        text = self.text(token_ids)
         cut = find_stop(text, self.settings.stop) if self.settings.stop else -1
         return (text, False) if cut < 0 else (text[:cut], True)
 
@@ -107,22 +120,29 @@ def prepare(
         raise SettingsError("prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}")
     if not ids:
         raise SettingsError("prompt", "prompt has no tokens")
+    prefix = list(settings.prefix_ids)
+    vocab = loaded.info.vocab_size
+    for token in prefix:
+        if token >= vocab:
+            raise SettingsError("prefix_ids", f"prefix_ids holds {token}, not a token id of this model (< {vocab})")
     window = getattr(loaded.model.config, "max_position_embeddings", None)
-    if isinstance(window, int) and len(ids) + settings.max_new_tokens > window:
+    if isinstance(window, int) and len(ids) + len(prefix) + settings.max_new_tokens > window:
+        forced = f", {len(prefix)} forced tokens" if prefix else ""
         raise SettingsError(
             "max_new_tokens",
-            f"the prompt ({len(ids)} tokens) plus max_new_tokens ({settings.max_new_tokens}) exceed the model's "
-            f"context window of {window} tokens",
+            f"the prompt ({len(ids)} tokens{forced}) plus max_new_tokens ({settings.max_new_tokens}) exceed the "
+            f"model's context window of {window} tokens",
         )
     return RunContext(
         loaded=loaded,
         settings=settings,
         prompt=PromptInfo(text=prompt, rendered=rendered, token_ids=list(ids)),
-        input_ids=torch.tensor([ids], dtype=torch.long, device=loaded.model.device),
+        input_ids=torch.tensor([ids + prefix], dtype=torch.long, device=loaded.model.device),
         eos_ids=eos_token_ids(loaded.model, loaded.tokenizer),
         texts=TokenTexts(loaded.tokenizer),
         deadline=Deadline(settings.time_budget, cancel),
         draft=draft,
+        prefix=prefix,
     )
 
 
@@ -139,6 +159,7 @@ def make_trace(
     text, _ = ctx.visible_text(token_ids)
     generation_s = prefill_s + decode_s
     return Trace(
+        run_id=uuid.uuid4().hex[:12],
         model=ctx.loaded.info,
         settings=ctx.settings.to_dict(),
         prompt=ctx.prompt,

@@ -61,7 +61,7 @@ def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelD
     if draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
         raise SettingsError("draft_model", f"draft_model {draft.info.id!r} does not share the target's tokenizer")
     info = DraftInfo(source="model", id=draft.info.id, precision=draft.info.precision)
-    return ModelDraft(draft, info, stages, ctx.prompt.token_ids, settings, generator)
+    return ModelDraft(draft, info, stages, ctx.context_ids, settings, generator)
 
 
 def speculative_decode(ctx: RunContext) -> Iterator[Update]:
@@ -79,7 +79,7 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
     settings, target = ctx.settings, ctx.loaded.model
     started = time.perf_counter()
     cache = new_cache(target)
-    prompt = ctx.prompt.token_ids
+    prompt = ctx.context_ids  # a branch's forced tokens are text the model has read, like the prompt
     if len(prompt) > 1:
         forward_tokens(target, prompt[:-1], cache)  # the target's cache holds all the text but its last token
     prefill_s = time.perf_counter() - started

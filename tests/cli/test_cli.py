@@ -289,3 +289,50 @@ def test_bad_draft_tokens_exit_2_naming_the_flag(tiny_dir, capsys):
 def test_whole_numbers_for_float_flags(tiny_dir, capsys):
     assert run(tiny_dir, "--raw", "--max-new-tokens", "2", "--repetition-penalty", "2", "--json") == 0
     assert Trace.from_json(capsys.readouterr().out).settings["repetition_penalty"] == 2.0
+
+
+def test_continue_from_a_trace_branches_it_at_a_step(tiny_dir, tmp_path, capsys):
+    assert run(tiny_dir, "--raw", "--max-new-tokens", "8", "--min-new-tokens", "8", "--json") == 0
+    parent = Trace.from_json(capsys.readouterr().out.strip())
+    saved = tmp_path / "parent.json"
+    saved.write_text(parent.to_json(), encoding="utf-8")
+    other = next(c for c in parent.steps[3].candidates if c.id != parent.steps[3].chosen.id)
+    flags = ["--continue-from", str(saved), "--at", "4", "--token", str(other.id), "--max-new-tokens", "3"]
+    # No --prompt: the trace's prompt, settings (raw, min_new_tokens 8 lowered to 3 by the flag) and model.
+    assert (
+        main(["generate", "--model", tiny_dir, "--precision", "fp32", *flags, "--min-new-tokens", "3", "--json"]) == 0
+    )
+    child = Trace.from_json(capsys.readouterr().out.strip())
+    assert child.prompt.rendered == "the cat sat" and child.settings["chat"] is False
+    assert child.output.token_ids[:4] == [*parent.output.token_ids[:3], other.id]
+    assert len(child.output.token_ids) == 7 and child.branch.parent == parent.run_id and child.branch.at == 4
+    # The token as text: it must be one token.
+    text = other.text
+    assert main(["generate", "--model", tiny_dir, "--precision", "fp32", *flags[:4], "--token", text, "--json"]) == 0
+    assert Trace.from_json(capsys.readouterr().out.strip()).branch.token.id == other.id
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--at", "2"], "--at and --token branch a trace: give it with --continue-from TRACE.json"),
+        (["--continue-from", "{parent}", "--at", "2"], "--continue-from needs --at STEP and --token ID_OR_TEXT"),
+        (
+            ["--continue-from", "{parent}", "--at", "99", "--token", "5"],
+            "argument --at: the step to branch at must be 1 to",
+        ),
+        (["--continue-from", "{parent}", "--at", "2", "--token", "the cat"], "argument --token: 'the cat' is 7 tokens"),
+        (["--continue-from", "{missing}", "--at", "2", "--token", "5"], "argument --continue-from: cannot read"),
+        (["--continue-from", "{garbage}", "--at", "2", "--token", "5"], "is not a trace"),
+        (["--prefix-ids", "1,x"], "argument --prefix-ids: must be token ids separated by commas"),
+    ],
+)
+def test_bad_branches_are_named_by_their_flag(tiny_dir, tmp_path, capsys, flags, message):
+    assert run(tiny_dir, "--raw", "--max-new-tokens", "3", "--json") == 0
+    (tmp_path / "parent.json").write_text(capsys.readouterr().out.strip(), encoding="utf-8")
+    (tmp_path / "garbage.json").write_text('{"schema": 3}', encoding="utf-8")
+    paths = {name: str(tmp_path / f"{name}.json") for name in ("parent", "missing", "garbage")}
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--model", tiny_dir, "--precision", "fp32", *[f.format(**paths) for f in flags]])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -63,6 +63,9 @@ CASES = {
     ),
     "prompt-lookup-greedy": dict(strategy="speculative", draft_model="prompt-lookup", measure_speedup=True),
     "prompt-lookup-sampling": dict(strategy="speculative", draft_model="prompt-lookup", do_sample=True, seed=1),
+    # A branch: its forced tokens are read by teacher forcing before the strategy goes on.
+    "branch-sample": dict(strategy="sample", prefix_ids=(5, 9, 13), **EVERY_PROCESSOR, **SAMPLING_FILTERS),
+    "branch-beam": dict(strategy="beam", num_beams=2, prefix_ids=(7,)),
 }
 
 

@@ -1,9 +1,12 @@
 """Parity with transformers' `generate` on the bundled SmolLM2-135M-Instruct, chat template applied."""
 
+import dataclasses
+
 import pytest
 import torch
 
 from playground.engine import generate
+from playground.engine.branch import branch_point
 from playground.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -76,3 +79,23 @@ def test_bundled_nf4_greedy_matches_generate(bundled_nf4):
     trace = generate(bundled_nf4, PROMPT, settings)
     check(trace.output.token_ids, reference(bundled_nf4, trace, settings)[0], {bundled_nf4.tokenizer.pad_token_id})
     assert trace.model.precision == "nf4" and trace.model.source == "bundled-gguf"
+
+
+@pytest.mark.parametrize(
+    "knobs", [dict(strategy="greedy"), dict(strategy="sample", seed=21, temperature=0.9, top_k=40, top_p=0.92)], ids=str
+)
+def test_a_branch_continues_as_generate_does_from_prompt_plus_its_tokens(bundled_fp32, knobs):
+    settings = Settings(max_new_tokens=16, **knobs)
+    parent = generate(bundled_fp32, PROMPT, settings)
+    step = parent.steps[5]
+    token = next(c.id for c in step.candidates if c.id != step.chosen.id)  # what the parent did not take
+    child = generate(bundled_fp32, PROMPT, settings.replace(**branch_point(parent, 6, token)))
+    prefix = [*parent.output.token_ids[:5], token]
+    assert child.output.token_ids[:6] == prefix
+    # `generate` on the rendered prompt plus the forced tokens, as a longer prompt.
+    longer = dataclasses.replace(
+        child, prompt=dataclasses.replace(child.prompt, token_ids=child.prompt.token_ids + prefix)
+    )
+    check(
+        child.output.token_ids[6:], reference(bundled_fp32, longer, settings)[0], {bundled_fp32.tokenizer.pad_token_id}
+    )
