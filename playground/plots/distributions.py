@@ -69,8 +69,10 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
             yaxis="y",
         )
         fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"top-p = {top_p:g}")
+    # A branch's forced steps were not chosen by the model: say who chose them.
+    who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
     fig.update_layout(
-        title=f"Step {index + 1}: chose {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
+        title=f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
         f"entropy {step.entropy:.2f} nats)",
         barmode="group",
         yaxis=dict(title="probability", range=[0, 1.05]),

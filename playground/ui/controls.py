@@ -70,10 +70,10 @@ def make_control(knob: Knob, value: Any, limits: Any, models: list[str]) -> gr.C
     raise ValueError(f"knob {knob.name}: unknown widget kind {widget.kind!r}")
 
 
-def signature() -> inspect.Signature:
-    """The generate event's signature: one parameter per control, named as in `CONTROLS`, then the request.
-    Gradio names the /generate endpoint's parameters after it."""
-    params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in CONTROLS]
+def signature(extra: tuple[str, ...] = ()) -> inspect.Signature:
+    """The generate event's signature: one parameter per control, named as in `CONTROLS`, then `extra`, then
+    the request. Gradio names the /generate endpoint's parameters after it."""
+    params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in (*CONTROLS, *extra)]
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
     return inspect.Signature([*params, request])
 
@@ -110,7 +110,7 @@ def upgrade(values: dict[str, Any]) -> dict[str, Any]:
 def read(knob: Knob, value: Any) -> Any:
     """One control's value as the Settings value of its knob."""
     if knob.whole:
-        return _whole(value)
+        return whole_number(value)
     text = knob.widget.text
     if text == "phrases":
         return split_phrases(value)
@@ -166,7 +166,7 @@ def split_stops(text: Any) -> tuple[str, ...]:
     return tuple(line.replace("\\n", "\n") for line in text.splitlines() if line.strip())
 
 
-def _whole(value: Any) -> Any:
+def whole_number(value: Any) -> Any:
     # A browser's number box and JSON clients may send 50.0 for 50; Settings wants an int and will name the
     # field if a genuine fraction such as 50.5 arrives.
     if isinstance(value, float) and value.is_integer():

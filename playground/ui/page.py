@@ -71,6 +71,7 @@ class Parts:
     lesson: Any = None
     run_button: Any = None
     stop_button: Any = None
+    branch_button: Any = None
     output: Any = None
     status: Any = None
     last_trace: Any = None
@@ -258,6 +259,12 @@ def build_views(parts: Parts) -> None:
         with gr.Tab("Token distributions", id="distributions"):
             gr.Markdown(explain("token_distributions"))
             step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
+            with gr.Row(equal_height=True):
+                take = gr.Dropdown(
+                    [], label="Take instead", info="Another token for this step", interactive=False, scale=3
+                )
+                parts.branch_button = gr.Button("Continue from here", scale=1, elem_id="branch")
+            gr.Markdown(explain("branch"))
             step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
             gr.Markdown(explain("overview"))
             overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
@@ -271,7 +278,12 @@ def build_views(parts: Parts) -> None:
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
     parts.views = Views(
-        step=step, step_plot=step_plot, overview_plot=overview_plot, beam_plot=beam_plot, accept_plot=accept_plot
+        step=step,
+        step_plot=step_plot,
+        take=take,
+        overview_plot=overview_plot,
+        beam_plot=beam_plot,
+        accept_plot=accept_plot,
     )
 
 
@@ -286,9 +298,11 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
         api_visibility="private",
     )
     parts.views.step.change(
-        step_view, inputs=[parts.last_trace, parts.views.step], outputs=[parts.views.step_plot],
+        step_view,
+        inputs=[parts.last_trace, parts.views.step],
+        outputs=[parts.views.step_plot, parts.views.take],
         api_visibility="private",
-    )  # fmt: skip
+    )
     parts.output.select(
         select_step, inputs=[parts.last_trace], outputs=[parts.views.step, parts.tabs], api_visibility="private"
     )
@@ -354,10 +368,30 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         preprocess=False,
         show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
     )
-    views = list(parts.views)
-    run_event.then(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private").then(
-        export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
+
+    def branch(*args: Any) -> Any:
+        """Continues the shown run from its chosen step with another token, streaming like Generate."""
+        *values, parent, step, token, request = args
+        yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
+
+    # As for generate: named parameters, so Gradio hands the request to the last one.
+    branch.__signature__ = signature(("parent", "step", "token"))
+    branch.__annotations__ = {"request": gr.Request}
+    branch_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(branch),
+        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace, parts.views.step, parts.views.take],
+        outputs=[parts.output, parts.status, parts.last_trace],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
+        show_progress="hidden",
     )
+    views = list(parts.views)
+    for event in (run_event, branch_event):
+        event.then(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private").then(
+            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
+        )
 
     def forget(request: gr.Request) -> None:
         runs.forget(request.session_hash)
@@ -378,4 +412,6 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         runs.stop(request.session_hash)
 
     # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
-    parts.stop_button.click(stop, queue=False, api_visibility="private", cancels=[run_event] if zero_gpu() else None)
+    parts.stop_button.click(
+        stop, queue=False, api_visibility="private", cancels=[run_event, branch_event] if zero_gpu() else None
+    )

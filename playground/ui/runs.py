@@ -14,12 +14,13 @@ from typing import Any
 import gradio as gr
 
 from playground.engine import stream
+from playground.engine.branch import branch_point
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
 from playground.trace import Trace
-from playground.ui.controls import control_label, make_settings
+from playground.ui.controls import control_label, make_settings, whole_number
 from playground.ui.pump import batches
 from playground.ui.tokens import plain_text, token_span, trace_html
 
@@ -124,10 +125,13 @@ class Runs:
         with self._guard:
             self._armed.pop(session, None)
 
-    def generate(self, values: dict[str, Any], session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
+    def generate(
+        self, values: dict[str, Any], session: str | None = None, branch: tuple[Any, Any, Any] | None = None
+    ) -> Iterator[tuple[str, str, Trace | None]]:
         """Streams one run as (Output HTML so far, status line, trace), the trace only in the last triple.
 
-        Bad settings, prompts and models become a `gr.Error` naming the control.
+        `branch` (parent trace, 1-based step, token id) makes it a branch of that run (`Runs.branch`). Bad
+        settings, prompts and models become a `gr.Error` naming the control.
         """
         with self._guard:
             # The switch armed by the click, or a new one for an API call that did not click.
@@ -135,15 +139,27 @@ class Runs:
             self._running[session] = switch
         try:
             with answered():
-                yield from self._stream(values, switch)
+                yield from self._stream(values, switch, branch)
         finally:
             with self._guard:
                 if self._running.get(session) is switch:
                     del self._running[session]
 
-    def _stream(self, values: dict[str, Any], switch: threading.Event) -> Iterator[tuple[str, str, Trace | None]]:
+    def branch(
+        self, values: dict[str, Any], parent: Any, step: Any, token: Any, session: str | None = None
+    ) -> Iterator[tuple[str, str, Trace | None]]:
+        """`generate`, continuing `parent` (the run the page shows) from its 1-based `step` with `token` taken
+        there: the parent's prompt, model and prompt format (the tokens belong to them), the controls' other
+        settings and precision."""
+        yield from self.generate(values, session, branch=(parent, step, token))
+
+    def _stream(
+        self, values: dict[str, Any], switch: threading.Event, branch: tuple[Any, Any, Any] | None = None
+    ) -> Iterator[tuple[str, str, Trace | None]]:
         """`generate`'s run itself, `switch` being its Stop switch."""
         settings = make_settings(values)
+        if branch is not None:
+            values, settings = _branched(values, settings, *branch)
         model, precision = values.get("model"), values.get("precision")
         self.check(model, precision)
         self.check_draft(settings.draft_model)
@@ -197,3 +213,16 @@ class Runs:
             for batch in batches(run, threading.Event()):
                 trace = batch[-1].trace
         return trace.to_json()
+
+
+def _branched(values: dict[str, Any], settings: Settings, parent: Any, step: Any, token: Any) -> tuple[dict, Settings]:
+    """The values and settings of a branch of `parent` at `step` taking `token` (see `Runs.branch`)."""
+    if not isinstance(parent, Trace) or not parent.steps:
+        raise gr.Error("Generate a run first: a branch continues the run shown.", print_exception=False)
+    if token is None or token == "":
+        raise gr.Error('Pick a token under "Take instead" first.', print_exception=False)
+    if isinstance(token, str) and token.strip().isdigit():
+        token = int(token)
+    point = branch_point(parent, whole_number(step), token)
+    values = {**values, "model": parent.model.id, "prompt": parent.prompt.text}
+    return values, settings.replace(chat=parent.settings.get("chat"), **point)

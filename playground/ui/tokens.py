@@ -18,12 +18,13 @@ from playground.trace import Step, Trace
 BANDS = ((0.05, "p0"), (0.2, "p1"), (0.5, "p2"), (0.9, "p3"), (1.01, "p4"))
 BAND_LABELS = {"p0": "< 5%", "p1": "5–20%", "p2": "20–50%", "p3": "50–90%", "p4": "≥ 90%"}
 ALTERNATIVES = 5  # candidates listed in a token's hover card
+ORIGIN_TEXT = {"inherited": "from the run this one branched from", "forced": "chosen by you: the branch point"}
 
 # The legend below the text; static, so it lives in the component's template, not its value.
 LEGEND = (
     '<div class="legend">Chance the model gave each chosen token: '
     + "".join(f'<span class="tok {band}">{html.escape(label)}</span>' for band, label in BAND_LABELS.items())
-    + " · hover a token for its alternatives, click it to inspect that step</div>"
+    + " · hover a token for its alternatives, click it to inspect that step and take another token there</div>"
 )
 
 
@@ -38,6 +39,8 @@ def hover_card(step: Step) -> str:
     Probabilities are the final distribution's, the one the token was drawn from.
     """
     lines = [f"step {step.index + 1} · p = {step.chosen.prob:.3f} · entropy {step.entropy:.2f} nats"]
+    if step.origin is not None:
+        lines.append(ORIGIN_TEXT[step.origin])
     ranked = sorted(step.candidates, key=lambda c: c.probs.get("final", 0.0), reverse=True)
     for cand in ranked[:ALTERNATIVES]:
         mark = "▸" if cand.id == step.chosen.id else " "
@@ -47,6 +50,8 @@ def hover_card(step: Step) -> str:
 
 def token_span(step: Step, extra: str = "") -> str:
     """One token as a span: text escaped, band class (plus `extra` classes), 0-based step index, hover card."""
+    if step.origin is not None:
+        extra += f" {step.origin}"
     return (
         f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
         f'data-tip="{html.escape(hover_card(step), quote=True)}">{html.escape(step.chosen.text)}</span>'

@@ -7,16 +7,35 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
-from playground.plots.style import placeholder
-from playground.trace import Trace
+from playground.plots.style import placeholder, show_token
+from playground.trace import Candidate, Trace
 
 
-def step_view(trace: Trace | None, step: Any) -> Any:
-    """The stage-by-stage figure of one step (1-based, as the slider shows it)."""
+def step_view(trace: Trace | None, step: Any) -> tuple[Any, Any]:
+    """The stage-by-stage figure of one step (1-based, as the slider shows it), and the tokens one could take
+    there instead."""
     if trace is None or not trace.steps:
-        return placeholder("Generate some text to see how each token was chosen.")
+        return placeholder("Generate some text to see how each token was chosen."), take_choices(None, 0)
     index = min(max(int(step or 1), 1), len(trace.steps)) - 1
-    return stage_figure(trace, index)
+    return stage_figure(trace, index), take_choices(trace, index)
+
+
+def take_choices(trace: Trace | None, index: int) -> Any:
+    """The "Take instead" dropdown for 0-based step `index`: every recorded candidate but the one taken, most
+    likely first (those a filter removed too: forcing one is an experiment worth making)."""
+    if trace is None or not trace.steps:
+        return gr.Dropdown(choices=[], value=None, interactive=False)
+    step = trace.steps[index]
+    others = sorted(
+        (c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs.get("final", 0.0), reverse=True
+    )
+    choices = [(_take_label(c), c.id) for c in others]
+    return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, interactive=bool(choices))
+
+
+def _take_label(candidate: Candidate) -> str:
+    removed = f", removed by {candidate.removed_by}" if candidate.removed_by else ""
+    return f"{show_token(candidate.text)}  (p = {candidate.probs.get('final', 0.0):.3f}{removed})"
 
 
 class Views(NamedTuple):
@@ -24,6 +43,7 @@ class Views(NamedTuple):
 
     step: Any  # the Step slider's update
     step_plot: Any  # that step's candidates at every stage
+    take: Any  # the tokens one could take at that step instead (the "Take instead" dropdown)
     overview_plot: Any  # every step's chosen probability and entropy
     beam_plot: Any  # the beam tree
     accept_plot: Any  # draft acceptance
@@ -33,11 +53,15 @@ def all_views(trace: Trace | None) -> Views:
     """Every view of a finished run (or what each says when there is nothing to show)."""
     if trace is None or not trace.steps:
         empty = placeholder("Generate some text to see how each token was chosen.")
-        return Views(gr.Slider(minimum=1, maximum=2, value=1), empty, empty, _beam(trace), _accept(trace))
+        return Views(
+            gr.Slider(minimum=1, maximum=2, value=1), empty, take_choices(None, 0), empty, _beam(trace), _accept(trace)
+        )
     steps = len(trace.steps)
+    first = trace.branch.at - 1 if trace.branch is not None else 0  # a branch opens at its branch point
     return Views(
-        step=gr.Slider(minimum=1, maximum=max(steps, 2), value=1, step=1, interactive=steps > 1),
-        step_plot=stage_figure(trace, 0),
+        step=gr.Slider(minimum=1, maximum=max(steps, 2), value=first + 1, step=1, interactive=steps > 1),
+        step_plot=stage_figure(trace, first),
+        take=take_choices(trace, first),
         overview_plot=overview_figure(trace),
         beam_plot=_beam(trace),
         accept_plot=_accept(trace),

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from playground.engine import generate
+from playground.engine.branch import branch_point
 from playground.settings import PROMPT_LOOKUP, Settings
 
 pytestmark = pytest.mark.browser
@@ -151,6 +152,32 @@ def test_hovering_a_token_shows_its_alternatives_and_clicking_opens_its_step(pag
     token.click()
     expect(page.get_by_label("number input for Step")).to_have_value("3", timeout=30_000)
     expect(page.locator("#step-plot").get_by_text("Step 3: chose")).to_be_visible(timeout=30_000)
+
+
+def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
+    prompt = "Name a colour."
+    page.get_by_label("Prompt").fill(prompt)
+    set_number(page, "Max new tokens", "10")
+    run(page)
+    expect(page.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)  # views drawn
+    page.locator("#output .tokens .tok").nth(3).click()  # step 4
+    expect(page.get_by_label("number input for Step")).to_have_value("4", timeout=30_000)
+    take = page.get_by_label("Take instead")
+    expect(take).to_be_enabled(timeout=30_000)
+    # The most likely token the run did not take is offered first.
+    settings = Settings(max_new_tokens=10)
+    parent = generate(bundled_nf4, prompt, settings)
+    step = parent.steps[3]
+    token = max((c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs["final"])
+    page.get_by_role("button", name="Continue from here").click()
+    expect(page.locator("#status").get_by_text("branched at step 4")).to_be_visible(timeout=RUN_TIMEOUT)
+    child = generate(bundled_nf4, prompt, settings.replace(**branch_point(parent, 4, token.id)))
+    assert output_text(page) == shown(child)
+    assert page.locator("#output .tokens .tok.inherited").count() == 3
+    assert page.locator("#output .tokens .tok.forced").text_content() == token.text
+    # The views open at the branch point, saying who chose its token.
+    expect(page.locator("#step-plot").get_by_text("Step 4: you took")).to_be_visible(timeout=30_000)
+    shot(page, "branch")
 
 
 def test_sampling_with_a_seed_is_reproducible_in_the_page(page, bundled_nf4):

@@ -157,3 +157,37 @@ def test_an_unforeseen_failure_is_one_line_and_the_next_run_works(runs, monkeypa
         runs.run_json({"prompt": "the cat"})
     monkeypatch.undo()
     assert list(runs.generate(VALUES, session="ivy"))[-1][2] is not None
+
+
+def test_a_branch_streams_the_parents_start_then_the_chosen_token_then_the_rest(runs):
+    *_, (_, _, parent) = runs.generate(VALUES)
+    token = next(c.id for c in parent.steps[2].candidates if c.id != parent.steps[2].chosen.id)
+    # The controls may have moved on (another prompt): a branch continues the run shown, with its prompt.
+    values = {**VALUES, "prompt": "something else", "strategy": "sample", "seed": 3.0}
+    triples = list(runs.branch(values, parent, 3.0, token, session="kim"))
+    html, status, child = triples[-1]
+    assert child.prompt.text == parent.prompt.text and child.settings["strategy"] == "sample"
+    assert child.output.token_ids[:3] == [*parent.output.token_ids[:2], token]
+    assert child.branch.parent == parent.run_id and child.branch.at == 3
+    assert 'class="tok ' in triples[0][0] and html == trace_html(child)
+    assert html.count(" inherited") == 2 and html.count(" forced") == 1
+    assert "branched at step 3" in status
+    assert runs.stop("kim") is False  # the session is free again
+
+
+@pytest.mark.parametrize(
+    ("parent", "step", "token", "message"),
+    [
+        (None, 1, 5, "Generate a run first"),
+        ("trace", 1, None, 'Pick a token under "Take instead" first'),
+        ("trace", 99, 5, "the step to branch at must be 1 to 9 for this run, got 99"),
+        ("trace", 2, "x", "the token to take must be a token id"),
+    ],
+)
+def test_a_bad_branch_is_named_and_frees_the_tab(runs, parent, step, token, message):
+    *_, (_, _, trace) = runs.generate(VALUES)
+    runs.arm("lee")
+    with pytest.raises(gr.Error) as err:
+        list(runs.branch(VALUES, trace if parent == "trace" else parent, step, token, session="lee"))
+    assert message in err.value.message
+    runs.arm("lee")  # the click's switch went with the refused run
