@@ -16,13 +16,11 @@ from typing import Any
 import torch
 
 from playground.engine.context import RunContext, Update, make_trace
-from playground.engine.forward import forward_tokens, new_cache, prefill
+from playground.engine.forward import teacher_forced
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.settings import SettingsError
 from playground.trace import Branch, Chosen, Step, Trace
-
-CHUNK = 64  # forced tokens fed per forward pass: bounds the (CHUNK, V) logits held at once
 
 
 def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]) -> Iterator[Update]:
@@ -51,27 +49,19 @@ def forced_steps(ctx: RunContext) -> Iterator[Step]:
     """One Step per forced token: the distribution at its position under this run's stages (teacher forcing:
     prompt and earlier forced tokens as context), the forced token as the choice. The last is the branch
     point ("forced"); the ones before it are the parent's tokens ("inherited")."""
-    model, prefix = ctx.loaded.model, ctx.prefix
+    prefix = ctx.prefix
     prompt_len = ctx.input_ids.shape[1] - len(prefix)
     # min_new_tokens counts from the prompt here, as it did for the run the tokens came from.
     stages = build_stages(ctx.settings, prompt_len, ctx.eos_ids, ctx.device)
-    cache = new_cache(model)
-    head = prefill(model, ctx.input_ids[:, :prompt_len], cache)  # (1, V): predicts the chunk's first token
-    for start in range(0, len(prefix), CHUNK):
-        chunk = prefix[start : start + CHUNK]
-        # (len(chunk), V): row i predicts chunk[i]; feeding all but the last token gives rows 1..
-        block = torch.cat([head, forward_tokens(model, chunk[:-1], cache)]) if len(chunk) > 1 else head
-        for i, token in enumerate(chunk):
-            index = start + i
-            context = ctx.input_ids[:, : prompt_len + index]  # (1, T + index): what the penalties look at
-            staged = apply_stages(stages, context, block[i : i + 1])
-            chosen = torch.tensor([token], device=ctx.device)
-            summary = summarize_rows(staged, block[i : i + 1], ctx.settings.top_n, must_include=chosen)
-            step = to_step(index, summary, 0, token, ctx.texts, ctx.settings.top_n)
-            step.origin = "forced" if index == len(prefix) - 1 else "inherited"
-            yield step
-        if start + CHUNK < len(prefix):
-            head = forward_tokens(model, chunk[-1:], cache)  # (1, V): predicts the next chunk's first token
+    read = teacher_forced(ctx.loaded.model, ctx.input_ids[:, :prompt_len], prefix)
+    for index, (token, logits) in enumerate(zip(prefix, read, strict=True)):
+        context = ctx.input_ids[:, : prompt_len + index]  # (1, T + index): what the penalties look at
+        staged = apply_stages(stages, context, logits)
+        chosen = torch.tensor([token], device=ctx.device)
+        summary = summarize_rows(staged, logits, ctx.settings.top_n, must_include=chosen)
+        step = to_step(index, summary, 0, token, ctx.texts, ctx.settings.top_n)
+        step.origin = "forced" if index == len(prefix) - 1 else "inherited"
+        yield step
 
 
 def graft(ctx: RunContext, trace: Trace, forced: list[Step]) -> Trace:

@@ -7,8 +7,12 @@ last position only), so the logits are bit-for-bit the ones `generate` decodes f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from transformers import DynamicCache, PreTrainedModel
+
+CHUNK = 64  # tokens fed per forward pass when reading a known text: bounds the (CHUNK, V) logits held at once
 
 
 def new_cache(model: PreTrainedModel) -> DynamicCache:
@@ -60,3 +64,26 @@ def rollback(cache: DynamicCache, length: int) -> None:
     extra = cache.get_seq_length() - length
     if extra > 0:
         cache.crop(-extra)
+
+
+@torch.no_grad()
+def teacher_forced(model: PreTrainedModel, prompt: torch.LongTensor, tokens: list[int]) -> Iterator[torch.Tensor]:
+    """The model's next-token logits before each of `tokens`, as if it had generated them after `prompt`
+    (teacher forcing): one pass over the text, in chunks, instead of one per token.
+
+    Args:
+        prompt: (1, T) the context before the first token.
+        tokens: the tokens to read, in order.
+
+    Yields:
+        (1, V) float32 logits predicting tokens[i], for i = 0, 1, ...
+    """
+    cache = new_cache(model)
+    head = prefill(model, prompt, cache)  # predicts the chunk's first token
+    for start in range(0, len(tokens), CHUNK):
+        chunk = tokens[start : start + CHUNK]
+        # Row i predicts chunk[i]: feeding every token of the chunk but the last gives rows 1 onwards.
+        block = torch.cat([head, forward_tokens(model, chunk[:-1], cache)]) if len(chunk) > 1 else head
+        yield from (block[i : i + 1] for i in range(len(chunk)))
+        if start + CHUNK < len(tokens):
+            head = forward_tokens(model, chunk[-1:], cache)  # predicts the next chunk's first token

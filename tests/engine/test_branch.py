@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 import torch
 
-import playground.engine.branch as branch_module
+import playground.engine.forward as forward_module
 from playground.engine.branch import branch_point
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
@@ -153,7 +153,7 @@ def test_taking_end_of_sequence_ends_the_branch_there(loaded, tiny_tokenizer):
 def test_forced_tokens_longer_than_a_chunk_are_read_in_pieces(loaded, monkeypatch):
     parent = run(loaded, PROMPT, Settings(chat=False, max_new_tokens=12))
     whole = run(loaded, PROMPT, Settings(chat=False, max_new_tokens=4, **branch_point(parent, 11, 7)))
-    monkeypatch.setattr(branch_module, "CHUNK", 3)  # 11 forced tokens: four pieces
+    monkeypatch.setattr(forward_module, "CHUNK", 3)  # 11 forced tokens: four pieces
     pieces = run(loaded, PROMPT, Settings(chat=False, max_new_tokens=4, **branch_point(parent, 11, 7)))
     assert pieces.output.token_ids == whole.output.token_ids
     for a, b in zip(pieces.steps, whole.steps, strict=True):
