@@ -1,0 +1,112 @@
+"""Two configurations on the same text: at every step of A's path, A's and B's next-token distributions side by
+side (teacher forcing: B reads A's tokens, so both answer the same question at every step), and how far apart
+they are.
+
+A and B may differ in any setting, in precision, or be two models sharing a tokenizer. Each side's
+distribution is the one it would draw from: after its own processors (for greedy settings, the model's softmax
+with any penalties applied).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+
+from playground.engine.divergence import js_divergence, kl_divergence, total_variation, uncovered_mass
+from playground.engine.forward import teacher_forced
+from playground.engine.processors import apply_stages, build_stages
+from playground.engine.stopping import eos_token_ids
+from playground.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from playground.models import LoadedModel
+
+
+@dataclass
+class StepDivergence:
+    """How A and B differ at one step of A's path."""
+
+    index: int  # 0-based step
+    token_id: int  # the token A took
+    kl: float  # KL(A || B) in nats; inf where A can take a token B gives probability 0
+    uncovered: float  # A's probability on tokens B gives 0 (why kl is infinite)
+    js: float  # Jensen-Shannon divergence, nats, in [0, ln 2]
+    tv: float  # total variation distance, in [0, 1]
+    top1_agree: bool  # A's and B's most likely tokens are the same
+    prob_a: float  # A's probability of the token A took
+    prob_b: float  # B's probability of it
+    rank_b: int  # its rank under B (1 = B's most likely)
+
+
+def distributions(
+    loaded: LoadedModel, settings: Settings, prompt_ids: list[int], tokens: list[int]
+) -> Iterator[torch.Tensor]:
+    """`loaded`'s distribution before each of `tokens` after `prompt_ids`, under `settings`' processors.
+
+    Yields:
+        (V,) float32 probabilities on the model's device, one per token.
+    """
+    device = loaded.model.device
+    text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
+    stages = build_stages(settings, len(prompt_ids), eos_token_ids(loaded.model, loaded.tokenizer), device)
+    for i, logits in enumerate(teacher_forced(loaded.model, text[:, : len(prompt_ids)], tokens)):
+        staged = apply_stages(stages, text[:, : len(prompt_ids) + i], logits)
+        yield torch.softmax(staged[-1][1].float(), dim=-1)[0]
+
+
+def compare_path(
+    a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
+) -> list[StepDivergence]:
+    """A's and B's distributions at every step of the path `tokens` (A's, after `prompt_ids`), compared.
+
+    Raises:
+        SettingsError: B does not share A's tokenizer, so the same ids would be different tokens.
+    """
+    if a is not b and a.tokenizer.get_vocab() != b.tokenizer.get_vocab():
+        raise SettingsError("model", f"{b.info.id!r} does not share {a.info.id!r}'s tokenizer: nothing to compare")
+    with a.lock, b.lock if b is not a else contextlib.nullcontext():  # a loaded model serves one run at a time
+        return _compare(a, a_settings, b, b_settings, prompt_ids, tokens)
+
+
+def _compare(
+    a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
+) -> list[StepDivergence]:
+    rows = []
+    a_rows = distributions(a, a_settings, prompt_ids, tokens)
+    pairs = zip(a_rows, distributions(b, b_settings, prompt_ids, tokens), strict=True)
+    for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
+        p, q = _same_length(p, q.to(p.device))
+        rank = int((q > q[token]).sum()) + 1
+        values = torch.stack([kl_divergence(p, q), uncovered_mass(p, q), js_divergence(p, q), total_variation(p, q)])
+        kl, uncovered, js, tv = values.tolist()  # one read from the device per step
+        rows.append(
+            StepDivergence(
+                index=index,
+                token_id=token,
+                kl=kl,
+                uncovered=uncovered,
+                js=js,
+                tv=tv,
+                top1_agree=bool(torch.argmax(p) == torch.argmax(q)),
+                prob_a=float(p[token]),
+                prob_b=float(q[token]),
+                rank_b=rank,
+            )
+        )
+    return rows
+
+
+def first_difference(a: list[int], b: list[int]) -> int:
+    """How many tokens two texts share before they first differ (the shorter's length if one is the other's
+    start)."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+def _same_length(p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Two models sharing a tokenizer may pad their vocabularies differently: the padding has probability 0.
+    size = max(p.shape[-1], q.shape[-1])
+    return torch.nn.functional.pad(p, (0, size - p.shape[-1])), torch.nn.functional.pad(q, (0, size - q.shape[-1]))

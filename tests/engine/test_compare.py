@@ -1,0 +1,74 @@
+"""Comparing two configurations on A's path: B read by teacher forcing, divergences per step."""
+
+import math
+
+import pytest
+import torch
+
+from playground.engine.compare import compare_path, first_difference
+from playground.settings import Settings, SettingsError
+from tests.helpers import run
+from tests.tiny import CHARS, make_tiny_model, make_tiny_tokenizer, wrap_loaded
+
+PROMPT = "the cat sat on the mat and"
+
+
+@pytest.fixture(scope="module")
+def models(tiny_tokenizer):
+    a = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0), tiny_tokenizer)
+    b = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=1, eos_boost=0.0), tiny_tokenizer, model_id="tiny-b")
+    return a, b
+
+
+def test_a_configuration_compared_with_itself_is_zero_apart_and_matches_its_own_steps(models):
+    a, _ = models
+    settings = Settings(chat=False, max_new_tokens=12, strategy="sample", seed=1, temperature=0.8, top_k=30)
+    trace = run(a, PROMPT, settings)
+    rows = compare_path(a, settings, a, settings, trace.prompt.token_ids, trace.output.token_ids)
+    assert len(rows) == 12 and all(r.kl == pytest.approx(0.0, abs=1e-6) and r.top1_agree for r in rows)
+    # Teacher forcing gives the same distributions the run decoded from, step by step.
+    for row, step in zip(rows, trace.steps, strict=True):
+        assert row.prob_a == pytest.approx(step.chosen.prob, abs=1e-5) and row.prob_b == row.prob_a
+
+
+def test_b_probabilities_are_the_models_own_on_the_whole_text(models):
+    a, b = models
+    greedy = Settings(chat=False, max_new_tokens=10)
+    hot = Settings(chat=False, max_new_tokens=10, strategy="sample", temperature=1.7, top_k=0)
+    trace = run(a, PROMPT, greedy)
+    rows = compare_path(a, greedy, b, hot, trace.prompt.token_ids, trace.output.token_ids)
+    # Independently: B's logits over the whole text in one call, divided by the temperature.
+    text = torch.tensor([trace.prompt.token_ids + trace.output.token_ids])
+    with torch.no_grad():
+        logits = b.model(text).logits[0, len(trace.prompt.token_ids) - 1 : -1]
+    expected = torch.softmax(logits / 1.7, dim=-1)
+    for row in rows:
+        assert row.prob_b == pytest.approx(float(expected[row.index, row.token_id]), abs=1e-5)
+        assert row.rank_b == int((expected[row.index] > expected[row.index, row.token_id]).sum()) + 1
+        assert row.kl > 0 and 0 < row.js <= math.log(2) and 0 < row.tv <= 1
+    assert rows[0].prob_a == pytest.approx(trace.steps[0].chosen.prob, abs=1e-5)
+
+
+def test_a_filter_on_b_makes_kl_infinite_and_names_the_uncovered_mass(models):
+    a, _ = models
+    free = Settings(chat=False, max_new_tokens=6, strategy="sample", seed=2, top_k=0)
+    narrow = free.replace(top_k=1)  # B keeps one token a step: A's other tokens are impossible under B
+    trace = run(a, PROMPT, free)
+    rows = compare_path(a, free, a, narrow, trace.prompt.token_ids, trace.output.token_ids)
+    assert all(r.kl == math.inf and 0 < r.uncovered < 1 and r.js < math.log(2) for r in rows)
+    assert all(r.top1_agree for r in rows)  # top-k = 1 keeps the top token
+
+
+def test_models_that_do_not_share_a_tokenizer_are_refused(models):
+    a, _ = models
+    other = make_tiny_tokenizer(list(reversed(CHARS)))
+    foreign = wrap_loaded(make_tiny_model(other, seed=0), other, model_id="foreign")
+    with pytest.raises(SettingsError, match="'foreign' does not share 'tiny-random-llama''s tokenizer"):
+        compare_path(a, Settings(), foreign, Settings(), [1, 2], [3])
+
+
+def test_first_difference():
+    assert first_difference([1, 2, 3], [1, 2, 4]) == 2
+    assert first_difference([1, 2], [1, 2, 3]) == 2
+    assert first_difference([5], [6]) == 0
+    assert first_difference([], [1]) == 0
