@@ -1,4 +1,5 @@
-"""`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run."""
+"""`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run;
+`python -m playground compare`: the quantization lens, each precision against a reference."""
 
 from __future__ import annotations
 
@@ -50,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
             gen.add_argument(knob.flag, help=knob.help, **knob.cli)
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
+    lens = commands.add_parser(
+        "compare", help="the quantization lens: how far each precision's distributions are from a reference's"
+    )
+    lens.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    lens.add_argument("--precisions", default="nf4,fp4,int8,bf16", help="comma-separated, each compared in turn")
+    lens.add_argument("--reference", default="fp32", choices=PRECISIONS)
+    lens.add_argument("--prompts", type=Path, required=True, help="a text file, one prompt per line")
+    lens.add_argument("--max-new-tokens", type=int, default=32, help="greedy tokens per prompt")
     return parser
 
 
@@ -101,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "compare":
+        return compare(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
@@ -135,6 +146,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json, draft)
     except SettingsError as exc:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
+    return 0
+
+
+def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`compare`: the quantization lens over the prompts file, as a Markdown table."""
+    from playground.lens import lens_table, quantization_lens
+    from playground.models import ModelLoadError, load_model
+
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    unknown = [p for p in precisions if p not in PRECISIONS]
+    if unknown or not precisions:
+        parser.error(f"argument --precisions: choose from {', '.join(PRECISIONS)}, got {args.precisions!r}")
+    try:
+        prompts = [line.strip() for line in _read_prompt(args.prompts).splitlines() if line.strip()]
+        settings = Settings(max_new_tokens=args.max_new_tokens)
+    except OSError as exc:
+        parser.error(f"argument --prompts: cannot read {args.prompts}: {exc.strerror}")
+    except SettingsError as exc:
+        parser.error(f"argument --max-new-tokens: {exc}")
+    if not prompts:
+        parser.error(f"argument --prompts: {args.prompts} holds no prompt")
+    try:
+        reference = load_model(args.model, args.reference)
+        rows = quantization_lens(
+            args.model, precisions, args.reference, prompts, settings, lambda line: print(line, file=sys.stderr)
+        )
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.model}: {len(prompts)} prompts, {args.max_new_tokens} greedy tokens each, on "
+        f"{reference.info.device}; KL(precision || {args.reference}) in nats per token, along each precision's "
+        "own greedy text"
+    )
+    print(lens_table(rows, args.reference, reference.info.memory_mb))
     return 0
 
 

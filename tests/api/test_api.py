@@ -207,3 +207,22 @@ def test_generate_by_position_in_the_old_order_still_runs(client):
     old += [4, 1.0, 1, "", "", "fp32", 2, False, False, ""]
     output, status = client.predict(*old, api_name="/generate")
     assert shown_text(output) and " · 4 tokens · " in status and "of draft tokens accepted" in status
+
+
+def test_run_endpoint_branches_with_prefix_ids(client, bundled_nf4):
+    import json
+
+    parent = json.loads(client.predict(json.dumps({"prompt": "Name a colour.", "max_new_tokens": 6}), api_name="/run"))
+    step = parent["steps"][2]
+    token = next(c["id"] for c in step["candidates"] if c["id"] != step["chosen"]["id"])
+    prefix = [*parent["output"]["token_ids"][:2], token]
+    payload = {"prompt": "Name a colour.", "max_new_tokens": 6, "prefix_ids": prefix, "parent_run": parent["run_id"]}
+    child = json.loads(client.predict(json.dumps(payload), api_name="/run"))
+    assert child["output"]["token_ids"][:3] == prefix
+    assert child["branch"]["parent"] == parent["run_id"] and child["branch"]["at"] == 3
+    assert [s.get("origin") for s in child["steps"][:4]] == ["inherited", "inherited", "forced", None]
+    # The engine, called directly, makes the same tokens.
+    expected = run(bundled_nf4, "Name a colour.", Settings(max_new_tokens=6, prefix_ids=tuple(prefix)))
+    assert child["output"]["token_ids"] == expected.output.token_ids
+    with pytest.raises(AppError, match="prefix_ids holds 999999, not a token id of this model"):
+        client.predict(json.dumps({**payload, "prefix_ids": [999999]}), api_name="/run")
