@@ -43,19 +43,21 @@ class StepDivergence:
 
 
 def distributions(
-    loaded: LoadedModel, settings: Settings, prompt_ids: list[int], tokens: list[int]
-) -> Iterator[torch.Tensor]:
-    """`loaded`'s distribution before each of `tokens` after `prompt_ids`, under `settings`' processors.
+    loaded: LoadedModel, settings: list[Settings], prompt_ids: list[int], tokens: list[int]
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """`loaded`'s distribution before each of `tokens` after `prompt_ids`, under each of `settings`' processors:
+    one teacher-forced pass however many settings (they differ only in what is done with the logits).
 
     Yields:
-        (V,) float32 probabilities on the model's device, one per token.
+        per token, one (V,) float32 probability vector per settings, on the model's device.
     """
     device = loaded.model.device
     text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
-    stages = build_stages(settings, len(prompt_ids), eos_token_ids(loaded.model, loaded.tokenizer), device)
+    eos = eos_token_ids(loaded.model, loaded.tokenizer)
+    stages = [build_stages(s, len(prompt_ids), eos, device) for s in settings]
     for i, logits in enumerate(teacher_forced(loaded.model, text[:, : len(prompt_ids)], tokens)):
-        staged = apply_stages(stages, text[:, : len(prompt_ids) + i], logits)
-        yield torch.softmax(staged[-1][1].float(), dim=-1)[0]
+        context = text[:, : len(prompt_ids) + i]
+        yield tuple(torch.softmax(apply_stages(st, context, logits)[-1][1].float(), dim=-1)[0] for st in stages)
 
 
 def compare_path(
@@ -76,8 +78,11 @@ def _compare(
     a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
 ) -> list[StepDivergence]:
     rows = []
-    a_rows = distributions(a, a_settings, prompt_ids, tokens)
-    pairs = zip(a_rows, distributions(b, b_settings, prompt_ids, tokens), strict=True)
+    if a is b:  # one model: one pass, two sets of processors
+        pairs = distributions(a, [a_settings, b_settings], prompt_ids, tokens)
+    else:
+        a_rows = (p for (p,) in distributions(a, [a_settings], prompt_ids, tokens))
+        pairs = zip(a_rows, (q for (q,) in distributions(b, [b_settings], prompt_ids, tokens)), strict=True)
     for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
         p, q = _same_length(p, q.to(p.device))
         rank = int((q > q[token]).sum()) + 1

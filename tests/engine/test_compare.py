@@ -72,3 +72,16 @@ def test_first_difference():
     assert first_difference([1, 2], [1, 2, 3]) == 2
     assert first_difference([5], [6]) == 0
     assert first_difference([], [1]) == 0
+
+
+def test_one_pass_for_two_settings_of_one_model_gives_what_two_passes_give(models, tiny_tokenizer):
+    a, _ = models
+    twin = wrap_loaded(a.model, tiny_tokenizer)  # the same weights as another LoadedModel: read twice
+    cool = Settings(chat=False, max_new_tokens=8, strategy="sample", seed=4, temperature=0.6, top_p=0.9)
+    hot = cool.replace(temperature=1.4, top_k=10)
+    trace = run(a, PROMPT, cool)
+    once = compare_path(a, cool, a, hot, trace.prompt.token_ids, trace.output.token_ids)
+    twice = compare_path(a, cool, twin, hot, trace.prompt.token_ids, trace.output.token_ids)
+    for x, y in zip(once, twice, strict=True):
+        assert (x.top1_agree, x.rank_b) == (y.top1_agree, y.rank_b)
+        assert x.js == pytest.approx(y.js, abs=1e-9) and x.prob_b == pytest.approx(y.prob_b, abs=1e-7)
