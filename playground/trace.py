@@ -190,6 +190,36 @@ class Speculative:
     speedup: float | None = None  # and the speculative run's rate over it
 
 
+@dataclass
+class StepDivergence:
+    """How A and B differ at one step of A's path."""
+
+    index: int  # 0-based step
+    token_id: int  # the token A took
+    kl: float  # KL(A || B) in nats; inf where A can take a token B gives probability 0
+    uncovered: float  # A's probability on tokens B gives 0 (why kl is infinite)
+    js: float  # Jensen-Shannon divergence, nats, in [0, ln 2]
+    tv: float  # total variation distance, in [0, 1]
+    top1_agree: bool  # A's and B's most likely tokens are the same
+    prob_a: float  # A's probability of the token A took
+    prob_b: float  # B's probability of it
+    rank_b: int  # its rank under B (1 = B's most likely)
+
+
+@dataclass
+class Comparison:
+    """Run A (a trace) against configuration B on A's path, and B's own text from the same prompt."""
+
+    a_run: str | None  # A's run_id
+    b_model: str
+    b_precision: str
+    b_changes: dict[str, Any]  # the settings in which B differs from A
+    steps: list[StepDivergence]  # one per token of A's output
+    b_token_ids: list[int]  # B's own text, decoded freely from the same prompt
+    b_texts: list[str]  # those tokens' texts
+    first_difference: int  # tokens A's and B's texts share before they first differ
+
+
 def expected_tokens(alpha: float, gamma: int) -> float:
     """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:
     (1 - alpha^(gamma+1)) / (1 - alpha) (Leviathan et al. 2023, eq. 1)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,25 +20,10 @@ from playground.engine.forward import teacher_forced
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.stopping import eos_token_ids
 from playground.settings import Settings, SettingsError
+from playground.trace import StepDivergence
 
 if TYPE_CHECKING:
     from playground.models import LoadedModel
-
-
-@dataclass
-class StepDivergence:
-    """How A and B differ at one step of A's path."""
-
-    index: int  # 0-based step
-    token_id: int  # the token A took
-    kl: float  # KL(A || B) in nats; inf where A can take a token B gives probability 0
-    uncovered: float  # A's probability on tokens B gives 0 (why kl is infinite)
-    js: float  # Jensen-Shannon divergence, nats, in [0, ln 2]
-    tv: float  # total variation distance, in [0, 1]
-    top1_agree: bool  # A's and B's most likely tokens are the same
-    prob_a: float  # A's probability of the token A took
-    prob_b: float  # B's probability of it
-    rank_b: int  # its rank under B (1 = B's most likely)
 
 
 def distributions(

@@ -72,6 +72,10 @@ class Parts:
     run_button: Any = None
     stop_button: Any = None
     branch_button: Any = None
+    compare_button: Any = None
+    compare_status: Any = None
+    aligned: Any = None
+    compare_plot: Any = None
     output: Any = None
     status: Any = None
     last_trace: Any = None
@@ -274,6 +278,12 @@ def build_views(parts: Parts) -> None:
         with gr.Tab("Draft acceptance", id="acceptance"):
             gr.Markdown(explain("draft_acceptance"))
             accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")
+        with gr.Tab("Compare", id="compare"):
+            gr.Markdown(explain("compare"))
+            parts.compare_button = gr.Button("Compare the shown run with the current settings", elem_id="compare")
+            parts.compare_status = gr.Markdown(elem_id="compare-status")
+            parts.aligned = gr.HTML("", elem_id="aligned")
+            parts.compare_plot = gr.Plot(label="Divergence along A's text", elem_id="compare-plot")
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
@@ -386,6 +396,20 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         concurrency_id="model",
         preprocess=False,
         show_progress="hidden",
+    )
+
+    def compare(*args: Any) -> tuple[str, str, Any]:
+        *values, parent = args
+        return runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+
+    parts.compare_button.click(
+        on_gpu(compare),
+        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
+        outputs=[parts.compare_status, parts.aligned, parts.compare_plot],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
     )
     views = list(parts.views)
     for event in (run_event, branch_event):

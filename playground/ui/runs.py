@@ -13,16 +13,18 @@ from typing import Any
 
 import gradio as gr
 
-from playground.engine import stream
+from playground.engine import generate, stream
 from playground.engine.branch import branch_point
+from playground.engine.compare import compare_path, first_difference
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
+from playground.plots.compare import divergence_figure
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
-from playground.trace import Trace
+from playground.trace import Comparison, Trace
 from playground.ui.controls import control_label, make_settings, whole_number
 from playground.ui.pump import batches
-from playground.ui.tokens import plain_text, token_span, trace_html
+from playground.ui.tokens import aligned_html, plain_text, token_span, trace_html
 
 logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
@@ -153,6 +155,36 @@ class Runs:
         settings and precision."""
         yield from self.generate(values, session, branch=(parent, step, token))
 
+    def compare(self, values: dict[str, Any], parent: Any) -> tuple[str, str, Any]:
+        """Configuration B, the controls (model, precision, settings), against run A, the run the page shows:
+        B reads A's text by teacher forcing, and writes its own from the same prompt. Returns (summary line,
+        A's and B's texts aligned as HTML, the divergence figure); problems become a `gr.Error`."""
+        if not isinstance(parent, Trace) or not parent.steps:
+            raise gr.Error("Generate a run first: it is A, and the current settings are B.", print_exception=False)
+        with answered():
+            b_settings = make_settings(values).replace(chat=parent.settings.get("chat"))
+            model, precision = values.get("model"), values.get("precision")
+            self.check(model, precision)
+            self.check_draft(b_settings.draft_model)
+            a_settings = Settings.from_dict(parent.settings)
+            a_model, b_model = self.load(parent.model.id, parent.model.precision), self.load(model, precision)
+            steps = compare_path(
+                a_model, a_settings, b_model, b_settings, parent.prompt.token_ids, parent.output.token_ids
+            )
+            own = generate(b_model, parent.prompt.text, b_settings, draft=load_draft(b_settings, b_model))
+            comparison = Comparison(
+                a_run=parent.run_id,
+                b_model=model,
+                b_precision=precision,
+                b_changes=changed_settings(a_settings, b_settings),
+                steps=steps,
+                b_token_ids=list(own.output.token_ids),
+                b_texts=[step.chosen.text for step in own.steps],
+                first_difference=first_difference(parent.output.token_ids, own.output.token_ids),
+            )
+            figure = divergence_figure(comparison, [step.chosen.text for step in parent.steps])
+        return compare_line(parent, comparison), aligned_html(parent, comparison), figure
+
     def _stream(
         self, values: dict[str, Any], switch: threading.Event, branch: tuple[Any, Any, Any] | None = None
     ) -> Iterator[tuple[str, str, Trace | None]]:
@@ -226,3 +258,31 @@ def _branched(values: dict[str, Any], settings: Settings, parent: Any, step: Any
     point = branch_point(parent, whole_number(step), token)
     values = {**values, "model": parent.model.id, "prompt": parent.prompt.text}
     return values, settings.replace(chat=parent.settings.get("chat"), **point)
+
+
+def changed_settings(a: Settings, b: Settings) -> dict[str, Any]:
+    """The settings in which B differs from A (a branch's forced tokens left out: B runs from the prompt)."""
+    a_values, b_values = a.to_dict(), b.to_dict()
+    return {k: v for k, v in b_values.items() if a_values[k] != v and k not in ("prefix_ids", "parent_run")}
+
+
+def compare_line(a: Trace, comparison: Comparison) -> str:
+    """One line on a comparison: what B is, the divergences on A's path, and where B's own text goes its way."""
+    steps = comparison.steps
+    changes = ", ".join(f"{k} {v!r}" for k, v in comparison.b_changes.items()) or "the same settings"
+    kls = [s.kl for s in steps]
+    infinite = sum(1 for kl in kls if kl == float("inf"))
+    finite = [kl for kl in kls if kl != float("inf")]
+    kl_text = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats" if finite else "KL(A‖B) infinite"
+    if infinite:
+        kl_text += f" over {len(finite)} steps, infinite at {infinite} (B rules out tokens A could take)"
+    agree = sum(s.top1_agree for s in steps) / len(steps)
+    if comparison.first_difference >= min(len(a.output.token_ids), len(comparison.b_token_ids)):
+        differs = "B's own text matches A's"
+    else:
+        differs = f"B's own text first differs at step {comparison.first_difference + 1}"
+    return (
+        f"B = {comparison.b_model} {comparison.b_precision}, {changes} · {kl_text} · mean JS "
+        f"{sum(s.js for s in steps) / len(steps):.4f} nats · most likely tokens agree at {agree:.0%} of steps · "
+        f"{differs}"
+    )

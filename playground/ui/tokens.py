@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from playground.plots.style import show_token
-from playground.trace import Step, Trace
+from playground.trace import Comparison, Step, Trace
 
 # Upper bounds of the probability bands, least likely first, and their CSS classes (assets/style.css shades
 # them from strong to none in one hue, so the order reads without telling colours apart).
@@ -73,3 +73,20 @@ def trace_html(trace: Trace | None) -> str:
     *body, last = trace.steps
     ended = " eos" if trace.output.stop_reason == "eos" else ""
     return "".join(token_span(step) for step in body) + token_span(last, ended)
+
+
+def aligned_html(a: Trace, comparison: Comparison) -> str:
+    """A's text and B's own text token by token, one row each; from the first token where they differ on, the
+    tokens are marked, so the point where B would have gone another way stands out."""
+    a_row = [(step.chosen.text, step.chosen.id) for step in a.steps]
+    b_row = list(zip(comparison.b_texts, comparison.b_token_ids, strict=True))
+    cut = comparison.first_difference
+
+    def row(label: str, tokens: list[tuple[str, int]]) -> str:
+        spans = "".join(
+            f'<span class="tok{" differs" if i >= cut else ""}">{html.escape(text)}</span>'
+            for i, (text, _) in enumerate(tokens)
+        )
+        return f'<div class="aligned-row"><span class="side">{label}</span><span class="text">{spans}</span></div>'
+
+    return row("A", a_row) + row("B", b_row)

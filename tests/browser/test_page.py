@@ -180,6 +180,22 @@ def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
     shot(page, "branch")
 
 
+def test_compare_reads_the_shown_run_with_another_precision(page):
+    page.get_by_label("Prompt").fill("Name a colour.")
+    set_number(page, "Max new tokens", "12")
+    run(page)
+    page.get_by_label("Precision").click()
+    page.get_by_role("option", name="bf16", exact=True).click()
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare the shown run with the current settings").click()
+    status = page.locator("#compare-status")
+    expect(status.get_by_text("B = SmolLM2-135M-Instruct bf16")).to_be_visible(timeout=RUN_TIMEOUT)
+    assert "mean KL(A‖B)" in status.text_content() and "most likely tokens agree at" in status.text_content()
+    expect(page.locator("#compare-plot").get_by_text("A vs B along A's text")).to_be_visible(timeout=30_000)
+    assert page.locator("#aligned .aligned-row").count() == 2
+    shot(page, "compare")
+
+
 def test_sampling_with_a_seed_is_reproducible_in_the_page(page, bundled_nf4):
     prompt = "Name a colour."
     page.get_by_label("Prompt").fill(prompt)

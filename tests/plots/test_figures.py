@@ -1,6 +1,7 @@
 """Every figure builder on fixed traces from tiny models: structure, colours, labels, and clear refusals."""
 
 import json
+import math
 
 import pytest
 
@@ -143,3 +144,23 @@ def test_the_figures_need_neither_torch_nor_transformers():
 
     code = "import sys, playground.plots; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_divergence_figure_draws_infinite_kl_at_the_top_and_marks_where_b_goes_its_way():
+    from playground.plots import divergence_figure
+    from playground.trace import Comparison, StepDivergence
+
+    def row(i, kl, uncovered=0.0):
+        return StepDivergence(i, 5, kl, uncovered, 0.1 * i, 0.2, i != 2, 0.5, 0.25, 2)
+
+    steps = [row(0, 0.2), row(1, math.inf, 0.03), row(2, 0.4)]
+    comparison = Comparison("abc", "m", "bf16", {"temperature": 1.5}, steps, [5, 6, 7], ["a", "b", "c"], 1)
+    fig = divergence_figure(comparison, ["x", "y", "z"])
+    names = [t.name for t in fig.data]
+    assert names == ["Jensen-Shannon (nats)", "KL(A || B) (nats)", "KL infinite: B rules out tokens A could take",
+                     "B's probability of A's token"]  # fmt: skip
+    kl = fig.data[1].y
+    assert kl[0] == 0.2 and kl[1] is None and kl[2] == 0.4  # the infinite step is left out of the line...
+    assert list(fig.data[2].x) == [2] and fig.data[2].y[0] > 0.4  # ...and drawn above the rest
+    assert any("differs from step 2" in a.text for a in fig.layout.annotations)
+    assert "agree at 67% of steps" in fig.layout.title.text

@@ -191,3 +191,25 @@ def test_a_bad_branch_is_named_and_frees_the_tab(runs, parent, step, token, mess
         list(runs.branch(VALUES, trace if parent == "trace" else parent, step, token, session="lee"))
     assert message in err.value.message
     runs.arm("lee")  # the click's switch went with the refused run
+
+
+def test_compare_reads_the_shown_run_with_the_current_settings(runs):
+    *_, (_, _, parent) = runs.generate(VALUES)
+    b = {**VALUES, "strategy": "sample", "temperature": 1.5, "top_k": 5.0, "seed": 2.0}
+    line, aligned, figure = runs.compare(b, parent)
+    assert line.startswith("B = tiny-random-llama fp32, strategy 'sample', temperature 1.5, top_k 5, seed 2")
+    # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not.
+    assert "infinite at 8 (B rules out tokens A could take)" in line and "mean JS" in line
+    assert aligned.count('class="aligned-row"') == 2 and aligned.count('class="tok') >= 16
+    assert figure.layout.title.text.startswith("A vs B along A's text")
+    assert any(t.name == "KL infinite: B rules out tokens A could take" for t in figure.data)
+    same, _, _ = runs.compare(VALUES, parent)
+    assert "the same settings" in same and "mean KL(A‖B) 0.0000" in same and "B's own text matches A's" in same
+
+
+def test_compare_needs_a_run_and_names_bad_controls(runs):
+    with pytest.raises(gr.Error, match="Generate a run first"):
+        runs.compare(VALUES, None)
+    *_, (_, _, parent) = runs.generate(VALUES)
+    with pytest.raises(gr.Error, match="precision 'fp8' is unknown"):
+        runs.compare({**VALUES, "precision": "fp8"}, parent)
