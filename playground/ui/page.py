@@ -379,38 +379,8 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
     )
 
-    def branch(*args: Any) -> Any:
-        """Continues the shown run from its chosen step with another token, streaming like Generate."""
-        *values, parent, step, token, request = args
-        yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
-
-    # As for generate: named parameters, so Gradio hands the request to the last one.
-    branch.__signature__ = signature(("parent", "step", "token"))
-    branch.__annotations__ = {"request": gr.Request}
-    branch_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
-        on_gpu(branch),
-        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace, parts.views.step, parts.views.take],
-        outputs=[parts.output, parts.status, parts.last_trace],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="model",
-        preprocess=False,
-        show_progress="hidden",
-    )
-
-    def compare(*args: Any) -> tuple[str, str, Any]:
-        *values, parent = args
-        return runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
-
-    parts.compare_button.click(
-        on_gpu(compare),
-        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
-        outputs=[parts.compare_status, parts.aligned, parts.compare_plot],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="model",
-        preprocess=False,
-    )
+    branch_event = wire_branch(parts, runs, arm)
+    wire_compare(parts, runs)
     views = list(parts.views)
     for event in (run_event, branch_event):
         event.then(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private").then(
@@ -438,4 +408,46 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
     parts.stop_button.click(
         stop, queue=False, api_visibility="private", cancels=[run_event, branch_event] if zero_gpu() else None
+    )
+
+
+def wire_branch(parts: Parts, runs: Runs, arm: Any) -> Any:
+    """Continue from here: the shown run, from the chosen step with the token under Take instead; returns the
+    event, which streams like Generate's."""
+
+    def branch(*args: Any) -> Any:
+        """Continues the shown run from its chosen step with another token, streaming like Generate."""
+        *values, parent, step, token, request = args
+        yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
+
+    # As for generate: named parameters, so Gradio hands the request to the last one.
+    branch.__signature__ = signature(("parent", "step", "token"))
+    branch.__annotations__ = {"request": gr.Request}
+    return parts.branch_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(branch),
+        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace, parts.views.step, parts.views.take],
+        outputs=[parts.output, parts.status, parts.last_trace],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
+        show_progress="hidden",
+    )
+
+
+def wire_compare(parts: Parts, runs: Runs) -> None:
+    """Compare: the shown run against the current controls."""
+
+    def compare(*args: Any) -> tuple[str, str, Any]:
+        *values, parent = args
+        return runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+
+    parts.compare_button.click(
+        on_gpu(compare),
+        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
+        outputs=[parts.compare_status, parts.aligned, parts.compare_plot],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
     )
