@@ -69,9 +69,19 @@ def _compare(
         pairs = zip(a_rows, (q for (q,) in distributions(b, [b_settings], prompt_ids, tokens)), strict=True)
     for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
         p, q = _same_length(p, q.to(p.device))
-        rank = int((q > q[token]).sum()) + 1
-        values = torch.stack([kl_divergence(p, q), uncovered_mass(p, q), js_divergence(p, q), total_variation(p, q)])
-        kl, uncovered, js, tv = values.tolist()  # one read from the device per step
+        figures = torch.stack(
+            [
+                kl_divergence(p, q),
+                uncovered_mass(p, q),
+                js_divergence(p, q),
+                total_variation(p, q),
+                (torch.argmax(p) == torch.argmax(q)).double(),
+                p[token].double(),
+                q[token].double(),
+                (q > q[token]).sum().double() + 1,  # A's token's rank under B
+            ]
+        )
+        kl, uncovered, js, tv, agree, prob_a, prob_b, rank = figures.tolist()  # one read from the device per step
         rows.append(
             StepDivergence(
                 index=index,
@@ -80,10 +90,10 @@ def _compare(
                 uncovered=uncovered,
                 js=js,
                 tv=tv,
-                top1_agree=bool(torch.argmax(p) == torch.argmax(q)),
-                prob_a=float(p[token]),
-                prob_b=float(q[token]),
-                rank_b=rank,
+                top1_agree=bool(agree),
+                prob_a=prob_a,
+                prob_b=prob_b,
+                rank_b=int(rank),
             )
         )
     return rows
