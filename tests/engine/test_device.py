@@ -13,6 +13,7 @@ import contextlib
 import pytest
 import torch
 
+from playground.engine.compare import compare_path
 from playground.models import load_model
 from playground.settings import Settings
 from tests.helpers import run as generate
@@ -84,3 +85,16 @@ def test_every_strategy_makes_its_tensors_on_the_models_device(models, name):
     # The guard changes where tensors may be made, not what is decided.
     assert guarded.output.token_ids == expected.output.token_ids
     assert [s.chosen.prob for s in guarded.steps] == [s.chosen.prob for s in expected.steps]
+
+
+def test_comparing_two_configurations_makes_its_tensors_on_the_models_device(models):
+    target, draft_dir = models
+    other = load_model(draft_dir, "fp32", device="cpu")
+    a = Settings(chat=False, max_new_tokens=8, strategy="sample", seed=2, **EVERY_PROCESSOR)
+    b = a.replace(temperature=1.5, top_k=5)  # top-k: some steps have infinite KL
+    trace = generate(target, PROMPT, a)
+    cases = [(target, b), (other, a)]  # one model under two settings (one pass), and another model
+    expected = [compare_path(target, a, m, s, trace.prompt.token_ids, trace.output.token_ids) for m, s in cases]
+    with tensors_default_to_meta():
+        guarded = [compare_path(target, a, m, s, trace.prompt.token_ids, trace.output.token_ids) for m, s in cases]
+    assert guarded == expected
