@@ -72,10 +72,16 @@ def make_control(knob: Knob, value: Any, limits: Any, models: list[str]) -> gr.C
 
 def signature(extra: tuple[str, ...] = ()) -> inspect.Signature:
     """The generate event's signature: one parameter per control, named as in `CONTROLS`, then `extra`, then
-    the request. Gradio names the /generate endpoint's parameters after it."""
+    the request. Gradio names the /generate endpoint's parameters after it, and hands the request to the
+    parameter annotated for it (`annotations`)."""
     params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in (*CONTROLS, *extra)]
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
     return inspect.Signature([*params, request])
+
+
+def annotations(sig: inspect.Signature) -> dict[str, Any]:
+    """The `__annotations__` Gradio reads (`typing.get_type_hints`) to find a signature's special parameters."""
+    return {p.name: p.annotation for p in sig.parameters.values() if p.annotation is not inspect.Parameter.empty}
 
 
 def make_settings(values: dict[str, Any]) -> Settings:

@@ -22,7 +22,7 @@ from playground.models.allowlist import allowed_models
 from playground.settings import PRECISIONS, STRATEGIES, Settings
 from playground.spaces import on_gpu, zero_gpu
 from playground.summary import summary
-from playground.ui.controls import CONTROLS, control_values, make_control, signature
+from playground.ui.controls import CONTROLS, annotations, control_values, make_control, signature
 from playground.ui.explain import explain, explain_all
 from playground.ui.files import export_trace, read_trace
 from playground.ui.presets import Preset, presets
@@ -39,11 +39,45 @@ EXAMPLE_PROMPTS = [
 # Listed under the controls in "What each knob does" (the strategy has its own line beside its radio).
 KNOB_HELP = ["model", "precision", *(knob.name for knob in PAGE_KNOBS if knob.name != "strategy")]
 PRESET_FIELDS = CONTROLS[2:]  # a preset sets every control but the model and its precision
-# A click on a token of the Output sends its step as a select event (index = 0-based step).
+# A click on a token of the Output sends its step as a select event (index = 0-based step), and pins a card
+# under it with a button per alternative; a click on one sends a submit event {step: 1-based, token: id},
+# which starts a branch of the shown run there. Escape or a click elsewhere closes the card.
 OUTPUT_JS = """
+const close = () => element.querySelectorAll('.take-card').forEach((card) => card.remove());
+document.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
 element.addEventListener('click', (event) => {
-  const token = event.target.closest('[data-step]');
-  if (token) trigger('select', {index: Number(token.dataset.step), value: token.textContent, selected: true});
+  const take = event.target.closest('[data-take]');
+  if (take) {
+    trigger('submit', {step: Number(take.dataset.at), token: Number(take.dataset.take)});
+    close();
+    return;
+  }
+  if (event.target.closest('.take-card')) return;
+  close();
+  const token = event.target.closest('.tokens [data-step]');
+  if (!token) return;
+  const step = Number(token.dataset.step);
+  trigger('select', {index: step, value: token.textContent, selected: true});
+  const alternatives = JSON.parse(token.dataset.alts || '[]');
+  if (!alternatives.length) return;
+  const card = document.createElement('div');
+  card.className = 'take-card';
+  const title = document.createElement('div');
+  title.className = 'take-title';
+  title.textContent = `Step ${step + 1}: continue with another token`;
+  card.append(title);
+  for (const [id, text, prob] of alternatives) {
+    const button = document.createElement('button');
+    button.dataset.take = id;
+    button.dataset.at = step + 1;
+    button.textContent = `${text}  ${prob.toFixed(3)}`;
+    card.append(button);
+  }
+  const box = element.getBoundingClientRect();
+  const place = token.getBoundingClientRect();
+  card.style.left = `${Math.max(0, Math.min(place.left - box.left, box.width - 220))}px`;
+  card.style.top = `${place.bottom - box.top + 4}px`;
+  element.append(card);
 });
 """
 
@@ -360,7 +394,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
 
     # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
     generate.__signature__ = signature()
-    generate.__annotations__ = {"request": gr.Request}
+    generate.__annotations__ = annotations(generate.__signature__)
 
     def arm(request: gr.Request) -> None:
         runs.arm(request.session_hash)
@@ -379,10 +413,10 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
     )
 
-    branch_event = wire_branch(parts, runs, arm)
+    branch_events = wire_branch(parts, runs, arm)
     wire_compare(parts, runs)
     views = list(parts.views)
-    for event in (run_event, branch_event):
+    for event in (run_event, *branch_events):
         event.then(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private").then(
             export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
         )
@@ -407,25 +441,44 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
 
     # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
     parts.stop_button.click(
-        stop, queue=False, api_visibility="private", cancels=[run_event, branch_event] if zero_gpu() else None
+        stop, queue=False, api_visibility="private", cancels=[run_event, *branch_events] if zero_gpu() else None
     )
 
 
-def wire_branch(parts: Parts, runs: Runs, arm: Any) -> Any:
-    """Continue from here: the shown run, from the chosen step with the token under Take instead; returns the
-    event, which streams like Generate's."""
+def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
+    """Continue from here (the step view's step and the token under Take instead) and a token chosen in the
+    Output's card: both continue the shown run with another token at one step, streaming like Generate. Returns
+    both events."""
 
     def branch(*args: Any) -> Any:
         """Continues the shown run from its chosen step with another token, streaming like Generate."""
         *values, parent, step, token, request = args
         yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
 
+    def take(*args: Any) -> Any:
+        """Continues the shown run with the token chosen in the Output's card ({step, token})."""
+        *values, parent, chosen, request = args
+        chosen = chosen if isinstance(chosen, dict) else {}
+        yield from runs.branch(
+            dict(zip(CONTROLS, values, strict=True)),
+            parent,
+            chosen.get("step"),
+            chosen.get("token"),
+            request.session_hash,
+        )
+
+    def arm_take(event: gr.EventData, request: gr.Request) -> Any:
+        # Only the event's first function receives its data: keep it for the run that follows.
+        arm(request)
+        return event._data
+
     # As for generate: named parameters, so Gradio hands the request to the last one.
     branch.__signature__ = signature(("parent", "step", "token"))
-    branch.__annotations__ = {"request": gr.Request}
-    return parts.branch_button.click(arm, queue=False, api_visibility="private").success(
-        on_gpu(branch),
-        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace, parts.views.step, parts.views.take],
+    take.__signature__ = signature(("parent", "chosen"))
+    for fn in (branch, take):
+        fn.__annotations__ = annotations(fn.__signature__)
+    controls = [parts.controls[name] for name in CONTROLS]
+    options = dict(
         outputs=[parts.output, parts.status, parts.last_trace],
         api_visibility="private",
         concurrency_limit=1,
@@ -433,6 +486,14 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> Any:
         preprocess=False,
         show_progress="hidden",
     )
+    step_view_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(branch), inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
+    )
+    chosen = gr.State(None)  # the card's {step, token}, from the click to the run
+    card_event = parts.output.submit(arm_take, outputs=[chosen], queue=False, api_visibility="private").success(
+        on_gpu(take), inputs=[*controls, parts.last_trace, chosen], **options
+    )
+    return [step_view_event, card_event]
 
 
 def wire_compare(parts: Parts, runs: Runs) -> None:

@@ -9,6 +9,8 @@ as a short diff instead of the whole text again.
 from __future__ import annotations
 
 import html
+import json
+from typing import Any
 
 from playground.plots.style import show_token
 from playground.trace import Comparison, Step, Trace
@@ -24,7 +26,7 @@ ORIGIN_TEXT = {"inherited": "from the run this one branched from", "forced": "ch
 LEGEND = (
     '<div class="legend">Chance the model gave each chosen token: '
     + "".join(f'<span class="tok {band}">{html.escape(label)}</span>' for band, label in BAND_LABELS.items())
-    + " · hover a token for its alternatives, click it to inspect that step and take another token there</div>"
+    + " · hover a token for its alternatives; click it to open that step and to take another token there</div>"
 )
 
 
@@ -48,13 +50,25 @@ def hover_card(step: Step) -> str:
     return "\n".join(lines)
 
 
+def alternatives(step: Step) -> list[list[Any]]:
+    """The tokens one could take at `step` instead of the chosen one, most likely first, for the card a click
+    pins (the page's script makes one button of each): [token id, shown text, final probability]."""
+    ranked = sorted(
+        (c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs.get("final", 0.0), reverse=True
+    )
+    return [[c.id, show_token(c.text), round(c.probs.get("final", 0.0), 4)] for c in ranked[:ALTERNATIVES]]
+
+
 def token_span(step: Step, extra: str = "") -> str:
-    """One token as a span: text escaped, band class (plus `extra` classes), 0-based step index, hover card."""
+    """One token as a span: text escaped, band class (plus `extra` classes), 0-based step index, hover card,
+    and the alternatives a click offers to take instead."""
     if step.origin is not None:
         extra += f" {step.origin}"
+    alts = json.dumps(alternatives(step), ensure_ascii=False)
     return (
         f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
-        f'data-tip="{html.escape(hover_card(step), quote=True)}">{html.escape(step.chosen.text)}</span>'
+        f'data-tip="{html.escape(hover_card(step), quote=True)}" data-alts="{html.escape(alts, quote=True)}">'
+        f"{html.escape(step.chosen.text)}</span>"
     )
 
 

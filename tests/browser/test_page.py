@@ -180,6 +180,34 @@ def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
     shot(page, "branch")
 
 
+def test_choosing_an_alternative_in_a_tokens_card_continues_from_there(page, bundled_nf4):
+    prompt = "Name a colour."
+    page.get_by_label("Prompt").fill(prompt)
+    set_number(page, "Max new tokens", "10")
+    run(page)
+    page.locator("#output .tokens .tok").nth(2).click()  # step 3: its card opens under it
+    card = page.locator("#output .take-card")
+    expect(card).to_be_visible()
+    expect(card.get_by_text("Step 3: continue with another token")).to_be_visible()
+    settings = Settings(max_new_tokens=10)
+    parent = generate(bundled_nf4, prompt, settings)
+    step = parent.steps[2]
+    ranked = sorted((c for c in step.candidates if c.id != step.chosen.id), key=lambda c: -c.probs["final"])
+    buttons = card.locator("button")
+    assert buttons.count() == min(5, len(ranked))
+    shot(page, "take-card")
+    page.keyboard.press("Escape")  # closes it
+    expect(card).to_have_count(0)
+    page.locator("#output .tokens .tok").nth(2).click()
+    card.locator("button").nth(1).click()  # the second most likely alternative
+    expect(card).to_have_count(0)
+    expect(page.locator("#status").get_by_text("branched at step 3")).to_be_visible(timeout=RUN_TIMEOUT)
+    child = generate(bundled_nf4, prompt, settings.replace(**branch_point(parent, 3, ranked[1].id)))
+    assert output_text(page) == shown(child)
+    assert page.locator("#output .tokens .tok.forced").text_content() == ranked[1].text
+    expect(page.locator("#step-plot").get_by_text("Step 3: you took")).to_be_visible(timeout=30_000)
+
+
 def test_compare_reads_the_shown_run_with_another_precision(page):
     page.get_by_label("Prompt").fill("Name a colour.")
     set_number(page, "Max new tokens", "12")

@@ -1,10 +1,11 @@
 """The Output's token HTML, built from hand-made steps: bands, hover cards, escaping."""
 
 import html
+import json
 import re
 
 from playground.trace import Candidate, Chosen, OutputInfo, Step
-from playground.ui.tokens import LEGEND, band, hover_card, plain_text, token_span, trace_html
+from playground.ui.tokens import LEGEND, alternatives, band, hover_card, plain_text, token_span, trace_html
 
 
 def step(index, text, prob, alternatives):
@@ -39,6 +40,15 @@ def test_token_text_and_card_are_escaped():
     assert "<b>" not in span and "&lt;b&gt;&quot;hi&quot;&lt;/b&gt;" in span
     tip = re.search(r'data-tip="([^"]*)"', span).group(1)
     assert html.unescape(tip) == hover_card(s)
+
+
+def test_a_click_offers_the_five_likeliest_tokens_not_taken_with_ids_for_the_branch():
+    s = step(3, " cat", 0.2, {" dog": 0.5, " cat": 0.2, "\n": 0.1, " a": 0.05, " the": 0.04, " x": 0.01, "<": 0.001})
+    assert alternatives(s) == [[0, "␣dog", 0.5], [2, "⏎", 0.1], [3, "␣a", 0.05], [4, "␣the", 0.04], [5, "␣x", 0.01]]
+    # In the span as JSON, escaped for the attribute: the page's script reads it back with JSON.parse.
+    alts = re.search(r'data-alts="([^"]*)"', token_span(s)).group(1)
+    assert json.loads(html.unescape(alts)) == alternatives(s)
+    assert alternatives(step(0, "a", 1.0, {"a": 1.0})) == []  # a sure step offers nothing
 
 
 class FakeTrace:
