@@ -191,6 +191,16 @@ class Speculative:
 
 
 @dataclass
+class PairedCandidate:
+    """A token A or B finds likely at a step of A's path, with both probabilities."""
+
+    id: int
+    text: str  # decoded with A's tokenizer
+    prob_a: float  # under A's distribution at that step
+    prob_b: float  # under B's
+
+
+@dataclass
 class StepDivergence:
     """How A and B differ at one step of A's path."""
 
@@ -204,6 +214,9 @@ class StepDivergence:
     prob_a: float  # A's probability of the token A took
     prob_b: float  # B's probability of it
     rank_b: int  # its rank under B (1 = B's most likely)
+    # A's and B's most likely tokens together (compare.TOP_N each, of those it gives probability above 0), and
+    # A's token; most likely under either first. Empty in comparisons made before candidates were recorded.
+    candidates: list[PairedCandidate] = field(default_factory=list)
 
 
 @dataclass

@@ -10,7 +10,8 @@ with any penalties applied).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import torch
@@ -20,10 +21,13 @@ from playground.engine.forward import teacher_forced
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.stopping import eos_token_ids
 from playground.settings import Settings, SettingsError
-from playground.trace import StepDivergence
+from playground.trace import PairedCandidate, StepDivergence
 
 if TYPE_CHECKING:
     from playground.models import LoadedModel
+
+TOP_N = 10  # each side's most likely tokens shown together at a step
+_FIGURES = 8  # the scalar figures at the head of `_step_values`
 
 
 def distributions(
@@ -62,6 +66,7 @@ def _compare(
     a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
 ) -> list[StepDivergence]:
     rows = []
+    decode = functools.cache(lambda i: a.tokenizer.decode([i]))  # a token text repeats across the steps
     if a is b:  # one model: one pass, two sets of processors
         pairs = distributions(a, [a_settings, b_settings], prompt_ids, tokens)
     else:
@@ -69,19 +74,9 @@ def _compare(
         pairs = zip(a_rows, (q for (q,) in distributions(b, [b_settings], prompt_ids, tokens)), strict=True)
     for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
         p, q = _same_length(p, q.to(p.device))
-        figures = torch.stack(
-            [
-                kl_divergence(p, q),
-                uncovered_mass(p, q),
-                js_divergence(p, q),
-                total_variation(p, q),
-                (torch.argmax(p) == torch.argmax(q)).double(),
-                p[token].double(),
-                q[token].double(),
-                (q > q[token]).sum().double() + 1,  # A's token's rank under B
-            ]
-        )
-        kl, uncovered, js, tv, agree, prob_a, prob_b, rank = figures.tolist()  # one read from the device per step
+        values = _step_values(p, q, token).tolist()  # one read from the device per step
+        kl, uncovered, js, tv, agree, prob_a, prob_b, rank = values[:_FIGURES]
+        ids, probs_a, probs_b = _thirds(values[_FIGURES:])
         rows.append(
             StepDivergence(
                 index=index,
@@ -94,9 +89,71 @@ def _compare(
                 prob_a=prob_a,
                 prob_b=prob_b,
                 rank_b=int(rank),
+                candidates=pair_candidates(ids, probs_a, probs_b, decode),
             )
         )
     return rows
+
+
+def _step_values(p: torch.Tensor, q: torch.Tensor, token: int) -> torch.Tensor:
+    """Everything one step records, in one float64 vector so that it is read from the device at once: the
+    `_FIGURES` figures, then the candidate ids (exact as float64), p at them, q at them: (8 + 3 * (2n + 1),)."""
+    figures = torch.stack(
+        [
+            kl_divergence(p, q),
+            uncovered_mass(p, q),
+            js_divergence(p, q),
+            total_variation(p, q),
+            (torch.argmax(p) == torch.argmax(q)).double(),
+            p[token].double(),
+            q[token].double(),
+            (q > q[token]).sum().double() + 1,  # A's token's rank under B
+        ]
+    ).double()
+    ids = candidate_ids(p, q, token)  # (2n + 1,)
+    return torch.cat([figures, ids.double(), p[ids].double(), q[ids].double()])
+
+
+def _thirds(values: list[float]) -> tuple[list[float], list[float], list[float]]:
+    size = len(values) // 3
+    return values[:size], values[size : 2 * size], values[2 * size :]
+
+
+def candidate_ids(p: torch.Tensor, q: torch.Tensor, token: int, n: int = TOP_N) -> torch.Tensor:
+    """The ids of p's n most likely tokens, q's n most likely, and `token`, repeats included.
+
+    A side whose filters keep fewer than n tokens fills its top n with arbitrary zero-probability ids: those
+    become `token` too. The repeats are dropped after the read (`pair_candidates`): removing them here
+    (torch.unique, a boolean mask) would give a tensor whose size depends on the data, and a GPU would stop to
+    learn that size before the step's one read.
+
+    Args:
+        p, q: (V,) probability vectors on one device.
+        token: the id always included (the token A took).
+        n: how many of each side's most likely tokens; at most V are taken.
+
+    Returns:
+        (2 * min(n, V) + 1,) long ids on p's device.
+    """
+    n = min(n, p.shape[-1])
+    chosen = torch.full((1,), token, dtype=torch.long, device=p.device)
+    tops = [torch.topk(side, n) for side in (p, q)]
+    return torch.cat([*(torch.where(top.values > 0, top.indices, chosen) for top in tops), chosen])
+
+
+def pair_candidates(
+    ids: list[float], probs_a: list[float], probs_b: list[float], decode: Callable[[int], str]
+) -> list[PairedCandidate]:
+    """The candidates read for one step, each id once, most likely under either side first (ties by id).
+
+    Args:
+        ids: candidate ids as `candidate_ids` gives them (as floats after the read; repeats allowed).
+        probs_a, probs_b: A's and B's probability of each of `ids`.
+        decode: a token id's text.
+    """
+    pairs = {int(i): (pa, pb) for i, pa, pb in zip(ids, probs_a, probs_b, strict=True)}
+    order = sorted(pairs, key=lambda i: (-max(pairs[i]), i))
+    return [PairedCandidate(id=i, text=decode(i), prob_a=pairs[i][0], prob_b=pairs[i][1]) for i in order]
 
 
 def first_difference(a: list[int], b: list[int]) -> int:

@@ -1,4 +1,5 @@
-"""The Compare tab's figure: how far configuration B's next-token distribution is from run A's at every step."""
+"""The Compare tab's figures: how far configuration B's next-token distribution is from run A's at every step, and
+A's and B's candidates side by side at one step."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import math
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, ORANGE, VERMILLION
-from playground.trace import Comparison
+from playground.plots.style import BLUE, GREY, ORANGE, VERMILLION, placeholder, show_token
+from playground.trace import Comparison, PairedCandidate
 
 
 def divergence_figure(comparison: Comparison, a_texts: list[str]) -> go.Figure:
@@ -81,3 +82,58 @@ def divergence_figure(comparison: Comparison, a_texts: list[str]) -> go.Figure:
         margin=dict(t=60, b=100),
     )
     return fig
+
+
+def candidates_figure(comparison: Comparison, index: int, a_text: str) -> go.Figure:
+    """Step `index`'s candidates under A and under B as paired bars, most likely under either at the top, the token
+    A took marked.
+
+    Args:
+        comparison: a comparison whose steps record candidates (older ones give a placeholder).
+        index: the step (0-based); raises IndexError when out of range.
+        a_text: the text of the token A took there, for the title.
+    """
+    step = comparison.steps[index]
+    if not step.candidates:
+        return placeholder(f"No candidates were recorded at step {index + 1}: compare again to see them.")
+    cands = step.candidates
+    labels = [_label(rank, c, step.token_id) for rank, c in enumerate(cands, start=1)]
+    hover = [_hover(c) for c in cands]
+    fig = go.Figure()
+    for name, colour, probs in (
+        ("A", BLUE, [c.prob_a for c in cands]),
+        ("B", ORANGE, [c.prob_b for c in cands]),
+    ):
+        fig.add_bar(
+            name=name,
+            x=probs,
+            y=labels,
+            orientation="h",
+            marker_color=colour,
+            customdata=hover,
+            hovertemplate="%{y}<br>%{customdata}<extra>" + name + "</extra>",
+        )
+    fig.update_layout(
+        title=f"Step {index + 1}: A took {show_token(a_text)!r} (p_A = {step.prob_a:.3f}, p_B = {step.prob_b:.3f}, "
+        f"rank under B {step.rank_b})",
+        barmode="group",
+        xaxis=dict(title="probability", rangemode="tozero"),
+        # Categories run bottom-up by default: reversed, the most likely candidate is the top row.
+        yaxis=dict(autorange="reversed", type="category"),
+        legend=dict(orientation="h", y=-0.15),
+        height=160 + 26 * len(cands),
+        margin=dict(t=60),
+    )
+    return fig
+
+
+def _label(rank: int, candidate: PairedCandidate, taken: int) -> str:
+    # The rank keeps labels apart when two ids decode to the same text (a category axis would merge them).
+    label = f"{rank}. {show_token(candidate.text)}"
+    return f"<b>{label} ◂ A took</b>" if candidate.id == taken else label
+
+
+def _hover(candidate: PairedCandidate) -> str:
+    a, b = candidate.prob_a, candidate.prob_b
+    ratio = f"{b / a:.3g}×" if a > 0 else ("∞" if b > 0 else "-")
+    return f"p_A = {a:.4f}, p_B = {b:.4f}, B / A = {ratio}"

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from playground.engine.compare import compare_path, first_difference
+from playground.engine.compare import (
+    TOP_N,
+    candidate_ids,
+    compare_path,
+    distributions,
+    first_difference,
+    pair_candidates,
+)
 from playground.settings import Settings, SettingsError
 from tests.helpers import run
 from tests.tiny import CHARS, make_tiny_model, make_tiny_tokenizer, wrap_loaded
@@ -85,3 +92,72 @@ def test_one_pass_for_two_settings_of_one_model_gives_what_two_passes_give(model
     for x, y in zip(once, twice, strict=True):
         assert (x.top1_agree, x.rank_b) == (y.top1_agree, y.rank_b)
         assert x.js == pytest.approx(y.js, abs=1e-9) and x.prob_b == pytest.approx(y.prob_b, abs=1e-7)
+
+
+B_CONFIGS = {
+    "other-model-hot": ("b", dict(strategy="sample", temperature=1.5, top_k=0)),
+    "same-model-top-k-3": ("a", dict(strategy="sample", top_k=3)),  # B's top 10 holds 7 impossible tokens
+}
+
+
+@pytest.mark.parametrize("name", B_CONFIGS)
+def test_each_step_pairs_a_and_bs_most_likely_tokens_with_both_probabilities(models, name):
+    a, b = models
+    which, knobs = B_CONFIGS[name]
+    model_b = {"a": a, "b": b}[which]
+    a_settings = Settings(chat=False, max_new_tokens=10)
+    b_settings = Settings(chat=False, max_new_tokens=10, **knobs)
+    prompt_ids = a.tokenizer.encode(PROMPT)
+    tokens = a.tokenizer.encode(" zqxj~ cat")  # unlikely tokens too: A's token must be there however unlikely
+    rows = compare_path(a, a_settings, model_b, b_settings, prompt_ids, tokens)
+    # Independently: each side's distributions, and their top n by torch.topk.
+    ps = [p for (p,) in distributions(a, [a_settings], prompt_ids, tokens)]
+    qs = [q for (q,) in distributions(model_b, [b_settings], prompt_ids, tokens)]
+    outside = 0
+    for row, p, q in zip(rows, ps, qs, strict=True):
+        ids = [c.id for c in row.candidates]
+        top_a = set(torch.topk(p, TOP_N).indices.tolist())
+        top_b = {i for i in torch.topk(q, TOP_N).indices.tolist() if q[i] > 0}  # zero-probability filler dropped
+        assert len(ids) == len(set(ids)) and set(ids) == top_a | top_b | {row.token_id}
+        outside += row.token_id not in top_a | top_b
+        for c in row.candidates:
+            assert c.prob_a == pytest.approx(float(p[c.id]), abs=1e-7)
+            assert c.prob_b == pytest.approx(float(q[c.id]), abs=1e-7)
+            assert c.text == a.tokenizer.decode([c.id])
+        highest = [max(c.prob_a, c.prob_b) for c in row.candidates]
+        assert highest == sorted(highest, reverse=True)
+    assert outside > 0  # the path did reach a token neither side ranks in its top n
+
+
+def test_candidate_texts_are_decoded_once_per_token(models, monkeypatch):
+    a, b = models
+    settings = Settings(chat=False, max_new_tokens=8)
+    trace = run(a, PROMPT, settings)
+    calls = []
+    decode = a.tokenizer.decode
+    monkeypatch.setattr(a.tokenizer, "decode", lambda ids: calls.append(tuple(ids)) or decode(ids))
+    rows = compare_path(a, settings, b, settings, trace.prompt.token_ids, trace.output.token_ids)
+    assert len(calls) == len(set(calls)) == len({c.id for r in rows for c in r.candidates})
+
+
+def test_candidate_ids_take_each_sides_top_n_and_the_token():
+    p = torch.tensor([0.1, 0.5, 0.4])
+    q = torch.tensor([0.7, 0.0, 0.3])
+    assert candidate_ids(p, q, 0, n=2).tolist() == [1, 2, 0, 2, 0]
+    # n is cut to the vocabulary; q's zero-probability filler (id 1) is replaced by the token.
+    assert candidate_ids(p, q, 2, n=10).tolist() == [1, 2, 0, 0, 2, 2, 2]
+
+
+def test_pair_candidates_drops_repeats_and_orders_by_either_side():
+    ids = [1.0, 4.0, 9.0, 1.0, 5.0, 9.0]
+    probs_a = [0.5, 0.2, 0.0, 0.5, 0.05, 0.0]
+    probs_b = [0.1, 0.6, 0.0, 0.1, 0.2, 0.0]
+    rows = pair_candidates(ids, probs_a, probs_b, lambda i: f"t{i}")
+    assert [(c.id, c.text, c.prob_a, c.prob_b) for c in rows] == [
+        (4, "t4", 0.2, 0.6),
+        (1, "t1", 0.5, 0.1),
+        (5, "t5", 0.05, 0.2),
+        (9, "t9", 0.0, 0.0),
+    ]
+    tied = pair_candidates([7.0, 2.0], [0.3, 0.1], [0.1, 0.3], str)
+    assert [c.id for c in tied] == [2, 7]  # equal highest probability: by id

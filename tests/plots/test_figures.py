@@ -164,3 +164,31 @@ def test_divergence_figure_draws_infinite_kl_at_the_top_and_marks_where_b_goes_i
     assert list(fig.data[2].x) == [2] and fig.data[2].y[0] > 0.4  # ...and drawn above the rest
     assert any("differs from step 2" in a.text for a in fig.layout.annotations)
     assert "agree at 67% of steps" in fig.layout.title.text
+
+
+def test_candidates_figure_pairs_a_and_b_per_token_and_marks_the_token_a_took():
+    from playground.plots import candidates_figure
+    from playground.plots.style import BLUE, ORANGE
+    from playground.trace import Comparison, PairedCandidate, StepDivergence
+
+    cands = [
+        PairedCandidate(4, " the", 0.2, 0.6),
+        PairedCandidate(1, "a", 0.5, 0.1),
+        PairedCandidate(9, "\n", 0.0, 0.0),
+    ]
+    old = StepDivergence(0, 9, 0.3, 0.0, 0.1, 0.2, False, 0.1, 0.05, 3)  # made before candidates were recorded
+    new = StepDivergence(1, 1, 0.3, 0.0, 0.1, 0.2, False, 0.5, 0.1, 2, cands)
+    comparison = Comparison("abc", "m", "bf16", {"temperature": 1.5}, [old, new], [5, 6], ["a", "b"], 0)
+    fig = candidates_figure(comparison, 1, "a")
+    a_bars, b_bars = fig.data
+    assert (a_bars.type, a_bars.orientation, a_bars.marker.color) == ("bar", "h", BLUE)
+    assert (b_bars.type, b_bars.orientation, b_bars.marker.color) == ("bar", "h", ORANGE)
+    assert list(a_bars.x) == [0.2, 0.5, 0.0] and list(b_bars.x) == [0.6, 0.1, 0.0]
+    assert list(a_bars.y) == list(b_bars.y) == ["1. ␣the", "<b>2. a ◂ A took</b>", "3. ⏎"]
+    assert fig.layout.yaxis.autorange == "reversed"  # the first (most likely) candidate is the top row
+    assert "B / A = 3×" in a_bars.customdata[0] and "B / A = ∞" not in a_bars.customdata[2]
+    assert fig.layout.title.text == "Step 2: A took 'a' (p_A = 0.500, p_B = 0.100, rank under B 2)"
+    blank = candidates_figure(comparison, 0, "x")
+    assert not blank.data and "No candidates were recorded at step 1" in blank.layout.annotations[0].text
+    with pytest.raises(IndexError):
+        candidates_figure(comparison, 2, "x")
