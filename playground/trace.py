@@ -232,6 +232,15 @@ class Comparison:
     b_texts: list[str]  # those tokens' texts
     first_difference: int  # tokens A's and B's texts share before they first differ
 
+    def to_dict(self) -> dict[str, Any]:
+        """The comparison as nested dicts and lists for JSON, which has no infinity: an infinite KL is written
+        as null (its step's `uncovered` says how much of A's probability B rules out)."""
+        data = asdict(self)
+        for step in data["steps"]:
+            if not math.isfinite(step["kl"]):
+                step["kl"] = None
+        return data
+
 
 def expected_tokens(alpha: float, gamma: int) -> float:
     """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:

@@ -22,6 +22,7 @@ from playground.models.allowlist import allowed_models
 from playground.settings import PRECISIONS, STRATEGIES, Settings
 from playground.spaces import on_gpu, zero_gpu
 from playground.summary import summary
+from playground.ui.compare_view import CompareViews, compare_views, compared_step
 from playground.ui.controls import CONTROLS, annotations, control_values, make_control, signature
 from playground.ui.explain import explain, explain_all
 from playground.ui.files import export_trace, read_trace
@@ -107,9 +108,8 @@ class Parts:
     stop_button: Any = None
     branch_button: Any = None
     compare_button: Any = None
-    compare_status: Any = None
-    aligned: Any = None
-    compare_plot: Any = None
+    comparison: Any = None  # the session's last comparison, for the step slider
+    compare: CompareViews | None = None
     output: Any = None
     status: Any = None
     last_trace: Any = None
@@ -315,9 +315,16 @@ def build_views(parts: Parts) -> None:
         with gr.Tab("Compare", id="compare"):
             gr.Markdown(explain("compare"))
             parts.compare_button = gr.Button("Compare the shown run with the current settings", elem_id="compare")
-            parts.compare_status = gr.Markdown(elem_id="compare-status")
-            parts.aligned = gr.HTML("", elem_id="aligned")
-            parts.compare_plot = gr.Plot(label="Divergence along A's text", elem_id="compare-plot")
+            parts.comparison = gr.State(None, time_to_live=7200)
+            parts.compare = CompareViews(
+                compare_status=gr.Markdown(elem_id="compare-status"),
+                aligned=gr.HTML("", elem_id="aligned"),
+                compare_plot=gr.Plot(label="Divergence along A's text", elem_id="compare-plot"),
+                compare_step=gr.Slider(
+                    1, 2, value=1, step=1, label="Step of A's text", info="Whose candidates to set side by side"
+                ),
+                candidates_plot=gr.Plot(label="A's and B's candidates at this step", elem_id="candidates-plot"),
+            )
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
@@ -497,18 +504,34 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
 
 
 def wire_compare(parts: Parts, runs: Runs) -> None:
-    """Compare: the shown run against the current controls."""
+    """Compare: the shown run against the current controls; the step slider picks whose candidates show; the
+    /compare endpoint."""
 
-    def compare(*args: Any) -> tuple[str, str, Any]:
+    # Named apart from the /compare endpoint: Gradio names an event's endpoint after its function.
+    def compare_shown(*args: Any) -> tuple[Any, ...]:
         *values, parent = args
-        return runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+        comparison = runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+        return comparison, *compare_views(parent, comparison)
 
     parts.compare_button.click(
-        on_gpu(compare),
+        on_gpu(compare_shown),
         inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
-        outputs=[parts.compare_status, parts.aligned, parts.compare_plot],
+        outputs=[parts.comparison, *parts.compare],
         api_visibility="private",
         concurrency_limit=1,
         concurrency_id="model",
         preprocess=False,
     )
+    parts.compare.compare_step.change(
+        compared_step,
+        inputs=[parts.comparison, parts.compare.compare_step],
+        outputs=[parts.compare.candidates_plot],
+        api_visibility="private",
+    )
+
+    @on_gpu
+    def compare_runs(payload: str) -> str:
+        """Runs A from settings and compares configuration B with it along A's text (see Runs.compare_json)."""
+        return runs.compare_json(payload)
+
+    gr.api(compare_runs, api_name="compare", concurrency_limit=1, concurrency_id="model")

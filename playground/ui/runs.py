@@ -18,13 +18,12 @@ from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, first_difference
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
-from playground.plots.compare import divergence_figure
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
 from playground.trace import Comparison, Trace
 from playground.ui.controls import control_label, make_settings, whole_number
 from playground.ui.pump import batches
-from playground.ui.tokens import aligned_html, plain_text, token_span, trace_html
+from playground.ui.tokens import plain_text, token_span, trace_html
 
 logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
@@ -155,35 +154,34 @@ class Runs:
         settings and precision."""
         yield from self.generate(values, session, branch=(parent, step, token))
 
-    def compare(self, values: dict[str, Any], parent: Any) -> tuple[str, str, Any]:
+    def compare(self, values: dict[str, Any], parent: Any) -> Comparison:
         """Configuration B, the controls (model, precision, settings), against run A, the run the page shows:
-        B reads A's text by teacher forcing, and writes its own from the same prompt. Returns (summary line,
-        A's and B's texts aligned as HTML, the divergence figure); problems become a `gr.Error`."""
+        B reads A's text by teacher forcing, and writes its own from the same prompt. Problems become a
+        `gr.Error`."""
         if not isinstance(parent, Trace) or not parent.steps:
             raise gr.Error("Generate a run first: it is A, and the current settings are B.", print_exception=False)
         with answered():
             b_settings = make_settings(values).replace(chat=parent.settings.get("chat"))
-            model, precision = values.get("model"), values.get("precision")
-            self.check(model, precision)
-            self.check_draft(b_settings.draft_model)
-            a_settings = Settings.from_dict(parent.settings)
-            a_model, b_model = self.load(parent.model.id, parent.model.precision), self.load(model, precision)
-            steps = compare_path(
-                a_model, a_settings, b_model, b_settings, parent.prompt.token_ids, parent.output.token_ids
-            )
-            own = generate(b_model, parent.prompt.text, b_settings, draft=load_draft(b_settings, b_model))
-            comparison = Comparison(
-                a_run=parent.run_id,
-                b_model=model,
-                b_precision=precision,
-                b_changes=changed_settings(a_settings, b_settings),
-                steps=steps,
-                b_token_ids=list(own.output.token_ids),
-                b_texts=[step.chosen.text for step in own.steps],
-                first_difference=first_difference(parent.output.token_ids, own.output.token_ids),
-            )
-            figure = divergence_figure(comparison, [step.chosen.text for step in parent.steps])
-        return compare_line(parent, comparison), aligned_html(parent, comparison), figure
+            return self._compare(parent, values.get("model"), values.get("precision"), b_settings)
+
+    def _compare(self, a: Trace, model: Any, precision: Any, b_settings: Settings) -> Comparison:
+        """Run A (a trace with steps) against B = `model` at `precision` with `b_settings`."""
+        self.check(model, precision)
+        self.check_draft(b_settings.draft_model)
+        a_settings = Settings.from_dict(a.settings)
+        a_model, b_model = self.load(a.model.id, a.model.precision), self.load(model, precision)
+        steps = compare_path(a_model, a_settings, b_model, b_settings, a.prompt.token_ids, a.output.token_ids)
+        own = generate(b_model, a.prompt.text, b_settings, draft=load_draft(b_settings, b_model))
+        return Comparison(
+            a_run=a.run_id,
+            b_model=model,
+            b_precision=precision,
+            b_changes=changed_settings(a_settings, b_settings),
+            steps=steps,
+            b_token_ids=list(own.output.token_ids),
+            b_texts=[step.chosen.text for step in own.steps],
+            first_difference=first_difference(a.output.token_ids, own.output.token_ids),
+        )
 
     def _stream(
         self, values: dict[str, Any], switch: threading.Event, branch: tuple[Any, Any, Any] | None = None
@@ -224,27 +222,59 @@ class Runs:
         Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control;
         an unknown key is an error naming it. Errors become a `gr.Error`.
         """
-        try:
-            data = json.loads(payload) if isinstance(payload, str) else payload
-        except json.JSONDecodeError as exc:
+        data = json_object(payload, "payload")
+        with answered():
+            return self._run_object(data).to_json()
+
+    def compare_json(self, payload: Any) -> str:
+        """The headless Compare: {"prompt": ..., "a": {settings}, "b": {settings}} in, where "a" is run A's
+        settings (as /run takes them, "model" and "precision" included) and "b" the settings in which B differs
+        from A; out {"a": A's trace, "comparison": per step KL (null when infinite), JS, TV, top-1 agreement,
+        A's token under B, both sides' candidates, and B's own text}. Errors become a `gr.Error`."""
+        data = json_object(payload, "payload")
+        unknown = sorted(set(data) - {"prompt", "a", "b"})
+        if unknown:
             raise gr.Error(
-                f"payload is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
-            ) from exc
-        if not isinstance(data, dict):
-            raise gr.Error("payload must be a JSON object of settings", print_exception=False)
+                f'unknown key {html.escape(unknown[0])!r}: give "prompt", "a" and "b"', print_exception=False
+            )
+        a, b = json_object(data.get("a", {}), '"a"'), json_object(data.get("b", {}), '"b"')
+        with answered():
+            trace = self._run_object({**a, "prompt": data.get("prompt")})
+            if not trace.steps:
+                raise SettingsError("max_new_tokens", "run A made no token: there is nothing to compare")
+            b = dict(b)
+            model, precision = b.pop("model", trace.model.id), b.pop("precision", trace.model.precision)
+            b_settings = Settings.from_dict({**trace.settings, **b})
+            comparison = self._compare(trace, model, precision, b_settings)
+        return json.dumps({"a": trace.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False)
+
+    def _run_object(self, data: dict[str, Any]) -> Trace:
+        """One run from /run's object of settings (see `run_json`)."""
         data = dict(data)
         prompt = data.pop("prompt", None)
         model = data.pop("model", self.default.info.id)
         precision = data.pop("precision", self.precision)
-        with answered():
-            self.check(model, precision)
-            self.check_draft(data.get("draft_model"))
-            settings = Settings.from_dict(data)
-            trace = None
-            run = lambda: self.stream(model, precision, prompt, settings)  # noqa: E731
-            for batch in batches(run, threading.Event()):
-                trace = batch[-1].trace
-        return trace.to_json()
+        self.check(model, precision)
+        self.check_draft(data.get("draft_model"))
+        settings = Settings.from_dict(data)
+        trace = None
+        run = lambda: self.stream(model, precision, prompt, settings)  # noqa: E731
+        for batch in batches(run, threading.Event()):
+            trace = batch[-1].trace
+        return trace
+
+
+def json_object(payload: Any, name: str) -> dict[str, Any]:
+    """`payload` (a JSON text or an already parsed value) as a dict; a gr.Error naming `name` otherwise."""
+    try:
+        data = json.loads(payload) if isinstance(payload, str) else payload
+    except json.JSONDecodeError as exc:
+        raise gr.Error(
+            f"{name} is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
+        ) from exc
+    if not isinstance(data, dict):
+        raise gr.Error(f"{name} must be a JSON object of settings", print_exception=False)
+    return data
 
 
 def _branched(values: dict[str, Any], settings: Settings, parent: Any, step: Any, token: Any) -> tuple[dict, Settings]:
@@ -264,25 +294,3 @@ def changed_settings(a: Settings, b: Settings) -> dict[str, Any]:
     """The settings in which B differs from A (a branch's forced tokens left out: B runs from the prompt)."""
     a_values, b_values = a.to_dict(), b.to_dict()
     return {k: v for k, v in b_values.items() if a_values[k] != v and k not in ("prefix_ids", "parent_run")}
-
-
-def compare_line(a: Trace, comparison: Comparison) -> str:
-    """One line on a comparison: what B is, the divergences on A's path, and where B's own text goes its way."""
-    steps = comparison.steps
-    changes = ", ".join(f"{k} {v!r}" for k, v in comparison.b_changes.items()) or "the same settings"
-    kls = [s.kl for s in steps]
-    infinite = sum(1 for kl in kls if kl == float("inf"))
-    finite = [kl for kl in kls if kl != float("inf")]
-    kl_text = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats" if finite else "KL(A‖B) infinite"
-    if infinite:
-        kl_text += f" over {len(finite)} steps, infinite at {infinite} (B rules out tokens A could take)"
-    agree = sum(s.top1_agree for s in steps) / len(steps)
-    if comparison.first_difference >= min(len(a.output.token_ids), len(comparison.b_token_ids)):
-        differs = "B's own text matches A's"
-    else:
-        differs = f"B's own text first differs at step {comparison.first_difference + 1}"
-    return (
-        f"B = {comparison.b_model} {comparison.b_precision}, {changes} · {kl_text} · mean JS "
-        f"{sum(s.js for s in steps) / len(steps):.4f} nats · most likely tokens agree at {agree:.0%} of steps · "
-        f"{differs}"
-    )

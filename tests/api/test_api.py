@@ -226,3 +226,34 @@ def test_run_endpoint_branches_with_prefix_ids(client, bundled_nf4):
     assert child["output"]["token_ids"] == expected.output.token_ids
     with pytest.raises(AppError, match="prefix_ids holds 999999, not a token id of this model"):
         client.predict(json.dumps({**payload, "prefix_ids": [999999]}), api_name="/run")
+
+
+def test_compare_endpoint_reads_run_a_under_other_settings_as_the_engine_does(client, bundled_nf4):
+    import json
+
+    from playground.engine.compare import compare_path
+
+    b = {"strategy": "sample", "top_k": 5, "temperature": 1.3, "seed": 3}
+    payload = {"prompt": "Name a colour.", "a": {"max_new_tokens": 8}, "b": b}
+    answer = json.loads(client.predict(json.dumps(payload), api_name="/compare"))
+    a, comparison = answer["a"], answer["comparison"]
+    # A is the run /run gives for the same settings: the engine, called directly, makes the same tokens.
+    a_settings = Settings(max_new_tokens=8)
+    assert a["output"]["token_ids"] == run(bundled_nf4, "Name a colour.", a_settings).output.token_ids
+    assert comparison["b_model"] == "SmolLM2-135M-Instruct" and comparison["b_precision"] == "nf4"
+    assert comparison["b_changes"] == b and len(comparison["steps"]) == 8
+    expected = compare_path(
+        bundled_nf4,
+        a_settings,
+        bundled_nf4,
+        a_settings.replace(**b),
+        a["prompt"]["token_ids"],
+        a["output"]["token_ids"],
+    )
+    for row, want in zip(comparison["steps"], expected, strict=True):
+        assert row["kl"] is None and row["uncovered"] == pytest.approx(want.uncovered)  # top-k 5 rules tokens out
+        for key in ("js", "tv", "prob_a", "prob_b", "rank_b", "top1_agree"):
+            assert row[key] == pytest.approx(getattr(want, key), abs=1e-6), key
+        assert [c["id"] for c in row["candidates"]] == [c.id for c in want.candidates]
+    with pytest.raises(AppError, match="unknown key 'c'"):
+        client.predict(json.dumps({**payload, "c": 1}), api_name="/compare")

@@ -221,6 +221,10 @@ def test_compare_reads_the_shown_run_with_another_precision(page):
     assert "mean KL(A‖B)" in status.text_content() and "most likely tokens agree at" in status.text_content()
     expect(page.locator("#compare-plot").get_by_text("A vs B along A's text")).to_be_visible(timeout=30_000)
     assert page.locator("#aligned .aligned-row").count() == 2
+    # A's and B's candidates side by side, at the step where they are furthest apart, then at the one chosen.
+    expect(page.locator("#candidates-plot").get_by_text(": A took")).to_be_visible(timeout=30_000)
+    set_number(page, "Step of A's text", "2")
+    expect(page.locator("#candidates-plot").get_by_text("Step 2: A took")).to_be_visible(timeout=30_000)
     shot(page, "compare")
 
 

@@ -6,7 +6,9 @@ import json
 import gradio as gr
 import pytest
 
+from playground.engine.compare import first_difference
 from playground.models import ModelLoadError
+from playground.ui.compare_view import compare_line, compare_views, compared_step
 from playground.ui.tokens import trace_html
 from tests.ui.conftest import VALUES
 
@@ -196,15 +198,59 @@ def test_a_bad_branch_is_named_and_frees_the_tab(runs, parent, step, token, mess
 def test_compare_reads_the_shown_run_with_the_current_settings(runs):
     *_, (_, _, parent) = runs.generate(VALUES)
     b = {**VALUES, "strategy": "sample", "temperature": 1.5, "top_k": 5.0, "seed": 2.0}
-    line, aligned, figure = runs.compare(b, parent)
+    comparison = runs.compare(b, parent)
+    line, aligned, figure, slider, candidates = compare_views(parent, comparison)
     assert line.startswith("B = tiny-random-llama fp32, strategy 'sample', temperature 1.5, top_k 5, seed 2")
     # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not.
     assert "infinite at 8 (B rules out tokens A could take)" in line and "mean JS" in line
     assert aligned.count('class="aligned-row"') == 2 and aligned.count('class="tok') >= 16
     assert figure.layout.title.text.startswith("A vs B along A's text")
     assert any(t.name == "KL infinite: B rules out tokens A could take" for t in figure.data)
-    same, _, _ = runs.compare(VALUES, parent)
+    # The candidates open at the step where A and B are furthest apart; B keeps at most 5 tokens there.
+    widest = max(comparison.steps, key=lambda s: s.js)
+    assert slider.value == widest.index + 1 and slider.maximum == 8
+    assert candidates.layout.title.text.startswith(f"Step {widest.index + 1}: A took")
+    assert sum(p > 0 for p in candidates.data[1].x) <= 5
+    assert compared_step(comparison, 99).layout.title.text.startswith("Step 8: A took")  # clamped
+    same = compare_line(parent, runs.compare(VALUES, parent))
     assert "the same settings" in same and "mean KL(A‖B) 0.0000" in same and "B's own text matches A's" in same
+
+
+def test_compare_endpoint_runs_a_then_compares_b_where_it_differs(runs):
+    b = {"strategy": "sample", "top_k": 3, "seed": 7}
+    payload = {"prompt": "the cat", "a": {"chat": False, "max_new_tokens": 6}, "b": b}
+    answer = json.loads(runs.compare_json(json.dumps(payload)))
+    a, comparison = answer["a"], answer["comparison"]
+    assert len(comparison["steps"]) == len(a["output"]["token_ids"]) == 6
+    assert comparison["b_changes"] == b and comparison["a_run"] == a["run_id"]
+    for step, row in zip(a["steps"], comparison["steps"], strict=True):
+        # B samples from A's softmax cut to its top 3: the same most likely token, the rest of A's ruled out.
+        assert row["token_id"] == step["chosen"]["id"] and row["top1_agree"]
+        assert row["kl"] is None and row["uncovered"] > 0  # infinite KL, written as null: JSON has no infinity
+        assert row["prob_a"] == pytest.approx(step["chosen"]["prob"], abs=1e-5)
+        assert sum(c["prob_b"] > 0 for c in row["candidates"]) == 3
+    own = comparison["b_token_ids"]
+    assert comparison["first_difference"] == first_difference(a["output"]["token_ids"], own)
+    assert len(comparison["b_texts"]) == len(own) == 6
+    same = json.loads(runs.compare_json({"prompt": "the cat", "a": {"chat": False, "max_new_tokens": 3}}))
+    assert [row["kl"] for row in same["comparison"]["steps"]] == [0.0, 0.0, 0.0]  # B = A when "b" is left out
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ("[1]", "payload must be a JSON object of settings"),
+        ({"prompt": "x", "c": {}}, "unknown key 'c'"),
+        ({"prompt": "x", "a": [1]}, '"a" must be a JSON object of settings'),
+        ({"prompt": "x", "a": {"chat": False}, "b": {"top_q": 1}}, "top_q"),
+        ({"prompt": "x", "a": {"chat": False}, "b": {"precision": "fp8"}}, "precision 'fp8' is unknown"),
+        ({"prompt": "", "a": {"chat": False}}, "prompt must not be empty"),
+    ],
+)
+def test_compare_endpoint_names_what_is_wrong(runs, payload, message):
+    with pytest.raises(gr.Error) as err:
+        runs.compare_json(payload)
+    assert message in err.value.message
 
 
 def test_compare_needs_a_run_and_names_bad_controls(runs):
@@ -213,3 +259,4 @@ def test_compare_needs_a_run_and_names_bad_controls(runs):
     *_, (_, _, parent) = runs.generate(VALUES)
     with pytest.raises(gr.Error, match="precision 'fp8' is unknown"):
         runs.compare({**VALUES, "precision": "fp8"}, parent)
+    assert "Compare a run" in str(compared_step(None, 1).layout.annotations[0].text)
