@@ -65,6 +65,9 @@ class Limits:
     max_top_n: int = 100  # PLAYGROUND_MAX_TOP_N: candidates recorded per step
     max_queue: int = 16  # PLAYGROUND_QUEUE_SIZE: requests waiting for the model; more are turned away
     max_trace_mb: float = 20.0  # PLAYGROUND_MAX_TRACE_MB: largest trace file the page loads
+    # A browser session's run tree: its oldest leaves go beyond either bound; a runs file may hold as much.
+    max_session_runs: int = 32  # PLAYGROUND_MAX_SESSION_RUNS
+    max_session_mb: float = 64.0  # PLAYGROUND_MAX_SESSION_MB, the runs' traces as JSON
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -77,6 +80,8 @@ class Limits:
             max_top_n=_env_number("PLAYGROUND_MAX_TOP_N", cls.max_top_n, int),
             max_queue=_env_number("PLAYGROUND_QUEUE_SIZE", cls.max_queue, int),
             max_trace_mb=_env_number("PLAYGROUND_MAX_TRACE_MB", cls.max_trace_mb, float),
+            max_session_runs=_env_number("PLAYGROUND_MAX_SESSION_RUNS", cls.max_session_runs, int),
+            max_session_mb=_env_number("PLAYGROUND_MAX_SESSION_MB", cls.max_session_mb, float),
         )
 
 

@@ -9,7 +9,6 @@ loaded model serves one run at a time.
 from __future__ import annotations
 
 import functools
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,17 @@ import gradio as gr
 from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
 from playground.models import DEFAULT_MODEL_ID, LoadedModel, load_model
 from playground.models.allowlist import allowed_models
-from playground.settings import PRECISIONS, STRATEGIES, Settings
+from playground.run_tree import RunTree
+from playground.settings import PRECISIONS, STRATEGIES, Limits, Settings
 from playground.spaces import on_gpu, zero_gpu
-from playground.summary import summary
 from playground.ui.compare_view import CompareViews, compare_views, compared_step
 from playground.ui.controls import CONTROLS, annotations, control_values, make_control, signature
 from playground.ui.explain import explain, explain_all
-from playground.ui.files import export_trace, read_trace
+from playground.ui.files import export_runs, export_trace
 from playground.ui.presets import Preset, presets
+from playground.ui.run_views import PLOTLY_JS, TREE_JS, load_file, remember, show_run, tree_value
 from playground.ui.runs import Runs
-from playground.ui.tokens import LEGEND, trace_html
+from playground.ui.tokens import LEGEND
 from playground.ui.views import Views, all_views, step_view
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -113,6 +113,9 @@ class Parts:
     output: Any = None
     status: Any = None
     last_trace: Any = None
+    run_tree: Any = None  # the session's runs (RunTree)
+    tree_view: Any = None
+    export_runs_button: Any = None
     export_button: Any = None
     trace_file: Any = None
     tabs: Any = None
@@ -133,17 +136,6 @@ def group_key(knob: Knob) -> tuple[bool, tuple[str, ...]] | None:
     if knob.greyed or knob.strategies == STRATEGIES:
         return None
     return knob.widget.side, knob.strategies
-
-
-def load_trace(path: Any) -> tuple[Any, ...]:
-    """An uploaded trace as (state, Output HTML, status line, *views), drawn at once so that a file the views
-    cannot draw is refused with a message and nothing on the page changes."""
-    trace = read_trace(path)
-    try:
-        return trace, trace_html(trace), f"Loaded trace: {summary(trace)}", *all_views(trace)
-    except Exception as exc:  # a well-typed file can still hold values no view can use
-        message = f"The trace file's data cannot be shown: {type(exc).__name__}: {str(exc)[:200]}"
-        raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
 
 
 def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
@@ -176,6 +168,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
     if model_id not in models:
         models = [model_id, *models]
     runs = Runs(models, precision, load_model(model_id, precision))
+    gr.set_static_paths([PLOTLY_JS])  # the Runs tab's script draws its tree with it
     lessons = {preset.name: preset for preset in presets()}
     parts = Parts()
     # delete_cache: files Gradio keeps for downloads and uploads go after an hour, checked every half hour.
@@ -286,9 +279,12 @@ def build_files(parts: Parts) -> None:
     # This browser session's latest finished run; dropped two hours after its last change (and when the tab
     # closes), so sessions that never say goodbye do not hold traces forever.
     parts.last_trace = gr.State(None, time_to_live=7200)
+    parts.run_tree = gr.State(RunTree.within(Limits.from_env()), time_to_live=7200)
     with gr.Row():
         parts.export_button = gr.DownloadButton("Export trace (JSON)", visible=False, scale=1)
-        parts.trace_file = gr.File(label="Load a trace", file_types=[".json"], type="filepath", scale=2, height=130)
+        parts.trace_file = gr.File(
+            label="Load a trace or runs", file_types=[".json"], type="filepath", scale=2, height=130
+        )
 
 
 def build_views(parts: Parts) -> None:
@@ -325,6 +321,12 @@ def build_views(parts: Parts) -> None:
                 ),
                 candidates_plot=gr.Plot(label="A's and B's candidates at this step", elem_id="candidates-plot"),
             )
+        with gr.Tab("Runs", id="runs"):
+            gr.Markdown(explain("runs"))
+            parts.tree_view = gr.HTML(
+                tree_value(None), html_template='<div class="run-tree"></div>', js_on_load=TREE_JS, elem_id="run-tree"
+            )
+            parts.export_runs_button = gr.DownloadButton("Export runs (JSON)", visible=False)
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
@@ -342,12 +344,15 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     """Every event of the page: runs and Stop, the views, trace files, presets and which controls show."""
     wire_runs(demo, parts, runs)
     views = list(parts.views)
-    parts.trace_file.upload(
-        load_trace,
-        inputs=[parts.trace_file],
-        outputs=[parts.last_trace, parts.output, parts.status, *views],
-        api_visibility="private",
+    shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
+    loaded = parts.trace_file.upload(
+        load_file, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
     )
+    picked = parts.tree_view.select(show_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
+    for event in (loaded, picked):
+        event.success(
+            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
+        ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], api_visibility="private")
     parts.views.step.change(
         step_view,
         inputs=[parts.last_trace, parts.views.step],
@@ -426,6 +431,8 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     for event in (run_event, *branch_events):
         event.then(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private").then(
             export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
+        ).then(remember, inputs=[parts.run_tree, parts.last_trace], outputs=[parts.run_tree, parts.tree_view]).then(
+            export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button]
         )
 
     def forget(request: gr.Request) -> None:

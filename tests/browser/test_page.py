@@ -380,6 +380,58 @@ def test_export_then_load_shows_the_same_run(page, browser, tmp_path):
     fresh.close()
 
 
+def click_node(page: Page, number: int) -> None:
+    """Clicks run #number's node in the Runs tab's tree, moving there first as a person's pointer does."""
+    node = page.locator("#run-tree .scatterlayer .trace").last.locator(".point").nth(number - 1)
+    node.scroll_into_view_if_needed()
+    box = node.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_back(page, browser, tmp_path):
+    page.get_by_label("Prompt").fill("Name a colour.")
+    set_number(page, "Max new tokens", "8")
+    run(page)
+    first = output_text(page)
+    page.locator("#output .tokens .tok").nth(1).click()
+    page.locator("#output .take-card button").first.click()
+    expect(page.locator("#status").get_by_text("branched at step 2")).to_be_visible(timeout=RUN_TIMEOUT)
+    branched = output_text(page)
+    page.get_by_role("tab", name="Runs").click()
+    tree = page.locator("#run-tree")
+    expect(tree.get_by_text("2 runs in this tab")).to_be_visible(timeout=30_000)
+    expect(tree.get_by_text("step 2: ")).to_be_visible()
+    shot(page, "runs-tree")
+    click_node(page, 1)
+    expect(page.locator("#status").get_by_text("Run #1: ")).to_be_visible(timeout=30_000)
+    expect(page.locator("#output .tokens")).to_have_text(first)
+    # Branch again from run #1, shown again: a third node under it.
+    page.locator("#output .tokens .tok").nth(4).click()
+    page.locator("#output .take-card button").first.click()
+    expect(page.locator("#status").get_by_text("branched at step 5")).to_be_visible(timeout=RUN_TIMEOUT)
+    page.get_by_role("tab", name="Runs").click()  # the click on a token opened its step view
+    expect(tree.get_by_text("3 runs in this tab")).to_be_visible(timeout=30_000)
+    click_node(page, 2)
+    expect(page.locator("#status").get_by_text("Run #2: ")).to_be_visible(timeout=30_000)
+    expect(page.locator("#output .tokens")).to_have_text(branched)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export runs (JSON)").click()
+    path = tmp_path / "runs.json"
+    download.value.save_as(path)
+
+    fresh = browser.new_page(viewport={"width": 800, "height": 900})  # another visitor loads the whole tree
+    fresh.goto(page.url)
+    expect(fresh.get_by_label("Prompt")).to_be_visible(timeout=60_000)
+    fresh.locator("input[type=file]").set_input_files(str(path))
+    expect(fresh.get_by_text("Loaded 3 runs; showing:")).to_be_visible(timeout=30_000)
+    expect(fresh.locator("#output .tokens")).to_have_text(branched)
+    fresh.get_by_role("tab", name="Runs").click()
+    expect(fresh.locator("#run-tree").get_by_text("3 runs in this tab")).to_be_visible(timeout=30_000)
+    shot(fresh, "runs-tree-800")
+    fresh.close()
+
+
 def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
     from gradio_client import Client
 

@@ -1,0 +1,103 @@
+"""The Runs tab: the session's runs as a tree (Plotly, drawn in the browser by the tab's script so that a click
+on a node can come back), and showing a run picked there or loaded from a file."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import plotly
+
+from playground.plots.run_tree import run_tree_figure
+from playground.run_tree import RunTree
+from playground.summary import summary
+from playground.trace import Trace
+from playground.ui.files import read_upload
+from playground.ui.tokens import trace_html
+from playground.ui.views import all_views
+
+# Plotly's own bundle, served by the app (`gr.set_static_paths`): gr.Plot cannot send clicks back, so the tree
+# is a gr.HTML drawn with plotly.js here.
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+TREE_JS = (
+    """
+const PLOTLY = """
+    + json.dumps(str(PLOTLY_JS))
+    + """;
+const load = () => window.Plotly ? Promise.resolve() : (window.playgroundPlotly ||= new Promise((resolve, reject) => {
+  const script = document.createElement('script');
+  const root = ((window.gradio_config && window.gradio_config.root) || '').replace(/\\/$/, '');
+  script.src = `${root}/gradio_api/file=${PLOTLY}`;
+  script.onload = resolve;
+  script.onerror = reject;
+  document.head.append(script);
+}));
+const draw = async () => {
+  const box = element.querySelector('.run-tree');
+  if (!box || !props.value) return;
+  await load();
+  const figure = JSON.parse(props.value);
+  await window.Plotly.react(box, figure.data, figure.layout, {displayModeBar: false, responsive: true});
+  if (box.dataset.wired) return;
+  box.dataset.wired = '1';
+  // A click on a node sends its run_id (the node trace's customdata) as a select event.
+  box.on('plotly_click', (event) => {
+    const point = event.points && event.points[0];
+    if (point && point.customdata) {
+      trigger('select', {index: point.pointNumber, value: point.customdata[0], selected: true});
+    }
+  });
+};
+watch('value', draw);
+draw();
+"""
+)
+
+
+def tree_value(tree: RunTree | None) -> str:
+    """What the tree view's component holds: the figure as Plotly JSON."""
+    return run_tree_figure(tree or RunTree()).to_json()
+
+
+def remember(tree: RunTree, trace: Trace | None) -> tuple[RunTree, str]:
+    """A finished run (or branch) joins the session's tree and is shown there; a run that failed leaves the
+    shown trace as it was, which is already kept."""
+    if trace is not None:
+        tree.add(trace)
+    return tree, tree_value(tree)
+
+
+def shown_run(tree: RunTree, run_id: str, status: str) -> tuple[Any, ...]:
+    """Everything the page shows for a kept run: (tree, trace, Output HTML, status line, *views, tree view)."""
+    trace = tree.runs[run_id]
+    tree.shown = run_id
+    return tree, trace, trace_html(trace), status, *all_views(trace), tree_value(tree)
+
+
+def show_run(tree: RunTree, event: gr.SelectData) -> tuple[Any, ...]:
+    """A click on a node of the tree shows that run: its text, status line and views."""
+    run_id = event.value
+    if not isinstance(tree, RunTree) or not isinstance(run_id, str) or run_id not in tree.runs:
+        raise gr.Error("That run is no longer kept in this tab.", print_exception=False)
+    return shown_run(tree, run_id, f"Run #{tree.number(run_id)}: {summary(tree.runs[run_id])}")
+
+
+def load_file(tree: RunTree, path: Any) -> tuple[Any, ...]:
+    """An uploaded trace or runs file joins the tree and its run is shown, drawn at once so that a file the
+    views cannot draw is refused with a message and nothing on the page changes."""
+    traces, shown = read_upload(path)
+    trial = RunTree(max_runs=tree.max_runs, max_bytes=tree.max_bytes)
+    try:
+        trial.extend(traces, shown)
+        for trace in traces:
+            all_views(trace)
+            trace_html(trace)
+    except Exception as exc:  # a well-typed file can still hold values no view can use
+        message = f"The file's data cannot be shown: {type(exc).__name__}: {str(exc)[:200]}"
+        raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
+    tree.extend(traces, shown)
+    what = "Loaded trace" if len(traces) == 1 else f"Loaded {len(traces)} runs; showing"
+    return shown_run(tree, tree.shown, f"{what}: {summary(tree.runs[tree.shown])}")

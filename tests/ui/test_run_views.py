@@ -1,0 +1,88 @@
+"""The Runs tab's events: a finished run joins the tree, a click on a node shows that run, and a trace or runs
+file loads into it."""
+
+import json
+
+import gradio as gr
+import pytest
+
+from playground.engine import generate
+from playground.engine.branch import branch_point
+from playground.run_tree import RunTree
+from playground.settings import Settings
+from playground.ui.files import export_runs
+from playground.ui.run_views import load_file, remember, show_run, tree_value
+from playground.ui.tokens import trace_html
+
+SETTINGS = Settings(chat=False, max_new_tokens=4, min_new_tokens=4)
+
+
+def click(run_id):
+    return gr.SelectData(None, {"index": 0, "value": run_id, "selected": True})
+
+
+@pytest.fixture
+def two(tiny_loaded):
+    parent = generate(tiny_loaded, "the cat", SETTINGS)
+    token = parent.steps[1].candidates[-1].id
+    return parent, generate(tiny_loaded, "the cat", SETTINGS.replace(**branch_point(parent, 2, token)))
+
+
+def test_runs_join_the_tree_and_a_click_shows_one(two):
+    parent, child = two
+    tree = RunTree()
+    for trace in (parent, child, None):  # None: a run that failed adds nothing
+        tree, value = remember(tree, trace)
+    assert list(tree.runs) == [parent.run_id, child.run_id]
+    assert json.loads(value)["data"][-1]["customdata"] == [[parent.run_id], [child.run_id]]
+    same, trace, html, status, *views, value = show_run(tree, click(parent.run_id))
+    assert trace is parent and html == trace_html(parent) and status.startswith("Run #1: ")
+    assert same.shown == parent.run_id and value == tree_value(tree)
+    assert len(views) == 6
+    for odd in ("gone", 3, None):
+        with pytest.raises(gr.Error, match="no longer kept"):
+            show_run(tree, click(odd))
+
+
+def test_a_runs_file_loads_every_run_and_shows_the_one_it_showed(two, tmp_path):
+    parent, child = two
+    tree = RunTree()
+    for trace in two:
+        tree.add(trace)
+    tree.shown = parent.run_id
+    path = export_runs(tree).value["path"]
+    assert path.endswith("runs-2.json")
+    loaded, trace, _, status, *_ = load_file(RunTree(), path)
+    assert list(loaded.runs) == [parent.run_id, child.run_id] and trace == parent
+    assert status.startswith("Loaded 2 runs; showing: ")
+    single = tmp_path / "one.json"
+    single.write_text(child.to_json())
+    loaded, trace, _, status, *_ = load_file(loaded, str(single))  # a run already kept is shown, not doubled
+    assert len(loaded.runs) == 2 and trace == child and status.startswith("Loaded trace: ")
+    assert not export_runs(RunTree()).visible
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"schema": "decoding-playground/runs@1", "runs": [{"schema": "x"}]}', "not a decoding-playground runs file"),
+        ('{"schema": "decoding-playground/runs@1"}', "not a decoding-playground runs file"),
+        ("{oops", "not valid JSON"),
+    ],
+)
+def test_bad_runs_files_are_refused_and_the_tree_is_unchanged(two, tmp_path, content, message):
+    tree = RunTree()
+    tree.add(two[0])
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(gr.Error) as err:
+        load_file(tree, str(path))
+    assert message in err.value.message and list(tree.runs) == [two[0].run_id]
+
+
+def test_runs_files_may_be_as_large_as_a_sessions_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_SESSION_MB", "0.001")
+    path = tmp_path / "big.json"
+    path.write_text("x" * 2000)
+    with pytest.raises(gr.Error, match=r"The file is 0\.0 MB; the limit is 0\.001 MB"):
+        load_file(RunTree(), str(path))
