@@ -39,7 +39,7 @@ EXAMPLE_PROMPTS = [
 ]
 # Listed under the controls in "What each knob does" (the strategy has its own line beside its radio).
 KNOB_HELP = ["model", "precision", *(knob.name for knob in PAGE_KNOBS if knob.name != "strategy")]
-PRESET_FIELDS = CONTROLS[2:]  # a preset sets every control but the model and its precision
+PRESET_FIELDS = CONTROLS[2:]  # a preset sets every control but the model (and the precision, where it says)
 # A click on a token of the Output sends its step as a select event (index = 0-based step), and pins a card
 # under it with a button per alternative; a click on one sends a submit event {step: 1-based, token: id},
 # which starts a branch of the shown run there. Escape or a click elsewhere closes the card.
@@ -380,15 +380,17 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
 
     def apply_preset(name: str | None) -> tuple[Any, ...]:
         if name not in lessons:
-            return (gr.update(visible=False), *(gr.update() for _ in PRESET_FIELDS))
+            return (gr.update(visible=False), gr.update(), *(gr.update() for _ in PRESET_FIELDS))
         chosen = lessons[name]
         values = control_values(chosen.settings, chosen.prompt)
-        return (gr.update(value=f"**{name}.** {chosen.lesson}", visible=True), *(values[f] for f in PRESET_FIELDS))
+        precision = gr.update(value=chosen.precision) if chosen.precision else gr.update()
+        lesson = gr.update(value=f"**{name}.** {chosen.lesson}", visible=True)
+        return (lesson, precision, *(values[f] for f in PRESET_FIELDS))
 
     parts.preset.change(
         apply_preset,
         inputs=[parts.preset],
-        outputs=[parts.lesson, *(controls[name] for name in PRESET_FIELDS)],
+        outputs=[parts.lesson, controls["precision"], *(controls[name] for name in PRESET_FIELDS)],
         queue=False,
         api_visibility="private",
     )

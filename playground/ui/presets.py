@@ -14,10 +14,12 @@ class Preset:
     lesson: str  # what to look at once it has run
     prompt: str
     settings: Settings
+    precision: str | None = None  # the Precision control's value, for a lesson about precision (else unchanged)
 
 
 STORY = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 LOOP = "The best thing about the city is that the city"
+SKY = "Explain in two sentences why the sky is blue."
 COPY = (
     "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog, and the lazy dog does not mind at all."
 )
@@ -122,5 +124,32 @@ def presets() -> list[Preset]:
                 max_new_tokens=40,
                 measure_speedup=True,
             ),
+        ),
+        Preset(
+            "What if it had said something else?",
+            "Generate, then click a dark token, one the model was unsure of: its card lists the tokens it beat. "
+            "Choose one and the run continues from there with your token (outlined) after the faded text it "
+            "kept. The Runs tab draws both runs as a tree; click a node to bring a run back and branch again.",
+            STORY,
+            base.replace(strategy="greedy", max_new_tokens=min(40, base.max_new_tokens)),
+        ),
+        Preset(
+            "What temperature changes, step by step",
+            "Generate: this greedy run is A. Then choose Sampling, set Temperature to 1.5, and press Compare in "
+            "the Compare tab: B reads A's text, so at every step both answer the same question. The curve is "
+            "how far temperature 1.5 moves each step's distribution; it moves most where the model was unsure, "
+            "and B's own text shows where it would have gone another way.",
+            SKY,
+            base.replace(strategy="greedy", max_new_tokens=min(32, base.max_new_tokens)),
+        ),
+        Preset(
+            "The quantization lens: 4-bit against full precision",
+            "Generate at nf4 (4-bit): this is A. Then set Precision to fp32 and press Compare in the Compare tab: "
+            "the full-precision model reads A's text, and the curve shows at which steps 4-bit rounding moved "
+            "the distribution, the texts where greedy decoding at each precision parts ways. Try int8 or bf16 "
+            "as A: the gap shrinks (the README's table measures it on 24 prompts).",
+            SKY,
+            base.replace(strategy="greedy", max_new_tokens=min(32, base.max_new_tokens)),
+            precision="nf4",
         ),
     ]

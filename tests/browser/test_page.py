@@ -350,6 +350,25 @@ def test_a_preset_sets_the_controls_and_says_what_to_look_at(page):
     shot(page, "preset")
 
 
+def test_the_quantization_lens_preset_sets_nf4_then_compare_reads_its_text_at_fp32(page):
+    page.get_by_label("Precision").click()
+    page.get_by_role("option", name="bf16", exact=True).click()
+    page.get_by_label("Preset").click()
+    page.get_by_role("option", name="The quantization lens: 4-bit against full precision").click()
+    expect(page.get_by_role("combobox", name="Precision")).to_have_value("nf4")  # the lesson's A
+    expect(page.get_by_label("Greedy", exact=True)).to_be_checked()
+    set_number(page, "Max new tokens", "12")
+    run(page, "stopped:")
+    expect(page.locator("#status").get_by_text("nf4")).to_be_visible()
+    page.get_by_label("Precision").click()
+    page.get_by_role("option", name="fp32", exact=True).click()
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare the shown run with the current settings").click()
+    status = page.locator("#compare-status")
+    expect(status.get_by_text("B = SmolLM2-135M-Instruct fp32, the same settings")).to_be_visible(timeout=RUN_TIMEOUT)
+    shot(page, "lens")
+
+
 def test_precision_picker_reloads_the_model_at_that_precision(page, bundled_fp32):
     prompt = "Say hello."
     page.get_by_label("Prompt").fill(prompt)
