@@ -208,15 +208,21 @@ def test_choosing_an_alternative_in_a_tokens_card_continues_from_there(page, bun
     expect(page.locator("#step-plot").get_by_text("Step 3: you took")).to_be_visible(timeout=30_000)
 
 
+def compare_at(page: Page, precision: str):
+    """Sets the Precision, then compares the shown run with the controls in the Compare tab; returns the
+    comparison's status line."""
+    page.get_by_label("Precision").click()
+    page.get_by_role("option", name=precision, exact=True).click()
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare the shown run with the current settings").click()
+    return page.locator("#compare-status")
+
+
 def test_compare_reads_the_shown_run_with_another_precision(page):
     page.get_by_label("Prompt").fill("Name a colour.")
     set_number(page, "Max new tokens", "12")
     run(page)
-    page.get_by_label("Precision").click()
-    page.get_by_role("option", name="bf16", exact=True).click()
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("button", name="Compare the shown run with the current settings").click()
-    status = page.locator("#compare-status")
+    status = compare_at(page, "bf16")
     expect(status.get_by_text("B = SmolLM2-135M-Instruct bf16")).to_be_visible(timeout=RUN_TIMEOUT)
     assert "mean KL(A‖B)" in status.text_content() and "most likely tokens agree at" in status.text_content()
     expect(page.locator("#compare-plot").get_by_text("A vs B along A's text")).to_be_visible(timeout=30_000)
@@ -360,11 +366,7 @@ def test_the_quantization_lens_preset_sets_nf4_then_compare_reads_its_text_at_fp
     set_number(page, "Max new tokens", "12")
     run(page, "stopped:")
     expect(page.locator("#status").get_by_text("nf4")).to_be_visible()
-    page.get_by_label("Precision").click()
-    page.get_by_role("option", name="fp32", exact=True).click()
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("button", name="Compare the shown run with the current settings").click()
-    status = page.locator("#compare-status")
+    status = compare_at(page, "fp32")
     expect(status.get_by_text("B = SmolLM2-135M-Instruct fp32, the same settings")).to_be_visible(timeout=RUN_TIMEOUT)
     shot(page, "lens")
 
