@@ -53,9 +53,13 @@ def compare_line(a: Trace, comparison: Comparison) -> str:
     kls = [s.kl for s in steps]
     infinite = sum(1 for kl in kls if kl == float("inf"))
     finite = [kl for kl in kls if kl != float("inf")]
-    kl_text = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats" if finite else "KL(A‖B) infinite"
-    if infinite:
-        kl_text += f" over {len(finite)} steps, infinite at {infinite} (B rules out tokens A could take)"
+    why = "B rules out tokens A could take"
+    if not finite:
+        kl_text = f"KL(A‖B) infinite at every step ({why})"
+    else:
+        kl_text = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats"
+        if infinite:
+            kl_text += f" over {len(finite)} steps, infinite at {infinite} ({why})"
     agree = sum(s.top1_agree for s in steps) / len(steps)
     if comparison.first_difference >= min(len(a.output.token_ids), len(comparison.b_token_ids)):
         differs = "B's own text matches A's"

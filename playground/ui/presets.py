@@ -135,10 +135,11 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "What temperature changes, step by step",
-            "Generate: this greedy run is A. Then choose Sampling, set Temperature to 1.5, and press Compare in "
-            "the Compare tab: B reads A's text, so at every step both answer the same question. The curve is "
-            "how far temperature 1.5 moves each step's distribution; it moves most where the model was unsure, "
-            "and B's own text shows where it would have gone another way.",
+            "Generate: this greedy run is A. Then choose Sampling, set Temperature to 1.5 and Top-k to 0, and "
+            "press Compare in the Compare tab: B reads A's text, so at every step both answer the same question. "
+            "The curve is how far temperature 1.5 moves each step's distribution, and B's own text shows where "
+            "it would have gone another way. Then set Top-k back to 50: it rules out every token past the 50th, "
+            "which A could take, so KL becomes infinite (drawn at the top) while Jensen-Shannon stays finite.",
             SKY,
             base.replace(strategy="greedy", max_new_tokens=min(32, base.max_new_tokens)),
         ),

@@ -202,7 +202,7 @@ def test_compare_reads_the_shown_run_with_the_current_settings(runs):
     line, aligned, figure, slider, candidates = compare_views(parent, comparison)
     assert line.startswith("B = tiny-random-llama fp32, strategy 'sample', temperature 1.5, top_k 5, seed 2")
     # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not.
-    assert "infinite at 8 (B rules out tokens A could take)" in line and "mean JS" in line
+    assert "KL(A‖B) infinite at every step (B rules out tokens A could take)" in line and "mean JS" in line
     assert aligned.count('class="aligned-row"') == 2 and aligned.count('class="tok') >= 16
     assert figure.layout.title.text.startswith("A vs B along A's text")
     assert any(t.name == "KL infinite: B rules out tokens A could take" for t in figure.data)
@@ -214,6 +214,16 @@ def test_compare_reads_the_shown_run_with_the_current_settings(runs):
     assert compared_step(comparison, 99).layout.title.text.startswith("Step 8: A took")  # clamped
     same = compare_line(parent, runs.compare(VALUES, parent))
     assert "the same settings" in same and "mean KL(A‖B) 0.0000" in same and "B's own text matches A's" in same
+
+
+def test_the_compare_line_averages_the_finite_kl_and_counts_the_infinite_steps(runs):
+    *_, (_, _, parent) = runs.generate(VALUES)
+    comparison = runs.compare(VALUES, parent)
+    for row, kl in zip(comparison.steps, [0.5, float("inf"), 0.25, float("inf")], strict=False):
+        row.kl = kl
+    line = compare_line(parent, comparison)
+    finite = [row.kl for row in comparison.steps if row.kl != float("inf")]  # 0.5, 0.25 and six zeros
+    assert f"mean KL(A‖B) {sum(finite) / 6:.4f} nats over 6 steps, infinite at 2 (B rules out" in line
 
 
 def test_compare_endpoint_runs_a_then_compares_b_where_it_differs(runs):
