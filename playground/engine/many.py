@@ -1,0 +1,106 @@
+"""Many samples at once: `num_samples` continuations of one prompt with the sampling settings, decoded as one
+batch. The prompt is read once; each step is one forward pass over the rows still going, and a row that ends
+(end of sequence, a stop string) leaves the batch, so finished samples stop costing.
+
+Sample i draws with its own generator seeded seed + i, exactly as a single run with that seed draws (one
+multinomial draw per step from the same final distribution), so each sample is the run its seed gives alone,
+up to the rounding of a batched forward pass against a single one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import torch
+
+from playground.engine.context import RunContext, Update, make_trace
+from playground.engine.forward import decode_one_token, new_cache, prefill
+from playground.engine.processors import apply_stages
+from playground.engine.recording import summarize_rows, to_step
+from playground.trace import Sample, Samples, Step
+
+
+def sample_many(ctx: RunContext) -> Iterator[Update]:
+    """Decodes every sample, yielding an Update per step (the first sample's text and step, while it runs),
+    then the trace: the first sample with every candidate recorded, and all of them, compactly, in `samples`."""
+    settings, model = ctx.settings, ctx.loaded.model
+    count = settings.num_samples
+    generators = [torch.Generator(device=model.device).manual_seed(settings.seed + i) for i in range(count)]
+    stages = ctx.stages()
+    cache = new_cache(model)
+    started = time.perf_counter()
+    logits = prefill(model, ctx.input_ids, cache)  # (1, V): the prompt is read once
+    prefill_s = time.perf_counter() - started
+    started = time.perf_counter()
+    cache.reorder_cache(torch.zeros(count, dtype=torch.long, device=ctx.device))  # one copy per sample
+    logits = logits.expand(count, -1)  # (n, V); the processors never write into their input
+    input_ids = ctx.input_ids.expand(count, -1)  # (n, T)
+    going = list(range(count))  # the sample each row decodes
+    tokens: list[list[int]] = [[] for _ in range(count)]
+    probs: list[list[float]] = [[] for _ in range(count)]
+    reasons: list[str | None] = [None] * count
+    steps: list[Step] = []  # the first sample's, with their candidates
+    passes = 1
+    for index in range(settings.max_new_tokens):
+        staged = apply_stages(stages, input_ids, logits)
+        final = torch.softmax(staged[-1][1], dim=-1)  # (n, V)
+        # One draw per row from its own generator, as `choose_sample` draws for a single run.
+        drawn = torch.cat(
+            [torch.multinomial(final[row : row + 1], 1, generator=generators[s]) for row, s in enumerate(going)]
+        )  # (n, 1)
+        if going[0] == 0:  # the first sample is still going: record its step in full
+            steps.append(_first_step(ctx, index, staged, logits, drawn))
+        ids, chosen = torch.cat([drawn.double(), final.gather(1, drawn).double()], dim=1).T.tolist()  # one read
+        for row, s in enumerate(going):
+            tokens[s].append(int(ids[row]))
+            probs[s].append(chosen[row])
+            reasons[s] = _ended(ctx, tokens[s])
+        yield Update(text=ctx.visible_text(tokens[0])[0], step=steps[-1] if going[0] == 0 else None)
+        keep = [row for row, s in enumerate(going) if reasons[s] is None]
+        if not keep or index + 1 == settings.max_new_tokens or ctx.deadline.passed():
+            break
+        if len(keep) < len(going):  # finished rows leave the batch
+            rows = torch.tensor(keep, dtype=torch.long, device=ctx.device)
+            cache.reorder_cache(rows)
+            input_ids, drawn = input_ids[rows], drawn[rows]
+            going = [going[row] for row in keep]
+        input_ids = torch.cat([input_ids, drawn], dim=-1)
+        logits = decode_one_token(model, drawn, cache)  # (n, V)
+        passes += 1
+    decode_s = time.perf_counter() - started
+    timed_out = ctx.deadline.reason if ctx.deadline.passed() else "max_new_tokens"
+    reasons = [reason or (timed_out if len(tokens[s]) < settings.max_new_tokens else "max_new_tokens")
+               for s, reason in enumerate(reasons)]  # fmt: skip
+    samples = [
+        Sample(seed=settings.seed + s, token_ids=tokens[s], probs=probs[s], text=ctx.visible_text(tokens[s])[0],
+               stop_reason=reasons[s])
+        for s in range(count)
+    ]  # fmt: skip
+    trace = make_trace(ctx, tokens[0], reasons[0], steps, prefill_s, decode_s)
+    total = sum(len(t) for t in tokens)
+    trace.timing.new_tokens = total  # the batch's tokens, and its speed
+    trace.timing.tokens_per_s = total / (prefill_s + decode_s) if prefill_s + decode_s > 0 else 0.0
+    used = sorted({token for sample in tokens for token in sample})
+    texts = {str(token): text for token, text in zip(used, ctx.texts(used), strict=True)}
+    trace.samples = Samples(samples=samples, texts=texts, forward_passes=passes, batch_s=decode_s)
+    yield Update(text=trace.output.text, trace=trace)
+
+
+def _first_step(
+    ctx: RunContext, index: int, staged: list[tuple[str, torch.Tensor]], logits: torch.Tensor, drawn: torch.Tensor
+) -> Step:
+    """The first sample's step (row 0 of the batch) with its candidates at every stage, as a single run
+    records it."""
+    row = [(name, scores[:1]) for name, scores in staged]  # (1, V) each
+    summary = summarize_rows(row, logits[:1], ctx.settings.top_n, must_include=drawn[:1, 0])
+    return to_step(index, summary, 0, int(drawn[0, 0]), ctx.texts, ctx.settings.top_n)
+
+
+def _ended(ctx: RunContext, tokens: list[int]) -> str | None:
+    """Why a sample ends after its latest token, or None if it goes on."""
+    if tokens[-1] in ctx.eos_ids:
+        return "eos"
+    if ctx.settings.stop and ctx.visible_text(tokens)[1]:
+        return "stop_string"
+    return None
