@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 from benchmarks import machine
+from benchmarks.machine import timed
 from playground.engine import generate
 from playground.engine.compare import compare_path
 from playground.models import DEFAULT_MODEL_ID, load_model
@@ -25,14 +25,6 @@ PROMPTS = [
     "Explain in two sentences why the sky is blue.",
     "Give me three tips for learning to play the guitar.",
 ]
-
-
-def timed(fn) -> tuple[float, object]:
-    machine.synchronize()
-    started = time.perf_counter()
-    result = fn()
-    machine.synchronize()
-    return time.perf_counter() - started, result
 
 
 def main() -> None:

@@ -8,6 +8,9 @@ without the CPU (or GPU) that produced it.
 from __future__ import annotations
 
 import platform
+import time
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -42,3 +45,12 @@ def synchronize() -> None:
     """Waits for queued GPU work, so a timer read next counts it (no-op on a CPU)."""
     if torch.cuda.is_available():
         torch.cuda.synchronize()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(seconds, result) of `fn()`, the GPU's queued work included."""
+    synchronize()
+    started = time.perf_counter()
+    result = fn()
+    synchronize()
+    return time.perf_counter() - started, result

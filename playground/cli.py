@@ -1,5 +1,6 @@
 """`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run;
-`python -m playground compare`: the quantization lens, each precision against a reference."""
+`python -m playground compare`: the quantization lens, each precision against a reference;
+`python -m playground mass`: where the probability mass goes in the next few tokens, as a tree."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Any
 from playground.engine import stream
 from playground.engine.branch import branch_point
 from playground.knobs import BY_NAME, KNOBS
+from playground.plots.style import show_token
 from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
-from playground.summary import summary
-from playground.trace import Trace
+from playground.summary import mass_summary, summary
+from playground.trace import MassNode, MassTree, Trace
 
 FIELD_FLAGS = {knob.name: knob.flag for knob in KNOBS} | {"chat": "--chat/--raw", "prompt": "--prompt"}
 FIELD_FLAGS |= {"at": "--at", "token": "--token"}
+MASS_FLAGS = {"mass_depth": "--depth", "mass_threshold": "--threshold"}
 BRANCH_FIELDS = ("prefix_ids", "parent_run")  # a --continue-from trace's own branch is replaced, not kept
 
 
@@ -43,12 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     branch.add_argument("--at", type=int, metavar="STEP", help="the 1-based step to branch at")
     branch.add_argument("--token", metavar="ID_OR_TEXT", help="the token to take there: an id, or text of one token")
-    chat = gen.add_mutually_exclusive_group()
-    chat.add_argument("--chat", dest="chat", action="store_true", default=None, help=BY_NAME["chat"].help)
-    chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
-    for knob in KNOBS:
-        if knob.name != "chat":  # chat is the --chat/--raw pair above
-            gen.add_argument(knob.flag, help=knob.help, **knob.cli)
+    add_knob_flags(gen)
     gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
     lens = commands.add_parser(
@@ -59,7 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--reference", default="fp32", choices=PRECISIONS)
     lens.add_argument("--prompts", type=Path, required=True, help="a text file, one prompt per line")
     lens.add_argument("--max-new-tokens", type=int, default=32, help="greedy tokens per prompt")
+    mass = commands.add_parser(
+        "mass", help="every continuation up to --depth tokens whose probability is at least --threshold, as a tree"
+    )
+    mass.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    mass.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    source = mass.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="the prompt text")
+    source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    add_knob_flags(mass, {"mass_depth": "--depth", "mass_threshold": "--threshold"})
+    mass.add_argument("--json", action="store_true", help="print the tree as JSON")
     return parser
+
+
+def add_knob_flags(parser: argparse.ArgumentParser, aliases: dict[str, str] | None = None) -> None:
+    """A flag per knob (`--chat`/`--raw` for the chat template), each also under its alias, if it has one."""
+    chat = parser.add_mutually_exclusive_group()
+    chat.add_argument("--chat", dest="chat", action="store_true", default=None, help=BY_NAME["chat"].help)
+    chat.add_argument("--raw", dest="chat", action="store_false", help="feed the prompt as is")
+    for knob in KNOBS:
+        if knob.name != "chat":  # chat is the --chat/--raw pair above
+            flags = [knob.flag, *([aliases[knob.name]] if aliases and knob.name in aliases else [])]
+            parser.add_argument(*flags, dest=knob.name, help=knob.help, **knob.cli)
 
 
 def settings_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Settings:
@@ -82,7 +101,7 @@ def resolve_token(tokenizer: Any, value: str) -> int:
 
 def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None) -> None:
     # Beams rewrite their text as they go, so they are printed at the end.
-    live = not as_json and settings.strategy not in BEAM_STRATEGIES
+    live = not as_json and settings.strategy not in BEAM_STRATEGIES and settings.num_samples == 1
     shown = ""
     trace = None
     for update in stream(loaded, prompt, settings, draft=draft):
@@ -95,7 +114,10 @@ def _run_once(loaded, prompt: str, settings: Settings, as_json: bool, draft=None
     if as_json:
         print(trace.to_json(), flush=True)
         return
-    if settings.strategy in BEAM_STRATEGIES:
+    if trace.samples is not None:
+        for sample in trace.samples.samples:
+            print(f"--- sample {sample.seed - settings.seed + 1} (seed {sample.seed})\n{sample.text}")
+    elif settings.strategy in BEAM_STRATEGIES:
         for rank, seq in enumerate(trace.beams.sequences, start=1):
             met = {None: "", True: ", constraints met", False: ", constraints NOT met"}[seq.satisfies_constraints]
             print(f"--- beam {rank} (score {seq.score:.3f}{met})\n{seq.text}")
@@ -112,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "compare":
         return compare(parser, args)
+    if args.command == "mass":
+        return mass(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
@@ -182,6 +206,49 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     print(lens_table(rows, args.reference, reference.info.memory_mb))
     return 0
+
+
+def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`mass`: the continuations of the prompt as an indented tree (or JSON), with the mass below the
+    threshold as "other" at each node."""
+    from playground.engine.mass import mass_tree
+    from playground.models import ModelLoadError, load_model
+
+    try:
+        settings = settings_from_args(args)
+        prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+    except SettingsError as exc:
+        parser.error(f"argument {MASS_FLAGS.get(exc.field, FIELD_FLAGS.get(exc.field, exc.field))}: {exc}")
+    except OSError as exc:
+        parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
+    try:
+        loaded = load_model(args.model, args.precision)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        tree = mass_tree(loaded, prompt, settings)
+    except SettingsError as exc:
+        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
+    print(tree.to_json() if args.json else mass_text(tree), flush=True)
+    return 0
+
+
+def mass_text(tree: MassTree) -> str:
+    """The tree as indented lines, likeliest first: joint probability, then the path's tokens."""
+    lines = []
+
+    def walk(node: MassNode, depth: int) -> None:
+        for child in node.children:
+            end = "  [end]" if child.ended else ""
+            lines.append(f"{'  ' * depth}{child.joint:8.4f}  {show_token(child.text)}{end}")
+            walk(child, depth + 1)
+        if node.other > 0:
+            lines.append(f"{'  ' * depth}{node.other:8.4f}  (other: below {tree.threshold:g})")
+
+    walk(tree.root, 0)
+    lines.append(f"[{mass_summary(tree)}]")
+    return "\n".join(lines)
 
 
 def _read_parent(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Trace | None:

@@ -13,7 +13,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.settings import BEAM_STRATEGIES, MAX_DRAFT_TOKENS, PRECISIONS, STRATEGIES
+from playground.settings import BEAM_STRATEGIES, MAX_DRAFT_TOKENS, MAX_MASS_DEPTH, PRECISIONS, STRATEGIES
 
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
@@ -51,6 +51,7 @@ class Widget:
     placeholder: str | None = None
     value: Any = None  # the page's default where it differs from Settings' (None: Settings' default)
     side: bool = True  # in the side column of knobs (else under the prompt, beside its strategy)
+    tab: str | None = None  # in this view tab, beside its button (else where `side` says)
 
     def upper(self, limits: Any) -> float | None:
         """The largest value the control offers on a server with `limits`; a slider needs it above the minimum."""
@@ -147,6 +148,15 @@ KNOBS = (
          SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003")),
     Knob("eta_cutoff", "Eta cutoff", "sampling: drop tokens below min(eta, sqrt(eta) * exp(-entropy)); 0 = off",
          SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0006")),
+    Knob("mass_depth", "Depth", "where the mass goes: tokens to look ahead (1-4)", cli=dict(type=int),
+         widget=Widget("slider", 1, MAX_MASS_DEPTH, 1, "Tokens to look ahead", tab="mass")),
+    Knob("mass_threshold", "Threshold", "where the mass goes: smallest joint probability shown (default 0.005)",
+         cli=dict(type=float),
+         widget=Widget("slider", 0.001, 0.05, 0.001, "Smallest probability shown; the rest is 'other'",
+                       tab="mass")),
+    Knob("num_samples", "Samples", "sampling: N continuations in one batch, seeds seed to seed + N - 1 (at most 64 "
+         "tokens each)", ("sample",), dict(type=int),
+         Widget("slider", 1, "max_samples", 1, "Continuations, seeds Seed to Seed + N - 1", value=32, tab="samples")),
     # Set from the command line and the API only.
     Knob("min_new_tokens", "Min new tokens", "end-of-sequence is masked until this many tokens exist",
          cli=dict(type=int)),

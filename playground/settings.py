@@ -68,6 +68,9 @@ class Limits:
     # A browser session's run tree: its oldest leaves go beyond either bound; a runs file may hold as much.
     max_session_runs: int = 32  # PLAYGROUND_MAX_SESSION_RUNS
     max_session_mb: float = 64.0  # PLAYGROUND_MAX_SESSION_MB, the runs' traces as JSON
+    max_mass_nodes: int = 1000  # PLAYGROUND_MAX_MASS_NODES: continuations a mass tree expands
+    max_samples: int = 128  # PLAYGROUND_MAX_SAMPLES: continuations of one many-sample run
+    max_sample_tokens: int = 64  # PLAYGROUND_MAX_SAMPLE_TOKENS: new tokens of each of them
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -82,6 +85,9 @@ class Limits:
             max_trace_mb=_env_number("PLAYGROUND_MAX_TRACE_MB", cls.max_trace_mb, float),
             max_session_runs=_env_number("PLAYGROUND_MAX_SESSION_RUNS", cls.max_session_runs, int),
             max_session_mb=_env_number("PLAYGROUND_MAX_SESSION_MB", cls.max_session_mb, float),
+            max_mass_nodes=_env_number("PLAYGROUND_MAX_MASS_NODES", cls.max_mass_nodes, int),
+            max_samples=_env_number("PLAYGROUND_MAX_SAMPLES", cls.max_samples, int),
+            max_sample_tokens=_env_number("PLAYGROUND_MAX_SAMPLE_TOKENS", cls.max_sample_tokens, int),
         )
 
 
@@ -104,6 +110,7 @@ class Settings:
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
     max_time: float | None = None  # seconds; None means the server's limit
     seed: int = 0  # seeds torch's generator before a sampling run
+    num_samples: int = 1  # sampling only; above 1: that many continuations in one batch, seeds seed, seed + 1, ...
     num_beams: int = 4  # beam only
     length_penalty: float = 1.0  # beam only; score = sum logprob / length ** length_penalty
     early_stopping: bool | str = False  # beam only; True, False or "never", as in transformers
@@ -123,6 +130,10 @@ class Settings:
     # the token chosen there); max_new_tokens and min_new_tokens count the tokens after them.
     prefix_ids: tuple[int, ...] = ()
     parent_run: str | None = None  # the run_id of the run branched from; recorded, changes nothing
+    # Where the mass goes: every continuation up to mass_depth tokens whose probability under these settings is
+    # at least mass_threshold.
+    mass_depth: int = 2  # 1 to MAX_MASS_DEPTH tokens
+    mass_threshold: float = 0.005  # MIN_MASS_THRESHOLD to 1
     limits: Limits = field(default_factory=Limits.from_env, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -168,6 +179,8 @@ class Settings:
             "must be a run id (letters, digits, - and _, at most 64)",
             self.parent_run,
         )
+        _check_int("mass_depth", self.mass_depth, 1, MAX_MASS_DEPTH)
+        _check_float("mass_threshold", self.mass_threshold, low=MIN_MASS_THRESHOLD, high=1.0)
         _check(len(self.stop) <= MAX_STOP_STRINGS, "stop", f"allows at most {MAX_STOP_STRINGS} strings", len(self.stop))
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
@@ -193,6 +206,9 @@ class Settings:
             # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
             _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
             _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
+        _check_int("num_samples", self.num_samples, 1, lim.max_samples, SERVER_LIMIT)
+        if self.num_samples > 1:
+            self._validate_many()
         if self.strategy in BEAM_STRATEGIES:
             _check_int("num_beams", self.num_beams, 2, lim.max_beams, SERVER_LIMIT)
             _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
@@ -213,6 +229,17 @@ class Settings:
     def samples(self) -> bool:
         """The run draws tokens at random (sampling, or speculative decoding with do_sample)."""
         return self.strategy == "sample" or (self.strategy == "speculative" and self.do_sample is True)
+
+    def _validate_many(self) -> None:
+        lim = self.limits
+        _check(self.strategy == "sample", "num_samples", "above 1 needs the sample strategy", self.num_samples)
+        _check(
+            self.max_new_tokens <= lim.max_sample_tokens,
+            "max_new_tokens",
+            f"must be at most {lim.max_sample_tokens} with num_samples above 1{SERVER_LIMIT}",
+            self.max_new_tokens,
+        )
+        _check(not self.prefix_ids, "num_samples", "above 1 cannot continue a branch (prefix_ids)", self.num_samples)
 
     def _validate_speculative(self) -> None:
         _check(isinstance(self.do_sample, bool), "do_sample", "must be true or false", self.do_sample)
@@ -301,6 +328,8 @@ class Settings:
 
 
 SERVER_LIMIT = " (the server's limit)"
+MAX_MASS_DEPTH = 4  # tokens a mass tree looks ahead: each level is one batched forward pass
+MIN_MASS_THRESHOLD = 0.0001  # below it a level could hold 10,000 continuations
 FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type in ("float", "float | None"))
 OPTIONAL_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings) if f.type.endswith("| None"))
 

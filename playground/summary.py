@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playground.trace import Trace
+from playground.trace import MassTree, Trace
 
 STOP_REASON_TEXT = {
     "eos": "end of sequence",
@@ -27,6 +27,8 @@ def summary(trace: Trace, detail: bool = False) -> str:
         f"{timing.total_s:.2f} s",
         f"stopped: {reason}",
     ]
+    if trace.samples is not None:
+        return " · ".join([model, *samples_parts(trace)])
     if trace.branch is not None:
         branch = trace.branch
         parts.append(
@@ -49,3 +51,32 @@ def summary(trace: Trace, detail: bool = False) -> str:
         if spec.speedup:
             parts.append(f"{spec.speedup:.2f}× plain decoding")
     return " · ".join(parts)
+
+
+def samples_parts(trace: Trace) -> list[str]:
+    """A many-sample run's summary: how many samples, how many differ, what the batch cost and how they ended."""
+    samples = trace.samples.samples
+    distinct = len({tuple(sample.token_ids) for sample in samples})
+    ends: dict[str, int] = {}
+    for sample in samples:
+        ends[sample.stop_reason] = ends.get(sample.stop_reason, 0) + 1
+    ended = ", ".join(f"{count} {STOP_REASON_TEXT.get(reason, reason)}" for reason, count in sorted(ends.items()))
+    return [
+        f"{len(samples)} samples, {distinct} distinct",
+        f"{trace.timing.new_tokens} tokens",
+        f"{trace.timing.tokens_per_s:.1f} tokens/s",
+        f"{trace.timing.total_s:.2f} s",
+        f"{trace.samples.forward_passes} forward passes",
+        f"stopped: {ended}",
+    ]
+
+
+def mass_summary(tree: MassTree) -> str:
+    """One line on a mass tree: what it holds, the likeliest first token, and what it cost."""
+    first = tree.root.children[0] if tree.root.children else None
+    top = f"likeliest first token {first.text!r} (p = {first.prob:.3f})" if first else "no first token is that likely"
+    capped = f" (stopped at the server's cap of {tree.nodes})" if tree.capped else ""
+    return (
+        f"{tree.model.id} {tree.model.precision} · {tree.nodes} continuations up to {tree.depth} tokens at p ≥ "
+        f"{tree.threshold:g}{capped} · {top} · {tree.forward_passes} forward passes · {tree.seconds:.2f} s"
+    )

@@ -242,6 +242,66 @@ class Comparison:
         return data
 
 
+@dataclass
+class Sample:
+    """One continuation of a many-sample run, kept small: its tokens and each one's probability, not its
+    candidates (re-running its seed alone gives those)."""
+
+    seed: int
+    token_ids: list[int]
+    probs: list[float]  # each chosen token's probability under the final distribution it was drawn from
+    text: str
+    stop_reason: str
+
+
+@dataclass
+class Samples:
+    """A many-sample run: `num_samples` continuations of one prompt with seeds seed, seed + 1, ..., decoded as
+    one batch. The trace's steps and output are the first sample's, with every candidate recorded."""
+
+    samples: list[Sample]
+    texts: dict[str, str]  # the text of every token id the samples hold (keyed by the id as a string, as JSON keys)
+    forward_passes: int
+    batch_s: float  # decoding time of the whole batch
+
+
+@dataclass
+class MassNode:
+    """One continuation in a mass tree: a token after its parent's path, with the probabilities that make it
+    exact. At every node, the children's joint probabilities plus `other` equal the node's own."""
+
+    token_id: int | None  # None at the root (the prompt)
+    text: str
+    prob: float  # its probability after its parent's path: the final distribution there, after every stage
+    joint: float  # the probability of the whole path from the prompt (product of `prob` along it)
+    other: float = 0.0  # joint probability of the continuations not shown: below the threshold or the node cap
+    ended: bool = False  # the path ends here (end of sequence): nothing follows
+    children: list[MassNode] = field(default_factory=list)
+
+
+@dataclass
+class MassTree:
+    """Where the probability mass goes in the next few tokens: every continuation up to `depth` tokens whose
+    joint probability under the settings is at least `threshold`, and the mass below it as "other"."""
+
+    model: ModelInfo
+    settings: dict[str, Any]
+    prompt: PromptInfo
+    depth: int
+    threshold: float
+    root: MassNode
+    nodes: int  # continuations expanded (the root not counted)
+    capped: bool  # the server's node cap stopped the expansion: some mass above the threshold is in "other"
+    forward_passes: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
 def expected_tokens(alpha: float, gamma: int) -> float:
     """Expected tokens emitted per round with acceptance rate alpha and gamma proposals:
     (1 - alpha^(gamma+1)) / (1 - alpha) (Leviathan et al. 2023, eq. 1)."""
@@ -272,6 +332,7 @@ class Trace:
     speculative: Speculative | None = None
     run_id: str | None = None  # unique per run (None in traces written before runs had ids)
     branch: Branch | None = None  # set when the run continues another from a chosen token
+    samples: Samples | None = None  # set for a many-sample run (settings.num_samples > 1)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
@@ -282,7 +343,7 @@ class Trace:
         for step in data["steps"]:
             if step["origin"] is None:
                 del step["origin"]
-        for key in ("run_id", "branch"):
+        for key in ("run_id", "branch", "samples"):
             if data[key] is None:
                 del data[key]
         if data["speculative"] is not None:
@@ -322,6 +383,9 @@ class Trace:
             branch=None
             if data.get("branch") is None
             else Branch(**{**data["branch"], "token": Chosen(**data["branch"]["token"])}),
+            samples=None
+            if data.get("samples") is None
+            else Samples(**{**data["samples"], "samples": [Sample(**sample) for sample in data["samples"]["samples"]]}),
         )
 
     @classmethod
@@ -345,6 +409,12 @@ class Trace:
         for name in FLOAT_FIELDS:
             if self.settings.get(name) is not None:
                 _check_value(self.settings[name], float, f"trace.settings.{name}")
+        if self.samples is not None:
+            for index, sample in enumerate(self.samples.samples):
+                if sample.stop_reason not in STOP_REASONS:
+                    raise ValueError(f"samples.samples[{index}].stop_reason must be one of {', '.join(STOP_REASONS)}")
+                if len(sample.probs) != len(sample.token_ids):
+                    raise ValueError(f"samples.samples[{index}] must have one probability per token")
         if self.speculative is not None:
             for index, spec_round in enumerate(self.speculative.rounds):
                 if spec_round.emitted.kind not in EMIT_KINDS:

@@ -121,7 +121,7 @@ def test_defaults_within_a_hosts_smaller_limits(monkeypatch):
 def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     # JSON clients write 2 for 2.0; transformers' processors refuse an int where they take a float.
     whole = dict(temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, max_time=3, length_penalty=1)
-    whole |= dict(epsilon_cutoff=0, eta_cutoff=0)
+    whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

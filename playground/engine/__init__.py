@@ -14,6 +14,7 @@ from playground.engine.beam import beam_search
 from playground.engine.branch import branched
 from playground.engine.constrained import constrained_beam_search
 from playground.engine.context import Update, prepare
+from playground.engine.many import sample_many
 from playground.engine.sampling import decode_tokens
 from playground.engine.speculative import speculative_decode
 from playground.settings import Settings
@@ -55,7 +56,8 @@ def stream(
         SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.
     """
     ctx = prepare(loaded, prompt, settings, cancel, draft)
-    strategy = _STRATEGIES[settings.strategy]
+    # Many samples of the sample strategy decode as one batch.
+    strategy = sample_many if settings.num_samples > 1 else _STRATEGIES[settings.strategy]
     with loaded.lock:
         yield from branched(ctx, strategy) if ctx.prefix else strategy(ctx)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, VERMILLION, placeholder, show_token
+from playground.plots.style import BLUE, GREY, VERMILLION, hover_escape, placeholder, show_token
 from playground.run_tree import RunTree
 from playground.trace import Trace
 
@@ -76,23 +76,18 @@ def run_tree_figure(tree: RunTree) -> go.Figure:
 
 def _hover(tree: RunTree, run: str) -> str:
     trace: Trace = tree.runs[run]
-    text = trace.output.text.replace("\n", " ")
+    text = trace.output.text
     text = text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
     lines = [
         f"#{tree.number(run)} · {trace.settings.get('strategy')} · {trace.model.id} {trace.model.precision} · "
         f"{len(trace.output.token_ids)} tokens",
-        _escape(text),
+        hover_escape(text),
     ]
     if trace.branch is not None:
         parent = tree.parent(run)
         source = f"#{tree.number(parent)}" if parent else "a run no longer kept"
+        token = hover_escape(show_token(trace.branch.token.text))
         lines.append(
-            f"branched from {source} at step {trace.branch.at}, taking {_escape(show_token(trace.branch.token.text))} "
-            f"(p = {trace.branch.token.prob:.3f})"
+            f"branched from {source} at step {trace.branch.at}, taking {token} (p = {trace.branch.token.prob:.3f})"
         )
     return "<br>".join(lines)
-
-
-def _escape(text: str) -> str:
-    # Plotly renders hover text as a small HTML subset.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

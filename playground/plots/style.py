@@ -55,6 +55,11 @@ def show_token(text: str) -> str:
     return shown or "∅"
 
 
+def hover_escape(text: str) -> str:
+    """Text for a Plotly hover label, which renders a small HTML subset: markup escaped, newlines shown as ⏎."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "⏎")
+
+
 def placeholder(message: str):
     """An empty figure that says why there is nothing to draw."""
     import plotly.graph_objects as go

@@ -16,11 +16,12 @@ import gradio as gr
 from playground.engine import generate, stream
 from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, first_difference
+from playground.engine.mass import mass_tree
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
-from playground.trace import Comparison, Trace
+from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, make_settings, whole_number
 from playground.ui.pump import batches
 from playground.ui.tokens import plain_text, token_span, trace_html
@@ -127,13 +128,20 @@ class Runs:
             self._armed.pop(session, None)
 
     def generate(
-        self, values: dict[str, Any], session: str | None = None, branch: tuple[Any, Any, Any] | None = None
+        self,
+        values: dict[str, Any],
+        session: str | None = None,
+        branch: tuple[Any, Any, Any] | None = None,
+        many: bool = False,
     ) -> Iterator[tuple[str, str, Trace | None]]:
         """Streams one run as (Output HTML so far, status line, trace), the trace only in the last triple.
 
-        `branch` (parent trace, 1-based step, token id) makes it a branch of that run (`Runs.branch`). Bad
-        settings, prompts and models become a `gr.Error` naming the control.
+        `branch` (parent trace, 1-based step, token id) makes it a branch of that run (`Runs.branch`). Without
+        `many`, one run whatever the Samples control says (Generate); with it, that many samples of the sampling
+        settings in one batch (Sample many). Bad settings, prompts and models become a `gr.Error` naming the
+        control.
         """
+        values = {**values, "strategy": "sample"} if many else single(values)
         with self._guard:
             # The switch armed by the click, or a new one for an API call that did not click.
             switch = self._armed.pop(session, None) or threading.Event()
@@ -161,8 +169,28 @@ class Runs:
         if not isinstance(parent, Trace) or not parent.steps:
             raise gr.Error("Generate a run first: it is A, and the current settings are B.", print_exception=False)
         with answered():
-            b_settings = make_settings(values).replace(chat=parent.settings.get("chat"))
+            b_settings = make_settings(single(values)).replace(chat=parent.settings.get("chat"))
             return self._compare(parent, values.get("model"), values.get("precision"), b_settings)
+
+    def mass(self, values: dict[str, Any]) -> MassTree:
+        """Where the mass goes after the controls' prompt, under their model, precision and settings (the Depth
+        and Threshold controls among them). Problems become a `gr.Error`."""
+        with answered():
+            settings = make_settings(single(values))
+            loaded = self.load(values.get("model"), values.get("precision"))
+            return mass_tree(loaded, values.get("prompt"), settings)
+
+    def mass_json(self, payload: Any) -> str:
+        """The headless "Where the mass goes": /run's JSON object of settings (mass_depth and mass_threshold
+        among them) in, the tree as JSON out: nested nodes of token_id, text, prob, joint, other, ended and
+        children."""
+        data = dict(json_object(payload, "payload"))
+        prompt = data.pop("prompt", None)
+        model = data.pop("model", self.default.info.id)
+        precision = data.pop("precision", self.precision)
+        with answered():
+            loaded = self.load(model, precision)
+            return mass_tree(loaded, prompt, Settings.from_dict(data)).to_json()
 
     def _compare(self, a: Trace, model: Any, precision: Any, b_settings: Settings) -> Comparison:
         """Run A (a trace with steps) against B = `model` at `precision` with `b_settings`."""
@@ -212,7 +240,8 @@ class Runs:
             count += len(batch)
             shown += [token_span(update.step) for update in batch if update.step is not None]
             # Beam search reports no step: its running best beam changes as a whole.
-            text = "".join(shown) if last.step is not None else plain_text(last.text)
+            # Many samples show the first one's tokens, which stay when it ends before the others.
+            text = "".join(shown) if last.step is not None or settings.num_samples > 1 else plain_text(last.text)
             yield text, f"Generating… step {count}", None
 
     def run_json(self, payload: Any) -> str:
@@ -262,6 +291,12 @@ class Runs:
         for batch in batches(run, threading.Event()):
             trace = batch[-1].trace
         return trace
+
+
+def single(values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values for one run: the Samples control is Sample many's alone (Generate, Compare and the
+    mass tree make or read one run, whatever it says)."""
+    return {**values, "num_samples": 1}
 
 
 def json_object(payload: Any, name: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
+from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
 from playground.plots.style import placeholder, show_token
 from playground.trace import Candidate, Trace
 
@@ -78,3 +79,19 @@ def _accept(trace: Trace | None) -> Any:
     if trace is None or not trace.speculative:
         return placeholder("Run speculative decoding to see which draft tokens were accepted.")
     return acceptance_figure(trace)
+
+
+class SampleViews(NamedTuple):
+    """What the Sample many tab shows, by name."""
+
+    samples_plot: Any  # the samples' prefix tree
+    continuations_plot: Any  # the distinct continuations by count, beside their probability
+    diversity_plot: Any  # how much the samples differ at each position
+
+
+def sample_views(trace: Trace | None) -> SampleViews:
+    """The Sample many tab's figures for a many-sample run, or what to do to get one."""
+    if trace is None or trace.samples is None:
+        empty = placeholder('Press "Sample many" to draw many continuations at once.')
+        return SampleViews(empty, empty, empty)
+    return SampleViews(samples_tree_figure(trace), continuations_figure(trace), diversity_figure(trace))

@@ -257,3 +257,23 @@ def test_compare_endpoint_reads_run_a_under_other_settings_as_the_engine_does(cl
         assert [c["id"] for c in row["candidates"]] == [c.id for c in want.candidates]
     with pytest.raises(AppError, match="unknown key 'c'"):
         client.predict(json.dumps({**payload, "c": 1}), api_name="/compare")
+
+
+def test_run_endpoint_samples_many_and_mass_endpoint_gives_the_tree(client):
+    import json
+
+    payload = {"prompt": "Name a colour.", "strategy": "sample", "num_samples": 8, "seed": 2, "max_new_tokens": 5}
+    trace = json.loads(client.predict(json.dumps(payload), api_name="/run"))
+    samples = trace["samples"]["samples"]
+    assert [s["seed"] for s in samples] == list(range(2, 10)) and trace["output"]["token_ids"] == samples[0][
+        "token_ids"
+    ]
+    assert all(len(s["probs"]) == len(s["token_ids"]) <= 5 for s in samples)
+    with pytest.raises(AppError, match="num_samples above 1 needs the sample strategy"):
+        client.predict(json.dumps({**payload, "strategy": "greedy"}), api_name="/run")
+    tree = json.loads(client.predict(json.dumps({"prompt": "Name a colour.", "mass_depth": 2}), api_name="/mass"))
+    root = tree["root"]
+    assert tree["depth"] == 2 and tree["threshold"] == 0.005
+    assert sum(c["joint"] for c in root["children"]) + root["other"] == pytest.approx(1.0)
+    with pytest.raises(AppError, match="mass_depth must be"):
+        client.predict(json.dumps({"prompt": "x", "mass_depth": 7}), api_name="/mass")

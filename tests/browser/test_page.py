@@ -53,6 +53,16 @@ def output_text(page: Page) -> str:
     return page.locator("#output .tokens").text_content()
 
 
+def settled_text(page: Page) -> str:
+    """The Output's text once it has stopped changing: the HTML component renders its last value a moment
+    after the status line shows the run's summary."""
+    last, text = None, output_text(page)
+    while text != last:
+        page.wait_for_timeout(300)
+        last, text = text, output_text(page)
+    return text
+
+
 def shown(trace) -> str:
     """What the Output shows for a trace: every generated token's text."""
     return "".join(step.chosen.text for step in trace.steps)
@@ -232,6 +242,49 @@ def test_compare_reads_the_shown_run_with_another_precision(page):
     set_number(page, "Step of A's text", "2")
     expect(page.locator("#candidates-plot").get_by_text("Step 2: A took")).to_be_visible(timeout=30_000)
     shot(page, "compare")
+
+
+def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(page):
+    import re
+
+    page.get_by_label("Prompt", exact=True).fill("The capital of France is")
+    page.get_by_label("Chat template").uncheck()
+    page.get_by_label("Sampling", exact=True).check()
+    set_number(page, "Top-k", "0")
+    likeliest, line = [], ""
+    status = page.locator("#mass-status")
+    for temperature in ("0.5", "1.5"):
+        set_number(page, "Temperature", temperature)
+        page.get_by_role("tab", name="Where the mass goes").click()
+        page.get_by_role("button", name="Show where the mass goes").click()
+        expect(status).not_to_have_text(line, timeout=RUN_TIMEOUT)  # this run's line, not the last one's
+        expect(status).not_to_contain_text("processing", timeout=RUN_TIMEOUT)  # Gradio's progress, then the line
+        expect(status.get_by_text("p = ")).to_be_visible(timeout=RUN_TIMEOUT)
+        expect(page.locator("#mass-plot").get_by_text("Where the mass goes:")).to_be_visible(timeout=30_000)
+        expect(page.locator("#mass-plot").get_by_text("␣Paris").first).to_be_visible()
+        line = " ".join(status.text_content().split())  # as Playwright compares it: whitespace collapsed
+        assert "up to 2 tokens at p ≥ 0.005" in line and "likeliest first token ' Paris'" in line
+        likeliest.append(float(re.search(r"\(p = ([0-9.]+)\)", line).group(1)))
+        if temperature == "0.5":
+            shot(page, "mass")
+    assert likeliest[0] > likeliest[1]  # a low temperature piles the mass onto the likeliest token
+
+
+def test_sample_many_draws_the_samples_and_shows_the_first(page):
+    page.get_by_label("Prompt", exact=True).fill("Name a colour.")
+    set_number(page, "Max new tokens", "6")
+    page.get_by_role("tab", name="Sample many").click()
+    set_number(page, "Samples", "16")
+    page.get_by_role("button", name="Sample many").click()
+    expect(page.locator("#status").get_by_text("16 samples, ")).to_be_visible(timeout=RUN_TIMEOUT)
+    expect(page.locator("#samples-plot").get_by_text("16 samples, their first 8 tokens")).to_be_visible(timeout=30_000)
+    expect(page.locator("#continuations-plot").get_by_text("continuations among 16 samples")).to_be_visible()
+    expect(page.locator("#diversity-plot").get_by_text("How much the samples differ")).to_be_visible()
+    assert page.locator("#output .tokens .tok").count() >= 1  # the first sample, its tokens clickable as a run's
+    shot(page, "samples")
+    page.get_by_role("button", name="Generate").click()  # Generate still makes one run, whatever Samples says
+    expect(page.locator("#status")).not_to_contain_text("samples", timeout=RUN_TIMEOUT)
+    expect(page.locator("#status").get_by_text("stopped:")).to_be_visible(timeout=RUN_TIMEOUT)
 
 
 def test_sampling_with_a_seed_is_reproducible_in_the_page(page, bundled_nf4):
@@ -414,11 +467,13 @@ def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_
     page.get_by_label("Prompt").fill("Name a colour.")
     set_number(page, "Max new tokens", "8")
     run(page)
-    first = output_text(page)
+    first = settled_text(page)
     page.locator("#output .tokens .tok").nth(1).click()
     page.locator("#output .take-card button").first.click()
     expect(page.locator("#status").get_by_text("branched at step 2")).to_be_visible(timeout=RUN_TIMEOUT)
-    branched = output_text(page)
+    expect(page.locator("#output .tokens .tok.forced")).to_have_count(1)
+    branched = settled_text(page)
+    assert branched != first
     page.get_by_role("tab", name="Runs").click()
     tree = page.locator("#run-tree")
     expect(tree.get_by_text("2 runs in this tab")).to_be_visible(timeout=30_000)
@@ -426,7 +481,7 @@ def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_
     shot(page, "runs-tree")
     click_node(page, 1)
     expect(page.locator("#status").get_by_text("Run #1: ")).to_be_visible(timeout=30_000)
-    expect(page.locator("#output .tokens")).to_have_text(first)
+    expect(page.locator("#output .tokens")).to_have_text(first, timeout=30_000)
     # Branch again from run #1, shown again: a third node under it.
     page.locator("#output .tokens .tok").nth(4).click()
     page.locator("#output .take-card button").first.click()
@@ -435,13 +490,13 @@ def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_
     expect(tree.get_by_text("3 runs in this tab")).to_be_visible(timeout=30_000)
     click_node(page, 2)
     expect(page.locator("#status").get_by_text("Run #2: ")).to_be_visible(timeout=30_000)
-    expect(page.locator("#output .tokens")).to_have_text(branched)
+    expect(page.locator("#output .tokens")).to_have_text(branched, timeout=30_000)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export runs (JSON)").click()
     path = tmp_path / "runs.json"
     download.value.save_as(path)
 
-    fresh = browser.new_page(viewport={"width": 800, "height": 900})  # another visitor loads the whole tree
+    fresh = browser.new_page(viewport={"width": 1280, "height": 900})  # another visitor loads the whole tree
     fresh.goto(page.url)
     expect(fresh.get_by_label("Prompt")).to_be_visible(timeout=60_000)
     fresh.locator("input[type=file]").set_input_files(str(path))
@@ -449,6 +504,8 @@ def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_
     expect(fresh.locator("#output .tokens")).to_have_text(branched)
     fresh.get_by_role("tab", name="Runs").click()
     expect(fresh.locator("#run-tree").get_by_text("3 runs in this tab")).to_be_visible(timeout=30_000)
+    fresh.set_viewport_size({"width": 800, "height": 900})  # the tree redraws to the narrower page
+    fresh.wait_for_timeout(500)
     shot(fresh, "runs-tree-800")
     fresh.close()
 

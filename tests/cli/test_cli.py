@@ -336,3 +336,55 @@ def test_bad_branches_are_named_by_their_flag(tiny_dir, tmp_path, capsys, flags,
         main(["generate", "--model", tiny_dir, "--precision", "fp32", *[f.format(**paths) for f in flags]])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def mass(tiny_dir, *flags):
+    return main(["mass", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", "--raw", *flags])
+
+
+def test_mass_prints_the_tree_with_other_and_its_json_is_the_engines(tiny_dir, capsys):
+    from playground.engine.mass import mass_tree
+    from playground.models import load_model
+    from playground.settings import Settings
+
+    assert mass(tiny_dir, "--depth", "2", "--threshold", "0.02", "--temperature", "0.5", "--strategy", "sample") == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "(other: below 0.02)" in text[-2] and text[-1].startswith("[") and "up to 2 tokens at p ≥ 0.02" in text[-1]
+    assert mass(tiny_dir, "--mass-depth", "2", "--threshold", "0.02", "--temperature", "0.5", "--strategy",
+                "sample", "--json") == 0  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    settings = Settings(chat=False, strategy="sample", temperature=0.5, mass_depth=2, mass_threshold=0.02)
+    tree = mass_tree(load_model(tiny_dir, "fp32"), "the cat sat", settings)
+    assert data["root"] == json.loads(tree.to_json())["root"] and data["depth"] == 2
+    first = data["root"]["children"][0]
+    assert {"token_id", "text", "prob", "joint", "other", "ended", "children"} <= set(first)
+    assert sum(c["joint"] for c in data["root"]["children"]) + data["root"]["other"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--depth", "5"], "argument --depth: mass_depth must be"),
+        (["--threshold", "0"], "argument --threshold: mass_threshold must be"),
+        (["--top-p", "0"], "argument --top-p"),
+    ],
+)
+def test_mass_names_bad_values_by_their_flag(tiny_dir, capsys, flags, message):
+    with pytest.raises(SystemExit) as exc:
+        mass(tiny_dir, "--strategy", "sample", *flags)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_num_samples_prints_every_sample_and_the_batch_summary(tiny_dir, capsys):
+    assert run(tiny_dir, "--raw", "--strategy", "sample", "--num-samples", "5", "--seed", "3", "--max-new-tokens",
+               "6") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("--- sample")] == [
+        f"--- sample {i + 1} (seed {3 + i})" for i in range(5)
+    ]
+    assert "5 samples, " in out and " distinct · " in out and "forward passes" in out
+    assert run(tiny_dir, "--raw", "--strategy", "sample", "--num-samples", "5", "--seed", "3", "--max-new-tokens",
+               "6", "--json") == 0  # fmt: skip
+    trace = Trace.from_json(capsys.readouterr().out)
+    trace.validate()
+    assert [s.seed for s in trace.samples.samples] == [3, 4, 5, 6, 7]

@@ -192,3 +192,54 @@ def test_candidates_figure_pairs_a_and_b_per_token_and_marks_the_token_a_took():
     assert not blank.data and "No candidates were recorded at step 1" in blank.layout.annotations[0].text
     with pytest.raises(IndexError):
         candidates_figure(comparison, 2, "x")
+
+
+def test_the_mass_sunburst_sizes_arcs_by_joint_probability_and_greys_the_rest():
+    from playground.plots.mass import OTHER, mass_figure
+    from playground.trace import MassNode, MassTree, ModelInfo, PromptInfo
+
+    eos = MassNode(2, "</s>", 0.1, 0.06, ended=True)
+    a = MassNode(5, " a", 0.6, 0.6, other=0.2, children=[MassNode(7, " b", 0.5, 0.3), eos])
+    c = MassNode(6, " c", 0.3, 0.3)  # a leaf at the last level: its width is its own
+    root = MassNode(None, "prompt", 1.0, 1.0, other=0.1, children=[a, c])
+    a.other = 0.6 - 0.3 - 0.06
+    info = ModelInfo(id="m", source="local", precision="fp32", device="cpu", memory_mb=1.0, vocab_size=9)
+    tree = MassTree(info, {}, PromptInfo("p", "p", [1]), 2, 0.05, root, 4, False, 2, 0.1)
+    sun = mass_figure(tree).data[0]
+    widths = dict(zip(sun.ids, sun.values, strict=True))
+    # Expanded nodes add nothing of their own ("remainder"): their children and "other" make their width.
+    assert widths == {"root": 0, "root/5": 0, "root/5/7": 0.3, "root/5/2": 0.06, "root/5/other": a.other,
+                      "root/6": 0.3, "root/other": 0.1}  # fmt: skip
+    colours = dict(zip(sun.ids, sun.marker.colors, strict=True))
+    assert colours["root/other"] == OTHER and colours["root/5/7"] == colours["root/5"] != colours["root/6"]
+    assert "(end of text)" in sun.hovertext[sun.ids.index("root/5/2")]
+
+
+def test_the_samples_tree_counts_paths_and_gives_the_models_probability(tiny_loaded):
+    from playground.engine import generate
+    from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
+    from playground.settings import Settings
+
+    settings = Settings(chat=False, strategy="sample", num_samples=20, top_k=3, seed=1, max_new_tokens=4)
+    trace = generate(tiny_loaded, "the cat", settings)
+    samples = trace.samples.samples
+    sun = samples_tree_figure(trace, depth=2).data[0]
+    counts = dict(zip(sun.ids, sun.values, strict=True))
+    first = samples[0].token_ids
+    assert counts["root"] == 20
+    assert counts[str(first[0])] == sum(s.token_ids[:1] == first[:1] for s in samples)
+    if len(first) > 1:
+        path = f"{first[0]}/{first[1]}"
+        assert counts[path] == sum(s.token_ids[:2] == first[:2] for s in samples)
+        hover = sun.hovertext[sun.ids.index(path)]
+        assert f"{samples[0].probs[0] * samples[0].probs[1]:.2%}" in hover  # the model's probability of the path
+    assert max(i.count("/") for i in sun.ids) <= 1  # two tokens deep
+    ranked = continuations_figure(trace)
+    distinct = {tuple(s.token_ids) for s in samples}
+    assert len(ranked.data[0].x) == min(20, len(distinct)) and sum(ranked.data[0].x) <= 1.0 + 1e-9
+    assert list(ranked.data[0].x) == sorted(ranked.data[0].x, reverse=True)
+    diversity = diversity_figure(trace)
+    assert 1 <= diversity.data[0].y[0] <= 3  # top-k 3: at most three first tokens (later, prefixes differ)
+    assert list(diversity.data[1].y) == [
+        sum(len(s.token_ids) > i for s in samples) for i in range(len(diversity.data[1].y))
+    ]

@@ -5,7 +5,7 @@ import gradio as gr
 from playground.engine import generate
 from playground.knobs import BY_NAME
 from playground.settings import Settings
-from playground.ui.page import select_step, show_controls
+from playground.ui.events import select_step, show_controls
 
 
 def click(index):

@@ -270,3 +270,40 @@ def test_compare_needs_a_run_and_names_bad_controls(runs):
     with pytest.raises(gr.Error, match="precision 'fp8' is unknown"):
         runs.compare({**VALUES, "precision": "fp8"}, parent)
     assert "Compare a run" in str(compared_step(None, 1).layout.annotations[0].text)
+
+
+def test_where_the_mass_goes_reads_the_controls_and_names_bad_ones(runs):
+    from playground.plots.mass import mass_figure
+    from playground.summary import mass_summary
+
+    values = {**VALUES, "strategy": "sample", "top_k": 3.0, "mass_depth": 2.0, "mass_threshold": 0.01}
+    tree = runs.mass(values)
+    assert tree.depth == 2 and tree.threshold == 0.01 and len(tree.root.children) <= 3  # top-k 3 at each node
+    assert tree.settings["top_k"] == 3 and tree.prompt.text == "the cat"
+    line = mass_summary(tree)
+    assert line.startswith("tiny-random-llama fp32 · ") and "up to 2 tokens at p ≥ 0.01" in line
+    fig = mass_figure(tree)
+    assert fig.data[0].type == "sunburst" and fig.layout.title.text.startswith("Where the mass goes: ")
+    with pytest.raises(gr.Error, match="Depth"):
+        runs.mass({**values, "mass_depth": 9.0})
+    answer = json.loads(runs.mass_json({"prompt": "the cat", "chat": False, "mass_depth": 1, "mass_threshold": 0.05}))
+    assert answer["depth"] == 1 and all(c["joint"] >= 0.05 for c in answer["root"]["children"])
+    with pytest.raises(gr.Error, match="unknown"):
+        runs.mass_json({"prompt": "the cat", "mass_deep": 1})
+
+
+def test_sample_many_streams_the_first_sample_and_generate_makes_one_run(runs):
+    from playground.ui.views import sample_views
+
+    values = {**VALUES, "num_samples": 6.0, "seed": 4.0, "temperature": 1.2}  # greedy chosen: many samples
+    *steps, (html, status, trace) = runs.generate(values, many=True)
+    assert trace.settings["strategy"] == "sample" and [s.seed for s in trace.samples.samples] == list(range(4, 10))
+    assert status.startswith("tiny-random-llama fp32 · 6 samples, ") and html == trace_html(trace)
+    assert any(text.count('class="tok') for text, _, _ in steps)  # the first sample's tokens as they come
+    tree, ranked, diversity = sample_views(trace)
+    assert tree.data[0].type == "sunburst" and tree.data[0].values[0] == 6
+    assert ranked.layout.title.text.endswith("among 6 samples (the " + f"{len(ranked.data[0].y)} most frequent)")
+    assert diversity.data[1].y[0] == 6  # every sample writes a first token
+    *_, (_, _, single) = runs.generate(values)  # Generate: one run, whatever the Samples control says
+    assert single.samples is None and single.settings["strategy"] == "greedy"
+    assert "Sample many" in sample_views(single).samples_plot.layout.annotations[0].text

@@ -1,0 +1,310 @@
+"""Every event of the page: runs, branches, many samples and Stop; comparisons, mass trees and the Runs tree; the
+views, trace files, presets and which controls show. Everything that runs a model goes through one queue
+("model") that runs one request at a time, because a loaded model serves one run at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gradio as gr
+
+from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
+from playground.plots.mass import mass_figure
+from playground.settings import STRATEGIES
+from playground.spaces import on_gpu, zero_gpu
+from playground.summary import mass_summary
+from playground.ui.compare_view import compare_views, compared_step
+from playground.ui.controls import CONTROLS, annotations, control_values, signature
+from playground.ui.explain import explain
+from playground.ui.files import export_runs, export_trace
+from playground.ui.parts import Parts
+from playground.ui.presets import Preset
+from playground.ui.run_views import load_file, remember, show_run
+from playground.ui.runs import Runs
+from playground.ui.views import all_views, sample_views, step_view
+
+# A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
+PRESET_FIELDS = [name for name in CONTROLS[2:] if name == "prompt" or not BY_NAME[name].widget.tab]
+
+
+def show_controls(groups: list[Knob], strategy: str, do_sample: bool) -> tuple[Any, ...]:
+    """Only the controls that matter to the chosen strategy show, as (one update per group, given by one of
+    its knobs, one per greyed knob, the strategy's explanation). The greyed knobs (temperature, top-p, top-k)
+    stay in sight for every strategy, so a person always sees the sampling pipeline's main knobs."""
+    shown = [gr.update(visible=knob.used(strategy, do_sample)) for knob in groups]
+    greyed = [gr.update(interactive=knob.used(strategy, do_sample)) for knob in PAGE_KNOBS if knob.greyed]
+    return (*shown, *greyed, explain(f"strategy_{strategy}" if strategy in STRATEGIES else "strategy"))
+
+
+def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
+    """A click on an Output token: that step in the Step slider, and the Token distributions tab in front."""
+    if trace is None or not trace.steps or isinstance(event.index, bool) or not isinstance(event.index, int):
+        return gr.update(), gr.update()  # nothing to show, or not an index the page's own script would send
+    step = min(max(event.index + 1, 1), len(trace.steps))
+    return gr.update(value=step), gr.Tabs(selected="distributions")
+
+
+def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) -> None:
+    """Every event of the page: runs and Stop, the views, trace files, presets and which controls show."""
+    wire_runs(demo, parts, runs)
+    views = list(parts.views)
+    shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
+    loaded = parts.trace_file.upload(
+        load_file, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
+    )
+    picked = parts.tree_view.select(show_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
+    for event in (loaded, picked):
+        event.success(
+            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
+        ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], api_visibility="private").then(
+            sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private"
+        )
+    parts.views.step.change(
+        step_view,
+        inputs=[parts.last_trace, parts.views.step],
+        outputs=[parts.views.step_plot, parts.views.take],
+        api_visibility="private",
+    )
+    parts.output.select(
+        select_step, inputs=[parts.last_trace], outputs=[parts.views.step, parts.tabs], api_visibility="private"
+    )
+    demo.load(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private")
+    demo.load(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
+    controls = parts.controls
+    strategy, do_sample = controls["strategy"], controls["do_sample"]
+    for trigger in (strategy.change, do_sample.change):
+        trigger(
+            functools.partial(show_controls, [knob for knob, _ in parts.groups]),
+            inputs=[strategy, do_sample],
+            outputs=[
+                *(container for _, container in parts.groups),
+                *(controls[knob.name] for knob in PAGE_KNOBS if knob.greyed),
+                parts.strategy_help,
+            ],
+            queue=False,
+            api_visibility="private",
+        )
+
+    def apply_preset(name: str | None) -> tuple[Any, ...]:
+        if name not in lessons:
+            return (gr.update(visible=False), gr.update(), *(gr.update() for _ in PRESET_FIELDS))
+        chosen = lessons[name]
+        values = control_values(chosen.settings, chosen.prompt)
+        precision = gr.update(value=chosen.precision) if chosen.precision else gr.update()
+        lesson = gr.update(value=f"**{name}.** {chosen.lesson}", visible=True)
+        return (lesson, precision, *(values[f] for f in PRESET_FIELDS))
+
+    parts.preset.change(
+        apply_preset,
+        inputs=[parts.preset],
+        outputs=[parts.lesson, controls["precision"], *(controls[name] for name in PRESET_FIELDS)],
+        queue=False,
+        api_visibility="private",
+    )
+
+
+def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
+    """Generate (the page's run, also the /generate endpoint), Stop, /run, and what follows a run."""
+
+    @on_gpu
+    def generate(*args: Any) -> Any:
+        """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
+        values = dict(zip(CONTROLS, args, strict=False))
+        request = args[len(CONTROLS)] if len(args) > len(CONTROLS) else None
+        yield from runs.generate(values, request and request.session_hash)
+
+    # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
+    generate.__signature__ = signature()
+    generate.__annotations__ = annotations(generate.__signature__)
+
+    def arm(request: gr.Request) -> None:
+        runs.arm(request.session_hash)
+
+    armed = parts.run_button.click(arm, queue=False, api_visibility="private")
+    run_event = armed.success(
+        generate,
+        inputs=[parts.controls[name] for name in CONTROLS],
+        outputs=[parts.output, parts.status, parts.last_trace],
+        api_name="generate",
+        concurrency_limit=1,
+        concurrency_id="model",  # one queue for everything that runs the model
+        # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
+        # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
+        preprocess=False,
+        show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
+    )
+
+    branch_events = wire_branch(parts, runs, arm)
+    many_event = wire_many(parts, runs, arm)
+    wire_compare(parts, runs)
+    wire_mass(parts, runs)
+    views = list(parts.views)
+    private = dict(api_visibility="private")
+    for event in (run_event, *branch_events, many_event):
+        event.then(all_views, inputs=[parts.last_trace], outputs=views, **private).then(
+            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], **private
+        ).then(
+            remember, inputs=[parts.run_tree, parts.last_trace], outputs=[parts.run_tree, parts.tree_view], **private
+        ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], **private).then(
+            sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **private
+        )
+
+    def forget(request: gr.Request) -> None:
+        runs.forget(request.session_hash)
+
+    demo.unload(forget)  # a closed tab stops its run and frees the model
+
+    @on_gpu
+    def run(payload: str) -> str:
+        """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
+        return runs.run_json(payload)
+
+    gr.api(run, api_name="run", concurrency_limit=1, concurrency_id="model")
+
+    def stop(request: gr.Request) -> None:
+        # Stop answers nothing: the status line is the run's alone. Were Stop to write "Stopping…" there, its
+        # answer could arrive after the run's last one and hide the finished run's summary. It is not queued,
+        # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
+        runs.stop(request.session_hash)
+
+    # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
+    parts.stop_button.click(
+        stop,
+        queue=False,
+        api_visibility="private",
+        cancels=[run_event, *branch_events, many_event] if zero_gpu() else None,
+    )
+
+
+def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
+    """Continue from here (the step view's step and the token under Take instead) and a token chosen in the
+    Output's card: both continue the shown run with another token at one step, streaming like Generate. Returns
+    both events."""
+
+    def branch(*args: Any) -> Any:
+        """Continues the shown run from its chosen step with another token, streaming like Generate."""
+        *values, parent, step, token, request = args
+        yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
+
+    def take(*args: Any) -> Any:
+        """Continues the shown run with the token chosen in the Output's card ({step, token})."""
+        *values, parent, chosen, request = args
+        chosen = chosen if isinstance(chosen, dict) else {}
+        yield from runs.branch(
+            dict(zip(CONTROLS, values, strict=True)),
+            parent,
+            chosen.get("step"),
+            chosen.get("token"),
+            request.session_hash,
+        )
+
+    def arm_take(event: gr.EventData, request: gr.Request) -> Any:
+        # Only the event's first function receives its data: keep it for the run that follows.
+        arm(request)
+        return event._data
+
+    # As for generate: named parameters, so Gradio hands the request to the last one.
+    branch.__signature__ = signature(("parent", "step", "token"))
+    take.__signature__ = signature(("parent", "chosen"))
+    for fn in (branch, take):
+        fn.__annotations__ = annotations(fn.__signature__)
+    controls = [parts.controls[name] for name in CONTROLS]
+    options = streamed(parts)
+    step_view_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(branch), inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
+    )
+    chosen = gr.State(None)  # the card's {step, token}, from the click to the run
+    card_event = parts.output.submit(arm_take, outputs=[chosen], queue=False, api_visibility="private").success(
+        on_gpu(take), inputs=[*controls, parts.last_trace, chosen], **options
+    )
+    return [step_view_event, card_event]
+
+
+def wire_many(parts: Parts, runs: Runs, arm: Any) -> Any:
+    """Sample many: the Samples control's number of samples of the current sampling settings, in one batch,
+    streaming the first one like Generate; returns the event."""
+
+    def sample_many(*args: Any) -> Any:
+        """Many samples of the sampling settings, streaming the first (Output HTML so far, status line, trace)."""
+        *values, request = args
+        yield from runs.generate(dict(zip(CONTROLS, values, strict=True)), request.session_hash, many=True)
+
+    sample_many.__signature__ = signature()
+    sample_many.__annotations__ = annotations(sample_many.__signature__)
+    return parts.many_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(sample_many), inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
+    )
+
+
+def streamed(parts: Parts) -> dict[str, Any]:
+    """The options of a page event that streams a run into the Output, the status line and the shown trace,
+    as Generate does (in the model's queue; values unchecked by Gradio, for Settings to name the bad one)."""
+    return dict(
+        outputs=[parts.output, parts.status, parts.last_trace],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
+        show_progress="hidden",
+    )
+
+
+def wire_compare(parts: Parts, runs: Runs) -> None:
+    """Compare: the shown run against the current controls; the step slider picks whose candidates show; the
+    /compare endpoint."""
+
+    # Named apart from the /compare endpoint: Gradio names an event's endpoint after its function.
+    def compare_shown(*args: Any) -> tuple[Any, ...]:
+        *values, parent = args
+        comparison = runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+        return comparison, *compare_views(parent, comparison)
+
+    parts.compare_button.click(
+        on_gpu(compare_shown),
+        inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
+        outputs=[parts.comparison, *parts.compare],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
+    )
+    parts.compare.compare_step.change(
+        compared_step,
+        inputs=[parts.comparison, parts.compare.compare_step],
+        outputs=[parts.compare.candidates_plot],
+        api_visibility="private",
+    )
+
+    @on_gpu
+    def compare_runs(payload: str) -> str:
+        """Runs A from settings and compares configuration B with it along A's text (see Runs.compare_json)."""
+        return runs.compare_json(payload)
+
+    gr.api(compare_runs, api_name="compare", concurrency_limit=1, concurrency_id="model")
+
+
+def wire_mass(parts: Parts, runs: Runs) -> None:
+    """Where the mass goes: the controls' prompt and settings, drawn as a sunburst; also the /mass endpoint."""
+
+    def show_mass(*values: Any) -> tuple[str, Any]:
+        tree = runs.mass(dict(zip(CONTROLS, values, strict=True)))
+        return mass_summary(tree), mass_figure(tree)
+
+    parts.mass_button.click(
+        on_gpu(show_mass),
+        inputs=[parts.controls[name] for name in CONTROLS],
+        outputs=[parts.mass_status, parts.mass_plot],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="model",
+        preprocess=False,
+    )
+
+    @on_gpu
+    def mass(payload: str) -> str:
+        """Every continuation up to mass_depth tokens with probability at least mass_threshold, as a JSON tree."""
+        return runs.mass_json(payload)
+
+    gr.api(mass, api_name="mass", concurrency_limit=1, concurrency_id="model")

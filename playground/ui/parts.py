@@ -1,0 +1,43 @@
+"""The page's components by name: made by the builders of `page.py`, connected by `events.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.knobs import Knob
+from playground.ui.compare_view import CompareViews
+from playground.ui.views import SampleViews, Views
+
+
+@dataclass
+class Parts:
+    """The page's components by name, handed from the builders that make them to `wire`, which connects them."""
+
+    controls: dict[str, Any] = field(default_factory=dict)  # by CONTROLS name
+    # The knobs only some strategies use, one container per set of strategies, shown while one of them is chosen.
+    groups: list[tuple[Knob, Any]] = field(default_factory=list)  # (a knob of the group, its container)
+    strategy_help: Any = None
+    preset: Any = None
+    lesson: Any = None
+    run_button: Any = None
+    stop_button: Any = None
+    branch_button: Any = None
+    compare_button: Any = None
+    comparison: Any = None  # the session's last comparison, for the step slider
+    compare: CompareViews | None = None
+    many_button: Any = None
+    samples: SampleViews | None = None
+    mass_button: Any = None
+    mass_status: Any = None
+    mass_plot: Any = None
+    output: Any = None
+    status: Any = None
+    last_trace: Any = None
+    run_tree: Any = None  # the session's runs (RunTree)
+    tree_view: Any = None
+    export_runs_button: Any = None
+    export_button: Any = None
+    trace_file: Any = None
+    tabs: Any = None
+    views: Views | None = None
