@@ -137,12 +137,12 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     )
 
     branch_events = wire_branch(parts, runs, arm)
-    many_event = wire_many(parts, runs, arm)
+    many_events = wire_many(parts, runs, arm)
     wire_compare(parts, runs)
     wire_mass(parts, runs)
     views = list(parts.views)
     private = dict(api_visibility="private")
-    for event in (run_event, *branch_events, many_event):
+    for event in (run_event, *branch_events, *many_events):
         event.then(all_views, inputs=[parts.last_trace], outputs=views, **private).then(
             export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], **private
         ).then(
@@ -174,7 +174,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         stop,
         queue=False,
         api_visibility="private",
-        cancels=[run_event, *branch_events, many_event] if zero_gpu() else None,
+        cancels=[run_event, *branch_events, *many_events] if zero_gpu() else None,
     )
 
 
@@ -222,20 +222,29 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     return [step_view_event, card_event]
 
 
-def wire_many(parts: Parts, runs: Runs, arm: Any) -> Any:
+def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     """Sample many: the Samples control's number of samples of the current sampling settings, in one batch,
-    streaming the first one like Generate; returns the event."""
+    streaming the first one like Generate; and Open it, one of those samples run alone. Returns both events."""
 
     def sample_many(*args: Any) -> Any:
         """Many samples of the sampling settings, streaming the first (Output HTML so far, status line, trace)."""
         *values, request = args
         yield from runs.generate(dict(zip(CONTROLS, values, strict=True)), request.session_hash, many=True)
 
+    def open_sample(many: Any, seed: Any, request: gr.Request) -> Any:
+        """The chosen sample of the shown many-sample run, run alone with its seed: the same tokens, and every
+        candidate of every step."""
+        yield from runs.open_sample(many, seed, request.session_hash)
+
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
-    return parts.many_button.click(arm, queue=False, api_visibility="private").success(
+    many = parts.many_button.click(arm, queue=False, api_visibility="private").success(
         on_gpu(sample_many), inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
     )
+    opened = parts.open_button.click(arm, queue=False, api_visibility="private").success(
+        on_gpu(open_sample), inputs=[parts.samples.many_trace, parts.samples.sample_pick], **streamed(parts)
+    )
+    return [many, opened]
 
 
 def streamed(parts: Parts) -> dict[str, Any]:

@@ -282,10 +282,19 @@ def build_views(parts: Parts, models: list[str]) -> None:
             )
         with gr.Tab("Sample many", id="samples"):
             parts.many_button = tab_controls(parts, "samples", models, "Sample many", "many")
+            samples_plot = gr.Plot(label="The samples' prefix tree", elem_id="samples-plot")
+            with gr.Row(equal_height=True):
+                sample_pick = gr.Dropdown(
+                    [], label="Open a sample", info="As a run of its own: every candidate of every step",
+                    interactive=False, scale=3,
+                )  # fmt: skip
+                parts.open_button = gr.Button("Open it", scale=1, elem_id="open-sample")
             parts.samples = SampleViews(
-                samples_plot=gr.Plot(label="The samples' prefix tree", elem_id="samples-plot"),
+                samples_plot=samples_plot,
                 continuations_plot=gr.Plot(label="Distinct continuations", elem_id="continuations-plot"),
                 diversity_plot=gr.Plot(label="Diversity by position", elem_id="diversity-plot"),
+                sample_pick=sample_pick,
+                many_trace=gr.State(None, time_to_live=7200),
             )
         with gr.Tab("Where the mass goes", id="mass"):
             parts.mass_button = tab_controls(parts, "mass", models, "Show where the mass goes", "mass")

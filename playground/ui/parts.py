@@ -27,6 +27,7 @@ class Parts:
     comparison: Any = None  # the session's last comparison, for the step slider
     compare: CompareViews | None = None
     many_button: Any = None
+    open_button: Any = None  # opens the sample chosen under "Open a sample" as a run of its own
     samples: SampleViews | None = None
     mass_button: Any = None
     mass_status: Any = None

@@ -22,7 +22,7 @@ from playground.models.allowlist import check_allowed
 from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
-from playground.ui.controls import control_label, make_settings, whole_number
+from playground.ui.controls import control_label, control_values, make_settings, whole_number
 from playground.ui.pump import batches
 from playground.ui.tokens import plain_text, token_span, trace_html
 
@@ -161,6 +161,23 @@ class Runs:
         there: the parent's prompt, model and prompt format (the tokens belong to them), the controls' other
         settings and precision."""
         yield from self.generate(values, session, branch=(parent, step, token))
+
+    def open_sample(self, many: Any, seed: Any, session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
+        """Streams the sample of the many-sample run `many` with `seed` as a run of its own: its prompt, model
+        and settings, one sample, that seed. It writes the sample's tokens again (the tests check that a
+        sample is the run its seed gives), now with every candidate recorded."""
+        if not isinstance(many, Trace) or many.samples is None:
+            raise gr.Error('Press "Sample many" first: a sample opens from its run.', print_exception=False)
+        seeds = [sample.seed for sample in many.samples.samples]
+        if isinstance(seed, bool) or not isinstance(seed, int | float) or int(seed) not in seeds:
+            raise gr.Error('Pick a sample under "Open a sample" first.', print_exception=False)
+        settings = Settings.from_dict(many.settings).replace(num_samples=1, seed=int(seed))
+        values = {
+            **control_values(settings, many.prompt.text),
+            "model": many.model.id,
+            "precision": many.model.precision,
+        }
+        yield from self.generate(values, session)
 
     def compare(self, values: dict[str, Any], parent: Any) -> Comparison:
         """Configuration B, the controls (model, precision, settings), against run A, the run the page shows:

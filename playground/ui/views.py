@@ -87,11 +87,30 @@ class SampleViews(NamedTuple):
     samples_plot: Any  # the samples' prefix tree
     continuations_plot: Any  # the distinct continuations by count, beside their probability
     diversity_plot: Any  # how much the samples differ at each position
+    sample_pick: Any  # the samples one can open as a run of its own
+    many_trace: Any  # the many-sample run these views show (a State)
 
 
 def sample_views(trace: Trace | None) -> SampleViews:
-    """The Sample many tab's figures for a many-sample run, or what to do to get one."""
-    if trace is None or trace.samples is None:
+    """The Sample many tab for the shown run: its figures when it is a many-sample run, what to do to get one
+    when nothing has run yet, and, after any other run, what the tab already shows (a sample opened from it,
+    or another run, leaves the samples in view)."""
+    if trace is None:
         empty = placeholder('Press "Sample many" to draw many continuations at once.')
-        return SampleViews(empty, empty, empty)
-    return SampleViews(samples_tree_figure(trace), continuations_figure(trace), diversity_figure(trace))
+        return SampleViews(empty, empty, empty, gr.Dropdown(choices=[], value=None, interactive=False), None)
+    if trace.samples is None:
+        return SampleViews(*(gr.update() for _ in SampleViews._fields))
+    picks = [(f"#{rank} (seed {sample.seed}): {_preview(sample.text)}", sample.seed)
+             for rank, sample in enumerate(trace.samples.samples, start=1)]  # fmt: skip
+    return SampleViews(
+        samples_tree_figure(trace),
+        continuations_figure(trace),
+        diversity_figure(trace),
+        gr.Dropdown(choices=picks, value=picks[0][1], interactive=True),
+        trace,
+    )
+
+
+def _preview(text: str, size: int = 60) -> str:
+    shown = text.replace("\n", " ⏎ ")
+    return shown if len(shown) <= size else shown[: size - 1] + "…"

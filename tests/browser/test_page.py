@@ -270,7 +270,7 @@ def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(
     assert likeliest[0] > likeliest[1]  # a low temperature piles the mass onto the likeliest token
 
 
-def test_sample_many_draws_the_samples_and_shows_the_first(page):
+def test_sample_many_draws_the_samples_and_opens_one_as_a_run(page, bundled_nf4):
     page.get_by_label("Prompt", exact=True).fill("Name a colour.")
     set_number(page, "Max new tokens", "6")
     page.get_by_role("tab", name="Sample many").click()
@@ -282,6 +282,13 @@ def test_sample_many_draws_the_samples_and_shows_the_first(page):
     expect(page.locator("#diversity-plot").get_by_text("How much the samples differ")).to_be_visible()
     assert page.locator("#output .tokens .tok").count() >= 1  # the first sample, its tokens clickable as a run's
     shot(page, "samples")
+    page.get_by_label("Open a sample").click()
+    page.get_by_role("option", name="#2 (seed 1): ").click()
+    page.get_by_role("button", name="Open it").click()
+    expect(page.locator("#status").get_by_text(" · 6 tokens · ")).to_be_visible(timeout=RUN_TIMEOUT)
+    alone = generate(bundled_nf4, "Name a colour.", Settings(strategy="sample", seed=1, max_new_tokens=6))
+    expect(page.locator("#output .tokens")).to_have_text(shown(alone), timeout=30_000)
+    expect(page.locator("#samples-plot").get_by_text("16 samples, their first 8 tokens")).to_be_visible()  # kept
     page.get_by_role("button", name="Generate").click()  # Generate still makes one run, whatever Samples says
     expect(page.locator("#status")).not_to_contain_text("samples", timeout=RUN_TIMEOUT)
     expect(page.locator("#status").get_by_text("stopped:")).to_be_visible(timeout=RUN_TIMEOUT)

@@ -98,3 +98,21 @@ def test_first_tokens_follow_the_final_distribution(tiny):
 def test_bad_many_settings_name_the_field(knobs, message):
     with pytest.raises(SettingsError, match=message):
         Settings(**knobs)
+
+
+def test_stop_keeps_the_samples_made_so_far(tiny):
+    import threading
+
+    from playground.engine import stream
+
+    cancel = threading.Event()
+    settings = Settings(chat=False, strategy="sample", num_samples=8, seed=3, max_new_tokens=40, min_new_tokens=40)
+    for count, update in enumerate(stream(tiny, PROMPT, settings, cancel=cancel), start=1):
+        if count == 5:
+            cancel.set()  # as the page's Stop does, from another thread
+        trace = update.trace
+    samples = trace.samples.samples
+    assert all(s.stop_reason == "cancelled" and len(s.token_ids) == 5 for s in samples)
+    assert trace.output.stop_reason == "cancelled" and len(trace.steps) == 5
+    full = generate(tiny, PROMPT, settings)  # what was kept is the start of what the run would have made
+    assert [s.token_ids for s in samples] == [s.token_ids[:5] for s in full.samples.samples]

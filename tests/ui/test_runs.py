@@ -300,10 +300,20 @@ def test_sample_many_streams_the_first_sample_and_generate_makes_one_run(runs):
     assert trace.settings["strategy"] == "sample" and [s.seed for s in trace.samples.samples] == list(range(4, 10))
     assert status.startswith("tiny-random-llama fp32 · 6 samples, ") and html == trace_html(trace)
     assert any(text.count('class="tok') for text, _, _ in steps)  # the first sample's tokens as they come
-    tree, ranked, diversity = sample_views(trace)
+    tree, ranked, diversity, pick, kept = sample_views(trace)
     assert tree.data[0].type == "sunburst" and tree.data[0].values[0] == 6
     assert ranked.layout.title.text.endswith("among 6 samples (the " + f"{len(ranked.data[0].y)} most frequent)")
     assert diversity.data[1].y[0] == 6  # every sample writes a first token
+    assert kept is trace and [seed for _, seed in pick.choices] == list(range(4, 10))
     *_, (_, _, single) = runs.generate(values)  # Generate: one run, whatever the Samples control says
     assert single.samples is None and single.settings["strategy"] == "greedy"
-    assert "Sample many" in sample_views(single).samples_plot.layout.annotations[0].text
+    assert sample_views(single) == tuple(gr.update() for _ in range(5))  # the samples stay in view
+    assert "Sample many" in sample_views(None).samples_plot.layout.annotations[0].text
+    # Opening a sample runs its seed alone: the same tokens, now with every step's candidates.
+    *_, (_, status, opened) = runs.open_sample(trace, 7.0)
+    sample = trace.samples.samples[3]
+    assert opened.output.token_ids == sample.token_ids and opened.settings["seed"] == 7 and opened.samples is None
+    assert len(opened.steps) == len(sample.token_ids) and all(step.candidates for step in opened.steps)
+    for odd, message in ((None, "Sample many"), (trace, "Pick a sample")):
+        with pytest.raises(gr.Error, match=message):
+            list(runs.open_sample(odd, 99 if odd else 4))
