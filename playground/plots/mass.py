@@ -62,10 +62,11 @@ def sunburst(
     colours: list[str],
     hover: list[str],
     branchvalues: str,
+    texts: list[str] | None = None,
 ) -> go.Figure:
     """A sunburst of a tree given node by node, drawn in the order given (likeliest first), each node's hover
-    text its own."""
-    return go.Figure(
+    text its own, and `texts` (else the labels) written on the arcs wide enough to hold them."""
+    fig = go.Figure(
         go.Sunburst(
             ids=ids,
             labels=labels,
@@ -73,12 +74,16 @@ def sunburst(
             values=values,
             branchvalues=branchvalues,
             marker=dict(colors=colours, line=dict(color="white", width=1)),
+            text=texts,
+            texttemplate="%{text}" if texts else "%{label}",
             hovertext=hover,
             hovertemplate="%{hovertext}<extra></extra>",
             insidetextorientation="radial",
             sort=False,
         )
     )
+    fig.update_layout(uniformtext=dict(minsize=9, mode="hide"))  # an arc too thin for its text shows none
+    return fig
 
 
 def _hover(path: str, node: MassNode, parent: MassNode) -> str:

@@ -38,6 +38,7 @@ def samples_tree_figure(trace: Trace, depth: int = TREE_DEPTH) -> go.Figure:
             counts[path] += 1
             probability.setdefault(path, path_probability(sample, length))
     ids, labels, parents, values, colours, hover = ["root"], ["prompt"], [""], [total], ["white"], [""]
+    on_arcs = ["prompt"]
     hover[0] = f"{total} samples"
     firsts = [path for path, _ in counts.most_common() if len(path) == 1]
     shade = {path: BRANCH_COLOURS[rank % len(BRANCH_COLOURS)] for rank, path in enumerate(firsts)}
@@ -47,15 +48,18 @@ def samples_tree_figure(trace: Trace, depth: int = TREE_DEPTH) -> go.Figure:
         parents.append("/".join(map(str, path[:-1])) or "root")
         values.append(count)
         colours.append(shade[path[:1]])
+        # On the arc: the token, the share of samples that took the path, the model's probability of it.
+        on_arcs.append(f"{labels[-1]}<br>{count / total:.0%} · p {probability[path]:.0%}")
         words = hover_escape("".join(texts[str(t)] for t in path))
         hover.append(
             f"{words}<br>{count} of {total} samples ({count / total:.1%})<br>"
             f"the model's probability of this path: {probability[path]:.2%}"
         )
     # Counts are whole numbers, so a path's children never outnumber it: "total" sizes hold exactly.
-    fig = sunburst(ids, labels, parents, values, colours, hover, "total")
+    fig = sunburst(ids, labels, parents, values, colours, hover, "total", on_arcs)
     fig.update_layout(
-        title=f"{total} samples, their first {depth} tokens: arc width = share of samples",
+        title=f"{total} samples, their first {depth} tokens: arc width = share of samples (on the arc, with the "
+        "model's probability of the path)",
         height=620,
         margin=dict(l=10, r=10, t=60, b=10),
     )

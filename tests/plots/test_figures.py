@@ -233,6 +233,8 @@ def test_the_samples_tree_counts_paths_and_gives_the_models_probability(tiny_loa
         assert counts[path] == sum(s.token_ids[:2] == first[:2] for s in samples)
         hover = sun.hovertext[sun.ids.index(path)]
         assert f"{samples[0].probs[0] * samples[0].probs[1]:.2%}" in hover  # the model's probability of the path
+        on_arc = sun.text[sun.ids.index(path)]
+        assert on_arc.endswith(f"{counts[path] / 20:.0%} · p {samples[0].probs[0] * samples[0].probs[1]:.0%}")
     assert max(i.count("/") for i in sun.ids) <= 1  # two tokens deep
     ranked = continuations_figure(trace)
     distinct = {tuple(s.token_ids) for s in samples}
