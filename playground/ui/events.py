@@ -51,16 +51,13 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     wire_runs(demo, parts, runs)
     views = list(parts.views)
     shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
+    shown += [parts.export_button, parts.export_runs_button]
     loaded = parts.trace_file.upload(
         load_file, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
     )
     picked = parts.tree_view.select(show_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
     for event in (loaded, picked):
-        event.success(
-            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], api_visibility="private"
-        ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], api_visibility="private").then(
-            sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private"
-        )
+        event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
     parts.views.step.change(
         step_view,
         inputs=[parts.last_trace, parts.views.step],

@@ -15,7 +15,7 @@ from playground.plots.run_tree import run_tree_figure
 from playground.run_tree import RunTree
 from playground.summary import summary
 from playground.trace import Trace
-from playground.ui.files import read_upload
+from playground.ui.files import export_runs, export_trace, read_upload
 from playground.ui.tokens import trace_html
 from playground.ui.views import all_views
 
@@ -71,10 +71,13 @@ def remember(tree: RunTree, trace: Trace | None) -> tuple[RunTree, str]:
 
 
 def shown_run(tree: RunTree, run_id: str, status: str) -> tuple[Any, ...]:
-    """Everything the page shows for a kept run: (tree, trace, Output HTML, status line, *views, tree view)."""
+    """Everything the page shows for a kept run: (tree, trace, Output HTML, status line, *views, tree view,
+    the trace's export, the tree's export). The exports come in the same answer, so a download right after the
+    click saves what the click shows."""
     trace = tree.runs[run_id]
     tree.shown = run_id
-    return tree, trace, trace_html(trace), status, *all_views(trace), tree_value(tree)
+    exports = export_trace(trace), export_runs(tree)
+    return tree, trace, trace_html(trace), status, *all_views(trace), tree_value(tree), *exports
 
 
 def show_run(tree: RunTree, event: gr.SelectData) -> tuple[Any, ...]:

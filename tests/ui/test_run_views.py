@@ -2,6 +2,7 @@
 file loads into it."""
 
 import json
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -35,10 +36,13 @@ def test_runs_join_the_tree_and_a_click_shows_one(two):
         tree, value = remember(tree, trace)
     assert list(tree.runs) == [parent.run_id, child.run_id]
     assert json.loads(value)["data"][-1]["customdata"] == [[parent.run_id], [child.run_id]]
-    same, trace, html, status, *views, value = show_run(tree, click(parent.run_id))
+    same, trace, html, status, *views, value, trace_file, runs_file = show_run(tree, click(parent.run_id))
     assert trace is parent and html == trace_html(parent) and status.startswith("Run #1: ")
     assert same.shown == parent.run_id and value == tree_value(tree)
     assert len(views) == 6
+    # The exports come with the click: a download right after it saves the run and the tree it shows.
+    assert json.loads(Path(trace_file.value["path"]).read_text())["run_id"] == parent.run_id
+    assert json.loads(Path(runs_file.value["path"]).read_text())["shown"] == parent.run_id
     for odd in ("gone", 3, None):
         with pytest.raises(gr.Error, match="no longer kept"):
             show_run(tree, click(odd))
