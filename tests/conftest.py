@@ -35,6 +35,15 @@ def tiny_loaded(tiny_tokenizer):
 
 
 @pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory, tiny_tokenizer):
+    """The tiny model saved as a directory, as `load_model` and the command line take a model."""
+    path = tmp_path_factory.mktemp("tiny-dir")
+    make_tiny_model(tiny_tokenizer, seed=1).save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def bundled_fp32():
     """The embedded SmolLM2-135M-Instruct at float32: exact, and ten times faster than nf4 on a CPU."""
     from playground.models import load_model

@@ -8,15 +8,6 @@ import pytest
 
 from playground.cli import main
 from playground.trace import SCHEMA, Trace
-from tests.tiny import make_tiny_model
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory, tiny_tokenizer):
-    path = tmp_path_factory.mktemp("tiny-cli")
-    make_tiny_model(tiny_tokenizer, seed=1).save_pretrained(path)
-    tiny_tokenizer.save_pretrained(path)
-    return str(path)
 
 
 def run(tiny_dir, *flags):
