@@ -1,6 +1,6 @@
 """Trains Medusa heads for a model from its own text (self-distillation), on a CPU in minutes:
 
-    python -m playground.medusa.train [--precision nf4] [--heads 4] [--vocab 8192] [--max-new-tokens 96]
+    python -m playground.medusa.train [--precision nf4] [--heads 4] [--vocab 8192] [--max-new-tokens 128]
 
 1. The model answers the shipped prompts (`prompts.txt`, 400 instructions; every tenth is held out) greedily,
    through its chat template, as the page feeds them.
@@ -145,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="nf4")
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=8192, help="tokens the heads score; 0: the whole vocabulary")
-    parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N prompts (a quick try)")
     parser.add_argument("--prompts", type=Path, default=PROMPTS)

@@ -88,3 +88,15 @@ def test_hit_rates_by_rank_add_up_to_top_five():
     # An untrained head is the LM head: its top guess is the argmax of the logits.
     expected = (torch.argmax(hidden @ weight.T, dim=-1) == targets[:, 0]).float().mean()
     assert scores["top1"][0] == pytest.approx(float(expected), abs=1e-4)
+
+
+def test_the_shipped_heads_load_with_their_card():
+    from playground.medusa.train import DEFAULT_OUT
+
+    heads, card = MedusaHeads.load(DEFAULT_OUT)
+    assert card.base_model == "SmolLM2-135M-Instruct" and heads.num_heads == card.num_heads == 4
+    # --vocab 8192 asked for the 8,192 most used tokens; the training answers hold fewer distinct ones.
+    assert card.hidden_size == 576 and len(heads.vocab_ids) == card.restricted_vocab <= 8192
+    assert all(len(card.accuracy[key]) == 4 for key in ("top1", "top5", "by_rank"))
+    assert card.accuracy["top1"] == sorted(card.accuracy["top1"], reverse=True)  # later tokens are harder
+    assert DEFAULT_OUT.stat().st_size < 4 * 2**20
