@@ -59,7 +59,10 @@ def call(client, prompt, **changes):
     ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items()) or "greedy",
 )
 def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
-    prompt = "Tell me about owls."
+    # The server and this test are two processes, and nf4 logits (bfloat16) may differ between processes in the
+    # last bit. "Tell me about owls." has two tokens tied to the bit at one greedy step, so either process could
+    # take either; this prompt's greedy top two are at least two bfloat16 steps apart for 24 tokens.
+    prompt = "Tell me about the moon."
     output, status = call(client, prompt, **changes)
     text, expected = engine_text(bundled_nf4, prompt, {**DEFAULTS, **changes})
     assert shown_text(output) == text
