@@ -67,6 +67,10 @@ CASES = {
     # A branch: its forced tokens are read by teacher forcing before the strategy goes on.
     "branch-sample": dict(strategy="sample", prefix_ids=(5, 9, 13), **EVERY_PROCESSOR, **SAMPLING_FILTERS),
     "branch-beam": dict(strategy="beam", num_beams=2, prefix_ids=(7,)),
+    # Many samples in one batch: rows leave the batch as they end (a stop string ends some early).
+    "sample-many": dict(
+        strategy="sample", num_samples=6, stop=tuple("aeion0@q"), **EVERY_PROCESSOR, **SAMPLING_FILTERS
+    ),
 }
 
 
@@ -98,3 +102,14 @@ def test_comparing_two_configurations_makes_its_tensors_on_the_models_device(mod
     with tensors_default_to_meta():
         guarded = [compare_path(target, a, m, s, trace.prompt.token_ids, trace.output.token_ids) for m, s in cases]
     assert guarded == expected
+
+
+def test_the_mass_tree_makes_its_tensors_on_the_models_device(models):
+    from playground.engine.mass import mass_tree
+
+    target, _ = models
+    settings = Settings(chat=False, strategy="sample", mass_depth=3, mass_threshold=0.002, **EVERY_PROCESSOR)
+    expected = mass_tree(target, PROMPT, settings)
+    with tensors_default_to_meta():
+        guarded = mass_tree(target, PROMPT, settings)
+    assert guarded.root == expected.root and guarded.nodes == expected.nodes > 3
