@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, VERMILLION, hover_escape, placeholder, show_token
+from playground.plots.style import BLUE, GREY, VERMILLION, hover_escape, placeholder, preview, show_token
 from playground.run_tree import RunTree
 from playground.trace import Trace
 
@@ -76,8 +76,7 @@ def run_tree_figure(tree: RunTree) -> go.Figure:
 
 def _hover(tree: RunTree, run: str) -> str:
     trace: Trace = tree.runs[run]
-    text = trace.output.text
-    text = text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
+    text = preview(trace.output.text, PREVIEW)
     lines = [
         f"#{tree.number(run)} · {trace.settings.get('strategy')} · {trace.model.id} {trace.model.precision} · "
         f"{len(trace.output.token_ids)} tokens",

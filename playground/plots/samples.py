@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.plots.mass import BRANCH_COLOURS, sunburst
-from playground.plots.style import BLUE, GREY, ORANGE, hover_escape, placeholder, show_token
+from playground.plots.style import BLUE, GREY, ORANGE, hover_escape, placeholder, preview, show_token
 from playground.trace import Sample, Trace
 
 TREE_DEPTH = 8  # tokens of the prefix tree: deeper rings are too thin to read
@@ -77,7 +77,7 @@ def continuations_figure(trace: Trace, top: int = TOP_CONTINUATIONS) -> go.Figur
     ranked = sorted(groups.values(), key=lambda group: -len(group))[:top]
     if not ranked:
         return placeholder("No samples to rank.")
-    labels = [f"{rank}. {_preview(group[0].text)}" for rank, group in enumerate(ranked, start=1)]
+    labels = [f"{rank}. {preview(group[0].text, 40)}" for rank, group in enumerate(ranked, start=1)]
     shares = [len(group) / total for group in ranked]
     exact = [path_probability(group[0], len(group[0].token_ids)) for group in ranked]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.02, column_widths=[0.6, 0.4])
@@ -143,8 +143,3 @@ def diversity_figure(trace: Trace) -> go.Figure:
     )
     fig.update_yaxes(title_text="entropy (nats)", secondary_y=True)
     return fig
-
-
-def _preview(text: str, size: int = 40) -> str:
-    shown = text.replace("\n", "⏎")
-    return shown if len(shown) <= size else shown[: size - 1] + "…"

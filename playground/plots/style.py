@@ -60,6 +60,12 @@ def hover_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "⏎")
 
 
+def preview(text: str, size: int, newline: str = "⏎") -> str:
+    """The start of a text on one line: newlines shown as `newline`, cut to `size` characters with "…"."""
+    shown = text.replace("\n", newline)
+    return shown if len(shown) <= size else shown[: size - 1] + "…"
+
+
 def placeholder(message: str):
     """An empty figure that says why there is nothing to draw."""
     import plotly.graph_objects as go

@@ -201,10 +201,7 @@ class Runs:
         """The headless "Where the mass goes": /run's JSON object of settings (mass_depth and mass_threshold
         among them) in, the tree as JSON out: nested nodes of token_id, text, prob, joint, other, ended and
         children."""
-        data = dict(json_object(payload, "payload"))
-        prompt = data.pop("prompt", None)
-        model = data.pop("model", self.default.info.id)
-        precision = data.pop("precision", self.precision)
+        prompt, model, precision, data = self._target(json_object(payload, "payload"))
         with answered():
             loaded = self.load(model, precision)
             return mass_tree(loaded, prompt, Settings.from_dict(data)).to_json()
@@ -294,12 +291,20 @@ class Runs:
             comparison = self._compare(trace, model, precision, b_settings)
         return json.dumps({"a": trace.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False)
 
+    def _target(self, data: dict[str, Any]) -> tuple[Any, Any, Any, dict[str, Any]]:
+        """/run's object split into (prompt, model, precision, the settings' fields); model and precision
+        default to the served ones."""
+        data = dict(data)
+        return (
+            data.pop("prompt", None),
+            data.pop("model", self.default.info.id),
+            data.pop("precision", self.precision),
+            data,
+        )
+
     def _run_object(self, data: dict[str, Any]) -> Trace:
         """One run from /run's object of settings (see `run_json`)."""
-        data = dict(data)
-        prompt = data.pop("prompt", None)
-        model = data.pop("model", self.default.info.id)
-        precision = data.pop("precision", self.precision)
+        prompt, model, precision, data = self._target(data)
         self.check(model, precision)
         self.check_draft(data.get("draft_model"))
         settings = Settings.from_dict(data)

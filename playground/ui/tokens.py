@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from playground.plots.style import show_token
-from playground.trace import Comparison, Step, Trace
+from playground.trace import Candidate, Comparison, Step, Trace
 
 # Upper bounds of the probability bands, least likely first, and their CSS classes (assets/style.css shades
 # them from strong to none in one hue, so the order reads without telling colours apart).
@@ -50,13 +50,17 @@ def hover_card(step: Step) -> str:
     return "\n".join(lines)
 
 
+def others(step: Step) -> list[Candidate]:
+    """The recorded candidates of `step` but the one taken, most likely first (by the final distribution)."""
+    return sorted(
+        (c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs.get("final", 0.0), reverse=True
+    )
+
+
 def alternatives(step: Step) -> list[list[Any]]:
     """The tokens one could take at `step` instead of the chosen one, most likely first, for the card a click
     pins (the page's script makes one button of each): [token id, shown text, final probability]."""
-    ranked = sorted(
-        (c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs.get("final", 0.0), reverse=True
-    )
-    return [[c.id, show_token(c.text), round(c.probs.get("final", 0.0), 4)] for c in ranked[:ALTERNATIVES]]
+    return [[c.id, show_token(c.text), round(c.probs.get("final", 0.0), 4)] for c in others(step)[:ALTERNATIVES]]
 
 
 def token_span(step: Step, extra: str = "") -> str:

@@ -8,8 +8,9 @@ import gradio as gr
 
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
-from playground.plots.style import placeholder, show_token
+from playground.plots.style import placeholder, preview, show_token
 from playground.trace import Candidate, Trace
+from playground.ui.tokens import others
 
 
 def step_view(trace: Trace | None, step: Any) -> tuple[Any, Any]:
@@ -26,11 +27,7 @@ def take_choices(trace: Trace | None, index: int) -> Any:
     likely first (those a filter removed too: forcing one is an experiment worth making)."""
     if trace is None or not trace.steps:
         return gr.Dropdown(choices=[], value=None, interactive=False)
-    step = trace.steps[index]
-    others = sorted(
-        (c for c in step.candidates if c.id != step.chosen.id), key=lambda c: c.probs.get("final", 0.0), reverse=True
-    )
-    choices = [(_take_label(c), c.id) for c in others]
+    choices = [(_take_label(c), c.id) for c in others(trace.steps[index])]
     return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, interactive=bool(choices))
 
 
@@ -100,7 +97,7 @@ def sample_views(trace: Trace | None) -> SampleViews:
         return SampleViews(empty, empty, empty, gr.Dropdown(choices=[], value=None, interactive=False), None)
     if trace.samples is None:
         return SampleViews(*(gr.update() for _ in SampleViews._fields))
-    picks = [(f"#{rank} (seed {sample.seed}): {_preview(sample.text)}", sample.seed)
+    picks = [(f"#{rank} (seed {sample.seed}): {preview(sample.text, 60, ' ⏎ ')}", sample.seed)
              for rank, sample in enumerate(trace.samples.samples, start=1)]  # fmt: skip
     return SampleViews(
         samples_tree_figure(trace),
@@ -109,8 +106,3 @@ def sample_views(trace: Trace | None) -> SampleViews:
         gr.Dropdown(choices=picks, value=picks[0][1], interactive=True),
         trace,
     )
-
-
-def _preview(text: str, size: int = 60) -> str:
-    shown = text.replace("\n", " ⏎ ")
-    return shown if len(shown) <= size else shown[: size - 1] + "…"
