@@ -255,6 +255,8 @@ def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(
     status = page.locator("#mass-status")
     for temperature in ("0.5", "1.5"):
         set_number(page, "Temperature", temperature)
+        # The slider takes the typed value on blur; let it reach the component before the button reads it.
+        expect(page.get_by_role("slider", name="Temperature")).to_have_value(temperature)
         page.get_by_role("tab", name="Where the mass goes").click()
         page.get_by_role("button", name="Show where the mass goes").click()
         expect(status).not_to_have_text(line, timeout=RUN_TIMEOUT)  # this run's line, not the last one's
