@@ -18,7 +18,9 @@ from typing import Any
 STRATEGIES = ("greedy", "sample", "beam", "constrained", "speculative")
 PRECISIONS = ("nf4", "fp4", "int8", "bf16", "fp32")
 PROMPT_LOOKUP = "prompt-lookup"  # the draft_model value that drafts by n-gram lookup instead of a model
+MEDUSA = "medusa"  # the draft_model value that drafts a tree with the target's Medusa heads
 MAX_DRAFT_TOKENS = 16
+MAX_TREE_SIZE = 63  # Medusa: guesses per round; with the root, 64 tokens in one verifying pass
 BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs
 MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
 MAX_STOP_STRINGS = 8
@@ -117,11 +119,13 @@ class Settings:
     num_return_sequences: int = 1  # beam only; at most num_beams
     force_words: tuple[str, ...] = ()  # constrained only; phrases that must appear
     force_one_of: tuple[tuple[str, ...], ...] = ()  # constrained only; sets of which one option must appear
-    draft_model: str | None = None  # speculative; a model id or path, "prompt-lookup", None = the target's weights
+    # speculative; a model id or path, "prompt-lookup", "medusa" (the target's heads), None = the target's weights
+    draft_model: str | None = None
     draft_precision: str = "bf16"  # speculative; the draft model's precision
     num_draft_tokens: int = 4  # speculative; tokens the draft proposes per round (the start, if adaptive)
     draft_schedule: str = "constant"  # speculative; constant | adaptive
     prompt_lookup_ngram: int = 3  # speculative with prompt lookup; the longest n-gram matched
+    tree_size: int = 8  # speculative with Medusa heads; guesses verified per round (the draft tree's nodes)
     do_sample: bool = False  # speculative; sample with the speculative sampling rule, else greedy
     measure_speedup: bool = False  # speculative; then also time plain decoding of as many tokens, for the speed-up
     top_n: int = 20  # candidates recorded per step in the trace
@@ -247,7 +251,7 @@ class Settings:
         _check(
             self.draft_model is None or (isinstance(self.draft_model, str) and self.draft_model.strip() != ""),
             "draft_model",
-            f"must be a model id, a directory or {PROMPT_LOOKUP!r}",
+            f"must be a model id, a directory, {PROMPT_LOOKUP!r} or {MEDUSA!r}",
             self.draft_model,
         )
         _check(
@@ -264,6 +268,7 @@ class Settings:
             self.draft_schedule,
         )
         _check_int("prompt_lookup_ngram", self.prompt_lookup_ngram, 1, 8)
+        _check_int("tree_size", self.tree_size, 1, MAX_TREE_SIZE)
 
     def _validate_constraints(self) -> None:
         _check(

@@ -140,10 +140,11 @@ class Beams:
 
 @dataclass
 class DraftInfo:
-    source: str  # model | prompt-lookup
-    id: str | None = None  # the draft model (source "model")
+    source: str  # model | prompt-lookup | medusa
+    id: str | None = None  # the draft model (source "model"), the heads file (source "medusa")
     precision: str | None = None  # its precision (source "model")
     ngram: int | None = None  # the longest n-gram matched (source "prompt-lookup")
+    tree_size: int | None = None  # guesses verified per round (source "medusa")
 
 
 @dataclass
@@ -163,6 +164,21 @@ class Emitted:
 
 
 @dataclass
+class TreeNode:
+    """One node of a Medusa round's draft tree. Node 0 is the root: the text's last token, which the target
+    chose itself in the round before."""
+
+    id: int  # token id
+    text: str
+    parent: int  # the parent node's index (-1 for the root)
+    depth: int  # tokens after the root: head `depth` guessed it
+    rank: int  # its rank among that head's guesses (0 = the head's best; -1 for the root)
+    q: float  # the head's probability of it (1 for the root)
+    p: float  # the target's probability of it after its parent, under the run's processors (1 for the root)
+    accepted: bool  # on the path the target accepted (the root always is)
+
+
+@dataclass
 class SpeculativeRound:
     start: int  # index of the round's first generated token
     num_draft_tokens: int  # how many the draft proposed (the schedule's gamma, or fewer)
@@ -171,6 +187,7 @@ class SpeculativeRound:
     alpha: float  # estimated acceptance rate: mean over positions of sum_x min(p(x), q(x))
     expected_tokens: float  # expected_tokens(alpha, num_draft_tokens)
     tokens: int  # tokens the round emitted (fewer than accepted + 1 when the run stopped inside it)
+    tree: list[TreeNode] | None = None  # Medusa heads: the round's whole tree, breadth first
 
 
 @dataclass
@@ -188,6 +205,9 @@ class Speculative:
     verify_s: float
     plain_tokens_per_s: float | None = None  # only with measure_speedup: plain decoding's rate, same request
     speedup: float | None = None  # and the speculative run's rate over it
+    # Medusa heads: for depth d = 1, 2, ..., the share of rounds whose tree reached depth d that accepted a token
+    # at depth d.
+    acceptance_by_depth: list[float] | None = None
 
 
 @dataclass
@@ -349,9 +369,12 @@ class Trace:
         if data["speculative"] is not None:
             spec = data["speculative"]
             spec["draft"] = {key: value for key, value in spec["draft"].items() if value is not None}
-            for key in ("plain_tokens_per_s", "speedup"):
+            for key in ("plain_tokens_per_s", "speedup", "acceptance_by_depth"):
                 if spec[key] is None:
                     del spec[key]
+            for spec_round in spec["rounds"]:
+                if spec_round["tree"] is None:  # only Medusa rounds have a tree
+                    del spec_round["tree"]
         return {"schema": data.pop("schema"), **data}
 
     def to_json(self, indent: int | None = None) -> str:
@@ -419,6 +442,12 @@ class Trace:
             for index, spec_round in enumerate(self.speculative.rounds):
                 if spec_round.emitted.kind not in EMIT_KINDS:
                     raise ValueError(f"speculative.rounds[{index}].emitted.kind must be one of {', '.join(EMIT_KINDS)}")
+                for number, node in enumerate(spec_round.tree or []):
+                    if not -1 <= node.parent < number or (node.parent < 0) != (number == 0):
+                        raise ValueError(
+                            f"speculative.rounds[{index}].tree[{number}].parent must be an earlier node (-1 for the "
+                            "root, node 0)"
+                        )
 
 
 def _settings_from_dict(data: dict[str, Any]) -> dict[str, Any]:
@@ -449,6 +478,7 @@ def _speculative_from_dict(data: dict[str, Any] | None) -> Speculative | None:
                 **r,
                 "proposed": [Proposal(**t) for t in r["proposed"]],
                 "emitted": Emitted(**r["emitted"]),
+                "tree": None if r.get("tree") is None else [TreeNode(**node) for node in r["tree"]],
             }
         )
         for r in data["rounds"]

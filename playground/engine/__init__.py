@@ -17,10 +17,12 @@ from playground.engine.context import Update, prepare
 from playground.engine.many import sample_many
 from playground.engine.sampling import decode_tokens
 from playground.engine.speculative import speculative_decode
-from playground.settings import Settings
+from playground.engine.tree_speculative import tree_decode
+from playground.settings import MEDUSA, Settings
 from playground.trace import Trace
 
 if TYPE_CHECKING:
+    from playground.medusa.draft import HeadsDraft
     from playground.models import LoadedModel
 
 __all__ = ["Update", "generate", "stream"]
@@ -39,7 +41,7 @@ def stream(
     prompt: str,
     settings: Settings,
     cancel: threading.Event | None = None,
-    draft: LoadedModel | None = None,
+    draft: LoadedModel | HeadsDraft | None = None,
 ) -> Iterator[Update]:
     """Runs one decoding experiment, yielding an Update per step and a final Update with the Trace.
 
@@ -49,20 +51,27 @@ def stream(
         settings: every knob, already validated.
         cancel: set it from another thread to end the run at its next step; the final Update still carries
             the trace of what was made, with stop_reason "cancelled".
-        draft: speculative decoding's draft model (from `playground.models.load_draft`); the engine loads
-            no model itself.
+        draft: speculative decoding's draft model, or Medusa heads (from `playground.models.load_draft`); the
+            engine loads no model itself.
 
     Raises:
         SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.
     """
     ctx = prepare(loaded, prompt, settings, cancel, draft)
-    # Many samples of the sample strategy decode as one batch.
-    strategy = sample_many if settings.num_samples > 1 else _STRATEGIES[settings.strategy]
+    # Many samples of the sample strategy decode as one batch; Medusa heads draft a tree.
+    if settings.num_samples > 1:
+        strategy = sample_many
+    elif settings.strategy == "speculative" and settings.draft_model == MEDUSA:
+        strategy = tree_decode
+    else:
+        strategy = _STRATEGIES[settings.strategy]
     with loaded.lock:
         yield from branched(ctx, strategy) if ctx.prefix else strategy(ctx)
 
 
-def generate(loaded: LoadedModel, prompt: str, settings: Settings, draft: LoadedModel | None = None) -> Trace:
+def generate(
+    loaded: LoadedModel, prompt: str, settings: Settings, draft: LoadedModel | HeadsDraft | None = None
+) -> Trace:
     """Runs one decoding experiment to the end and returns its Trace (arguments as for `stream`)."""
     trace = None
     for update in stream(loaded, prompt, settings, draft=draft):

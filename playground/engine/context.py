@@ -17,6 +17,7 @@ from playground.settings import Settings, SettingsError, check_text
 from playground.trace import Beams, OutputInfo, PromptInfo, Step, Timing, Trace
 
 if TYPE_CHECKING:
+    from playground.medusa.draft import HeadsDraft
     from playground.models import LoadedModel
 
 
@@ -40,7 +41,7 @@ class RunContext:
     eos_ids: list[int]
     texts: TokenTexts
     deadline: Deadline
-    draft: LoadedModel | None = None  # speculative decoding's draft model, loaded by the caller
+    draft: LoadedModel | HeadsDraft | None = None  # speculative decoding's draft model or heads, loaded by the caller
     # A branch's forced tokens (settings.prefix_ids): already in input_ids, and the start of every text shown.
     prefix: list[int] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
@@ -102,7 +103,7 @@ def prepare(
     prompt: str,
     settings: Settings,
     cancel: threading.Event | None = None,
-    draft: LoadedModel | None = None,
+    draft: LoadedModel | HeadsDraft | None = None,
 ) -> RunContext:
     """Renders and checks the prompt against the server's limits; raises SettingsError naming the problem.
 

@@ -87,3 +87,45 @@ def teacher_forced(model: PreTrainedModel, prompt: torch.LongTensor, tokens: lis
         yield from (block[i : i + 1] for i in range(len(chunk)))
         if start + CHUNK < len(tokens):
             head = forward_tokens(model, chunk[-1:], cache)  # predicts the next chunk's first token
+
+
+@torch.no_grad()
+def forward_tree(
+    model: PreTrainedModel, tokens: torch.Tensor, tree_mask: torch.Tensor, depths: torch.Tensor, cache: DynamicCache
+) -> torch.Tensor:
+    """Feeds a draft tree in one pass (extending `cache` by its N nodes): each node sees the cached text and its
+    own ancestors, at the position its depth gives it (tree attention, as Medusa verifies).
+
+    Args:
+        tokens: (N,) node tokens, parents before children; tree_mask: (N, N) bool, node i may see node j;
+        depths: (N,) each node's depth below the root, which sits right after the cached text.
+
+    Returns:
+        (N, d) the last hidden state at each node (after the final norm: what the LM head reads).
+    """
+    past = cache.get_seq_length()
+    size = tokens.shape[0]
+    # A custom 4D mask is used as given (transformers' masking_utils), as bool for SDPA: True may attend.
+    mask = torch.ones(1, 1, size, past + size, dtype=torch.bool, device=tokens.device)
+    mask[0, 0, :, past:] = tree_mask
+    if model.config._attn_implementation != "sdpa":  # eager attention adds the mask: 0 or the lowest value
+        mask = torch.zeros(mask.shape, dtype=model.dtype, device=tokens.device).masked_fill(
+            ~mask, torch.finfo(model.dtype).min
+        )
+    out = model.base_model(
+        input_ids=tokens[None], cache=cache, attention_mask=mask, position_ids=(past + depths)[None], use_cache=True
+    )
+    return out.last_hidden_state[0]
+
+
+def keep_path(cache: DynamicCache, start: int, nodes: list[int]) -> None:
+    """Keeps, of the draft tree cached from position `start`, only `nodes` (ascending, the root first), moved to
+    follow the text: the cache then holds the text and the accepted path, as if fed token by token."""
+    for layer in cache.layers:
+        if not getattr(layer, "is_initialized", True):
+            continue
+        ids = torch.tensor(nodes, dtype=torch.long, device=layer.keys.device) + start
+        # (B, H, T, D): the path's positions, copied before the slots they move into are overwritten.
+        layer.keys[..., start : start + len(nodes), :] = layer.keys.index_select(-2, ids)
+        layer.values[..., start : start + len(nodes), :] = layer.values.index_select(-2, ids)
+    rollback(cache, start + len(nodes))

@@ -29,7 +29,16 @@ from playground.engine.processors import apply_stages
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.sampling import decode_tokens
 from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
-from playground.trace import DraftInfo, Emitted, Proposal, Speculative, SpeculativeRound, Step, expected_tokens
+from playground.trace import (
+    DraftInfo,
+    Emitted,
+    Proposal,
+    Speculative,
+    SpeculativeRound,
+    Step,
+    Trace,
+    expected_tokens,
+)
 
 
 def staged_rows(stages, context: list[int], tokens: list[int], logits: torch.Tensor):
@@ -120,21 +129,15 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
         ended = yield from emit(ctx, emitted, summary, generated, steps)
         rounds.append(record_round(ctx, start, proposed, p, q, verdict, len(generated) - start))
         gamma = drafter.next_gamma(gamma, verdict.accepted, len(proposed))
-        if ended:
-            stop_reason = ended
-            break
-        if ctx.deadline.passed() and len(generated) < settings.max_new_tokens:
-            stop_reason = ctx.deadline.reason
+        if stopped := stop_after_round(ctx, ended, generated):
+            stop_reason = stopped
             break
     decode_s = time.perf_counter() - started
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
     trace.speculative = totals(settings, drafter, rounds, target_calls, draft_s, verify_s)
-    if settings.measure_speedup and generated and stop_reason not in ("cancelled", "max_time"):
-        speculative_rate = len(generated) / decode_s if decode_s > 0 else 0.0
-        trace.speculative.plain_tokens_per_s, trace.speculative.speedup = measure_plain(
-            ctx, len(generated), speculative_rate
-        )
+    if settings.measure_speedup:
+        add_speedup(ctx, trace)
     yield Update(text=trace.output.text, trace=trace)
 
 
@@ -153,6 +156,16 @@ def emit(
             return "eos"
         if hit_stop:
             return "stop_string"
+    return None
+
+
+def stop_after_round(ctx: RunContext, ended: str | None, generated: list[int]) -> str | None:
+    """Why the run ends after a round: a token of it ended the run (`emit`'s answer), or time ran out (Stop, or
+    the time limit) before max_new_tokens; None to go on."""
+    if ended:
+        return ended
+    if ctx.deadline.passed() and len(generated) < ctx.settings.max_new_tokens:
+        return ctx.deadline.reason
     return None
 
 
@@ -214,6 +227,15 @@ def totals(
         draft_s=draft_s,
         verify_s=verify_s,
     )
+
+
+def add_speedup(ctx: RunContext, trace: Trace) -> None:
+    """Times plain decoding of as many tokens and records its rate and the speed-up in `trace.speculative`;
+    not for a run that was stopped or ran out of time, whose rate says nothing."""
+    tokens, decode_s = trace.timing.new_tokens, trace.timing.decode_s
+    if tokens and trace.output.stop_reason not in ("cancelled", "max_time"):
+        speculative_rate = tokens / decode_s if decode_s > 0 else 0.0
+        trace.speculative.plain_tokens_per_s, trace.speculative.speedup = measure_plain(ctx, tokens, speculative_rate)
 
 
 def measure_plain(ctx: RunContext, tokens: int, speculative_rate: float) -> tuple[float | None, float | None]:

@@ -2,13 +2,15 @@
 
     python -m playground.medusa.train [--precision nf4] [--heads 4] [--vocab 8192] [--max-new-tokens 128]
 
-1. The model answers the shipped prompts (`prompts.txt`, 400 instructions; every tenth is held out) greedily,
-   through its chat template, as the page feeds them.
+1. The model answers the shipped prompts greedily, through its chat template, as the page feeds them:
+   `prompts.txt` (1,000 varied instructions) to train on, and `eval_prompts.txt` (60 more, on other subjects
+   and written apart) to measure how well the heads guess text they never saw.
 2. One teacher-forced pass over each answer gives the last hidden state at every position; head k learns to
    predict the model's own token k + 2 positions ahead from it (cross-entropy, head k weighted 0.8^k as
    Medusa does). Only the heads train: the model and its LM head stay frozen.
 3. The heads score the `--vocab` tokens the model writes most often in the training answers (0: all).
-4. Per-head top-1 and top-5 accuracy on the held-out prompts is printed and written into the file's card.
+4. Per-head top-1 and top-5 accuracy on the held-out prompts is printed and written into the file's card, with
+   each rank's hit rate, from which the decoding draft tree is chosen.
 """
 
 from __future__ import annotations
@@ -25,9 +27,15 @@ from playground.engine.stopping import eos_token_ids
 from playground.medusa.heads import HeadsCard, MedusaHeads
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
+HELD_OUT = Path(__file__).with_name("eval_prompts.txt")
 DEFAULT_OUT = Path(__file__).with_name("smollm2-135m-instruct.safetensors")
 IGNORE = -100
 RANKS = 10  # guesses per head whose hit rate is measured (the draft tree takes its ranks from them)
+
+
+def read_prompts(path: Path) -> list[str]:
+    """A prompts file's non-empty lines."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def split_prompts(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -70,8 +78,9 @@ def features(loaded, sequences: list[tuple[list[int], int]], num_heads: int) -> 
         hidden.append(states[prompt_len - 1 : len(ids) - 2].float().cpu())
         targets.append(
             torch.tensor(
-                [[ids[t + k + 2] if t + k + 2 < len(ids) else IGNORE for k in range(num_heads)] for t in positions]
-            )
+                [[ids[t + k + 2] if t + k + 2 < len(ids) else IGNORE for k in range(num_heads)] for t in positions],
+                dtype=torch.long,  # also when an answer is too short to give a position
+            ).reshape(-1, num_heads)
         )
     return torch.cat(hidden), torch.cat(targets)
 
@@ -148,15 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N prompts (a quick try)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=0,
+        help="use only the first N training prompts and N / 10 held-out ones (a quick try)",
+    )
     parser.add_argument("--prompts", type=Path, default=PROMPTS)
+    parser.add_argument("--held-out", type=Path, default=HELD_OUT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     torch.manual_seed(0)
     loaded = load_model(args.model, args.precision)
-    lines = [line.strip() for line in args.prompts.read_text(encoding="utf-8").splitlines() if line.strip()]
-    train, held = split_prompts(lines[: args.limit] if args.limit else lines)
+    train, held = read_prompts(args.prompts), read_prompts(args.held_out)
+    if args.limit:
+        train, held = train[: args.limit], held[: max(1, args.limit // 10)]
     print(f"{len(train)} training and {len(held)} held-out prompts; answering…", file=sys.stderr)
     train_seqs = self_distill(loaded, train, args.max_new_tokens)
     held_seqs = self_distill(loaded, held, args.max_new_tokens)

@@ -55,6 +55,25 @@ class DraftTree:
         flat = torch.cat([guesses.reshape(-1), torch.tensor([root], device=guesses.device, dtype=guesses.dtype)])
         return flat[torch.tensor(index, device=guesses.device)]
 
+    @property
+    def children(self) -> list[list[int]]:
+        """Each node's children, best rank first (breadth-first order sorts siblings by rank)."""
+        children: list[list[int]] = [[] for _ in range(self.size)]
+        for node, parent in enumerate(self.parents[1:], start=1):
+            children[parent].append(node)
+        return children
+
+    @property
+    def max_rank(self) -> int:
+        """How many guesses per head the tree reads (its largest rank + 1; 0 for the root alone)."""
+        return max((rank for path in self.paths for rank in path), default=-1) + 1
+
+    def truncated(self, max_depth: int) -> DraftTree:
+        """The nodes at most `max_depth` below the root (the tree itself when it is no deeper)."""
+        if max(self.depths) <= max_depth:
+            return self
+        return build_tree([path for path in self.paths[1:] if len(path) <= max_depth])
+
     def path_to(self, node: int) -> list[int]:
         """The nodes from the root to `node`, both included."""
         path = []
@@ -72,6 +91,9 @@ def build_tree(choices: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> 
         if not path or min(path) < 0 or path[:-1] not in known:
             raise ValueError(f"draft tree path {path} needs its parent {path[:-1]} and ranks >= 0")
     return DraftTree(paths=((), *paths), parents=(-1, *(known[path[:-1]] for path in paths)))
+
+
+ROOT_ONLY = build_tree([])  # a round without guesses (the first): the target reads its last token alone
 
 
 def best_tree(hit_rates: list[list[float]], size: int) -> DraftTree:
@@ -114,3 +136,77 @@ def accepted(tree: DraftTree, tokens: torch.Tensor, choices: torch.Tensor) -> li
         ok[node] = ok[parent] and tokens[node] == choices[parent]
     best = max((node for node in range(tree.size) if ok[node]), key=lambda node: (len(tree.paths[node]), -node))
     return tree.path_to(best)
+
+
+@dataclass
+class TreeVerdict:
+    """The outcome of verifying one tree."""
+
+    path: list[int]  # the accepted nodes from the root (the root included)
+    token: int  # the target's own token after the path's last node
+    kind: str  # "bonus" (the last node had no children), "corrected" (greedy) or "resampled" (sampling)
+
+
+def verify_greedy(tree: DraftTree, tokens: torch.Tensor, scores: torch.Tensor) -> TreeVerdict:
+    """Greedy verification: the longest path the target's argmax agrees with, then its argmax there.
+
+    Args:
+        tokens: (N,) the tree's tokens; scores: (N, V) the target's processed scores after each node.
+    """
+    choices = torch.argmax(scores, dim=-1)  # (N,)
+    path = accepted(tree, tokens, choices)
+    kind = "corrected" if tree.children[path[-1]] else "bonus"
+    return TreeVerdict(path, int(choices[path[-1]]), kind)
+
+
+def verify_sampling(
+    tree: DraftTree, tokens: torch.Tensor, probs: torch.Tensor, generator: torch.Generator | None = None
+) -> TreeVerdict:
+    """Lossless tree verification for sampling: recursive rejection over a node's children (SpecInfer, Miao et
+    al. 2024), for children that are the heads' top guesses rather than draws.
+
+    At a node with target distribution p, child c_1 is accepted with probability p(c_1); if rejected, p becomes
+    the residual, p with c_1 removed and renormalized, and c_2 is tried against it, and so on. This is
+    speculative sampling's rule min(1, p(x) / q(x)) with the residual max(0, p - q), for a draft q that put all
+    its mass on the child (a deterministic guess). If a child is accepted the walk goes on from it; if all are
+    rejected, the token is drawn from the last residual; at a leaf, from p (the bonus). Each step therefore
+    emits a token distributed exactly as p: c_i with probability (1 - p(c_1) - ... - p(c_i-1)) *
+    p(c_i) / (1 - p(c_1) - ... - p(c_i-1)) = p(c_i), any other token with p(x). Guesses sampled from the heads'
+    softmax would need that softmax as q; top guesses need the point mass.
+
+    The uniforms for every child are drawn at once and the children's probabilities read in one transfer,
+    so a round reads the device three times whatever the tree's size.
+
+    Args:
+        tokens: (N,) the tree's tokens; probs: (N, V) the target's final distribution after each node.
+        generator: the run's random generator.
+    """
+    size = tree.size
+    uniforms = torch.rand(size, generator=generator, device=probs.device).tolist()  # one per node (child)
+    if size > 1:
+        parents = torch.tensor(tree.parents[1:], device=probs.device)
+        # p(child) under its parent's distribution, for every non-root node: (N - 1,)
+        child_p = [0.0, *probs[parents, tokens[1:]].double().tolist()]
+    else:
+        child_p = [0.0]
+    children, token_list = tree.children, tokens.tolist()
+    path, node = [0], 0
+    while True:
+        removed = 0.0  # the mass of the rejected children, taken out of p
+        rejected = []
+        for child in children[node]:
+            # The residual's probability of this child: p(c) / (1 - removed). u < it accepts.
+            if uniforms[child] * (1.0 - removed) < child_p[child]:
+                break
+            removed += child_p[child]
+            rejected.append(token_list[child])
+        else:
+            residual = probs[node].clone()
+            if rejected:
+                residual[torch.tensor(rejected, device=probs.device)] = 0.0
+            if not torch.any(residual > 0):  # rounding took all the mass: the rule never gets here exactly
+                residual = probs[node]
+            token = int(torch.multinomial(residual, 1, generator=generator))
+            return TreeVerdict(path, token, "resampled" if rejected else "bonus")
+        node = child
+        path.append(node)

@@ -14,15 +14,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import torch
 
 from playground.models.bundled import DEFAULT_MODEL_ID, ensure_checkpoint
 from playground.models.errors import ModelLoadError
-from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import ModelInfo
+
+if TYPE_CHECKING:
+    from playground.medusa.draft import HeadsDraft
 
 
 @dataclass
@@ -158,9 +161,10 @@ def load_model(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device:
         return loaded
 
 
-def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | None:
+def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | None:
     """The draft model a speculative run needs, loaded like any model (once, shared), on the target's device;
-    None when the run needs none (another strategy, or prompt lookup).
+    the target's Medusa heads for draft_model "medusa"; None when the run needs none (another strategy, or
+    prompt lookup).
 
     Args:
         settings: the run's settings; `draft_model` None means the target's own weights at `draft_precision`.
@@ -171,6 +175,10 @@ def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | None:
     """
     if settings.strategy != "speculative" or settings.draft_model == PROMPT_LOOKUP:
         return None
+    if settings.draft_model == MEDUSA:
+        from playground.medusa.draft import load_heads  # it needs the models package itself
+
+        return load_heads(target)
     try:
         return load_model(settings.draft_model or target.info.id, settings.draft_precision, device=target.info.device)
     except ModelLoadError as exc:

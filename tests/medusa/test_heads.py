@@ -69,7 +69,7 @@ def test_the_training_command_writes_heads_and_a_card(tiny_dir, tmp_path, capsys
              "--epochs", "1", "--limit", "20", "--out", str(out)]  # fmt: skip
     assert main(flags) == 0
     heads, card = MedusaHeads.load(out)
-    assert heads.num_heads == 2 and card.training["prompts"] == 18 and card.training["held_out"] == 2
+    assert heads.num_heads == 2 and card.training["prompts"] == 20 and card.training["held_out"] == 2
     assert len(card.accuracy["top1"]) == 2 and card.command.endswith("--out " + str(out))
     assert "head 1 (token t+2): top-1" in capsys.readouterr().out
 
