@@ -13,7 +13,14 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.settings import BEAM_STRATEGIES, MAX_DRAFT_TOKENS, MAX_MASS_DEPTH, PRECISIONS, STRATEGIES
+from playground.settings import (
+    BEAM_STRATEGIES,
+    MAX_DRAFT_TOKENS,
+    MAX_MASS_DEPTH,
+    MAX_TREE_SIZE,
+    PRECISIONS,
+    STRATEGIES,
+)
 
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
@@ -129,10 +136,14 @@ KNOBS = (
          CONSTRAINED, dict(action="append"),
          Widget("text", info="At least one option must appear; one set per line", text="sets",
                 placeholder="red | blue | green", side=False)),
-    Knob("draft_model", "Draft", "speculative: draft model id or directory, or prompt-lookup (default: the "
-         "target's weights)", SPECULATIVE, widget=Widget("dropdown", choices="drafts", value="", side=False)),
+    Knob("draft_model", "Draft", "speculative: draft model id or directory, prompt-lookup, or medusa (the target's "
+         "shipped Medusa heads; default: the target's weights)", SPECULATIVE,
+         widget=Widget("dropdown", choices="drafts", value="", side=False)),
     Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
          dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False)),
+    Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
+         dict(type=int), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
+                                side=False)),
     Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
          dict(action="store_true", default=None),
          Widget("checkbox", info="Speculative sampling, else greedy", side=False)),

@@ -40,13 +40,22 @@ def summary(trace: Trace, detail: bool = False) -> str:
         parts.append("constraints met" if met else "constraints NOT met: try more max new tokens or beams")
     spec = trace.speculative
     if spec:
-        parts.append(
-            f"{spec.acceptance_rate:.0%} of draft tokens accepted, {spec.tokens_per_round:.2f} tokens per target pass"
-        )
-        if detail:
+        if spec.draft.source == "medusa":
+            deep = ", ".join(f"{a:.0%}" for a in (spec.acceptance_by_depth or []))
             parts.append(
-                f"{spec.target_calls} target and {spec.draft_calls} draft calls, "
-                f"draft {spec.draft_s:.2f} s, verify {spec.verify_s:.2f} s"
+                f"Medusa tree of {spec.draft.tree_size} guesses: {spec.tokens_per_round:.2f} tokens per target pass, "
+                f"accepted by depth {deep}"
+            )
+        else:
+            parts.append(
+                f"{spec.acceptance_rate:.0%} of draft tokens accepted, {spec.tokens_per_round:.2f} tokens per target "
+                "pass"
+            )
+        if detail:
+            drafter = "heads" if spec.draft.source == "medusa" else "draft"
+            parts.append(
+                f"{spec.target_calls} target and {spec.draft_calls} {drafter} calls, "
+                f"{drafter} {spec.draft_s:.2f} s, verify {spec.verify_s:.2f} s"
             )
         if spec.speedup:
             parts.append(f"{spec.speedup:.2f}× plain decoding")

@@ -62,7 +62,9 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
     accepted_counts = [sum(t.accepted for t in r.proposed) for r in rounds if r.proposed]
     fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
-    gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens})
+    # The curve is a linear draft's; a Medusa tree's expectation is in its own view (`draft_tree.depth_figure`).
+    linear = trace.speculative.draft.source != "medusa"
+    gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens}) if linear else []
     alphas = [i / 50 for i in range(50)]
     for gamma in gammas[-2:]:
         fig.add_scatter(

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
-from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings
+from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings
 
 # Every value the generate event reads, in the order of its parameters (and of the /generate API's).
 CONTROLS = ("model", "precision", "prompt", *(knob.name for knob in PAGE_KNOBS))
@@ -37,9 +37,14 @@ STRATEGY_CHOICES = [
     ("Speculative decoding", "speculative"),
 ]
 SAME_WEIGHTS = ""  # the Draft value for the target's own weights (draft_model None)
-# Speculative drafts offered on the page: the target's own weights (at the Draft precision), or prompt lookup;
+# Speculative drafts offered on the page: the target's own weights (at the Draft precision), prompt lookup, or the
+# target's Medusa heads (shipped for the embedded default);
 # `choices` adds the host's other models, which are drafts only if they share the tokenizer.
-DRAFT_CHOICES = [("Same model", SAME_WEIGHTS), ("Prompt lookup (no model)", PROMPT_LOOKUP)]
+DRAFT_CHOICES = [
+    ("Same model", SAME_WEIGHTS),
+    ("Prompt lookup (no model)", PROMPT_LOOKUP),
+    ("Medusa heads (a draft tree)", MEDUSA),
+]
 
 
 def choices(knob: Knob, models: list[str]) -> list[Any]:

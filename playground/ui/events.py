@@ -23,7 +23,7 @@ from playground.ui.parts import Parts
 from playground.ui.presets import Preset
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
-from playground.ui.views import all_views, sample_views, step_view
+from playground.ui.views import all_views, sample_views, step_view, tree_view
 
 # A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
 PRESET_FIELDS = [name for name in CONTROLS[2:] if name == "prompt" or not BY_NAME[name].widget.tab]
@@ -62,6 +62,12 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
         step_view,
         inputs=[parts.last_trace, parts.views.step],
         outputs=[parts.views.step_plot, parts.views.take],
+        api_visibility="private",
+    )
+    parts.views.draft_round.change(
+        tree_view,
+        inputs=[parts.last_trace, parts.views.draft_round],
+        outputs=[parts.views.tree_plot],
         api_visibility="private",
     )
     parts.output.select(

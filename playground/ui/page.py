@@ -267,6 +267,11 @@ def build_views(parts: Parts, models: list[str]) -> None:
         with gr.Tab("Draft acceptance", id="acceptance"):
             gr.Markdown(explain("draft_acceptance"))
             accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")
+            gr.Markdown(explain("draft_tree"))
+            draft_round = gr.Slider(1, 2, value=1, step=1, label="Round", info="Whose draft tree to show",
+                                    interactive=False, elem_id="draft-round")  # fmt: skip
+            tree_plot = gr.Plot(label="Draft tree", elem_id="tree-plot")
+            depth_plot = gr.Plot(label="Acceptance by depth", elem_id="depth-plot")
         with gr.Tab("Compare", id="compare"):
             gr.Markdown(explain("compare"))
             parts.compare_button = gr.Button("Compare the shown run with the current settings", elem_id="compare")
@@ -316,4 +321,7 @@ def build_views(parts: Parts, models: list[str]) -> None:
         overview_plot=overview_plot,
         beam_plot=beam_plot,
         accept_plot=accept_plot,
+        draft_round=draft_round,
+        tree_plot=tree_plot,
+        depth_plot=depth_plot,
     )

@@ -19,7 +19,7 @@ from playground.engine.compare import compare_path, first_difference
 from playground.engine.mass import mass_tree
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
-from playground.settings import PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, control_values, make_settings, whole_number
@@ -83,8 +83,9 @@ class Runs:
             raise ModelLoadError(f"precision {str(precision)[:40]!r} is unknown; choose one of {', '.join(PRECISIONS)}")
 
     def check_draft(self, draft: Any) -> None:
-        """A draft model is a model too: the allowlist's, never a path. Prompt lookup and None pass."""
-        if draft not in (None, PROMPT_LOOKUP):
+        """A draft model is a model too: the allowlist's, never a path. Prompt lookup, Medusa heads and None
+        pass."""
+        if draft not in (None, PROMPT_LOOKUP, MEDUSA):
             check_allowed(draft, self.models)
 
     def load(self, model: Any, precision: Any) -> LoadedModel:

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
+from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
 from playground.plots.style import placeholder, preview, show_token
 from playground.trace import Candidate, Trace
@@ -45,6 +46,9 @@ class Views(NamedTuple):
     overview_plot: Any  # every step's chosen probability and entropy
     beam_plot: Any  # the beam tree
     accept_plot: Any  # draft acceptance
+    draft_round: Any  # the Round slider of a Medusa run's draft trees
+    tree_plot: Any  # that round's draft tree
+    depth_plot: Any  # acceptance by depth, tokens per pass against the tree's size
 
 
 def all_views(trace: Trace | None) -> Views:
@@ -52,7 +56,13 @@ def all_views(trace: Trace | None) -> Views:
     if trace is None or not trace.steps:
         empty = placeholder("Generate some text to see how each token was chosen.")
         return Views(
-            gr.Slider(minimum=1, maximum=2, value=1), empty, take_choices(None, 0), empty, _beam(trace), _accept(trace)
+            gr.Slider(minimum=1, maximum=2, value=1),
+            empty,
+            take_choices(None, 0),
+            empty,
+            _beam(trace),
+            _accept(trace),
+            *_trees(trace),
         )
     steps = len(trace.steps)
     first = trace.branch.at - 1 if trace.branch is not None else 0  # a branch opens at its branch point
@@ -63,6 +73,7 @@ def all_views(trace: Trace | None) -> Views:
         overview_plot=overview_figure(trace),
         beam_plot=_beam(trace),
         accept_plot=_accept(trace),
+        **dict(zip(("draft_round", "tree_plot", "depth_plot"), _trees(trace), strict=True)),
     )
 
 
@@ -76,6 +87,28 @@ def _accept(trace: Trace | None) -> Any:
     if trace is None or not trace.speculative:
         return placeholder("Run speculative decoding to see which draft tokens were accepted.")
     return acceptance_figure(trace)
+
+
+def _medusa(trace: Trace | None) -> bool:
+    return bool(trace is not None and trace.speculative and trace.speculative.draft.source == "medusa")
+
+
+def _trees(trace: Trace | None) -> tuple[Any, Any, Any]:
+    """The Round slider, the draft tree of the round where the most was accepted, and the depth view."""
+    if not _medusa(trace):
+        none = placeholder("Run speculative decoding with Medusa heads to see each round's draft tree.")
+        return gr.Slider(minimum=1, maximum=2, value=1, interactive=False), none, none
+    rounds = trace.speculative.rounds
+    best = max(range(len(rounds)), key=lambda i: (rounds[i].tokens, -i))
+    slider = gr.Slider(minimum=1, maximum=max(len(rounds), 2), value=best + 1, interactive=len(rounds) > 1)
+    return slider, draft_tree_figure(trace, best), depth_figure(trace)
+
+
+def tree_view(trace: Trace | None, round_number: Any) -> Any:
+    """The draft tree of one round (1-based, as the slider shows it)."""
+    if not _medusa(trace):
+        return placeholder("Run speculative decoding with Medusa heads to see each round's draft tree.")
+    return draft_tree_figure(trace, int(round_number or 1) - 1)
 
 
 class SampleViews(NamedTuple):

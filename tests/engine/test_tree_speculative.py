@@ -58,9 +58,7 @@ def tiny(tmp_path_factory, tiny_tokenizer):
 
 
 def medusa(**knobs) -> Settings:
-    return Settings(
-        **{"strategy": "speculative", "draft_model": "medusa", "chat": True, "max_new_tokens": 40, **knobs}
-    )
+    return Settings(**{"strategy": "speculative", "draft_model": "medusa", "chat": True, "max_new_tokens": 40, **knobs})
 
 
 def run(loaded, settings: Settings, heads: HeadsDraft) -> Trace:

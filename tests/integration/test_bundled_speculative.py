@@ -36,3 +36,24 @@ def test_sampling_with_a_model_draft_is_seeded_and_reports_rounds(bundled_fp32):
     rounds = first.speculative.rounds
     assert all(0.0 <= r.alpha <= 1.0 and 1.0 <= r.expected_tokens <= r.num_draft_tokens + 1 for r in rounds)
     assert 0.0 < first.speculative.acceptance_rate <= 1.0
+
+
+@pytest.mark.parametrize("prompt", [*PROMPTS, "Explain how a rainbow forms."])
+def test_fp32_greedy_with_the_shipped_medusa_heads_equals_plain_greedy(bundled_fp32, prompt):
+    plain = generate(bundled_fp32, prompt, Settings(max_new_tokens=48))
+    settings = Settings(strategy="speculative", draft_model="medusa", tree_size=16, max_new_tokens=48)
+    trace = generate(bundled_fp32, prompt, settings)
+    assert trace.output.token_ids == plain.output.token_ids
+    spec = trace.speculative
+    assert spec.draft.source == "medusa" and spec.draft.id == "smollm2-135m-instruct.safetensors"
+    # The heads guess right often enough that a pass emits more than one token on average.
+    assert spec.target_calls < len(trace.output.token_ids) and spec.tokens_per_round > 1.1
+
+
+def test_medusa_sampling_is_seeded_and_lossless_kinds_only(bundled_nf4):
+    settings = Settings(strategy="speculative", draft_model="medusa", do_sample=True, seed=3, temperature=0.7,
+                        max_new_tokens=32)  # fmt: skip
+    first = generate(bundled_nf4, "Describe a cat.", settings)
+    assert generate(bundled_nf4, "Describe a cat.", settings).output.token_ids == first.output.token_ids
+    assert {r.emitted.kind for r in first.speculative.rounds} <= {"bonus", "resampled"}
+    assert all(r.tree and r.tree[0].accepted for r in first.speculative.rounds)
