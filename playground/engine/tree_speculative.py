@@ -69,6 +69,8 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
     token, then the trace."""
     settings, model, draft = ctx.settings, ctx.loaded.model, ctx.draft
+    if not isinstance(draft, HeadsDraft):
+        raise ValueError("speculative decoding with Medusa heads needs the heads: see models.load_draft")
     if any(getattr(layer, "is_sliding", False) for layer in new_cache(model).layers):
         raise ValueError("Medusa heads need a model whose cache holds every position (no sliding window)")
     stages = ctx.stages()

@@ -2,7 +2,8 @@
 
 In the tree, x is the depth below the root (the text's last token) and the nodes of a depth are stacked so that
 every subtree stays together. The accepted path is green and drawn thick, the guesses the target turned down
-are grey, and the target's own token after the path is an orange diamond one step further on.
+are grey, and the target's own token after the path is an orange diamond one step further on (half a row up, off
+the guesses at that depth).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
     last = max((i for i, n in enumerate(tree) if n.accepted), key=lambda i: tree[i].depth)
     fig.add_scatter(
         x=[tree[last].depth + 1],
-        y=[rows[last]],
+        y=[rows[last] - 0.5],  # between rows, so it never hides a guess drawn at that depth
         mode="markers+text",
         marker=dict(symbol="diamond", size=15, color=ORANGE),
         text=[show_token(r.emitted.text)],

@@ -9,7 +9,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from playground.engine import generate
 from playground.engine.branch import branch_point
-from playground.settings import PROMPT_LOOKUP, Settings
+from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
+from tests.helpers import run as run_with_draft
 
 pytestmark = pytest.mark.browser
 
@@ -384,6 +385,31 @@ def test_speculative_decoding_shows_acceptance_and_the_measured_speedup(page, bu
     expect(plot.get_by_text("measured speed-up over plain decoding")).to_be_visible(timeout=30_000)
     expect(plot.get_by_text("accepted draft tokens")).to_be_visible()
     shot(page, "speculative")
+
+
+def test_medusa_heads_draw_each_rounds_draft_tree(page, bundled_nf4):
+    prompt = "Explain how a rainbow forms."
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Speculative decoding", exact=True).check()
+    page.get_by_label("Draft", exact=True).click()
+    page.get_by_role("option", name="Medusa heads (a draft tree)").click()
+    set_number(page, "Tree size", "8")
+    set_number(page, "Max new tokens", "24")
+    run(page, "tokens per target pass")
+    expect(page.locator("#status")).to_contain_text("Medusa tree of 8 guesses")
+    settings = Settings(strategy="speculative", draft_model=MEDUSA, tree_size=8, max_new_tokens=24)
+    assert output_text(page) == shown(run_with_draft(bundled_nf4, prompt, settings))
+    page.get_by_role("tab", name="Draft acceptance").click()
+    tree = page.locator("#tree-plot")
+    expect(tree.get_by_text("guesses, ")).to_be_visible(timeout=30_000)
+    expect(page.locator("#depth-plot .annotation-text", has_text="acceptance by depth")).to_be_visible()
+    set_number(page, "Round", "1")  # the first round has no guesses: the prompt's last token alone
+    expect(tree.locator(".gtitle")).to_contain_text("round 1 of")
+    expect(tree.locator(".gtitle")).to_contain_text("0 guesses")
+    set_number(page, "Round", "2")
+    expect(tree.locator(".gtitle")).to_contain_text("round 2 of")
+    expect(tree.locator(".gtitle")).to_contain_text("8 guesses")
+    shot(page, "medusa")
 
 
 def test_stop_ends_a_long_run_within_a_second_and_keeps_its_text(page):
