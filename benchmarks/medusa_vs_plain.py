@@ -3,8 +3,8 @@
     python -m benchmarks.medusa_vs_plain [--precision nf4] [--max-new-tokens 64] [--trees 4,8,16] [--repeats 2]
 
 1. What a verifying pass costs against the tree's size: one target pass over N tree nodes (N = 1 is a plain
-   decoding step) after a 150-token text, median of 9, and its ratio to N = 1. A tree of N nodes pays off only
-   when the tokens it emits per pass exceed that ratio.
+   decoding step) after a 150-token text, median of 9, and its ratio to N = 1, at --precision and at bf16.
+   A tree of N nodes pays off only when the tokens it emits per pass exceed that ratio.
 2. For greedy and sampling, on prompts of different kinds, the engine's tokens/s of plain decoding, Medusa heads
    with each tree size, the target's own weights at bf16 as a draft (4 tokens per round) and prompt lookup; for
    each speculative run its tokens per target pass and speed-up over plain decoding in the same run. Every run
@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--trees", default="4,8,16", help="Medusa tree sizes (guesses per round) to run")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only-cost", action="store_true", help="measure the verifying pass only (part 1)")
     args = parser.parse_args()
     target = load_model(DEFAULT_MODEL_ID, args.precision)
     load_model(DEFAULT_MODEL_ID, "bf16")  # the same-weights draft, loaded before any timing
@@ -84,12 +85,14 @@ def main() -> None:
     print(f"target {DEFAULT_MODEL_ID} {args.precision} on {target.info.device}, {n} tokens, median of {args.repeats}")
     print(machine.describe())
 
-    print("\n1. one verifying pass against the tree's nodes (the root included)")
+    print("\n1. one verifying pass against the tree's nodes (the root included), at nf4 and at bf16")
     sizes = [1, 2, 3, 5, 9, 17, 33, 64]
-    cost = pass_cost(target, sizes)
-    print(f"{'nodes':>6} {'ms':>8} {'x one token':>12}")
+    costs = {args.precision: pass_cost(target, sizes), "bf16": pass_cost(load_model(DEFAULT_MODEL_ID, "bf16"), sizes)}
+    print(f"{'nodes':>6}" + "".join(f"{name + ' ms':>10}{'x one':>7}" for name in costs))
     for size in sizes:
-        print(f"{size:>6} {cost[size] * 1000:8.1f} {cost[size] / cost[1]:12.2f}")
+        print(f"{size:>6}" + "".join(f"{c[size] * 1000:10.1f}{c[size] / c[1]:7.2f}" for c in costs.values()))
+    if args.only_cost:
+        return
 
     print("\n2. tokens/s (tok/pass: tokens per target pass; x: speed-up over plain in this run)")
     names = [f"medusa-{t}" for t in trees] + ["same-bf16", "lookup"]
