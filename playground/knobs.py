@@ -141,9 +141,6 @@ KNOBS = (
          widget=Widget("dropdown", choices="drafts", value="", side=False)),
     Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
          dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False)),
-    Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
-         dict(type=int), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
-                                side=False)),
     Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
          dict(action="store_true", default=None),
          Widget("checkbox", info="Speculative sampling, else greedy", side=False)),
@@ -182,6 +179,10 @@ KNOBS = (
     Knob("prefix_ids", "Forced tokens", "token ids the output starts with, comma-separated: a branch's parent "
          "tokens, then the token chosen there", cli=dict(type=token_ids)),
     Knob("parent_run", "Branched from", "run id of the run this one branches from (recorded only)"),
+    # Later knobs go last: /generate takes the page's controls by position too, and older callers' positions hold.
+    Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
+         dict(type=int), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
+                                side=False)),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

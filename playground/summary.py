@@ -85,7 +85,13 @@ def mass_summary(tree: MassTree) -> str:
     first = tree.root.children[0] if tree.root.children else None
     top = f"likeliest first token {first.text!r} (p = {first.prob:.3f})" if first else "no first token is that likely"
     capped = f" (stopped at the server's cap of {tree.nodes})" if tree.capped else ""
+    settings = tree.settings
+    if settings.get("strategy") == "sample":  # what shaped the probabilities: the sampling knobs a lesson moves
+        shaped = f"temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}"
+    else:
+        shaped = "the model's own probabilities (no sampling filters)"
     return (
         f"{tree.model.id} {tree.model.precision} · {tree.nodes} continuations up to {tree.depth} tokens at p ≥ "
-        f"{tree.threshold:g}{capped} · {top} · {tree.forward_passes} forward passes · {tree.seconds:.2f} s"
+        f"{tree.threshold:g}{capped} under {shaped} · {top} · {tree.forward_passes} forward passes · "
+        f"{tree.seconds:.2f} s"
     )

@@ -258,11 +258,14 @@ def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(
         set_number(page, "Temperature", temperature)
         # The slider takes the typed value on blur; let it reach the component before the button reads it.
         expect(page.get_by_role("slider", name="Temperature")).to_have_value(temperature)
+        page.get_by_label("Prompt", exact=True).click()  # and moves on, as a person would, before the next click
         page.get_by_role("tab", name="Where the mass goes").click()
         page.get_by_role("button", name="Show where the mass goes").click()
         expect(status).not_to_have_text(line, timeout=RUN_TIMEOUT)  # this run's line, not the last one's
         expect(status).not_to_contain_text("processing", timeout=RUN_TIMEOUT)  # Gradio's progress, then the line
         expect(status.get_by_text("p = ")).to_be_visible(timeout=RUN_TIMEOUT)
+        # The line names the temperature the tree was drawn at: the typed one, not the last run's.
+        expect(status).to_contain_text(f"under temperature {temperature}, top-k 0")
         expect(page.locator("#mass-plot").get_by_text("Where the mass goes:")).to_be_visible(timeout=30_000)
         expect(page.locator("#mass-plot").get_by_text("␣Paris").first).to_be_visible()
         line = " ".join(status.text_content().split())  # as Playwright compares it: whitespace collapsed
