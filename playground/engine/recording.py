@@ -142,7 +142,8 @@ def to_step(
             text=words[keep.index(chosen_id)],
             prob=stage_probs["final"][chosen_col],
         ),
-        entropy=float(summary.entropy[row]),
+        # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
+        entropy=max(0.0, float(summary.entropy[row])),
         candidates=candidates,
     )
 

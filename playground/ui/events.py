@@ -23,7 +23,7 @@ from playground.ui.parts import Parts
 from playground.ui.presets import Preset
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
-from playground.ui.views import all_views, sample_views, step_view, tree_view
+from playground.ui.views import all_views, sample_views, shown_model, step_view, tree_view
 
 # A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
 PRESET_FIELDS = [name for name in CONTROLS[2:] if name == "prompt" or not BY_NAME[name].widget.tab]
@@ -58,6 +58,7 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     picked = parts.tree_view.select(show_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
     for event in (loaded, picked):
         event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
+        event.success(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], api_visibility="private")
     parts.views.step.change(
         step_view,
         inputs=[parts.last_trace, parts.views.step],
@@ -152,7 +153,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
             remember, inputs=[parts.run_tree, parts.last_trace], outputs=[parts.run_tree, parts.tree_view], **private
         ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], **private).then(
             sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **private
-        )
+        ).then(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **private)
 
     def forget(request: gr.Request) -> None:
         runs.forget(request.session_hash)

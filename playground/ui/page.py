@@ -25,7 +25,7 @@ from playground.ui.presets import Preset, presets
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
 from playground.ui.runs import Runs
 from playground.ui.tokens import LEGEND
-from playground.ui.views import SampleViews, Views
+from playground.ui.views import SampleViews, Views, model_line
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLE_PROMPTS = [
@@ -98,11 +98,7 @@ def group_key(knob: Knob) -> tuple[bool, tuple[str, ...]] | None:
 
 def describe_model(loaded: LoadedModel) -> str:
     """One line saying which model serves the page, at what precision, where, and how big it is."""
-    info = loaded.info
-    return (
-        f"**Model** `{info.id}` · {info.precision} · {info.device} · {info.memory_mb:.0f} MB · "
-        f"loaded in {loaded.load_s:.1f} s"
-    )
+    return model_line(loaded.info, loaded.load_s)
 
 
 def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models: list[str] | None = None) -> gr.Blocks:
@@ -127,8 +123,8 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             "# Decoding Playground\nType a prompt, pick a strategy, and see why every token was chosen. "
             "New here? Pick a preset."
         )
-        # The model served at start; each run's status line names the model it ran on.
-        gr.Markdown(describe_model(runs.default), elem_id="model-info")
+        # The model served at start, then the model of the run shown (the Precision control may have changed it).
+        parts.model_info = gr.Markdown(describe_model(runs.default), elem_id="model-info")
         with gr.Row():
             with gr.Column(scale=3):
                 build_prompt(parts, models, model_id, precision, lessons)

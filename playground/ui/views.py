@@ -10,8 +10,20 @@ from playground.plots import acceptance_figure, beam_tree_figure, overview_figur
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
 from playground.plots.style import placeholder, preview, show_token
-from playground.trace import Candidate, Trace
+from playground.trace import Candidate, ModelInfo, Trace
 from playground.ui.tokens import others
+
+
+def model_line(info: ModelInfo, load_s: float) -> str:
+    """The page's model line: which model, at what precision, where, how big, how long it took to load."""
+    return (
+        f"**Model** `{info.id}` · {info.precision} · {info.device} · {info.memory_mb:.0f} MB · loaded in {load_s:.1f} s"
+    )
+
+
+def shown_model(trace: Trace | None) -> Any:
+    """The model line for the run shown (unchanged when there is none)."""
+    return gr.update() if trace is None else model_line(trace.model, trace.timing.load_s)
 
 
 def step_view(trace: Trace | None, step: Any) -> tuple[Any, Any]:

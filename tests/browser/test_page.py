@@ -470,6 +470,8 @@ def test_precision_picker_reloads_the_model_at_that_precision(page, bundled_fp32
     set_number(page, "Max new tokens", "8")
     run(page, "SmolLM2-135M-Instruct fp32")
     assert output_text(page) == shown(generate(bundled_fp32, prompt, Settings(max_new_tokens=8)))
+    # The model line at the top follows the run shown, not the precision the page started with.
+    expect(page.locator("#model-info")).to_contain_text("SmolLM2-135M-Instruct · fp32 · cpu · 513 MB")
 
 
 def test_export_then_load_shows_the_same_run(page, browser, tmp_path):

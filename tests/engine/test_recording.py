@@ -75,3 +75,13 @@ def test_token_texts_decode_each_id_once():
     assert texts([5, 6, 5]) == ["t5", "t6", "t5"]
     assert texts([6, 5]) == ["t6", "t5"]
     assert tokenizer.calls == 1
+
+
+def test_a_sure_step_has_entropy_zero_never_minus_zero():
+    """One token left (a filter removed the rest, or one logit dwarfs the others): -sum p log p comes out as -0.0,
+    which a title would print as "entropy -0.00 nats"."""
+    scores = torch.full((1, 5), -math.inf)
+    scores[0, 1] = 3.0
+    summary = summarize_rows([("raw", scores)], scores, top_n=3)
+    step = to_step(0, summary, 0, chosen_id=1, texts=TokenTexts(CountingTokenizer()), top_n=3)
+    assert step.entropy == 0.0 and math.copysign(1.0, step.entropy) == 1.0 and f"{step.entropy:.2f}" == "0.00"
