@@ -93,20 +93,50 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
 
     def apply_preset(name: str | None) -> tuple[Any, ...]:
         if name not in lessons:
-            return (gr.update(visible=False), gr.update(), *(gr.update() for _ in PRESET_FIELDS))
+            return (
+                gr.update(visible=False),
+                gr.update(visible=False),
+                gr.update(),
+                *(gr.update() for _ in PRESET_FIELDS),
+            )
         chosen = lessons[name]
         values = control_values(chosen.settings, chosen.prompt)
         precision = gr.update(value=chosen.precision) if chosen.precision else gr.update()
         lesson = gr.update(value=f"**{name}.** {chosen.lesson}", visible=True)
-        return (lesson, precision, *(values[f] for f in PRESET_FIELDS))
+        return (lesson, gr.update(visible=False), precision, *(values[f] for f in PRESET_FIELDS))
 
-    parts.preset.change(
-        apply_preset,
-        inputs=[parts.preset],
-        outputs=[parts.lesson, controls["precision"], *(controls[name] for name in PRESET_FIELDS)],
-        queue=False,
-        api_visibility="private",
-    )
+    preset_outputs = [parts.lesson, parts.reset_preset, controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
+    for trigger in (parts.preset.change, parts.reset_preset.click):
+        trigger(apply_preset, inputs=[parts.preset], outputs=preset_outputs, queue=False, api_visibility="private")
+
+    def lesson_state(name: str | None, precision: Any, *values: Any) -> tuple[Any, Any]:
+        """The lesson's text, marked as no longer describing the page once a control it set has moved."""
+        if name not in lessons:
+            return gr.update(), gr.update()
+        chosen = lessons[name]
+        wanted = control_values(chosen.settings, chosen.prompt)
+        moved = [
+            BY_NAME[field].label if field in BY_NAME else field.capitalize()
+            for field, value in zip(PRESET_FIELDS, values, strict=True)
+            if value != wanted[field]
+        ]
+        if chosen.precision and precision != chosen.precision:
+            moved.insert(0, "Precision")
+        if not moved:
+            return gr.update(value=f"**{name}.** {chosen.lesson}"), gr.update(visible=False)
+        note = (f"**{name}**, changed since you chose it ({', '.join(moved)}): the lesson below describes the "
+                f"preset's settings, not these. ~~{chosen.lesson}~~")  # fmt: skip
+        return gr.update(value=note), gr.update(visible=True)
+
+    watched = [controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
+    for control in watched:  # `input`: a person's change only, not the preset's own setting of the controls
+        control.input(
+            lesson_state,
+            inputs=[parts.preset, *watched],
+            outputs=[parts.lesson, parts.reset_preset],
+            queue=False,
+            api_visibility="private",
+        )
 
 
 def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:

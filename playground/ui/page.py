@@ -183,7 +183,12 @@ def build_prompt(parts: Parts, models: list[str], model_id: str, precision: str,
         parts.preset = gr.Dropdown(
             list(lessons), value=None, label="Preset", info="Sets every control for one lesson", scale=3
         )
-    parts.lesson = gr.Markdown(visible=False, elem_id="lesson")
+    with gr.Row():
+        parts.lesson = gr.Markdown(visible=False, elem_id="lesson")
+        # Shown once a control the preset set has moved: the lesson's text describes the preset's settings.
+        parts.reset_preset = gr.Button(
+            "Reset to the preset", visible=False, size="sm", scale=0, min_width=160, elem_id="reset-preset"
+        )
     controls["prompt"] = gr.Textbox(label="Prompt", value=EXAMPLE_PROMPTS[0], lines=3, max_lines=12)
     with gr.Row():
         knob_controls(parts, [BY_NAME["chat"]], models)

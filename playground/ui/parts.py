@@ -34,6 +34,7 @@ class Parts:
     mass_plot: Any = None
     output: Any = None
     status: Any = None
+    reset_preset: Any = None  # puts back every control the chosen preset set, once one has moved
     model_info: Any = None  # the model line at the top: the start-up model, then the shown run's
     last_trace: Any = None
     run_tree: Any = None  # the session's runs (RunTree)

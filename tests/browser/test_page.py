@@ -447,6 +447,27 @@ def test_a_preset_sets_the_controls_and_says_what_to_look_at(page):
     shot(page, "preset")
 
 
+def test_a_preset_lesson_says_when_the_controls_no_longer_match_it_and_resets(page):
+    page.get_by_label("Preset").click()
+    page.get_by_role("option", name="A forced word").click()
+    lesson, reset = page.locator("#lesson"), page.locator("#reset-preset")
+    expect(lesson.get_by_text("must use the word 'umbrella'")).to_be_visible()
+    expect(reset).to_be_hidden()
+    page.get_by_label("Greedy", exact=True).check()
+    set_number(page, "Max new tokens", "12")
+    expect(lesson).to_contain_text("changed since you chose it (Strategy, Max new tokens)")
+    expect(lesson.locator("del")).to_contain_text("umbrella")  # the preset's text, struck through
+    expect(reset).to_be_visible()
+    shot(page, "preset-changed")
+    reset.click()
+    expect(page.get_by_label("Constrained beam search", exact=True)).to_be_checked()
+    expect(lesson).not_to_contain_text("changed since")
+    expect(reset).to_be_hidden()
+    page.get_by_label("Greedy", exact=True).check()
+    page.get_by_label("Constrained beam search", exact=True).check()  # moved back by hand: it matches again
+    expect(lesson).not_to_contain_text("changed since")
+
+
 def test_the_quantization_lens_preset_sets_nf4_then_compare_reads_its_text_at_fp32(page):
     page.get_by_label("Precision").click()
     page.get_by_role("option", name="bf16", exact=True).click()
