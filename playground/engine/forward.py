@@ -121,10 +121,12 @@ def forward_tree(
 def keep_path(cache: DynamicCache, start: int, nodes: list[int]) -> None:
     """Keeps, of the draft tree cached from position `start`, only `nodes` (ascending, the root first), moved to
     follow the text: the cache then holds the text and the accepted path, as if fed token by token."""
+    ids = None
     for layer in cache.layers:
         if not getattr(layer, "is_initialized", True):
             continue
-        ids = torch.tensor(nodes, dtype=torch.long, device=layer.keys.device) + start
+        if ids is None or ids.device != layer.keys.device:  # one index per device, not one per layer
+            ids = torch.tensor(nodes, dtype=torch.long, device=layer.keys.device) + start
         # (B, H, T, D): the path's positions, copied before the slots they move into are overwritten.
         layer.keys[..., start : start + len(nodes), :] = layer.keys.index_select(-2, ids)
         layer.values[..., start : start + len(nodes), :] = layer.values.index_select(-2, ids)

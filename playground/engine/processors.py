@@ -29,6 +29,8 @@ Stage = tuple[str, LogitsProcessor]
 # Stages that only remove tokens. Candidates are ranked by the distribution just before them, so a step
 # shows what a filter took away, not only what survived.
 FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
+# Stages whose scores depend on the tokens before a position (the others treat every row alike).
+HISTORY_STAGES = frozenset({"repetition_penalty", "no_repeat_ngram", "min_new_tokens"})
 
 
 def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device) -> list[Stage]:
@@ -103,3 +105,24 @@ def apply_stages(
         scores = processor(input_ids, scores)
         staged.append((name, scores))
     return staged
+
+
+def apply_stages_rows(
+    stages: list[Stage], pasts: list[list[int]], scores: torch.Tensor
+) -> list[tuple[str, torch.Tensor]]:
+    """`apply_stages` for rows that each have their own past: row r of `scores` (R, V) follows `pasts[r]`, every
+    token before it (a verified draft's positions, a draft tree's nodes), as a token-by-token run would have
+    processed it.
+
+    Stages that look at the past run row by row; when none is active, all rows go through at once (the first
+    row's past stands in for every row's, since no remaining stage reads it).
+    """
+    if not any(name in HISTORY_STAGES for name, _ in stages):
+        ids = torch.tensor([pasts[0]], dtype=torch.long, device=scores.device).expand(scores.shape[0], -1)
+        return apply_stages(stages, ids, scores)
+    rows = [
+        apply_stages(stages, torch.tensor([past], dtype=torch.long, device=scores.device), scores[r : r + 1])
+        for r, past in enumerate(pasts)
+    ]
+    # [(stage, (R, V))] with the rows stacked again.
+    return [(name, torch.cat([row[i][1] for row in rows])) for i, (name, _) in enumerate(rows[0])]

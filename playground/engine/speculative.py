@@ -25,7 +25,7 @@ from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.drafts import ModelDraft, PromptLookupDraft
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.engine.placement import to_host
-from playground.engine.processors import apply_stages
+from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.sampling import decode_tokens
 from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
@@ -39,20 +39,6 @@ from playground.trace import (
     Trace,
     expected_tokens,
 )
-
-
-def staged_rows(stages, context: list[int], tokens: list[int], logits: torch.Tensor):
-    """Processed scores for each row of `logits`, row j seeing `context + tokens[:j]` as its past. (R, V)
-
-    Penalties (repetition, no-repeat-ngram, min-new-tokens) depend on the tokens before each position, so
-    rows are processed one by one, as a token-by-token run would have processed them.
-    """
-    ids = torch.tensor([context + tokens], dtype=torch.long, device=logits.device)  # (1, T + g)
-    rows = []
-    for j in range(logits.shape[0]):
-        rows.append(apply_stages(stages, ids[:, : len(context) + j], logits[j : j + 1]))
-    # [(stage, (R, V))] with the rows stacked, for the step records.
-    return [(name, torch.cat([r[i][1] for r in rows])) for i, (name, _) in enumerate(rows[0])]
 
 
 def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelDraft:
@@ -106,7 +92,8 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
         tick = time.perf_counter()
         logits = forward_tokens(target, [text[-1], *proposed], cache)  # (g + 1, V)
         target_calls += 1
-        staged = staged_rows(stages, text, proposed, logits)
+        # Row j follows the text and the first j proposals.
+        staged = apply_stages_rows(stages, [text + proposed[:j] for j in range(len(proposed) + 1)], logits)
         p = torch.softmax(staged[-1][1], dim=-1)  # (g + 1, V)
         q = q if proposed else p.new_zeros((0, p.shape[-1]))  # (g, V)
         if settings.samples:

@@ -23,7 +23,7 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
-from playground.engine.processors import apply_stages
+from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import summarize_rows
 from playground.engine.speculative import add_speedup, emit, stop_after_round
 from playground.medusa.draft import HeadsDraft
@@ -38,31 +38,11 @@ from playground.medusa.tree import (
 )
 from playground.trace import DraftInfo, Emitted, Proposal, Speculative, SpeculativeRound, TreeNode
 
-# Stages whose scores depend on the tokens before a position: a tree's nodes each need their own past.
-HISTORY_STAGES = frozenset({"repetition_penalty", "no_repeat_ngram", "min_new_tokens"})
-
 
 def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
     """The run's tree: the `size` guesses with the best chance of being right, from the heads' held-out hit
     rates by rank (`tree.best_tree`)."""
     return best_tree(draft.hit_rates, size + 1)
-
-
-def staged_tree(stages, text: list[int], tree: DraftTree, tokens: list[int], logits: torch.Tensor):
-    """Processed scores at every node, each seeing the text and its own path as its past. (N, V) per stage.
-
-    Stages that look at the past are applied node by node; the others (temperature, the filters) to all nodes
-    at once, as they treat every row alike.
-    """
-    if not any(name in HISTORY_STAGES for name, _ in stages):
-        ids = torch.tensor([text], dtype=torch.long, device=logits.device).expand(logits.shape[0], -1)
-        return apply_stages(stages, ids, logits)
-    rows = []
-    for node in range(tree.size):
-        past = text + [tokens[n] for n in tree.path_to(node)[1:]]  # the root is the text's last token
-        ids = torch.tensor([past], dtype=torch.long, device=logits.device)
-        rows.append(apply_stages(stages, ids, logits[node : node + 1]))
-    return [(name, torch.cat([r[i][1] for r in rows])) for i, (name, _) in enumerate(rows[0])]
 
 
 def tree_decode(ctx: RunContext) -> Iterator[Update]:
@@ -79,7 +59,7 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     lm_head = model.get_output_embeddings()
     projection = heads.projection(lm_head.weight)  # (M, d): the heads' slice of the LM head, once per run
     tree = static_tree(draft, settings.tree_size)
-    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # tree depth limit -> (mask, depths)
+    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # tree size (one per depth it is cut to) -> (mask, depths)
 
     started = time.perf_counter()
     cache = new_cache(model)
@@ -108,7 +88,9 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
         with torch.no_grad():
             logits = lm_head(hidden).float()  # (N, V)
         token_list = tokens.tolist()
-        staged = staged_tree(stages, text, shape, token_list, logits)
+        # Each node follows the text and its own path (the root is the text's last token).
+        pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
+        staged = apply_stages_rows(stages, pasts, logits)
         scores = staged[-1][1]  # (N, V)
         probs = torch.softmax(scores, dim=-1)
         if settings.samples:

@@ -9,6 +9,7 @@ it keeps, so its expected accepted length is as large as its size allows.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class DraftTree:
         flat = torch.cat([guesses.reshape(-1), torch.tensor([root], device=guesses.device, dtype=guesses.dtype)])
         return flat[torch.tensor(index, device=guesses.device)]
 
-    @property
+    @functools.cached_property
     def children(self) -> list[list[int]]:
         """Each node's children, best rank first (breadth-first order sorts siblings by rank)."""
         children: list[list[int]] = [[] for _ in range(self.size)]

@@ -85,6 +85,14 @@ def start_long_run(page: Page) -> None:
     expect(page.locator("#status").get_by_text("Generating… step")).to_be_visible(timeout=RUN_TIMEOUT)
 
 
+def speculate(page: Page, prompt: str, draft: str) -> None:
+    """Types the prompt and picks speculative decoding with the Draft option named `draft`."""
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Speculative decoding", exact=True).check()
+    page.get_by_label("Draft", exact=True).click()
+    page.get_by_role("option", name=draft).click()
+
+
 def run(page: Page, done: str = "stopped:") -> None:
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#status").get_by_text(done)).to_be_visible(timeout=RUN_TIMEOUT)
@@ -375,10 +383,7 @@ def test_constrained_without_constraints_names_the_inputs(page):
 
 def test_speculative_decoding_shows_acceptance_and_the_measured_speedup(page, bundled_nf4):
     prompt = "Repeat this sentence: the quick brown fox jumps over the lazy dog."
-    page.get_by_label("Prompt").fill(prompt)
-    page.get_by_label("Speculative decoding", exact=True).check()
-    page.get_by_label("Draft", exact=True).click()
-    page.get_by_role("option", name="Prompt lookup (no model)").click()
+    speculate(page, prompt, "Prompt lookup (no model)")
     set_number(page, "Max new tokens", "24")
     run(page, "of draft tokens accepted")
     settings = Settings(strategy="speculative", draft_model=PROMPT_LOOKUP, max_new_tokens=24)
@@ -392,10 +397,7 @@ def test_speculative_decoding_shows_acceptance_and_the_measured_speedup(page, bu
 
 def test_medusa_heads_draw_each_rounds_draft_tree(page, bundled_nf4):
     prompt = "Explain how a rainbow forms."
-    page.get_by_label("Prompt").fill(prompt)
-    page.get_by_label("Speculative decoding", exact=True).check()
-    page.get_by_label("Draft", exact=True).click()
-    page.get_by_role("option", name="Medusa heads (a draft tree)").click()
+    speculate(page, prompt, "Medusa heads (a draft tree)")
     set_number(page, "Tree size", "8")
     set_number(page, "Max new tokens", "24")
     run(page, "tokens per target pass")

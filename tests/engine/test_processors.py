@@ -1,9 +1,10 @@
 """The stage list is transformers' processors, in transformers' order, applied without side effects."""
 
+import pytest
 import torch
 from transformers import GenerationConfig, LogitsProcessorList
 
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.processors import apply_stages, apply_stages_rows, build_stages
 from playground.settings import Settings
 from playground.trace import STAGES
 from tests.tiny import make_tiny_model, make_tiny_tokenizer
@@ -62,3 +63,24 @@ def test_uniform_distribution_stays_uniform_under_temperature():
     staged = apply_stages(stages, torch.tensor([[1]]), torch.zeros(1, 10))
     probs = torch.softmax(staged[-1][1], dim=-1)
     assert torch.allclose(probs, torch.full((1, 10), 0.1))
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        dict(strategy="sample", temperature=0.7, top_k=5, top_p=0.9),
+        dict(repetition_penalty=1.5, no_repeat_ngram_size=2),
+    ],
+    ids=["row-alike stages at once", "stages that read the past, row by row"],
+)
+def test_rows_with_their_own_pasts_are_processed_as_one_row_each(knobs):
+    torch.manual_seed(0)
+    stages = build_stages(Settings(**knobs), prompt_len=3, eos_ids=[0], device=torch.device("cpu"))
+    scores = torch.randn(3, 12)
+    pasts = [[1, 2, 3], [1, 2, 3, 2], [4, 2, 3, 5, 2]]  # a draft tree's nodes: different lengths and tokens
+    together = apply_stages_rows(stages, pasts, scores)
+    for r, past in enumerate(pasts):
+        alone = apply_stages(stages, torch.tensor([past]), scores[r : r + 1])
+        assert [name for name, _ in together] == [name for name, _ in alone]
+        for (_, rows), (_, row) in zip(together, alone, strict=True):
+            torch.testing.assert_close(rows[r : r + 1], row)
