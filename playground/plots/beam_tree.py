@@ -2,14 +2,18 @@
 
 x is the step; within a step nodes are ranked by length-penalized score, best on top. Kept, finished and
 returned nodes are drawn with their token and joined to their parents; pruned ones are small grey crosses, so
-wide trees stay readable. Past 24 steps a range slider scrolls along the steps.
+wide trees stay readable. Each returned sequence's whole path is a thick green line, and a node's hover gives
+its beam back to step 1 with the rank it held at every step. By default only the pruned candidates that
+ranked near the top of their step are drawn (the rest are counted per step); a constrained search weighs many
+more than it keeps. Past 24 steps a range slider scrolls along the steps.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, show_token
+from playground.plots.beam_paths import NEAR, answers, lineages, ranks, shown_by_default
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, hover_escape, show_token
 from playground.trace import Trace
 
 STATUS_STYLE = {  # status -> (symbol, colour, size); shape and colour both differ, for every kind of vision
@@ -19,32 +23,47 @@ STATUS_STYLE = {  # status -> (symbol, colour, size); shape and colour both diff
     "pruned": ("x-thin-open", GREY, 6),
 }
 VISIBLE_STEPS = 24
+BEAM_TEXT = 70  # characters of a node's beam text in its hover, the end kept
 
 
-def node_positions(trace: Trace) -> dict[int, tuple[int, int]]:
-    """Node id -> (step, rank within the step by score, 0 = best)."""
+def node_positions(trace: Trace, shown: set[int] | None = None) -> dict[int, tuple[int, int]]:
+    """Node id -> (step, row). With `shown`, only those nodes, in rank order without gaps, so hidden
+    candidates leave no empty rows; otherwise every node at its rank within the step (0 = best)."""
+    rank = ranks(trace.beams)
+    nodes = [n for n in trace.beams.nodes if shown is None or n.id in shown]
     by_step: dict[int, list] = {}
-    for node in trace.beams.nodes:
+    for node in nodes:
         by_step.setdefault(node.step, []).append(node)
-    positions = {}
-    for step, nodes in by_step.items():
-        for rank, node in enumerate(sorted(nodes, key=lambda n: -n.score)):
-            positions[node.id] = (step, rank)
-    return positions
+    return {
+        node.id: (step, row)
+        for step, group in by_step.items()
+        for row, node in enumerate(sorted(group, key=lambda n: rank[n.id]))
+    }
 
 
-def beam_tree_figure(trace: Trace) -> go.Figure:
+def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
     """The beam tree of a beam search or constrained beam search trace.
+
+    Args:
+        trace: a beam search or constrained beam search trace.
+        show_all: draw every pruned candidate, not only those ranked near the top of their step.
 
     Raises:
         ValueError: the trace has no beams (greedy, sampling or speculative runs).
     """
     if trace.beams is None or not trace.beams.nodes:
         raise ValueError("this trace has no beam tree: run beam search or constrained beam search")
-    nodes = trace.beams.nodes
-    pos = node_positions(trace)
-    constrained = bool(trace.beams.constraints)
+    beams = trace.beams
+    num_beams = int(trace.settings.get("num_beams", 1))
+    rank = ranks(beams)
+    shown = {n.id for n in beams.nodes} if show_all else shown_by_default(beams, num_beams, rank)
+    nodes = [n for n in beams.nodes if n.id in shown]
+    pos = node_positions(trace, None if show_all else shown)
+    by_id = {n.id: n for n in beams.nodes}
+    paths = lineages(beams)
+    constrained = bool(beams.constraints)
     fig = go.Figure()
+
     edge_x: list = []
     edge_y: list = []
     for node in nodes:
@@ -55,6 +74,19 @@ def beam_tree_figure(trace: Trace) -> go.Figure:
     fig.add_scatter(
         x=edge_x, y=edge_y, mode="lines", line=dict(color="#BBBBBB", width=1), hoverinfo="skip", showlegend=False
     )
+    found = answers(beams)
+    for answer in found:  # under the markers: the answer's path from step 1, as thick as a marker
+        fig.add_scatter(
+            x=[pos[i][0] + 1 for i in answer.path],
+            y=[pos[i][1] for i in answer.path],
+            mode="lines",
+            line=dict(color=GREEN, width=7),
+            opacity=0.45,
+            name=f"path of answer {answer.number}",
+            legendgroup="paths",
+            hoverinfo="skip",
+        )
+
     banks = [n.bank or 0 for n in nodes]
     for status, (symbol, colour, size) in STATUS_STYLE.items():
         group = [n for n in nodes if n.status == status]
@@ -84,28 +116,92 @@ def beam_tree_figure(trace: Trace) -> go.Figure:
             textfont=dict(size=10),
             marker=marker,
             name=status,
-            customdata=[[show_token(n.text), n.logprob, n.cum_logprob, n.score, n.bank] for n in group],
-            hovertemplate="%{customdata[0]} (" + status + ")<br>token log-prob %{customdata[1]:.3f}"
-            "<br>cumulative %{customdata[2]:.3f}<br>length-penalized %{customdata[3]:.3f}"
+            customdata=[
+                [show_token(n.text), n.logprob, n.cum_logprob, n.score, n.bank, *_history(paths[n.id], rank, by_id)]
+                for n in group
+            ],
+            hovertemplate="%{customdata[0]} (" + status + "), rank %{customdata[6]} at step %{x}"
+            "<br>beam: %{customdata[5]}<br>rank at each step: %{customdata[7]}"
+            "<br>token log-prob %{customdata[1]:.3f} · cumulative %{customdata[2]:.3f}"
+            " · length-penalized %{customdata[3]:.3f}"
             + ("<br>bank %{customdata[4]}" if constrained else "")
             + "<extra></extra>",
         )
-    steps = max(n.step for n in nodes) + 1
-    xaxis = dict(title="step", dtick=1, range=[0.5, min(steps, VISIBLE_STEPS) + 0.5])
+
+    steps = max(n.step for n in beams.nodes) + 1
+    rows = max(row for _, row in pos.values()) + 1
+    hidden = _hidden_per_step(beams, shown)
+    if hidden:
+        fig.add_scatter(
+            x=[step + 1 for step in hidden],
+            y=[rows] * len(hidden),
+            mode="text",
+            text=[f"+{count}" for count in hidden.values()],
+            textfont=dict(size=10, color=GREY),
+            name="pruned, ranked lower (not drawn)",
+            customdata=list(hidden.values()),
+            hovertemplate="step %{x}: %{customdata} more pruned candidates ranked below "
+            + str(NEAR * num_beams)
+            + "<extra></extra>",
+        )
+        rows += 1
+    for answer in found:
+        last = answer.path[-1]
+        fig.add_annotation(
+            x=pos[last][0] + 1, y=pos[last][1], text=f"answer {answer.number}", showarrow=False, xanchor="left",
+            xshift=12, font=dict(color=GREEN, size=11),
+        )  # fmt: skip
+        for index, node_id in answer.met:
+            constraint = beams.constraints[index]
+            words = (" | " if constraint.kind == "one_of" else " ").join(constraint.words)
+            fig.add_annotation(
+                x=pos[node_id][0] + 1, y=pos[node_id][1], text=f"met {hover_escape(words)!r}", showarrow=True,
+                arrowcolor=VERMILLION, ax=0, ay=-38, font=dict(color=VERMILLION, size=11),
+                bgcolor="rgba(255, 255, 255, 0.85)",
+            )  # fmt: skip
+
+    # Room on the right for the last step's "answer N" labels.
+    xaxis = dict(title="step", dtick=1, range=[0.5, min(steps, VISIBLE_STEPS) + 1.5])
     if steps > VISIBLE_STEPS:
         xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
+    title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"
+    if constrained:
+        title += f", {_count(len(beams.constraints), 'constraint')} (outline = advanced one)"
+    if hidden:
+        title += f"<br><sup>{len(beams.nodes) - len(shown)} pruned candidates ranked below {NEAR * num_beams} "
+        title += "in their step are counted (+N), not drawn</sup>"
     fig.update_layout(
-        title=f"Beam tree: {len(nodes)} candidates over {steps} steps"
-        + (f", {_count(len(trace.beams.constraints), 'constraint')} (outline = advanced one)" if constrained else ""),
+        title=title,
         xaxis=xaxis,
-        yaxis=dict(title="rank in step (best on top)", autorange="reversed", zeroline=False),
+        yaxis=dict(
+            title="rank in step (best on top)" if show_all or not hidden else "rank in step, drawn ones (best on top)",
+            autorange="reversed",
+            zeroline=False,
+        ),
         # Above the plot: below it, the range slider of a long run would cover the legend on a narrow page.
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
-        margin=dict(t=80),
-        # Room for a token label on every rank: labels of neighbouring ranks must not overlap.
-        height=max(420, 34 * (max(rank for _, rank in pos.values()) + 1) + 200),
+        margin=dict(t=100 if hidden else 80),
+        # Room for a token label on every row: labels of neighbouring rows must not overlap.
+        height=max(420, 34 * rows + 200),
     )
     return fig
+
+
+def _history(path: list[int], rank: dict[int, int], by_id: dict) -> list:
+    """The beam of a node (the last of `path`) as text (its end), the node's rank (1-based), and the beam's
+    rank at each step from step 1."""
+    text = "".join(by_id[i].text for i in path)
+    text = text if len(text) <= BEAM_TEXT else "…" + text[-BEAM_TEXT:]
+    return [hover_escape(repr(text)), rank[path[-1]] + 1, " → ".join(str(rank[i] + 1) for i in path)]
+
+
+def _hidden_per_step(beams, shown: set[int]) -> dict[int, int]:
+    """Step (0-based) -> how many of its candidates are not drawn, for the steps that have any."""
+    hidden: dict[int, int] = {}
+    for node in beams.nodes:
+        if node.id not in shown:
+            hidden[node.step] = hidden.get(node.step, 0) + 1
+    return dict(sorted(hidden.items()))
 
 
 def _count(n: int, noun: str) -> str:

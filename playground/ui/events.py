@@ -23,7 +23,7 @@ from playground.ui.parts import Parts
 from playground.ui.presets import Preset
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
-from playground.ui.views import all_views, sample_views, shown_model, step_view, tree_view
+from playground.ui.views import all_views, beam_view, sample_views, shown_model, step_view, tree_view
 
 # A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
 PRESET_FIELDS = [name for name in CONTROLS[2:] if name == "prompt" or not BY_NAME[name].widget.tab]
@@ -69,6 +69,13 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
         tree_view,
         inputs=[parts.last_trace, parts.views.draft_round],
         outputs=[parts.views.tree_plot],
+        api_visibility="private",
+    )
+    # `input`, not `change`: a new run resets the box, and that must not draw its tree a second time.
+    parts.views.beam_all.input(
+        beam_view,
+        inputs=[parts.last_trace, parts.views.beam_all],
+        outputs=[parts.views.beam_plot],
         api_visibility="private",
     )
     parts.output.select(

@@ -264,6 +264,11 @@ def build_views(parts: Parts, models: list[str]) -> None:
             overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
         with gr.Tab("Beam tree", id="beams"):
             gr.Markdown(explain("beam_tree"))
+            beam_all = gr.Checkbox(
+                False, label="Show every candidate",
+                info="Also the pruned ones that ranked far down their step (counted as +N when hidden)",
+                elem_id="beam-all",
+            )  # fmt: skip
             beam_plot = gr.Plot(label="Beam tree", elem_id="beam-plot")
         with gr.Tab("Draft acceptance", id="acceptance"):
             gr.Markdown(explain("draft_acceptance"))
@@ -321,6 +326,7 @@ def build_views(parts: Parts, models: list[str]) -> None:
         take=take,
         overview_plot=overview_plot,
         beam_plot=beam_plot,
+        beam_all=beam_all,
         accept_plot=accept_plot,
         draft_round=draft_round,
         tree_plot=tree_plot,

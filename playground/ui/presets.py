@@ -55,14 +55,17 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "Beam search prefers short, safe text",
-            "Beam search keeps the most probable sequences, and every extra token lowers a sequence's "
-            "probability, so finished short answers tend to win. In the Beam tree, finished beams are diamonds; "
-            "raise Length penalty above 1 to favour longer ones.",
+            "Beam search keeps the most probable sequences. It ranks them by log-probability divided by "
+            "length to the power Length penalty; at 0.5 every extra token still costs, so the short finished "
+            "answer wins: in the Beam tree its thick green path ends at a star after a few steps, while other "
+            "beams run on. Raise Length penalty to 2 and run again: long sequences are favoured now, and a long "
+            "run of likely tokens, even a loop, takes first place.",
             "What is the capital of France?",
             base.replace(
                 strategy="beam",
                 num_beams=min(6, base.limits.max_beams),
                 num_return_sequences=3,
+                length_penalty=0.5,
                 max_new_tokens=min(40, base.max_new_tokens),
             ),
         ),

@@ -57,6 +57,7 @@ class Views(NamedTuple):
     take: Any  # the tokens one could take at that step instead (the "Take instead" dropdown)
     overview_plot: Any  # every step's chosen probability and entropy
     beam_plot: Any  # the beam tree
+    beam_all: Any  # whether it draws every pruned candidate (off for each new run)
     accept_plot: Any  # draft acceptance
     draft_round: Any  # the Round slider of a Medusa run's draft trees
     tree_plot: Any  # that round's draft tree
@@ -73,6 +74,7 @@ def all_views(trace: Trace | None) -> Views:
             take_choices(None, 0),
             empty,
             _beam(trace),
+            gr.Checkbox(value=False),
             _accept(trace),
             *_trees(trace),
         )
@@ -84,15 +86,21 @@ def all_views(trace: Trace | None) -> Views:
         take=take_choices(trace, first),
         overview_plot=overview_figure(trace),
         beam_plot=_beam(trace),
+        beam_all=gr.Checkbox(value=False),
         accept_plot=_accept(trace),
         **dict(zip(("draft_round", "tree_plot", "depth_plot"), _trees(trace), strict=True)),
     )
 
 
-def _beam(trace: Trace | None) -> Any:
+def _beam(trace: Trace | None, show_all: bool = False) -> Any:
     if trace is None or trace.beams is None:
         return placeholder("Run beam search or constrained beam search to see the beam tree.")
-    return beam_tree_figure(trace)
+    return beam_tree_figure(trace, show_all=show_all)
+
+
+def beam_view(trace: Trace | None, show_all: Any) -> Any:
+    """The beam tree with every pruned candidate drawn, or only those ranked near the top of their step."""
+    return _beam(trace, bool(show_all))
 
 
 def _accept(trace: Trace | None) -> Any:

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from playground.engine import generate
 from playground.engine.branch import branch_point
+from playground.plots.beam_paths import ranks
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 from tests.helpers import run as run_with_draft
 
@@ -351,7 +352,12 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     expect(page.locator("#step-plot").get_by_text("Step 3: chose")).to_be_visible(timeout=30_000)
     expect(page.locator("#overview-plot").get_by_text("entropy (nats)")).to_be_visible()
     page.get_by_role("tab", name="Beam tree").click()
-    expect(page.locator("#beam-plot").get_by_text("Beam tree:")).to_be_visible(timeout=30_000)
+    plot = page.locator("#beam-plot")
+    expect(plot.get_by_text("Beam tree:")).to_be_visible(timeout=30_000)
+    # Each returned sequence is labelled at its end, and its path from step 1 is in the legend.
+    for number in range(1, len(expected.beams.sequences) + 1):
+        expect(plot.get_by_text(f"answer {number}", exact=True)).to_be_visible()
+        expect(plot.get_by_text(f"path of answer {number}", exact=True)).to_be_visible()
     shot(page, "beam-tree")
     page.get_by_role("tab", name="Draft acceptance").click()
     expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()
@@ -371,8 +377,23 @@ def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):
     expected = generate(bundled_nf4, prompt, settings)
     assert "umbrella" in expected.output.text.lower() and output_text(page) == shown(expected)
     page.get_by_role("tab", name="Beam tree").click()
-    expect(page.locator("#beam-plot").get_by_text("bank", exact=True)).to_be_visible(timeout=30_000)
+    plot = page.locator("#beam-plot")
+    expect(plot.get_by_text("bank", exact=True)).to_be_visible(timeout=30_000)
+    # Where the answer completed each constraint is marked, whichever option of the one-of set it used.
+    expect(plot.get_by_text("met 'umbrella'", exact=True)).to_be_visible()
+    expect(plot.get_by_text("met 'red | blue'", exact=True)).to_be_visible()
+    # The candidates ranked far down their step are counted, not drawn, until asked for.
+    hidden = sum(n.status == "pruned" for n in expected.beams.nodes) - sum(
+        n.status == "pruned" and r < 2 * expected.settings["num_beams"]
+        for n, r in ((n, ranks(expected.beams)[n.id]) for n in expected.beams.nodes)
+    )
+    assert hidden > 0, "this run should weigh more candidates than the tree draws by default"
+    expect(plot.get_by_text(f"{hidden} pruned candidates ranked below")).to_be_visible()
     shot(page, "constrained")
+    page.get_by_label("Show every candidate").check()
+    expect(plot.get_by_text("pruned candidates ranked below")).to_be_hidden(timeout=30_000)
+    expect(plot.get_by_text(f"Beam tree: {len(expected.beams.nodes)} candidates")).to_be_visible()
+    shot(page, "constrained-all")
 
 
 def test_constrained_without_constraints_names_the_inputs(page):
