@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine.placement import to_host
-from playground.engine.processors import FILTER_STAGES
+from playground.engine.processors import FILTER_STAGES, HISTORY_STAGES
 from playground.trace import Candidate, Chosen, Step
 
 
@@ -20,7 +20,7 @@ from playground.trace import Candidate, Chosen, Step
 class RowSummary:
     """The top candidates of B rows at one step, on the host. N = number of candidates kept per row."""
 
-    ids: torch.Tensor  # (B, N) token ids, best first by the pre-filter distribution
+    ids: torch.Tensor  # (B, N) token ids, best first by the model's own distribution (`ranking_scores`)
     logits: torch.Tensor  # (B, N) raw model logits
     probs: dict[str, torch.Tensor]  # stage name -> (B, N) probability after that stage; "final" included
     removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
@@ -36,12 +36,18 @@ def entropy(scores: torch.Tensor) -> torch.Tensor:
 
 
 def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:
-    """Scores of the last stage before any filter: the order in which candidates are shown. (B, V)"""
+    """Scores of the last stage before any filter, penalties left out: the order in which candidates are
+    shown, the model's own (temperature keeps it). (B, V)
+
+    Penalties are left out so the tokens they push down or ban stay among the candidates: a repetition
+    penalty's or an n-gram ban's effect is seen on the tokens it touched, which would otherwise drop out.
+    """
     ranked = staged[0][1]
     for name, scores in staged:
         if name in FILTER_STAGES:
             break
-        ranked = scores
+        if name not in HISTORY_STAGES:
+            ranked = scores
     return ranked
 
 

@@ -85,3 +85,17 @@ def test_a_sure_step_has_entropy_zero_never_minus_zero():
     summary = summarize_rows([("raw", scores)], scores, top_n=3)
     step = to_step(0, summary, 0, chosen_id=1, texts=TokenTexts(CountingTokenizer()), top_n=3)
     assert step.entropy == 0.0 and math.copysign(1.0, step.entropy) == 1.0 and f"{step.entropy:.2f}" == "0.00"
+
+
+def test_penalties_do_not_reorder_the_candidates():
+    """A token a penalty pushed down or banned keeps its place among the candidates, so its fall shows."""
+    raw = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))  # (B=1, V=4)
+    penalized = raw.clone()
+    penalized[0, 0] = raw[0, 0] * 3  # token 0 was in the context
+    banned = penalized.clone()
+    banned[0, 1] = -math.inf  # token 1 would repeat an n-gram
+    staged = [("raw", raw), ("repetition_penalty", penalized), ("no_repeat_ngram", banned), ("top_k", banned)]
+    summary = summarize_rows(staged, raw, top_n=2)
+    assert summary.ids[0].tolist() == [0, 1]
+    assert summary.stage_names[summary.removed_by[0, 1]] == "no_repeat_ngram"
+    assert summary.probs["repetition_penalty"][0, 0] < summary.probs["raw"][0, 0]
