@@ -47,6 +47,8 @@ STAGE_LABELS = {
 def show_token(text: str) -> str:
     """A token's text made visible: leading/trailing spaces as '␣', newlines as '⏎', tabs as '⇥'."""
     shown = text.replace("\n", "⏎").replace("\t", "⇥")
+    if shown and not shown.strip(" "):
+        return "␣" * len(shown)  # only spaces: each one once (they are all leading, none trailing)
     if shown.strip(" ") != shown:
         core = shown.strip(" ")
         lead = len(shown) - len(shown.lstrip(" "))

@@ -36,6 +36,7 @@ def traces(tiny_tokenizer):
 def test_show_token_makes_whitespace_visible():
     assert show_token(" the") == "␣the" and show_token("\n") == "⏎" and show_token("") == "∅"
     assert show_token("a b") == "a b"
+    assert show_token(" ") == "␣" and show_token("   ") == "␣␣␣" and show_token(" a  ") == "␣a␣␣"
 
 
 def test_stage_figure_has_a_bar_group_per_stage_and_cuts_removed_tokens(traces):
