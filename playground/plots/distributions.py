@@ -5,7 +5,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots.style import BLUE, GREY, ORANGE, STAGE_COLOURS, STAGE_LABELS, VERMILLION, show_token
+from playground.plots.context_marks import earlier, repeated_ngram, token_texts
+from playground.plots.style import (
+    BLUE,
+    GREY,
+    ORANGE,
+    STAGE_COLOURS,
+    STAGE_LABELS,
+    VERMILLION,
+    hover_escape,
+    show_token,
+)
 from playground.trace import STAGES, Trace
 
 
@@ -36,18 +46,31 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
             marker_color=STAGE_COLOURS[stage],
             hovertemplate="%{x}<br>" + STAGE_LABELS[stage] + ": %{y:.4f}<extra></extra>",
         )
-    removed = [(label, c.removed_by) for label, c in zip(labels, cands, strict=True) if c.removed_by]
-    for label, stage in removed:
+    ngram = int(trace.settings.get("no_repeat_ngram_size") or 0)
+    texts = token_texts(trace) if ngram else {}
+    for label, c in zip(labels, cands, strict=True):
+        if not c.removed_by:
+            continue
+        text, why = f"✂ {c.removed_by}", None
+        repeat = repeated_ngram(trace, index, c.id, ngram) if c.removed_by == "no_repeat_ngram" else None
+        if repeat is not None:
+            spelled = "".join(texts.get(i, "…") for i in repeat.token_ids)
+            text = f"✂ repeats {show_token(spelled)!r}"
+            where = "in the prompt" if repeat.first_step is None else f"ending at step {repeat.first_step}"
+            why = f"{show_token(c.text)!r} would repeat the {ngram}-gram {spelled!r}, seen before {where}"
         fig.add_annotation(
             x=label,
             y=0,
-            text=f"✂ {stage}",
+            text=hover_escape(text),
+            hovertext=hover_escape(why) if why else None,
             showarrow=False,
             yshift=10,
+            xshift=-6,  # left of the group's centre: a penalty mark may stand at the right (both read)
             textangle=-90,
             font=dict(color=VERMILLION, size=10),
             yanchor="bottom",
         )
+    penalized = _penalty_marks(fig, trace, index, labels)
     chosen = next((label for label, c in zip(labels, cands, strict=True) if c.id == step.chosen.id), None)
     if chosen is not None:
         fig.add_annotation(
@@ -71,16 +94,55 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"top-p = {top_p:g}")
     # A branch's forced steps were not chosen by the model: say who chose them.
     who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
+    title = f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
+    title += f"entropy {step.entropy:.2f} nats)"
+    if penalized:
+        title += f"<br><sup>{_plural(penalized, 'candidate')} already in the context (marked ⟲): "
+        title += "the repetition penalty moved each one's p as labelled; hover for where it appeared</sup>"
     fig.update_layout(
-        title=f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
-        f"entropy {step.entropy:.2f} nats)",
+        title=title,
         barmode="group",
         yaxis=dict(title="probability", range=[0, 1.05]),
-        xaxis=dict(title="candidates, ranked before filtering", tickangle=-45),
+        xaxis=dict(title="candidates, ranked by the model before penalties and filters", tickangle=-45),
         legend=dict(orientation="h", y=-0.35),
         margin=dict(t=60, b=120),
     )
     return fig
+
+
+def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> int:
+    """Marks every candidate of step `index` that the repetition penalty touched, the tokens already in the
+    context, with its probability before and after the penalty; returns how many it marked."""
+    step = trace.steps[index]
+    if not step.candidates or "repetition_penalty" not in step.candidates[0].probs:
+        return 0
+    seen = earlier(trace, index)
+    marked = 0
+    for label, c in zip(labels, step.candidates, strict=True):
+        if c.id not in seen:
+            continue
+        before, after = c.probs["raw"], c.probs["repetition_penalty"]
+        fig.add_annotation(
+            x=label,
+            y=max(before, after),
+            text=f"⟲ {before:.2f}→{after:.2f}",
+            hovertext=hover_escape(
+                f"{show_token(c.text)!r} is in the context {seen[c.id]}: the repetition penalty moved its p "
+                f"from {before:.4f} to {after:.4f}"
+            ),
+            showarrow=False,
+            yshift=4,
+            xshift=6,
+            textangle=-90,
+            yanchor="bottom",
+            font=dict(color=STAGE_COLOURS["repetition_penalty"], size=10),
+        )
+        marked += 1
+    return marked
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _stage_before(step, stage: str) -> str:

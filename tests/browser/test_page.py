@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from playground.engine import generate
 from playground.engine.branch import branch_point
+from playground.plots import stage_figure
 from playground.plots.beam_paths import ranks
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 from tests.helpers import run as run_with_draft
@@ -361,6 +362,30 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     shot(page, "beam-tree")
     page.get_by_role("tab", name="Draft acceptance").click()
     expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()
+
+
+def test_the_stage_view_shows_which_tokens_the_penalties_touched_and_why(page, bundled_nf4):
+    prompt = "The best thing about the city is that the city"
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Chat template").uncheck()
+    set_number(page, "Repetition penalty", "1.1")
+    set_number(page, "No-repeat n-gram", "3")
+    set_number(page, "Max new tokens", "8")
+    run(page)
+    settings = Settings(chat=False, repetition_penalty=1.1, no_repeat_ngram_size=3, max_new_tokens=8)
+    expected = generate(bundled_nf4, prompt, settings)
+    assert output_text(page) == shown(expected)
+    notes = [a.text for a in stage_figure(expected, 0).layout.annotations]
+    plot = page.locator("#step-plot")
+    # Step 1: " is" would repeat the prompt's "the city is", and every candidate the prompt holds is marked
+    # with its probability before and after the penalty, without hovering.
+    expect(plot.get_by_text("✂ repeats '␣the city is'")).to_be_visible(timeout=30_000)
+    marks = [n for n in notes if n.startswith("⟲")]
+    assert marks, "the prompt's own tokens are among the first step's candidates"
+    expect(plot.get_by_text(f"{len(marks)} candidate")).to_be_visible()
+    for mark in marks:
+        expect(plot.get_by_text(mark, exact=True).first).to_be_visible()
+    shot(page, "penalties")
 
 
 def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):
