@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import asdict, dataclass, field
@@ -69,6 +70,9 @@ class Chosen:
     id: int
     text: str
     prob: float  # probability under the final distribution
+    # Hex of the token's bytes when its text alone is not whole characters (a byte-level tokenizer split a
+    # character over several tokens, each "�" on its own): views join them. None for every other token.
+    bytes: str | None = None
 
 
 @dataclass
@@ -425,6 +429,8 @@ class Trace:
         for step in self.steps:
             if step.origin is not None and step.origin not in ORIGINS:
                 raise ValueError(f"steps[{step.index}].origin must be one of {', '.join(ORIGINS)}")
+            if step.chosen.bytes is not None and not re.fullmatch(r"(?:[0-9a-f]{2})+", step.chosen.bytes):
+                raise ValueError(f"steps[{step.index}].chosen.bytes must be the token's bytes as lowercase hex")
         if self.beams is not None:
             for node in self.beams.nodes:
                 if node.status not in BEAM_STATUSES:

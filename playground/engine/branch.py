@@ -83,7 +83,7 @@ def graft(ctx: RunContext, trace: Trace, forced: list[Step]) -> Trace:
     trace.branch = Branch(
         parent=ctx.settings.parent_run,
         at=offset,
-        token=Chosen(id=last.chosen.id, text=last.chosen.text, prob=last.chosen.prob),
+        token=Chosen(id=last.chosen.id, text=last.chosen.text, prob=last.chosen.prob, bytes=last.chosen.bytes),
         probs=dict(probs),
     )
     return trace

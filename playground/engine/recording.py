@@ -13,6 +13,7 @@ import torch
 
 from playground.engine.placement import to_host
 from playground.engine.processors import FILTER_STAGES, HISTORY_STAGES
+from playground.engine.token_bytes import token_bytes
 from playground.trace import Candidate, Chosen, Step
 
 
@@ -102,6 +103,7 @@ class TokenTexts:
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
         self.known: dict[int, str] = {}
+        self.raw: dict[int, str | None] = {}
 
     def __call__(self, token_ids: list[int]) -> list[str]:
         """The text of each token id, decoded on its own."""
@@ -110,6 +112,13 @@ class TokenTexts:
             texts = self.tokenizer.batch_decode([[i] for i in missing], skip_special_tokens=False)
             self.known.update(zip(missing, texts, strict=True))
         return [self.known[i] for i in token_ids]
+
+    def bytes_hex(self, token_id: int) -> str | None:
+        """Hex of the token's bytes when its text alone is not whole characters, else None (`token_bytes`)."""
+        if token_id not in self.raw:
+            found = token_bytes(self.tokenizer, token_id, self([token_id])[0])
+            self.raw[token_id] = None if found is None else found.hex()
+        return self.raw[token_id]
 
 
 def to_step(
@@ -147,6 +156,7 @@ def to_step(
             id=chosen_id,
             text=words[keep.index(chosen_id)],
             prob=stage_probs["final"][chosen_col],
+            bytes=texts.bytes_hex(chosen_id),
         ),
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, float(summary.entropy[row])),

@@ -24,7 +24,7 @@ from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, control_values, make_settings, whole_number
 from playground.ui.pump import batches
-from playground.ui.tokens import plain_text, token_span, trace_html
+from playground.ui.tokens import Characters, plain_text, token_span, trace_html
 
 logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
@@ -240,6 +240,7 @@ class Runs:
             yield "", "Stopped before it started.", None
             return
         shown: list[str] = []  # one span per decided token
+        chars = Characters()  # joins a character's bytes split over tokens, as trace_html does
         count = 0
         prompt = values.get("prompt")
 
@@ -253,7 +254,9 @@ class Runs:
                 yield trace_html(last.trace), summary(last.trace), last.trace
                 return
             count += len(batch)
-            shown += [token_span(update.step) for update in batch if update.step is not None]
+            shown += [
+                token_span(update.step, shown=chars.shown(update.step)) for update in batch if update.step is not None
+            ]
             # Beam search reports no step: its running best beam changes as a whole.
             # Many samples show the first one's tokens, which stay when it ends before the others.
             text = "".join(shown) if last.step is not None or settings.num_samples > 1 else plain_text(last.text)

@@ -8,6 +8,7 @@ as a short diff instead of the whole text again.
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 from typing import Any
@@ -41,6 +42,9 @@ def hover_card(step: Step) -> str:
     Probabilities are the final distribution's, the one the token was drawn from.
     """
     lines = [f"step {step.index + 1} · p = {step.chosen.prob:.3f} · entropy {step.entropy:.2f} nats"]
+    if step.chosen.bytes is not None:
+        spaced = " ".join(step.chosen.bytes[i : i + 2] for i in range(0, len(step.chosen.bytes), 2))
+        lines.append(f"bytes {spaced}: part of a character split over tokens")
     if step.origin is not None:
         lines.append(ORIGIN_TEXT[step.origin])
     ranked = sorted(step.candidates, key=lambda c: c.probs.get("final", 0.0), reverse=True)
@@ -63,16 +67,42 @@ def alternatives(step: Step) -> list[list[Any]]:
     return [[c.id, show_token(c.text), round(c.probs.get("final", 0.0), 4)] for c in others(step)[:ALTERNATIVES]]
 
 
-def token_span(step: Step, extra: str = "") -> str:
-    """One token as a span: text escaped, band class (plus `extra` classes), 0-based step index, hover card,
-    and the alternatives a click offers to take instead."""
+class Characters:
+    """Joins a character's bytes across the tokens that split it, for display, one token at a time (so a
+    streaming run and a finished trace show the same): a token that is only some bytes of a character shows
+    nothing, the one that completes it shows the whole character. Bytes never completed show as "�" at the
+    start of the next whole token, or at the end of the text."""
+
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def shown(self, step: Step) -> str:
+        """What the span of `step`, the next token, shows."""
+        if step.chosen.bytes is None:
+            left = self.decoder.decode(b"", final=True)  # "" unless bytes were left incomplete
+            self.decoder.reset()
+            return left + step.chosen.text
+        return self.decoder.decode(bytes.fromhex(step.chosen.bytes))
+
+    def finish(self) -> str:
+        """What is left once the text ends: "�" when it ended inside a character, else nothing."""
+        return self.decoder.decode(b"", final=True)
+
+
+def token_span(step: Step, extra: str = "", shown: str | None = None) -> str:
+    """One token as a span: `shown` (the token's text when None) escaped, band class (plus `extra` classes),
+    0-based step index, hover card, and the alternatives a click offers to take instead. A token that is part
+    of a split character is marked "bytes" (and "part" when it shows nothing, so it keeps a width to hover)."""
     if step.origin is not None:
         extra += f" {step.origin}"
+    text = step.chosen.text if shown is None else shown
+    if step.chosen.bytes is not None:
+        extra += " bytes" + ("" if text else " part")
     alts = json.dumps(alternatives(step), ensure_ascii=False)
     return (
         f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
         f'data-tip="{html.escape(hover_card(step), quote=True)}" data-alts="{html.escape(alts, quote=True)}">'
-        f"{html.escape(step.chosen.text)}</span>"
+        f"{html.escape(text)}</span>"
     )
 
 
@@ -90,7 +120,9 @@ def trace_html(trace: Trace | None) -> str:
         return plain_text(trace.output.text)
     *body, last = trace.steps
     ended = " eos" if trace.output.stop_reason == "eos" else ""
-    return "".join(token_span(step) for step in body) + token_span(last, ended)
+    chars = Characters()
+    spans = [token_span(step, shown=chars.shown(step)) for step in body]
+    return "".join(spans) + token_span(last, ended, chars.shown(last) + chars.finish())
 
 
 def aligned_html(a: Trace, comparison: Comparison) -> str:

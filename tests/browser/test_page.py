@@ -388,6 +388,24 @@ def test_the_stage_view_shows_which_tokens_the_penalties_touched_and_why(page, b
     shot(page, "penalties")
 
 
+def test_characters_split_over_tokens_read_whole_in_the_output(page, bundled_nf4):
+    prompt = "How do you write 'thank you' in Japanese?"
+    page.get_by_label("Prompt").fill(prompt)
+    set_number(page, "Max new tokens", "24")
+    run(page)
+    expected = generate(bundled_nf4, prompt, Settings(max_new_tokens=24))
+    split = [step for step in expected.steps if step.chosen.bytes is not None]
+    assert split, "the answer holds characters the tokenizer splits over several tokens"
+    # The text reads as the tokenizer decodes it, with one span per token still there to hover and click.
+    assert settled_text(page) == bundled_nf4.tokenizer.decode(expected.output.token_ids)
+    assert page.locator("#output .tokens .tok").count() == len(expected.steps)
+    part = page.locator(f'#output .tok[data-step="{split[0].index}"]')
+    part.hover()
+    card = page.evaluate("() => getComputedStyle(document.querySelector('#output .tok:hover'), '::after').content")
+    assert f"bytes {split[0].chosen.bytes[:2]}" in card and "part of a character split over tokens" in card
+    shot(page, "split-characters")
+
+
 def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):
     prompt = "Write a sentence about the weather."
     page.get_by_label("Prompt").fill(prompt)

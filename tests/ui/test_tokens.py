@@ -5,7 +5,7 @@ import json
 import re
 
 from playground.trace import Candidate, Chosen, OutputInfo, Step
-from playground.ui.tokens import LEGEND, alternatives, band, hover_card, plain_text, token_span, trace_html
+from playground.ui.tokens import LEGEND, Characters, alternatives, band, hover_card, plain_text, token_span, trace_html
 
 
 def step(index, text, prob, alternatives):
@@ -64,3 +64,40 @@ def test_trace_html_is_one_span_per_step_or_plain_text_without_steps():
     assert re.findall(r'class="tok (p\d[ a-z]*)" data-step="(\d)"', shown) == [("p3", "0"), ("p0 eos", "1")]
     assert trace_html(FakeTrace([], "a < b")) == '<span class="plain">a &lt; b</span>'
     assert trace_html(None) == "" and plain_text("") == ""
+
+
+def byte_step(index, raw: bytes):
+    """A step whose token is the bytes `raw`, not whole characters: its own text has a "�"."""
+    text = raw.decode("utf-8", errors="replace")
+    chosen = Chosen(id=100 + index, text=text, prob=0.5, bytes=raw.hex() if "\ufffd" in text else None)
+    return Step(index=index, chosen=chosen, entropy=1.0, candidates=[])
+
+
+def test_a_character_split_over_tokens_shows_once_and_every_token_keeps_its_span():
+    # " 日" as three byte tokens (as SmolLM2's tokenizer splits it), then "本" whole, then "é" as two.
+    raws = [b" \xe6", b"\x97", b"\xa5", "本".encode(), b"\xc3", b"\xa9"]
+    steps = [byte_step(i, raw) for i, raw in enumerate(raws)]
+    shown = trace_html(FakeTrace(steps, " 日本é"))
+    spans = re.findall(r'<span class="tok ([^"]*)" data-step="(\d)"[^>]*>([^<]*)</span>', shown)
+    assert [text for _, _, text in spans] == [" ", "", "日", "本", "", "é"]
+    assert "".join(text for _, _, text in spans) == b"".join(raws).decode()
+    assert [step_ for _, step_, _ in spans] == ["0", "1", "2", "3", "4", "5"]  # one span per token
+    assert [("bytes" in c, "part" in c) for c, _, _ in spans] == [
+        (True, False), (True, True), (True, False), (False, False), (True, True), (True, False)
+    ]  # fmt: skip
+    assert "bytes e6 97 a5" not in shown and "bytes 97: part of a character split over tokens" in html.unescape(shown)
+
+
+def test_bytes_that_never_complete_a_character_show_as_one_replacement_character():
+    steps = [byte_step(0, b"\xe6\x97"), byte_step(1, b"a"), byte_step(2, b"\xc3")]
+    spans = re.findall(r">([^<]*)</span>", trace_html(FakeTrace(steps, "")))
+    # The cut character shows at the next whole token, and at the end when the run ended inside one.
+    assert spans == ["", "\ufffda", "\ufffd"]
+
+
+def test_streaming_joins_the_same_way_as_the_finished_trace():
+    steps = [byte_step(i, raw) for i, raw in enumerate([b"\xf0\x9f", b"\x99", b"\x82", b"!"])]
+    chars = Characters()
+    streamed = "".join(token_span(s, shown=chars.shown(s)) for s in steps)
+    finished = trace_html(FakeTrace(steps, "🙂!")).replace(" eos", "")  # the finished run marks its end
+    assert streamed == finished and ">🙂<" in streamed
