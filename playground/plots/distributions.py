@@ -15,6 +15,7 @@ from playground.plots.style import (
     VERMILLION,
     hover_escape,
     show_token,
+    spaced_hex,
 )
 from playground.trace import STAGES, Trace
 
@@ -94,7 +95,8 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"top-p = {top_p:g}")
     # A branch's forced steps were not chosen by the model: say who chose them.
     who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
-    title = f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} (p = {step.chosen.prob:.3f}, "
+    raw = f"bytes {spaced_hex(step.chosen.bytes)} of a split character, " if step.chosen.bytes else ""
+    title = f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} ({raw}p = {step.chosen.prob:.3f}, "
     title += f"entropy {step.entropy:.2f} nats)"
     if penalized:
         title += f"<br><sup>{_plural(penalized, 'candidate')} already in the context (marked ⟲): "

@@ -57,6 +57,11 @@ def show_token(text: str) -> str:
     return shown or "∅"
 
 
+def spaced_hex(hex_bytes: str) -> str:
+    """A token's bytes as hex, one byte at a time: "e697" -> "e6 97"."""
+    return " ".join(hex_bytes[i : i + 2] for i in range(0, len(hex_bytes), 2))
+
+
 def hover_escape(text: str) -> str:
     """Text for a Plotly hover label, which renders a small HTML subset: markup escaped, newlines shown as ⏎."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "⏎")

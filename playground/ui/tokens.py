@@ -13,7 +13,7 @@ import html
 import json
 from typing import Any
 
-from playground.plots.style import show_token
+from playground.plots.style import show_token, spaced_hex
 from playground.trace import Candidate, Comparison, Step, Trace
 
 # Upper bounds of the probability bands, least likely first, and their CSS classes (assets/style.css shades
@@ -43,8 +43,7 @@ def hover_card(step: Step) -> str:
     """
     lines = [f"step {step.index + 1} · p = {step.chosen.prob:.3f} · entropy {step.entropy:.2f} nats"]
     if step.chosen.bytes is not None:
-        spaced = " ".join(step.chosen.bytes[i : i + 2] for i in range(0, len(step.chosen.bytes), 2))
-        lines.append(f"bytes {spaced}: part of a character split over tokens")
+        lines.append(f"bytes {spaced_hex(step.chosen.bytes)}: part of a character split over tokens")
     if step.origin is not None:
         lines.append(ORIGIN_TEXT[step.origin])
     ranked = sorted(step.candidates, key=lambda c: c.probs.get("final", 0.0), reverse=True)

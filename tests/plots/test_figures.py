@@ -246,3 +246,12 @@ def test_the_samples_tree_counts_paths_and_gives_the_models_probability(tiny_loa
     assert list(diversity.data[1].y) == [
         sum(len(s.token_ids) > i for s in samples) for i in range(len(diversity.data[1].y))
     ]
+
+
+def test_a_step_whose_token_is_part_of_a_character_names_its_bytes(traces):
+    import copy
+
+    trace = copy.deepcopy(traces["greedy"])
+    trace.steps[0].chosen.bytes = "e697"
+    assert "(bytes e6 97 of a split character, p = " in stage_figure(trace, 0).layout.title.text
+    assert "bytes" not in stage_figure(traces["greedy"], 0).layout.title.text
