@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from playground.settings import PROMPT_LOOKUP, Settings
+from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,12 @@ SKY = "Explain in two sentences why the sky is blue."
 COPY = (
     "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog, and the lazy dog does not mind at all."
 )
+
+
+def speculative(base: Settings, **changes) -> Settings:
+    """A speculative-decoding lesson's settings: 48 tokens, with the speed-up over plain decoding measured in the
+    same run (whether a draft pays off depends on the machine, so every such lesson shows it)."""
+    return base.replace(**{"strategy": "speculative", "max_new_tokens": 48, "measure_speedup": True, **changes})
 
 
 def presets() -> list[Preset]:
@@ -83,50 +89,45 @@ def presets() -> list[Preset]:
             ),
         ),
         Preset(
-            "Speculative decoding with a good draft",
-            "The draft here is the target's own weights at bf16. It agrees with the 4-bit target on many tokens "
+            "Speculative decoding with a cheap draft",
+            "Medusa heads are small layers on the target's last hidden state that guess the next few tokens, so "
+            "drafting costs no model pass. The target checks a tree of 8 guesses in one pass and keeps the "
+            "longest path it agrees with, plus a token of its own: the status line gives the tokens per target "
+            "pass, and the Draft acceptance tab draws each round's tree (move the Round slider). Whether this is "
+            "faster depends on the machine: it pays off only where a pass over 9 tokens costs about as much as "
+            "a pass over one, and the tab shows the speed-up measured here, which can be below 1x. At 4-bit the "
+            "text can part from greedy decoding's at a near-tie, as 4-bit kernels round a pass over several "
+            "tokens a little differently from a pass over one.",
+            SKY,
+            speculative(base, draft_model=MEDUSA, tree_size=8),
+        ),
+        Preset(
+            "Speculative decoding with an accurate but costly draft",
+            "The draft here is the target's own weights at bf16. It agrees with the 4-bit target on most tokens "
             "(not all: the two precisions round differently), so a target pass often yields two or more tokens, "
-            "and the text is the same as greedy decoding's. But this draft "
-            "costs about as much as the target, so it pays off only where bf16 runs much faster than the "
-            "target's precision, which depends on the machine: the Draft acceptance tab shows the speed-up "
-            "measured here, often below 1x.",
+            "and the text is the same as greedy decoding's. But this draft costs about as much as the target, "
+            "so it pays off only where bf16 runs much faster than the target's precision, which depends on the "
+            "machine: the Draft acceptance tab shows the speed-up measured here, often below 1x.",
             STORY,
-            base.replace(
-                strategy="speculative",
-                draft_model=None,
-                draft_precision="bf16",
-                num_draft_tokens=4,
-                max_new_tokens=48,
-                measure_speedup=True,
-            ),
+            speculative(base, draft_model=None, draft_precision="bf16", num_draft_tokens=4),
         ),
         Preset(
             "Speculative decoding with a poor draft",
             "Prompt lookup guesses the next tokens by copying what followed the same words in the prompt. A story "
             "repeats little of its prompt, so most guesses are rejected (red) and each target pass yields about "
-            "one token. Try the next preset, where the output copies the prompt.",
+            "one token, and checking the rejected guesses costs a little: the Draft acceptance tab shows the "
+            "speed-up measured here. Try the next preset, where the output copies the prompt.",
             STORY,
-            base.replace(
-                strategy="speculative",
-                draft_model=PROMPT_LOOKUP,
-                num_draft_tokens=4,
-                max_new_tokens=48,
-                measure_speedup=True,
-            ),
+            speculative(base, draft_model=PROMPT_LOOKUP, num_draft_tokens=4),
         ),
         Preset(
             "Prompt lookup when the text repeats",
             "Here the answer copies the prompt, so prompt lookup's guesses are right for long stretches. Look "
             "at the accepted lengths in the Draft acceptance tab and the tokens per target pass in the status "
-            "line.",
+            "line. Its guesses cost no model pass, so where the text repeats it can beat plain decoding; the "
+            "tab shows the speed-up measured here.",
             COPY,
-            base.replace(
-                strategy="speculative",
-                draft_model=PROMPT_LOOKUP,
-                num_draft_tokens=8,
-                max_new_tokens=40,
-                measure_speedup=True,
-            ),
+            speculative(base, draft_model=PROMPT_LOOKUP, num_draft_tokens=8, max_new_tokens=40),
         ),
         Preset(
             "What if it had said something else?",

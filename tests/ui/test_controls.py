@@ -1,5 +1,7 @@
 """The page's controls: their values to Settings and back, the old /generate spelling, labels in errors."""
 
+import re
+
 import gradio as gr
 import pytest
 
@@ -55,6 +57,16 @@ def test_every_preset_sets_the_controls_to_exactly_its_settings(preset):
     assert set(values) == set(CONTROLS) - {"model", "precision"}
     assert make_settings(values) == preset.settings
     assert len(preset.lesson.split(". ")) >= 2, "a preset says what to look at"
+
+
+@pytest.mark.parametrize("preset", [p for p in presets() if p.settings.strategy == "speculative"], ids=lambda p: p.name)
+def test_speculative_lessons_point_to_the_speed_measured_here_and_promise_none(preset):
+    """Whether a draft pays off depends on the machine: a lesson may only send a person to the measurement."""
+    assert preset.settings.measure_speedup and "measured here" in preset.lesson
+    hedges = ("depends", "only where", "whether", "measured here", "below 1x", "can beat")
+    for sentence in re.split(r"(?<=\.) ", preset.lesson):
+        if re.search(r"faster|speed|pays off", sentence):
+            assert any(hedge in sentence for hedge in hedges), f"a promise of speed: {sentence!r}"
 
 
 def test_another_allowlisted_model_can_be_the_draft_but_never_a_path(runs):
