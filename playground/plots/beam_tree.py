@@ -82,8 +82,9 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             mode="lines",
             line=dict(color=GREEN, width=7),
             opacity=0.45,
-            name=f"path of answer {answer.number}",
+            name="answers' paths",
             legendgroup="paths",
+            showlegend=answer.number == found[0].number,  # one legend entry: more would wrap over the title
             hoverinfo="skip",
         )
 

@@ -14,6 +14,7 @@ from playground.plots.style import (
     STAGE_LABELS,
     VERMILLION,
     hover_escape,
+    preview,
     show_token,
     spaced_hex,
 )
@@ -27,6 +28,9 @@ def _stages_of(step) -> list[str]:
     return names if len(names) > 1 else [*names, "final"]
 
 
+LABEL = 14  # characters of a candidate's token in its axis label
+
+
 def stage_figure(trace: Trace, index: int) -> go.Figure:
     """Step `index`'s top candidates, one bar group per stage, removed tokens cut and labelled by their stage.
 
@@ -36,7 +40,8 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     """
     step = trace.steps[index]
     cands = step.candidates
-    labels = [f"{i + 1}. {show_token(c.text)}" for i, c in enumerate(cands)]
+    # Cut long tokens (a newline and thirty spaces): the rank keeps every label distinct.
+    labels = [f"{i + 1}. {preview(show_token(c.text), LABEL)}" for i, c in enumerate(cands)]
     fig = go.Figure()
     for stage in _stages_of(step):
         probs = [c.probs.get(stage, 0.0) for c in cands]
@@ -124,6 +129,7 @@ def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) 
         if c.id not in seen:
             continue
         before, after = c.probs["raw"], c.probs["repetition_penalty"]
+        tall = max(before, after) > 0.6  # the label would run off the top: write it down the bar instead
         fig.add_annotation(
             x=label,
             y=max(before, after),
@@ -133,10 +139,10 @@ def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) 
                 f"from {before:.4f} to {after:.4f}"
             ),
             showarrow=False,
-            yshift=4,
+            yshift=-4 if tall else 4,
             xshift=6,
             textangle=-90,
-            yanchor="bottom",
+            yanchor="top" if tall else "bottom",
             font=dict(color=STAGE_COLOURS["repetition_penalty"], size=10),
         )
         marked += 1

@@ -11,7 +11,9 @@ from playground.engine import generate
 from playground.engine.branch import branch_point
 from playground.plots import stage_figure
 from playground.plots.beam_paths import ranks
+from playground.plots.context_marks import context_ids
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
+from playground.ui.presets import presets
 from tests.helpers import run as run_with_draft
 
 pytestmark = pytest.mark.browser
@@ -355,10 +357,10 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     page.get_by_role("tab", name="Beam tree").click()
     plot = page.locator("#beam-plot")
     expect(plot.get_by_text("Beam tree:")).to_be_visible(timeout=30_000)
-    # Each returned sequence is labelled at its end, and its path from step 1 is in the legend.
+    # Each returned sequence is labelled at its end, and its path from step 1 is drawn.
     for number in range(1, len(expected.beams.sequences) + 1):
         expect(plot.get_by_text(f"answer {number}", exact=True)).to_be_visible()
-        expect(plot.get_by_text(f"path of answer {number}", exact=True)).to_be_visible()
+    expect(plot.get_by_text("answers' paths", exact=True)).to_be_visible()
     shot(page, "beam-tree")
     page.get_by_role("tab", name="Draft acceptance").click()
     expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()
@@ -511,6 +513,87 @@ def test_a_preset_sets_the_controls_and_says_what_to_look_at(page):
     run(page, "constraints met")
     assert "umbrella" in output_text(page).lower()
     shot(page, "preset")
+
+
+def preset(name: str):
+    return next(p for p in presets() if p.name == name)
+
+
+def choose_preset(page: Page, name: str) -> None:
+    page.get_by_label("Preset").click()
+    page.get_by_role("option", name=name).click()
+    expect(page.locator("#lesson")).to_contain_text(preset(name).lesson[:40])
+
+
+def test_the_greedy_loop_lesson_shows_the_loop_and_what_the_penalty_pushed_down(page, bundled_nf4):
+    """The lesson as a class would run it: greedy repeats itself; at penalty 1.3 the step view marks the
+    tokens already read, with their fall, and the one that would have won is pushed down."""
+    lesson = preset("Greedy loops and repeats")
+    choose_preset(page, lesson.name)
+    run(page)
+    looped = generate(bundled_nf4, lesson.prompt, lesson.settings)
+    assert settled_text(page) == shown(looped)
+    ids = looped.output.token_ids
+    grams = [tuple(ids[i : i + 4]) for i in range(len(ids) - 3)]
+    assert len(set(grams)) < len(grams), "greedy repeats a phrase of four tokens or more"
+    set_number(page, "Repetition penalty", "1.3")
+    run(page)
+    penalized = generate(bundled_nf4, lesson.prompt, lesson.settings.replace(repetition_penalty=1.3))
+    assert settled_text(page) == shown(penalized)
+
+    def biggest_fall(index):
+        seen = set(context_ids(penalized, index))
+        return max((c.probs["raw"] - c.probs["repetition_penalty"] for c in penalized.steps[index].candidates
+                    if c.id in seen), default=0.0)  # fmt: skip
+
+    index = next((i for i in range(len(penalized.steps)) if biggest_fall(i) > 0.3), None)
+    assert index is not None, "the penalty pushes a likely token down somewhere"
+    set_number(page, "Step", str(index + 1))
+    plot = page.locator("#step-plot")
+    expect(plot.get_by_text(f"Step {index + 1}: chose")).to_be_visible(timeout=30_000)
+    marks = [a.text for a in stage_figure(penalized, index).layout.annotations if a.text.startswith("⟲")]
+    for mark in marks:
+        expect(plot.get_by_text(mark, exact=True).first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    plot.screenshot(path=ARTIFACTS / "lesson-penalty-step.png")  # the README's first lesson image
+    shot(page, "lesson-penalty")
+
+
+def test_the_beam_lesson_shows_the_winners_path_and_what_length_penalty_changes(page, bundled_nf4):
+    """The lesson as a class would run it: the short answer wins at length penalty 0.5, a long one at 2."""
+    lesson = preset("Beam search prefers short, safe text")
+    choose_preset(page, lesson.name)
+    run(page)
+    short = generate(bundled_nf4, lesson.prompt, lesson.settings)
+    assert settled_text(page) == shown(short)
+    winner = short.beams.sequences[0]
+    assert short.output.stop_reason == "eos" and len(winner.token_ids) < lesson.settings.max_new_tokens
+    page.get_by_role("tab", name="Beam tree").click()
+    plot = page.locator("#beam-plot")
+    expect(plot.get_by_text("answer 1", exact=True)).to_be_visible(timeout=30_000)
+    plot.screenshot(path=ARTIFACTS / "lesson-beam-tree.png")  # the README's second lesson image
+    shot(page, "lesson-beam-short")
+    set_number(page, "Length penalty", "2")
+    run(page)
+    long = generate(bundled_nf4, lesson.prompt, lesson.settings.replace(length_penalty=2.0))
+    assert settled_text(page) == shown(long)
+    assert len(long.beams.sequences[0].token_ids) > len(winner.token_ids)
+    # A long tree opens on its first 24 steps (a range slider scrolls on); the answers' paths run through them.
+    expect(plot.get_by_text(f"Beam tree: {len(long.beams.nodes)} candidates")).to_be_visible(timeout=30_000)
+    expect(plot.get_by_text("answers' paths", exact=True)).to_be_visible()
+    shot(page, "lesson-beam-long")
+
+
+def test_the_cheap_draft_lesson_runs_medusa_and_shows_the_measured_speed(page, bundled_nf4):
+    lesson = preset("Speculative decoding with a cheap draft")
+    choose_preset(page, lesson.name)
+    run(page, "plain decoding")
+    status = page.locator("#status")
+    expect(status).to_contain_text("Medusa tree of 8 guesses")
+    expect(status).to_contain_text("tokens per target pass")
+    assert output_text(page) == shown(run_with_draft(bundled_nf4, lesson.prompt, lesson.settings))
+    page.get_by_role("tab", name="Draft acceptance").click()
+    expect(page.locator("#tree-plot").get_by_text("guesses, ")).to_be_visible(timeout=30_000)
 
 
 def test_a_preset_lesson_says_when_the_controls_no_longer_match_it_and_resets(page):

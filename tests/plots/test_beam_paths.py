@@ -59,9 +59,9 @@ def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_
     trace = Trace.__new__(Trace)
     trace.beams, trace.settings = beams, {"num_beams": 1}
     fig = beam_tree_figure(trace)
-    paths = {t.name: (list(t.x), list(t.y)) for t in fig.data if (t.name or "").startswith("path of answer")}
-    # x is the 1-based step; y the row among drawn nodes (C and F hidden, so no gaps).
-    assert paths == {"path of answer 1": ([1, 2, 3], [1, 0, 0]), "path of answer 2": ([1, 2, 3], [0, 1, 1])}
+    paths = [(list(t.x), list(t.y), t.showlegend) for t in fig.data if t.name == "answers' paths"]
+    # x is the 1-based step; y the row among drawn nodes (C and F hidden, so no gaps); one legend entry.
+    assert paths == [([1, 2, 3], [1, 0, 0], True), ([1, 2, 3], [0, 1, 1], False)]
     hidden = next(t for t in fig.data if t.name == "pruned, ranked lower (not drawn)")
     assert list(hidden.x) == [1, 2] and list(hidden.text) == ["+1", "+1"]
     assert not any(t.name == "pruned" for t in fig.data)
