@@ -161,8 +161,11 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
                 bgcolor="rgba(255, 255, 255, 0.85)",
             )  # fmt: skip
 
-    # Room on the right for the last step's "answer N" labels.
-    xaxis = dict(title="step", dtick=1, range=[0.5, min(steps, VISIBLE_STEPS) + 1.5])
+    # Room on the right for the last step's "answer N" labels. A long tree opens on its first steps, or, when
+    # the best answer met a constraint past them, on the steps around where it did.
+    met = [pos[node_id][0] + 1 for _, node_id in found[0].met] if found else []
+    start = 0.5 if not met or max(met) <= VISIBLE_STEPS else max(met) - VISIBLE_STEPS / 2
+    xaxis = dict(title="step", dtick=1, range=[start, start + min(steps, VISIBLE_STEPS) + 1])
     if steps > VISIBLE_STEPS:
         xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
     title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"

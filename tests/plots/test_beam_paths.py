@@ -75,3 +75,19 @@ def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_
     everything = beam_tree_figure(trace, show_all=True)
     pruned = next(t for t in everything.data if t.name == "pruned")
     assert len(pruned.x) == 2 and not any(t.name == "pruned, ranked lower (not drawn)" for t in everything.data)
+
+
+def test_a_long_tree_opens_where_the_best_answer_met_its_last_constraint():
+    from playground.trace import Trace
+
+    chain = [node(i, i - 1 if i else None, i, 7 if i == 29 else 1, -0.1 * i, "kept") for i in range(40)]
+    chain[-1].status = "returned"
+    chain[29].constraint = 0
+    ids = [n.token_id for n in chain]
+    beams = Beams(chain, [BeamSequence(ids, "", -4.0, True)], [ConstraintInfo("phrase", ["seven"], [[7]], ["t7"])])
+    trace = Trace.__new__(Trace)
+    trace.beams, trace.settings = beams, {"num_beams": 1}
+    low, high = beam_tree_figure(trace).layout.xaxis.range
+    assert low < 30 < high and high - low == 25  # step 30 in view, 24 steps wide
+    chain[29].constraint, chain[5].constraint = None, 0
+    assert tuple(beam_tree_figure(trace).layout.xaxis.range) == (0.5, 25.5)  # met early: the first steps
