@@ -1,8 +1,12 @@
 """The Output's token HTML, built from hand-made steps: bands, hover cards, escaping."""
 
 import html
+import itertools
 import json
 import re
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from playground.trace import Candidate, Chosen, OutputInfo, Step
 from playground.ui.tokens import LEGEND, Characters, alternatives, band, hover_card, plain_text, token_span, trace_html
@@ -101,3 +105,16 @@ def test_streaming_joins_the_same_way_as_the_finished_trace():
     streamed = "".join(token_span(s, shown=chars.shown(s)) for s in steps)
     finished = trace_html(FakeTrace(steps, "🙂!")).replace(" eos", "")  # the finished run marks its end
     assert streamed == finished and ">🙂<" in streamed
+
+
+@given(data=st.binary(max_size=48), cuts=st.lists(st.integers(min_value=1, max_value=47), max_size=24))
+def test_joined_tokens_read_as_the_whole_text_decoded_at_once(data, cuts):
+    """However a byte string is cut into tokens, the spans read as the string decoded in one go (a byte-level
+    tokenizer's decode): a token's bytes are recorded exactly when its own text is not whole characters."""
+    edges = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    raws = [data[a:b] for a, b in itertools.pairwise(edges)]
+    if not raws:
+        return
+    steps = [byte_step(i, raw) for i, raw in enumerate(raws)]
+    spans = re.findall(r">([^<]*)</span>", trace_html(FakeTrace(steps, "")))
+    assert len(spans) == len(raws) and html.unescape("".join(spans)) == data.decode("utf-8", errors="replace")
