@@ -18,13 +18,22 @@ from playground.settings import (
     MAX_DRAFT_TOKENS,
     MAX_MASS_DEPTH,
     MAX_TREE_SIZE,
+    MEDUSA,
     PRECISIONS,
+    PROMPT_LOOKUP,
     STRATEGIES,
 )
 
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
 CONSTRAINED = ("constrained",)
+DRAFT_KINDS = ("model", PROMPT_LOOKUP, MEDUSA)  # what a speculative run drafts with
+
+
+def draft_kind(draft_model: Any) -> str:
+    """The kind of draft a draft_model value names: a model (the target's weights when empty), prompt lookup, or
+    Medusa heads."""
+    return draft_model if draft_model in (PROMPT_LOOKUP, MEDUSA) else "model"
 
 
 def early_stopping(value: str) -> bool | str:
@@ -77,6 +86,7 @@ class Knob:
     cli: dict[str, Any] = field(default_factory=dict)  # argparse keywords for its flag: type, action, choices
     widget: Widget | None = None  # None: set from the command line and the API only
     greyed: bool = False  # on the page for every strategy, greyed where unused (the sampling pipeline's main knobs)
+    drafts: tuple[str, ...] = DRAFT_KINDS  # speculative knobs: the kinds of draft that read it (shown only for those)
 
     @property
     def flag(self) -> str:
@@ -140,7 +150,7 @@ KNOBS = (
          "shipped Medusa heads; default: the target's weights)", SPECULATIVE,
          widget=Widget("dropdown", choices="drafts", value="", side=False)),
     Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
-         dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False)),
+         dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False), drafts=("model", PROMPT_LOOKUP)),
     Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
          dict(action="store_true", default=None),
          Widget("checkbox", info="Speculative sampling, else greedy", side=False)),
@@ -151,7 +161,8 @@ KNOBS = (
     Knob("stop", "Stop strings", "stop string (repeatable)", cli=dict(action="append"),
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
     Knob("draft_precision", "Draft precision", "speculative: the draft model's precision", SPECULATIVE,
-         dict(choices=PRECISIONS), Widget("dropdown", choices="precisions", info="Of a draft model", side=False)),
+         dict(choices=PRECISIONS), Widget("dropdown", choices="precisions", info="Of a draft model", side=False),
+         drafts=("model",)),
     Knob("epsilon_cutoff", "Epsilon cutoff", "sampling: drop tokens whose probability is below this; 0 = off",
          SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003")),
     Knob("eta_cutoff", "Eta cutoff", "sampling: drop tokens below min(eta, sqrt(eta) * exp(-entropy)); 0 = off",
@@ -171,9 +182,9 @@ KNOBS = (
     Knob("max_time", "Max time", "seconds (at most the server's limit)", cli=dict(type=float)),
     Knob("early_stopping", "Early stopping", "true, false or never", BEAM_STRATEGIES, dict(type=early_stopping)),
     Knob("draft_schedule", "Draft schedule", "speculative: draft length schedule", SPECULATIVE,
-         dict(choices=("constant", "adaptive"))),
+         dict(choices=("constant", "adaptive")), drafts=("model", PROMPT_LOOKUP)),
     Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
-         SPECULATIVE, dict(type=int)),
+         SPECULATIVE, dict(type=int), drafts=(PROMPT_LOOKUP,)),
     Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=int)),
     # A branch (the page's "continue from here"; the command line's --continue-from sets both).
     Knob("prefix_ids", "Forced tokens", "token ids the output starts with, comma-separated: a branch's parent "
@@ -182,7 +193,7 @@ KNOBS = (
     # Later knobs go last: /generate takes the page's controls by position too, and older callers' positions hold.
     Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
          dict(type=int), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
-                                side=False)),
+                                side=False), drafts=(MEDUSA,)),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

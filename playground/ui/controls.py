@@ -56,10 +56,12 @@ def choices(knob: Knob, models: list[str]) -> list[Any]:
     }[knob.widget.choices]
 
 
-def make_control(knob: Knob, value: Any, limits: Any, models: list[str]) -> gr.Component:
+def make_control(knob: Knob, value: Any, limits: Any, models: list[str], visible: bool = True) -> gr.Component:
     """The Gradio component for `knob`, showing `value` (what `control_values` gives for the default Settings)."""
     widget = knob.widget
-    common = dict(label=knob.label, info=widget.info, value=value, interactive=False if knob.greyed else None)
+    common = dict(
+        label=knob.label, info=widget.info, value=value, interactive=False if knob.greyed else None, visible=visible
+    )
     if widget.kind == "slider":
         return gr.Slider(widget.minimum, widget.upper(limits), step=widget.step, **common)
     if widget.kind == "number":

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
+from playground.knobs import BY_NAME, DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
 from playground.plots.mass import mass_figure
 from playground.settings import STRATEGIES
 from playground.spaces import on_gpu, zero_gpu
@@ -44,6 +44,12 @@ def select_step(trace: Any, event: gr.SelectData) -> tuple[Any, Any]:
         return gr.update(), gr.update()  # nothing to show, or not an index the page's own script would send
     step = min(max(event.index + 1, 1), len(trace.steps))
     return gr.update(value=step), gr.Tabs(selected="distributions")
+
+
+def show_draft_controls(knobs: list[Knob], draft_model: Any) -> tuple[Any, ...]:
+    """Which of a draft's own controls show for the chosen Draft: draft tokens and precision for a model,
+    draft tokens for prompt lookup, the tree size for Medusa heads."""
+    return tuple(gr.update(visible=draft_kind(draft_model) in knob.drafts) for knob in knobs)
 
 
 def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) -> None:
@@ -97,6 +103,15 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
             queue=False,
             api_visibility="private",
         )
+
+    drafted = [knob for knob in PAGE_KNOBS if knob.drafts != DRAFT_KINDS]
+    controls["draft_model"].change(
+        functools.partial(show_draft_controls, drafted),
+        inputs=[controls["draft_model"]],
+        outputs=[controls[knob.name] for knob in drafted],
+        queue=False,
+        api_visibility="private",
+    )
 
     def apply_preset(name: str | None) -> tuple[Any, ...]:
         if name not in lessons:

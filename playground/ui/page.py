@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
+from playground.knobs import BY_NAME, PAGE_KNOBS, Knob, draft_kind
 from playground.models import DEFAULT_MODEL_ID, LoadedModel, load_model
 from playground.models.allowlist import allowed_models
 from playground.run_tree import RunTree
@@ -170,7 +170,9 @@ def knob_controls(parts: Parts, knobs: list[Knob], models: list[str]) -> None:
 
 def _control(knob: Knob, shown: dict[str, Any], defaults: Settings, models: list[str]) -> Any:
     value = knob.widget.value if knob.widget.value is not None else shown[knob.name]
-    return make_control(knob, value, defaults.limits, models)
+    # A draft's own knobs show for that kind of draft only (events.show_draft_controls follows the Draft).
+    visible = draft_kind(shown["draft_model"]) in knob.drafts
+    return make_control(knob, value, defaults.limits, models, visible)
 
 
 def build_prompt(parts: Parts, models: list[str], model_id: str, precision: str, lessons: dict[str, Preset]) -> None:

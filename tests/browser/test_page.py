@@ -132,8 +132,24 @@ def test_page_shows_the_controls_the_strategy_uses(page):
     expect(page.get_by_text("Beam search.", exact=True)).to_be_visible()  # the chosen strategy explained
     page.get_by_label("Speculative decoding", exact=True).check()
     expect(beams).to_be_hidden()
-    expect(page.get_by_label("range slider for Draft tokens per round")).to_be_visible()
-    expect(page.get_by_label("Draft precision")).to_be_visible()
+    tokens, precision = (
+        page.get_by_label("range slider for Draft tokens per round"),
+        page.get_by_label("Draft precision"),
+    )
+    tree = page.get_by_label("range slider for Tree size")
+    expect(tokens).to_be_visible()
+    expect(precision).to_be_visible()
+    expect(tree).to_be_hidden()
+    # A draft's own controls follow the Draft: a tree size for Medusa heads, no precision for prompt lookup.
+    for draft, shown_controls in (
+        ("Medusa heads (a draft tree)", (tree,)),
+        ("Prompt lookup (no model)", (tokens,)),
+        ("Same model", (tokens, precision)),
+    ):
+        page.get_by_label("Draft", exact=True).click()
+        page.get_by_role("option", name=draft).click()
+        for control in (tokens, precision, tree):
+            expect(control).to_be_visible() if control in shown_controls else expect(control).to_be_hidden()
     page.get_by_label("Sample", exact=True).check()  # speculative sampling uses the sampling knobs
     expect(temperature).to_be_enabled()
     page.get_by_text("What each knob does").click()
