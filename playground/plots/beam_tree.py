@@ -3,9 +3,9 @@
 x is the step; within a step nodes are ranked by length-penalized score, best on top. Kept, finished and
 returned nodes are drawn with their token and joined to their parents; pruned ones are small grey crosses, so
 wide trees stay readable. Each returned sequence's whole path is a thick green line, and a node's hover gives
-its beam back to step 1 with the rank it held at every step. By default only the pruned candidates that
-ranked near the top of their step are drawn (the rest are counted per step); a constrained search weighs many
-more than it keeps. Past 24 steps a range slider scrolls along the steps.
+its beam back to step 1 with the rank it held at every step (the page's script also draws that beam). By
+default only the pruned candidates that ranked near the top of their step are drawn (the rest are counted per
+step); a constrained search weighs many more than it keeps. Past 24 steps a range slider scrolls the steps.
 """
 
 from __future__ import annotations
@@ -118,7 +118,18 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             marker=marker,
             name=status,
             customdata=[
-                [show_token(n.text), n.logprob, n.cum_logprob, n.score, n.bank, *_history(paths[n.id], rank, by_id)]
+                # 8 and 9: the node and its parent (-1: none), for the page's script that draws a hovered
+                # node's beam back to step 1 (`ui/beam_hover.py`).
+                [
+                    show_token(n.text),
+                    n.logprob,
+                    n.cum_logprob,
+                    n.score,
+                    n.bank,
+                    *_history(paths[n.id], rank, by_id),
+                    n.id,
+                    -1 if n.parent is None else n.parent,
+                ]
                 for n in group
             ],
             hovertemplate="%{customdata[0]} (" + status + "), rank %{customdata[6]} at step %{x}"

@@ -16,6 +16,7 @@ from playground.models import DEFAULT_MODEL_ID, LoadedModel, load_model
 from playground.models.allowlist import allowed_models
 from playground.run_tree import RunTree
 from playground.settings import PRECISIONS, STRATEGIES, Limits, Settings
+from playground.ui.beam_hover import BEAM_HOVER_JS
 from playground.ui.compare_view import CompareViews
 from playground.ui.controls import control_values, make_control
 from playground.ui.events import wire
@@ -272,6 +273,7 @@ def build_views(parts: Parts, models: list[str]) -> None:
                 elem_id="beam-all",
             )  # fmt: skip
             beam_plot = gr.Plot(label="Beam tree", elem_id="beam-plot")
+            gr.HTML("", js_on_load=BEAM_HOVER_JS, elem_id="beam-hover-script")  # draws a hovered node's beam
         with gr.Tab("Draft acceptance", id="acceptance"):
             gr.Markdown(explain("draft_acceptance"))
             accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playground.engine import generate
 from playground.engine.branch import branch_point
 from playground.plots import stage_figure
-from playground.plots.beam_paths import ranks
+from playground.plots.beam_paths import lineages, ranks
 from playground.plots.context_marks import context_ids
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 from playground.ui.presets import presets
@@ -51,6 +51,16 @@ def page(browser, app_url) -> Page:
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+# The page position of the first point of a beam tree's marker trace: [node id, x, y].
+HOVER_TARGET = """(status) => {
+  const gd = document.querySelector('#beam-plot .js-plotly-plot');
+  const trace = gd.data.find((t) => t.name === status);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const x = box.left + xa._offset + xa.l2p(trace.x[0]), y = box.top + ya._offset + ya.l2p(trace.y[0]);
+  return [trace.customdata[0][8], x, y];
+}"""
 
 
 def output_text(page: Page) -> str:
@@ -377,7 +387,16 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     for number in range(1, len(expected.beams.sequences) + 1):
         expect(plot.get_by_text(f"answer {number}", exact=True)).to_be_visible()
     expect(plot.get_by_text("answers' paths", exact=True)).to_be_visible()
+    # Hovering a node draws its beam back to step 1: one corner per step, over the node's own ancestors.
+    plot.scroll_into_view_if_needed()
+    node_id, x, y = page.evaluate(HOVER_TARGET, "returned")
+    page.mouse.move(x, y)
+    line = plot.locator("polyline.beam-hover")
+    expect(line).to_have_count(1, timeout=10_000)
+    assert int(line.get_attribute("data-nodes")) == len(lineages(expected.beams)[node_id])
     shot(page, "beam-tree")
+    page.mouse.move(5, 5)
+    expect(line).to_have_count(0)
     page.get_by_role("tab", name="Draft acceptance").click()
     expect(page.locator("#accept-plot").get_by_text("Run speculative decoding")).to_be_visible()
 
