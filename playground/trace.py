@@ -255,6 +255,9 @@ class Comparison:
     b_token_ids: list[int]  # B's own text, decoded freely from the same prompt
     b_texts: list[str]  # those tokens' texts
     first_difference: int  # tokens A's and B's texts share before they first differ
+    # Hex bytes of each of B's tokens that is part of a split character (as a step's chosen.bytes), else None;
+    # empty in comparisons made before it was recorded.
+    b_bytes: list[str | None] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as nested dicts and lists for JSON, which has no infinity: an infinite KL is written

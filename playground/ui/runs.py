@@ -223,6 +223,7 @@ class Runs:
             steps=steps,
             b_token_ids=list(own.output.token_ids),
             b_texts=[step.chosen.text for step in own.steps],
+            b_bytes=[step.chosen.bytes for step in own.steps],
             first_difference=first_difference(a.output.token_ids, own.output.token_ids),
         )
 

@@ -77,11 +77,20 @@ class Characters:
 
     def shown(self, step: Step) -> str:
         """What the span of `step`, the next token, shows."""
-        if step.chosen.bytes is None:
+        return self.piece(step.chosen.text, step.chosen.bytes)
+
+    def piece(self, text: str, raw: str | None) -> str:
+        """What the span of the next token shows: its `text`, or its bytes `raw` (hex) joined with those
+        before them."""
+        try:
+            data = None if raw is None else bytes.fromhex(raw)
+        except ValueError:  # not hex (a hand-edited file): show the token's own text
+            data = None
+        if data is None:
             left = self.decoder.decode(b"", final=True)  # "" unless bytes were left incomplete
             self.decoder.reset()
-            return left + step.chosen.text
-        return self.decoder.decode(bytes.fromhex(step.chosen.bytes))
+            return left + text
+        return self.decoder.decode(data)
 
     def finish(self) -> str:
         """What is left once the text ends: "�" when it ended inside a character, else nothing."""
@@ -127,14 +136,19 @@ def trace_html(trace: Trace | None) -> str:
 def aligned_html(a: Trace, comparison: Comparison) -> str:
     """A's text and B's own text token by token, one row each; from the first token where they differ on, the
     tokens are marked, so the point where B would have gone another way stands out."""
-    a_row = [(step.chosen.text, step.chosen.id) for step in a.steps]
-    b_row = list(zip(comparison.b_texts, comparison.b_token_ids, strict=True))
+    a_row = [(step.chosen.text, step.chosen.bytes) for step in a.steps]
+    b_bytes = comparison.b_bytes if len(comparison.b_bytes) == len(comparison.b_texts) else None
+    b_row = list(zip(comparison.b_texts, b_bytes or [None] * len(comparison.b_texts), strict=True))
     cut = comparison.first_difference
 
-    def row(label: str, tokens: list[tuple[str, int]]) -> str:
+    def row(label: str, tokens: list[tuple[str, str | None]]) -> str:
+        chars = Characters()  # a character split over tokens reads whole, as in the Output
+        shown = [chars.piece(text, raw) for text, raw in tokens]
+        if shown:
+            shown[-1] += chars.finish()
         spans = "".join(
             f'<span class="tok{" differs" if i >= cut else ""}">{html.escape(text)}</span>'
-            for i, (text, _) in enumerate(tokens)
+            for i, text in enumerate(shown)
         )
         return f'<div class="aligned-row"><span class="side">{label}</span><span class="text">{spans}</span></div>'
 

@@ -8,8 +8,18 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playground.trace import Candidate, Chosen, OutputInfo, Step
-from playground.ui.tokens import LEGEND, Characters, alternatives, band, hover_card, plain_text, token_span, trace_html
+from playground.trace import Candidate, Chosen, Comparison, OutputInfo, Step
+from playground.ui.tokens import (
+    LEGEND,
+    Characters,
+    aligned_html,
+    alternatives,
+    band,
+    hover_card,
+    plain_text,
+    token_span,
+    trace_html,
+)
 
 
 def step(index, text, prob, alternatives):
@@ -118,3 +128,15 @@ def test_joined_tokens_read_as_the_whole_text_decoded_at_once(data, cuts):
     steps = [byte_step(i, raw) for i, raw in enumerate(raws)]
     spans = re.findall(r">([^<]*)</span>", trace_html(FakeTrace(steps, "")))
     assert len(spans) == len(raws) and html.unescape("".join(spans)) == data.decode("utf-8", errors="replace")
+
+
+def test_the_compare_rows_join_split_characters_too():
+    a_steps = [byte_step(i, raw) for i, raw in enumerate([b"\xe6\x97", b"\xa5", b"!"])]
+    b_raws = [b"\xe6", b"\x97\xa5", b"?"]
+    b_texts = [raw.decode("utf-8", errors="replace") for raw in b_raws]
+    b_bytes = [raw.hex() if "\ufffd" in text else None for raw, text in zip(b_raws, b_texts, strict=True)]
+    comparison = Comparison("a", "m", "nf4", {}, [], [1, 2, 3], b_texts, 2, b_bytes)
+    rows = re.findall(r'<span class="text">(.*?)</span></div>', aligned_html(FakeTrace(a_steps, ""), comparison))
+    assert [re.findall(r">([^<]*)</span>", row) for row in rows] == [["", "日", "!"], ["", "日", "?"]]
+    older = Comparison("a", "m", "nf4", {}, [], [1, 2, 3], b_texts, 2)  # a file from before b_bytes
+    assert "\ufffd" in aligned_html(FakeTrace(a_steps, ""), older).split('class="side">B')[1]
