@@ -51,8 +51,8 @@ def answers(beams: Beams) -> list[Answer]:
     for number, sequence in enumerate(beams.sequences, start=1):
         if sequence.token_ids not in order:
             continue
-        path = paths[order.index(sequence.token_ids)]
-        order[order.index(sequence.token_ids)] = None  # two equal sequences take two paths
+        index = order.index(sequence.token_ids)
+        path, order[index] = paths[index], None  # two equal sequences take two paths
         met: dict[int, int] = {}
         if sequence.satisfies_constraints:
             for node_id in path:

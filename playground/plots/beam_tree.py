@@ -10,11 +10,13 @@ step); a constrained search weighs many more than it keeps. Past 24 steps a rang
 
 from __future__ import annotations
 
+from collections import Counter
+
 import plotly.graph_objects as go
 
 from playground.plots.beam_paths import NEAR, answers, lineages, ranks, shown_by_default
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, hover_escape, show_token
-from playground.trace import Trace
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, counted, hover_escape, show_token
+from playground.trace import Beams, Trace
 
 STATUS_STYLE = {  # status -> (symbol, colour, size); shape and colour both differ, for every kind of vision
     "kept": ("circle", BLUE, 11),
@@ -26,11 +28,11 @@ VISIBLE_STEPS = 24
 BEAM_TEXT = 70  # characters of a node's beam text in its hover, the end kept
 
 
-def node_positions(trace: Trace, shown: set[int] | None = None) -> dict[int, tuple[int, int]]:
-    """Node id -> (step, row). With `shown`, only those nodes, in rank order without gaps, so hidden
-    candidates leave no empty rows; otherwise every node at its rank within the step (0 = best)."""
-    rank = ranks(trace.beams)
-    nodes = [n for n in trace.beams.nodes if shown is None or n.id in shown]
+def node_positions(beams: Beams, rank: dict[int, int], shown: set[int] | None = None) -> dict[int, tuple[int, int]]:
+    """Node id -> (step, row), `rank` being each node's rank within its step (`beam_paths.ranks`). With
+    `shown`, only those nodes, in rank order without gaps, so hidden candidates leave no empty rows; otherwise
+    every node at its rank (0 = best)."""
+    nodes = [n for n in beams.nodes if shown is None or n.id in shown]
     by_step: dict[int, list] = {}
     for node in nodes:
         by_step.setdefault(node.step, []).append(node)
@@ -58,7 +60,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
     rank = ranks(beams)
     shown = {n.id for n in beams.nodes} if show_all else shown_by_default(beams, num_beams, rank)
     nodes = [n for n in beams.nodes if n.id in shown]
-    pos = node_positions(trace, None if show_all else shown)
+    pos = node_positions(beams, rank, None if show_all else shown)
     by_id = {n.id: n for n in beams.nodes}
     paths = lineages(beams)
     constrained = bool(beams.constraints)
@@ -181,7 +183,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
         xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
     title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"
     if constrained:
-        title += f", {_count(len(beams.constraints), 'constraint')} (outline = advanced one)"
+        title += f", {counted(len(beams.constraints), 'constraint')} (outline = advanced one)"
     if hidden:
         title += f"<br><sup>{len(beams.nodes) - len(shown)} pruned candidates ranked below {NEAR * num_beams} "
         title += "in their step are counted (+N), not drawn</sup>"
@@ -212,12 +214,4 @@ def _history(path: list[int], rank: dict[int, int], by_id: dict) -> list:
 
 def _hidden_per_step(beams, shown: set[int]) -> dict[int, int]:
     """Step (0-based) -> how many of its candidates are not drawn, for the steps that have any."""
-    hidden: dict[int, int] = {}
-    for node in beams.nodes:
-        if node.id not in shown:
-            hidden[node.step] = hidden.get(node.step, 0) + 1
-    return dict(sorted(hidden.items()))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    return dict(sorted(Counter(node.step for node in beams.nodes if node.id not in shown).items()))

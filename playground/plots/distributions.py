@@ -13,6 +13,7 @@ from playground.plots.style import (
     STAGE_COLOURS,
     STAGE_LABELS,
     VERMILLION,
+    counted,
     hover_escape,
     preview,
     show_token,
@@ -104,7 +105,7 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     title = f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} ({raw}p = {step.chosen.prob:.3f}, "
     title += f"entropy {step.entropy:.2f} nats)"
     if penalized:
-        title += f"<br><sup>{_plural(penalized, 'candidate')} already in the context (marked ⟲): "
+        title += f"<br><sup>{counted(penalized, 'candidate')} already in the context (marked ⟲): "
         title += "the repetition penalty moved each one's p as labelled; hover for where it appeared</sup>"
     fig.update_layout(
         title=title,
@@ -147,10 +148,6 @@ def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) 
         )
         marked += 1
     return marked
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _stage_before(step, stage: str) -> str:

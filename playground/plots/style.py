@@ -57,6 +57,11 @@ def show_token(text: str) -> str:
     return shown or "∅"
 
 
+def counted(n: int, noun: str) -> str:
+    """ "1 candidate", "3 candidates"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def spaced_hex(hex_bytes: str) -> str:
     """A token's bytes as hex, one byte at a time: "e697" -> "e6 97"."""
     return " ".join(hex_bytes[i : i + 2] for i in range(0, len(hex_bytes), 2))

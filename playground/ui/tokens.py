@@ -96,6 +96,15 @@ class Characters:
         """What is left once the text ends: "�" when it ended inside a character, else nothing."""
         return self.decoder.decode(b"", final=True)
 
+    @classmethod
+    def joined(cls, tokens: list[tuple[str, str | None]]) -> list[str]:
+        """What each span of a whole text shows, from its tokens' (text, bytes as hex or None)."""
+        chars = cls()
+        shown = [chars.piece(text, raw) for text, raw in tokens]
+        if shown:
+            shown[-1] += chars.finish()
+        return shown
+
 
 def token_span(step: Step, extra: str = "", shown: str | None = None) -> str:
     """One token as a span: `shown` (the token's text when None) escaped, band class (plus `extra` classes),
@@ -128,9 +137,10 @@ def trace_html(trace: Trace | None) -> str:
         return plain_text(trace.output.text)
     *body, last = trace.steps
     ended = " eos" if trace.output.stop_reason == "eos" else ""
-    chars = Characters()
-    spans = [token_span(step, shown=chars.shown(step)) for step in body]
-    return "".join(spans) + token_span(last, ended, chars.shown(last) + chars.finish())
+    *pieces, final = Characters.joined([(step.chosen.text, step.chosen.bytes) for step in trace.steps])
+    return "".join(token_span(step, shown=piece) for step, piece in zip(body, pieces, strict=True)) + token_span(
+        last, ended, final
+    )
 
 
 def aligned_html(a: Trace, comparison: Comparison) -> str:
@@ -142,10 +152,7 @@ def aligned_html(a: Trace, comparison: Comparison) -> str:
     cut = comparison.first_difference
 
     def row(label: str, tokens: list[tuple[str, str | None]]) -> str:
-        chars = Characters()  # a character split over tokens reads whole, as in the Output
-        shown = [chars.piece(text, raw) for text, raw in tokens]
-        if shown:
-            shown[-1] += chars.finish()
+        shown = Characters.joined(tokens)  # a character split over tokens reads whole, as in the Output
         spans = "".join(
             f'<span class="tok{" differs" if i >= cut else ""}">{html.escape(text)}</span>'
             for i, text in enumerate(shown)
