@@ -107,6 +107,13 @@ def speculate(page: Page, prompt: str, draft: str) -> None:
     page.get_by_role("option", name=draft).click()
 
 
+def ask(page: Page, prompt: str, tokens: int) -> None:
+    """Types the prompt, sets Max new tokens and generates with the other controls as they are."""
+    page.get_by_label("Prompt").fill(prompt)
+    set_number(page, "Max new tokens", str(tokens))
+    run(page)
+
+
 def run(page: Page, done: str = "stopped:") -> None:
     page.get_by_role("button", name="Generate").click()
     expect(page.locator("#status").get_by_text(done)).to_be_visible(timeout=RUN_TIMEOUT)
@@ -190,9 +197,7 @@ def test_greedy_streams_the_engines_tokens_coloured_by_probability(page, bundled
 
 
 def test_hovering_a_token_shows_its_alternatives_and_clicking_opens_its_step(page):
-    page.get_by_label("Prompt").fill("Name a colour.")
-    set_number(page, "Max new tokens", "8")
-    run(page)
+    ask(page, "Name a colour.", 8)
     token = page.locator("#output .tokens .tok").nth(2)
     token.hover()
     card = page.evaluate("() => getComputedStyle(document.querySelector('#output .tok:hover'), '::after').content")
@@ -205,9 +210,7 @@ def test_hovering_a_token_shows_its_alternatives_and_clicking_opens_its_step(pag
 
 def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
     prompt = "Name a colour."
-    page.get_by_label("Prompt").fill(prompt)
-    set_number(page, "Max new tokens", "10")
-    run(page)
+    ask(page, prompt, 10)
     expect(page.locator("#step-plot").get_by_text("Step 1: chose")).to_be_visible(timeout=30_000)  # views drawn
     page.locator("#output .tokens .tok").nth(3).click()  # step 4
     expect(page.get_by_label("number input for Step")).to_have_value("4", timeout=30_000)
@@ -231,9 +234,7 @@ def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
 
 def test_choosing_an_alternative_in_a_tokens_card_continues_from_there(page, bundled_nf4):
     prompt = "Name a colour."
-    page.get_by_label("Prompt").fill(prompt)
-    set_number(page, "Max new tokens", "10")
-    run(page)
+    ask(page, prompt, 10)
     page.locator("#output .tokens .tok").nth(2).click()  # step 3: its card opens under it
     card = page.locator("#output .take-card")
     expect(card).to_be_visible()
@@ -268,9 +269,7 @@ def compare_at(page: Page, precision: str):
 
 
 def test_compare_reads_the_shown_run_with_another_precision(page):
-    page.get_by_label("Prompt").fill("Name a colour.")
-    set_number(page, "Max new tokens", "12")
-    run(page)
+    ask(page, "Name a colour.", 12)
     status = compare_at(page, "bf16")
     expect(status.get_by_text("B = SmolLM2-135M-Instruct bf16")).to_be_visible(timeout=RUN_TIMEOUT)
     assert "mean KL(A‖B)" in status.text_content() and "most likely tokens agree at" in status.text_content()
@@ -362,9 +361,7 @@ def test_empty_prompt_gets_a_message_naming_it(page):
     expect(page.get_by_text("prompt must not be empty")).to_be_visible(timeout=30_000)
     shot(page, "error")
     # The page still works after the error.
-    page.get_by_label("Prompt").fill("Say hi.")
-    set_number(page, "Max new tokens", "3")
-    run(page)
+    ask(page, "Say hi.", 3)
 
 
 def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled_nf4):
@@ -427,9 +424,7 @@ def test_the_stage_view_shows_which_tokens_the_penalties_touched_and_why(page, b
 
 def test_characters_split_over_tokens_read_whole_in_the_output(page, bundled_nf4):
     prompt = "How do you write 'thank you' in Japanese?"
-    page.get_by_label("Prompt").fill(prompt)
-    set_number(page, "Max new tokens", "24")
-    run(page)
+    ask(page, prompt, 24)
     expected = generate(bundled_nf4, prompt, Settings(max_new_tokens=24))
     split = [step for step in expected.steps if step.chosen.bytes is not None]
     assert split, "the answer holds characters the tokenizer splits over several tokens"
@@ -463,10 +458,8 @@ def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):
     expect(plot.get_by_text("met 'umbrella'", exact=True)).to_be_visible()
     expect(plot.get_by_text("met 'red | blue'", exact=True)).to_be_visible()
     # The candidates ranked far down their step are counted, not drawn, until asked for.
-    hidden = sum(n.status == "pruned" for n in expected.beams.nodes) - sum(
-        n.status == "pruned" and r < 2 * expected.settings["num_beams"]
-        for n, r in ((n, ranks(expected.beams)[n.id]) for n in expected.beams.nodes)
-    )
+    rank, near = ranks(expected.beams), 2 * expected.settings["num_beams"]
+    hidden = sum(n.status == "pruned" and rank[n.id] >= near for n in expected.beams.nodes)
     assert hidden > 0, "this run should weigh more candidates than the tree draws by default"
     expect(plot.get_by_text(f"{hidden} pruned candidates ranked below")).to_be_visible()
     shot(page, "constrained")
@@ -680,9 +673,7 @@ def test_precision_picker_reloads_the_model_at_that_precision(page, bundled_fp32
 
 
 def test_export_then_load_shows_the_same_run(page, browser, tmp_path):
-    page.get_by_label("Prompt").fill("Say hello.")
-    set_number(page, "Max new tokens", "6")
-    run(page)
+    ask(page, "Say hello.", 6)
     text = output_text(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export trace (JSON)").click()
@@ -709,9 +700,7 @@ def click_node(page: Page, number: int) -> None:
 
 
 def test_the_runs_tree_shows_each_branch_under_its_run_and_a_click_brings_a_run_back(page, browser, tmp_path):
-    page.get_by_label("Prompt").fill("Name a colour.")
-    set_number(page, "Max new tokens", "8")
-    run(page)
+    ask(page, "Name a colour.", 8)
     first = settled_text(page)
     page.locator("#output .tokens .tok").nth(1).click()
     page.locator("#output .take-card button").first.click()

@@ -1,6 +1,8 @@
 """The beam tree's paths on hand-built trees: lineage, returned answers, where a constraint was met, and which
 candidates are drawn by default."""
 
+from types import SimpleNamespace
+
 from playground.plots.beam_paths import answers, lineages, ranks, shown_by_default
 from playground.plots.beam_tree import beam_tree_figure
 from playground.trace import BeamNode, Beams, BeamSequence, ConstraintInfo
@@ -28,6 +30,11 @@ def tree() -> Beams:
     return Beams(nodes, sequences, [ConstraintInfo("phrase", ["seven"], [[7, 4, 7]], ["t7t4t7"])])
 
 
+def one_beam(beams: Beams):
+    """What the figure reads of a trace: its beams, and a one-beam search's settings."""
+    return SimpleNamespace(beams=beams, settings={"num_beams": 1})
+
+
 def test_lineage_runs_from_step_one_to_the_node():
     paths = lineages(tree())
     assert paths[6] == [1, 3, 6] and paths[7] == [0, 4, 7] and paths[2] == [2]
@@ -53,11 +60,7 @@ def test_pruned_candidates_far_down_their_step_are_hidden_by_default():
 
 
 def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_constraints_were_met():
-    from playground.trace import Trace
-
-    beams = tree()
-    trace = Trace.__new__(Trace)
-    trace.beams, trace.settings = beams, {"num_beams": 1}
+    trace = one_beam(tree())
     fig = beam_tree_figure(trace)
     paths = [(list(t.x), list(t.y), t.showlegend) for t in fig.data if t.name == "answers' paths"]
     # x is the 1-based step; y the row among drawn nodes (C and F hidden, so no gaps); one legend entry.
@@ -78,15 +81,12 @@ def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_
 
 
 def test_a_long_tree_opens_where_the_best_answer_met_its_last_constraint():
-    from playground.trace import Trace
-
     chain = [node(i, i - 1 if i else None, i, 7 if i == 29 else 1, -0.1 * i, "kept") for i in range(40)]
     chain[-1].status = "returned"
     chain[29].constraint = 0
     ids = [n.token_id for n in chain]
     beams = Beams(chain, [BeamSequence(ids, "", -4.0, True)], [ConstraintInfo("phrase", ["seven"], [[7]], ["t7"])])
-    trace = Trace.__new__(Trace)
-    trace.beams, trace.settings = beams, {"num_beams": 1}
+    trace = one_beam(beams)
     low, high = beam_tree_figure(trace).layout.xaxis.range
     assert low < 30 < high and high - low == 25  # step 30 in view, 24 steps wide
     chain[29].constraint, chain[5].constraint = None, 0
