@@ -82,6 +82,9 @@ class Candidate:
     logit: float  # the model's raw logit
     probs: dict[str, float]  # stage name -> probability after that stage
     removed_by: str | None  # first stage that gave it zero probability, if any
+    # Hex of the token's bytes when its text alone is not whole characters, as Chosen.bytes; left out of the
+    # JSON when None (most candidates), so the file does not grow by a key per candidate.
+    bytes: str | None = None
 
 
 @dataclass
@@ -370,6 +373,9 @@ class Trace:
         for step in data["steps"]:
             if step["origin"] is None:
                 del step["origin"]
+            for candidate in step["candidates"]:
+                if candidate["bytes"] is None:
+                    del candidate["bytes"]
         for key in ("run_id", "branch", "samples"):
             if data[key] is None:
                 del data[key]
@@ -432,8 +438,13 @@ class Trace:
         for step in self.steps:
             if step.origin is not None and step.origin not in ORIGINS:
                 raise ValueError(f"steps[{step.index}].origin must be one of {', '.join(ORIGINS)}")
-            if step.chosen.bytes is not None and not re.fullmatch(r"(?:[0-9a-f]{2})+", step.chosen.bytes):
+            if not _hex(step.chosen.bytes):
                 raise ValueError(f"steps[{step.index}].chosen.bytes must be the token's bytes as lowercase hex")
+            for number, candidate in enumerate(step.candidates):
+                if not _hex(candidate.bytes):
+                    raise ValueError(
+                        f"steps[{step.index}].candidates[{number}].bytes must be the token's bytes as lowercase hex"
+                    )
         if self.beams is not None:
             for node in self.beams.nodes:
                 if node.status not in BEAM_STATUSES:
@@ -468,6 +479,11 @@ def _settings_from_dict(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, int) and not isinstance(value, bool) and _finite(value):
             settings[name] = float(value)
     return settings
+
+
+def _hex(raw: str | None) -> bool:
+    """None, or bytes written as lowercase hex ("e697")."""
+    return raw is None or re.fullmatch(r"(?:[0-9a-f]{2})+", raw) is not None
 
 
 def _finite(number: int | float) -> bool:

@@ -146,6 +146,7 @@ def to_step(
             logit=_finite(logits[col]),
             probs={name: values[col] for name, values in stage_probs.items()},
             removed_by=None if removed[col] < 0 else summary.stage_names[removed[col]],
+            bytes=texts.bytes_hex(token),
         )
         for token, word, col in zip(keep, words, columns, strict=True)
     ]

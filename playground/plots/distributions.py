@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.characters import candidate_text, pending_before
 from playground.plots.context_marks import earlier, repeated_ngram, token_texts
 from playground.plots.style import (
     BLUE,
@@ -41,8 +42,10 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     """
     step = trace.steps[index]
     cands = step.candidates
-    # Cut long tokens (a newline and thirty spaces): the rank keeps every label distinct.
-    labels = [f"{i + 1}. {preview(show_token(c.text), LABEL)}" for i, c in enumerate(cands)]
+    # Cut long tokens (a newline and thirty spaces): the rank keeps every label distinct. A candidate that is
+    # part of a character reads as what it would add to the text (the character it completes, or its bytes).
+    pending = pending_before(trace.steps[:index])
+    labels = [f"{i + 1}. {preview(show_token(candidate_text(c, pending)), LABEL)}" for i, c in enumerate(cands)]
     fig = go.Figure()
     for stage in _stages_of(step):
         probs = [c.probs.get(stage, 0.0) for c in cands]
@@ -102,8 +105,8 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     # A branch's forced steps were not chosen by the model: say who chose them.
     who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
     raw = f"bytes {spaced_hex(step.chosen.bytes)} of a split character, " if step.chosen.bytes else ""
-    title = f"Step {index + 1}: {who} {show_token(step.chosen.text)!r} ({raw}p = {step.chosen.prob:.3f}, "
-    title += f"entropy {step.entropy:.2f} nats)"
+    token = show_token(candidate_text(step.chosen, pending))
+    title = f"Step {index + 1}: {who} {token!r} ({raw}p = {step.chosen.prob:.3f}, entropy {step.entropy:.2f} nats)"
     if penalized:
         title += f"<br><sup>{counted(penalized, 'candidate')} already in the context (marked ⟲): "
         title += "the repetition penalty moved each one's p as labelled; hover for where it appeared</sup>"

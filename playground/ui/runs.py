@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from playground.characters import Characters
 from playground.engine import generate, stream
 from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, first_difference
@@ -24,7 +25,7 @@ from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, control_values, make_settings, whole_number
 from playground.ui.pump import batches
-from playground.ui.tokens import Characters, plain_text, token_span, trace_html
+from playground.ui.tokens import next_span, plain_text, trace_html
 
 logger = logging.getLogger(__name__)
 UPDATE_INTERVAL = 0.1  # seconds between Output updates while a run streams (the first comes at once)
@@ -255,9 +256,7 @@ class Runs:
                 yield trace_html(last.trace), summary(last.trace), last.trace
                 return
             count += len(batch)
-            shown += [
-                token_span(update.step, shown=chars.shown(update.step)) for update in batch if update.step is not None
-            ]
+            shown += [next_span(chars, update.step) for update in batch if update.step is not None]
             # Beam search reports no step: its running best beam changes as a whole.
             # Many samples show the first one's tokens, which stay when it ends before the others.
             text = "".join(shown) if last.step is not None or settings.num_samples > 1 else plain_text(last.text)

@@ -8,11 +8,11 @@ as a short diff instead of the whole text again.
 
 from __future__ import annotations
 
-import codecs
 import html
 import json
 from typing import Any
 
+from playground.characters import Characters, candidate_text
 from playground.plots.style import show_token, spaced_hex
 from playground.trace import Candidate, Comparison, Step, Trace
 
@@ -36,8 +36,9 @@ def band(prob: float) -> str:
     return next(name for upper, name in BANDS if prob < upper)
 
 
-def hover_card(step: Step) -> str:
-    """The text of a token's hover card: the step, the chosen token's probability and the top alternatives.
+def hover_card(step: Step, pending: bytes = b"") -> str:
+    """The text of a token's hover card: the step, the chosen token's probability and the top alternatives
+    (each as it would read after `pending`, the bytes of a character the text before the step left unfinished).
 
     Probabilities are the final distribution's, the one the token was drawn from.
     """
@@ -49,7 +50,7 @@ def hover_card(step: Step) -> str:
     ranked = sorted(step.candidates, key=lambda c: c.probs.get("final", 0.0), reverse=True)
     for cand in ranked[:ALTERNATIVES]:
         mark = "▸" if cand.id == step.chosen.id else " "
-        lines.append(f"{mark} {show_token(cand.text):<14} {cand.probs.get('final', 0.0):.3f}")
+        lines.append(f"{mark} {show_token(candidate_text(cand, pending)):<14} {cand.probs.get('final', 0.0):.3f}")
     return "\n".join(lines)
 
 
@@ -60,65 +61,30 @@ def others(step: Step) -> list[Candidate]:
     )
 
 
-def alternatives(step: Step) -> list[list[Any]]:
+def alternatives(step: Step, pending: bytes = b"") -> list[list[Any]]:
     """The tokens one could take at `step` instead of the chosen one, most likely first, for the card a click
-    pins (the page's script makes one button of each): [token id, shown text, final probability]."""
-    return [[c.id, show_token(c.text), round(c.probs.get("final", 0.0), 4)] for c in others(step)[:ALTERNATIVES]]
+    pins (the page's script makes one button of each): [token id, shown text, final probability]. A token that
+    is part of a character reads as what it would add after `pending` (`candidate_text`)."""
+    return [
+        [c.id, show_token(candidate_text(c, pending)), round(c.probs.get("final", 0.0), 4)]
+        for c in others(step)[:ALTERNATIVES]
+    ]
 
 
-class Characters:
-    """Joins a character's bytes across the tokens that split it, for display, one token at a time (so a
-    streaming run and a finished trace show the same): a token that is only some bytes of a character shows
-    nothing, the one that completes it shows the whole character. Bytes never completed show as "�" at the
-    start of the next whole token, or at the end of the text."""
-
-    def __init__(self) -> None:
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def shown(self, step: Step) -> str:
-        """What the span of `step`, the next token, shows."""
-        return self.piece(step.chosen.text, step.chosen.bytes)
-
-    def piece(self, text: str, raw: str | None) -> str:
-        """What the span of the next token shows: its `text`, or its bytes `raw` (hex) joined with those
-        before them."""
-        try:
-            data = None if raw is None else bytes.fromhex(raw)
-        except ValueError:  # not hex (a hand-edited file): show the token's own text
-            data = None
-        if data is None:
-            left = self.decoder.decode(b"", final=True)  # "" unless bytes were left incomplete
-            self.decoder.reset()
-            return left + text
-        return self.decoder.decode(data)
-
-    def finish(self) -> str:
-        """What is left once the text ends: "�" when it ended inside a character, else nothing."""
-        return self.decoder.decode(b"", final=True)
-
-    @classmethod
-    def joined(cls, tokens: list[tuple[str, str | None]]) -> list[str]:
-        """What each span of a whole text shows, from its tokens' (text, bytes as hex or None)."""
-        chars = cls()
-        shown = [chars.piece(text, raw) for text, raw in tokens]
-        if shown:
-            shown[-1] += chars.finish()
-        return shown
-
-
-def token_span(step: Step, extra: str = "", shown: str | None = None) -> str:
+def token_span(step: Step, extra: str = "", shown: str | None = None, pending: bytes = b"") -> str:
     """One token as a span: `shown` (the token's text when None) escaped, band class (plus `extra` classes),
-    0-based step index, hover card, and the alternatives a click offers to take instead. A token that is part
-    of a split character is marked "bytes" (and "part" when it shows nothing, so it keeps a width to hover)."""
+    0-based step index, hover card, and the alternatives a click offers to take instead (read after `pending`,
+    the bytes of a character left unfinished before the step). A token that is part of a split character is
+    marked "bytes" (and "part" when it shows nothing, so it keeps a width to hover)."""
     if step.origin is not None:
         extra += f" {step.origin}"
     text = step.chosen.text if shown is None else shown
     if step.chosen.bytes is not None:
         extra += " bytes" + ("" if text else " part")
-    alts = json.dumps(alternatives(step), ensure_ascii=False)
+    alts = json.dumps(alternatives(step, pending), ensure_ascii=False)
     return (
         f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
-        f'data-tip="{html.escape(hover_card(step), quote=True)}" data-alts="{html.escape(alts, quote=True)}">'
+        f'data-tip="{html.escape(hover_card(step, pending), quote=True)}" data-alts="{html.escape(alts, quote=True)}">'
         f"{html.escape(text)}</span>"
     )
 
@@ -135,12 +101,18 @@ def trace_html(trace: Trace | None) -> str:
         return ""
     if not trace.steps:
         return plain_text(trace.output.text)
-    *body, last = trace.steps
+    chars = Characters()
+    spans = [next_span(chars, step) for step in trace.steps[:-1]]
     ended = " eos" if trace.output.stop_reason == "eos" else ""
-    *pieces, final = Characters.joined([(step.chosen.text, step.chosen.bytes) for step in trace.steps])
-    return "".join(token_span(step, shown=piece) for step, piece in zip(body, pieces, strict=True)) + token_span(
-        last, ended, final
-    )
+    return "".join(spans) + next_span(chars, trace.steps[-1], ended, last=True)
+
+
+def next_span(chars: Characters, step: Step, extra: str = "", last: bool = False) -> str:
+    """The span of `step`, the next token of a text whose characters `chars` has joined so far (the same for a
+    streaming run and a finished trace); `last` closes the text, showing bytes it left unfinished as "�"."""
+    pending = chars.pending
+    shown = chars.shown(step) + (chars.finish() if last else "")
+    return token_span(step, extra, shown, pending)
 
 
 def aligned_html(a: Trace, comparison: Comparison) -> str:

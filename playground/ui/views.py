@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
+from playground.characters import candidate_text, pending_before
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
@@ -40,13 +41,14 @@ def take_choices(trace: Trace | None, index: int) -> Any:
     likely first (those a filter removed too: forcing one is an experiment worth making)."""
     if trace is None or not trace.steps:
         return gr.Dropdown(choices=[], value=None, interactive=False)
-    choices = [(_take_label(c), c.id) for c in others(trace.steps[index])]
+    pending = pending_before(trace.steps[:index])
+    choices = [(_take_label(c, pending), c.id) for c in others(trace.steps[index])]
     return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, interactive=bool(choices))
 
 
-def _take_label(candidate: Candidate) -> str:
+def _take_label(candidate: Candidate, pending: bytes) -> str:
     removed = f", removed by {candidate.removed_by}" if candidate.removed_by else ""
-    return f"{show_token(candidate.text)}  (p = {candidate.probs.get('final', 0.0):.3f}{removed})"
+    return f"{show_token(candidate_text(candidate, pending))}  (p = {candidate.probs.get('final', 0.0):.3f}{removed})"
 
 
 class Views(NamedTuple):

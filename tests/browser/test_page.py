@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from playground.characters import candidate_text, pending_before
 from playground.engine import generate
 from playground.engine.branch import branch_point
 from playground.plots import stage_figure
 from playground.plots.beam_paths import lineages, ranks
 from playground.plots.context_marks import context_ids
+from playground.plots.style import show_token
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 from playground.ui.presets import presets
+from playground.ui.tokens import others
 from tests.helpers import run as run_with_draft
 
 pytestmark = pytest.mark.browser
@@ -436,6 +439,19 @@ def test_characters_split_over_tokens_read_whole_in_the_output(page, bundled_nf4
     card = page.evaluate("() => getComputedStyle(document.querySelector('#output .tok:hover'), '::after').content")
     assert f"bytes {split[0].chosen.bytes[:2]}" in card and "part of a character split over tokens" in card
     shot(page, "split-characters")
+    # A token the model could have taken inside a character reads as the character it would have completed.
+    for i, step in enumerate(expected.steps):
+        pending = pending_before(expected.steps[:i])
+        offered = [candidate_text(c, pending) for c in others(step)[:5]]
+        if pending and any(text and "‹" not in text for text in offered):
+            break
+    else:
+        raise AssertionError("some step inside a character should offer another character")
+    page.locator(f'#output .tok[data-step="{i}"]').click()
+    buttons = page.locator("#output .take-card button")
+    expect(buttons.first).to_be_visible()
+    assert [text.rsplit("  ", 1)[0] for text in buttons.all_text_contents()] == [show_token(t) for t in offered]
+    shot(page, "split-characters-card")
 
 
 def test_constrained_beam_search_puts_the_forced_word_in(page, bundled_nf4):

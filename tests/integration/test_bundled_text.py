@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from playground.characters import candidate_text, pending_before
 from playground.engine import generate
 from playground.settings import Settings
 from playground.ui.tokens import trace_html
@@ -30,3 +31,26 @@ def test_split_characters_are_joined_into_the_decoded_text(bundled_nf4):
         assert len(re.findall(r'<span class="tok ', trace_html(trace))) == len(trace.steps)  # a span per token
         split += sum(step.chosen.bytes is not None for step in trace.steps)
     assert split >= 10, "these prompts make the model write characters its tokenizer splits"
+
+
+def test_alternatives_inside_a_character_read_as_the_tokenizer_decodes_them(bundled_nf4):
+    """Every recorded candidate that is part of a character, at every step, reads as what the tokenizer's own
+    decode gains when that token follows the text so far: the characters it completes, then "�" for bytes it
+    leaves unfinished (shown as its bytes in ‹›)."""
+    decode = bundled_nf4.tokenizer.decode
+    checked = completing = 0
+    for prompt in ["How do you write 'thank you' in Japanese?", "Write the word 'water' in Chinese."]:
+        trace = generate(bundled_nf4, prompt, Settings(max_new_tokens=16))
+        ids = trace.output.token_ids
+        for i, step in enumerate(trace.steps):
+            pending = pending_before(trace.steps[:i])
+            before = decode(ids[:i])
+            stable = before[:-1] if pending else before  # the unfinished character decodes as one "�"
+            for cand in step.candidates:
+                if cand.bytes is None:
+                    continue
+                shown, unfinished = candidate_text(cand, pending).partition("‹")[::2]
+                assert decode([*ids[:i], cand.id]) == stable + shown + ("\ufffd" if unfinished else ""), cand
+                checked += 1
+                completing += bool(shown) and not unfinished
+    assert checked >= 50 and completing >= 10, (checked, completing)

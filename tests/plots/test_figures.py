@@ -253,5 +253,14 @@ def test_a_step_whose_token_is_part_of_a_character_names_its_bytes(traces):
 
     trace = copy.deepcopy(traces["greedy"])
     trace.steps[0].chosen.bytes = "e697"
-    assert "(bytes e6 97 of a split character, p = " in stage_figure(trace, 0).layout.title.text
+    assert "chose '‹e6 97›' (bytes e6 97 of a split character, p = " in stage_figure(trace, 0).layout.title.text
     assert "bytes" not in stage_figure(traces["greedy"], 0).layout.title.text
+    # The next token completes "日" (e6 97 a5); another candidate would have completed "旧" (e6 97 a7).
+    second = trace.steps[1]
+    second.chosen.bytes = "a5"
+    other = next(c for c in second.candidates if c.id != second.chosen.id)
+    other.bytes = "a7"
+    figure = stage_figure(trace, 1)
+    assert "chose '日' (bytes a5 of a split character" in figure.layout.title.text
+    rank = second.candidates.index(other)
+    assert figure.data[0].x[rank] == f"{rank + 1}. 旧"

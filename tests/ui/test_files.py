@@ -78,6 +78,7 @@ def corrupt(trace, change) -> bytes:
         (lambda d: d["output"].update(stop_reason="bored"), "output.stop_reason must be one of"),
         (lambda d: d["steps"][0]["chosen"].update(bytes="e6zz"), "steps[0].chosen.bytes must be the token's bytes"),
         (lambda d: d["steps"][0]["chosen"].update(bytes=230), "trace.steps[0].chosen.bytes must be of type str"),
+        (lambda d: d["steps"][0]["candidates"][1].update(bytes="E6"), "steps[0].candidates[1].bytes must be the"),
         (lambda d: d["beams"]["nodes"][0].update(status="<b>x</b>"), "status must be one of"),
         (lambda d: d["steps"][0].update(candidates={"a": 1}), "not a decoding-playground trace"),
         (lambda d: d["steps"][0]["candidates"][0].update(probs=[0.5]), "candidates[0].probs must be an object"),

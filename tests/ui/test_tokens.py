@@ -8,14 +8,15 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from playground.characters import Characters
 from playground.trace import Candidate, Chosen, Comparison, OutputInfo, Step
 from playground.ui.tokens import (
     LEGEND,
-    Characters,
     aligned_html,
     alternatives,
     band,
     hover_card,
+    next_span,
     plain_text,
     token_span,
     trace_html,
@@ -112,7 +113,7 @@ def test_bytes_that_never_complete_a_character_show_as_one_replacement_character
 def test_streaming_joins_the_same_way_as_the_finished_trace():
     steps = [byte_step(i, raw) for i, raw in enumerate([b"\xf0\x9f", b"\x99", b"\x82", b"!"])]
     chars = Characters()
-    streamed = "".join(token_span(s, shown=chars.shown(s)) for s in steps)
+    streamed = "".join(next_span(chars, s) for s in steps)
     finished = trace_html(FakeTrace(steps, "🙂!")).replace(" eos", "")  # the finished run marks its end
     assert streamed == finished and ">🙂<" in streamed
 
@@ -140,3 +141,23 @@ def test_the_compare_rows_join_split_characters_too():
     assert [re.findall(r">([^<]*)</span>", row) for row in rows] == [["", "日", "!"], ["", "日", "?"]]
     older = Comparison("a", "m", "nf4", {}, [], [1, 2, 3], b_texts, 2)  # a file from before b_bytes
     assert "\ufffd" in aligned_html(FakeTrace(a_steps, ""), older).split('class="side">B')[1]
+
+
+def test_alternatives_inside_a_character_read_as_what_they_would_add():
+    def cand(token_id, raw, p):
+        text = raw.decode("utf-8", errors="replace")
+        hexed = raw.hex() if "\ufffd" in text else None
+        return Candidate(id=token_id, text=text, logit=0.0, probs={"raw": p, "final": p}, removed_by=None, bytes=hexed)
+
+    # "日" as e6 | 97 a5; at step 2 the model could also have finished "旧" (e6 97 a7) or gone on with e6 97 only.
+    first = byte_step(0, b"\xe6")
+    options = [cand(1, b"\x97\xa5", 0.6), cand(2, b"\x97\xa7", 0.3), cand(3, b"\x97", 0.05), cand(4, b"!", 0.05)]
+    second = Step(index=1, chosen=Chosen(id=1, text="\ufffd", prob=0.6, bytes="97a5"), entropy=1.0, candidates=options)
+    spans = trace_html(FakeTrace([first, second], "日"))
+    alts = json.loads(html.unescape(re.findall(r'data-alts="([^"]*)"', spans)[1]))
+    assert alts == [[2, "旧", 0.3], [3, "‹97›", 0.05], [4, "!", 0.05]]
+    card = html.unescape(re.findall(r'data-tip="([^"]*)"', spans)[1]).splitlines()
+    assert [line[2:].split()[0] for line in card[2:]] == ["日", "旧", "‹97›", "!"]
+    # Streaming builds the same spans.
+    chars = Characters()
+    assert next_span(chars, first) + next_span(chars, second) == spans.replace(" eos", "")
