@@ -12,7 +12,8 @@ from typing import Any
 
 from playground.engine import stream
 from playground.engine.branch import branch_point
-from playground.knobs import BY_NAME, KNOBS
+from playground.engine.context import check_prompt
+from playground.knobs import BY_NAME, KNOBS, whole_arg
 from playground.plots.style import show_token
 from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
 from playground.summary import mass_summary, summary
@@ -44,10 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue-from", type=Path, metavar="TRACE.json",
         help="a trace file (--json or the page's export): its prompt and settings, which other flags change",
     )  # fmt: skip
-    branch.add_argument("--at", type=int, metavar="STEP", help="the 1-based step to branch at")
+    branch.add_argument("--at", type=whole_arg, metavar="STEP", help="the 1-based step to branch at")
     branch.add_argument("--token", metavar="ID_OR_TEXT", help="the token to take there: an id, or text of one token")
     add_knob_flags(gen)
-    gen.add_argument("--runs", type=int, default=1, help="N runs with seeds seed, seed+1, ...")
+    gen.add_argument("--runs", type=whole_arg, default=1, help="N runs with seeds seed, seed+1, ...")
     gen.add_argument("--json", action="store_true", help="print the full trace as one JSON object per run")
     lens = commands.add_parser(
         "compare", help="the quantization lens: how far each precision's distributions are from a reference's"
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--precisions", default="nf4,fp4,int8,bf16", help="comma-separated, each compared in turn")
     lens.add_argument("--reference", default="fp32", choices=PRECISIONS)
     lens.add_argument("--prompts", type=Path, required=True, help="a text file, one prompt per line")
-    lens.add_argument("--max-new-tokens", type=int, default=32, help="greedy tokens per prompt")
+    lens.add_argument("--max-new-tokens", type=whole_arg, default=32, help="greedy tokens per prompt")
     mass = commands.add_parser(
         "mass", help="every continuation up to --depth tokens whose probability is at least --threshold, as a tree"
     )
@@ -148,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
         else:
             prompt = parent.prompt.text
+        check_prompt(prompt, settings.limits)  # before the model loads: a bad prompt is named at once
     except SettingsError as exc:
         parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     except OSError as exc:
@@ -217,10 +219,13 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
         prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+        check_prompt(prompt, settings.limits)
     except SettingsError as exc:
         parser.error(f"argument {MASS_FLAGS.get(exc.field, FIELD_FLAGS.get(exc.field, exc.field))}: {exc}")
     except OSError as exc:
         parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
     try:
         loaded = load_model(args.model, args.precision)
     except ModelLoadError as exc:

@@ -44,6 +44,17 @@ def early_stopping(value: str) -> bool | str:
     return choices[value.lower()]
 
 
+def whole_arg(value: str) -> int:
+    """The command line's whole number: "50", or "50.0" as every other way in takes it; "50.5" is refused."""
+    try:
+        number = float(value)
+        if number.is_integer():
+            return int(value) if value.strip().lstrip("+-").isdigit() else int(number)
+    except (ValueError, OverflowError):
+        pass
+    raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}")
+
+
 def token_ids(value: str) -> tuple[int, ...]:
     """The command line's "12,7,99" as token ids."""
     try:
@@ -96,7 +107,7 @@ class Knob:
     @property
     def whole(self) -> bool:
         """Whether the knob takes whole numbers (a browser's number box sends 50.0 for 50)."""
-        return self.cli.get("type") is int
+        return self.cli.get("type") is whole_arg
 
     def used(self, strategy: Any, do_sample: Any = False) -> bool:
         """Whether a run with this strategy (and, for speculative decoding, do_sample) reads the knob."""
@@ -119,7 +130,7 @@ KNOBS = (
     # Settings rejects top_p = 0 (it would keep no token), so the slider starts one step above it.
     Knob("top_p", "Top-p", "sampling: keep the smallest set holding this probability; 1 = off", SAMPLING,
          dict(type=float), Widget("slider", 0.01, 1.0, 0.01, SAMPLING_ONLY), greyed=True),
-    Knob("top_k", "Top-k", "sampling: keep the k most likely tokens; 0 = off", SAMPLING, dict(type=int),
+    Knob("top_k", "Top-k", "sampling: keep the k most likely tokens; 0 = off", SAMPLING, dict(type=whole_arg),
          Widget("slider", 0, 200, 1, "Sampling only; 0 = off"), greyed=True),
     Knob("min_p", "Min-p", "sampling: drop tokens below this share of the top token's probability; 0 = off",
          SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01)),
@@ -128,17 +139,17 @@ KNOBS = (
     Knob("repetition_penalty", "Repetition penalty", "push down tokens already in the text; 1 = off (0.01-100)",
          cli=dict(type=float), widget=Widget("slider", 1.0, 2.0, 0.05)),
     Knob("no_repeat_ngram_size", "No-repeat n-gram", "never repeat an n-gram of this size; 0 = off",
-         cli=dict(type=int), widget=Widget("slider", 0, 10, 1, "0 = off")),
-    Knob("max_new_tokens", "Max new tokens", "the longest output", cli=dict(type=int),
+         cli=dict(type=whole_arg), widget=Widget("slider", 0, 10, 1, "0 = off")),
+    Knob("max_new_tokens", "Max new tokens", "the longest output", cli=dict(type=whole_arg),
          widget=Widget("slider", 1, "max_new_tokens", 1)),
-    Knob("seed", "Seed", "seed of the run's random generator", SAMPLING, dict(type=int),
+    Knob("seed", "Seed", "seed of the run's random generator", SAMPLING, dict(type=whole_arg),
          Widget("number", 0)),
-    Knob("num_beams", "Number of beams", "beams kept at every step", BEAM_STRATEGIES, dict(type=int),
+    Knob("num_beams", "Number of beams", "beams kept at every step", BEAM_STRATEGIES, dict(type=whole_arg),
          Widget("slider", 2, "max_beams", 1)),
     Knob("length_penalty", "Length penalty", "score = log-probability / length ** this", BEAM_STRATEGIES,
          dict(type=float), Widget("slider", -2.0, 3.0, 0.1)),
     Knob("num_return_sequences", "Return sequences", "how many of the best sequences to return", BEAM_STRATEGIES,
-         dict(type=int), Widget("slider", 1, "max_beams", 1)),
+         dict(type=whole_arg), Widget("slider", 1, "max_beams", 1)),
     Knob("force_words", "Forced words", "constrained: a phrase that must appear (repeatable)", CONSTRAINED,
          dict(action="append"), Widget("text", info="Phrases that must appear, separated by commas or lines",
                                        text="phrases", placeholder="umbrella, rainy day", side=False)),
@@ -150,7 +161,7 @@ KNOBS = (
          "shipped Medusa heads; default: the target's weights)", SPECULATIVE,
          widget=Widget("dropdown", choices="drafts", value="", side=False)),
     Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
-         dict(type=int), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False), drafts=("model", PROMPT_LOOKUP)),
+         dict(type=whole_arg), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False), drafts=("model", PROMPT_LOOKUP)),
     Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
          dict(action="store_true", default=None),
          Widget("checkbox", info="Speculative sampling, else greedy", side=False)),
@@ -167,32 +178,32 @@ KNOBS = (
          SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003")),
     Knob("eta_cutoff", "Eta cutoff", "sampling: drop tokens below min(eta, sqrt(eta) * exp(-entropy)); 0 = off",
          SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0006")),
-    Knob("mass_depth", "Depth", "where the mass goes: tokens to look ahead (1-4)", cli=dict(type=int),
+    Knob("mass_depth", "Depth", "where the mass goes: tokens to look ahead (1-4)", cli=dict(type=whole_arg),
          widget=Widget("slider", 1, MAX_MASS_DEPTH, 1, "Tokens to look ahead", tab="mass")),
     Knob("mass_threshold", "Threshold", "where the mass goes: smallest joint probability shown (default 0.005)",
          cli=dict(type=float),
          widget=Widget("slider", 0.001, 0.05, 0.001, "Smallest probability shown; the rest is 'other'",
                        tab="mass")),
     Knob("num_samples", "Samples", "sampling: N continuations in one batch, seeds seed to seed + N - 1 (at most 64 "
-         "tokens each)", ("sample",), dict(type=int),
+         "tokens each)", ("sample",), dict(type=whole_arg),
          Widget("slider", 1, "max_samples", 1, "Continuations, seeds Seed to Seed + N - 1", value=32, tab="samples")),
     # Set from the command line and the API only.
     Knob("min_new_tokens", "Min new tokens", "end-of-sequence is masked until this many tokens exist",
-         cli=dict(type=int)),
+         cli=dict(type=whole_arg)),
     Knob("max_time", "Max time", "seconds (at most the server's limit)", cli=dict(type=float)),
     Knob("early_stopping", "Early stopping", "true, false or never", BEAM_STRATEGIES, dict(type=early_stopping)),
     Knob("draft_schedule", "Draft schedule", "speculative: draft length schedule", SPECULATIVE,
          dict(choices=("constant", "adaptive")), drafts=("model", PROMPT_LOOKUP)),
     Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
-         SPECULATIVE, dict(type=int), drafts=(PROMPT_LOOKUP,)),
-    Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=int)),
+         SPECULATIVE, dict(type=whole_arg), drafts=(PROMPT_LOOKUP,)),
+    Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=whole_arg)),
     # A branch (the page's "continue from here"; the command line's --continue-from sets both).
     Knob("prefix_ids", "Forced tokens", "token ids the output starts with, comma-separated: a branch's parent "
          "tokens, then the token chosen there", cli=dict(type=token_ids)),
     Knob("parent_run", "Branched from", "run id of the run this one branches from (recorded only)"),
     # Later knobs go last: /generate takes the page's controls by position too, and older callers' positions hold.
     Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
-         dict(type=int), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
+         dict(type=whole_arg), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
                                 side=False), drafts=(MEDUSA,)),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}

@@ -147,6 +147,12 @@ class Settings:
             value = getattr(self, name)
             if value is not None or name not in OPTIONAL_FIELDS:
                 object.__setattr__(self, name, _as_float(name, value))
+        # Likewise 50.0 counts as the whole number 50 (50.5 does not), and a knob's type is checked whether or not
+        # the strategy uses it: the settings are recorded in the trace and may be run again with another one.
+        for name in INT_FIELDS:
+            object.__setattr__(self, name, _as_int(name, getattr(self, name)))
+        for name in BOOL_FIELDS:
+            _check(isinstance(getattr(self, name), bool), name, "must be true or false", getattr(self, name))
         # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
         object.__setattr__(self, "stop", _sequence("stop", self.stop))
         object.__setattr__(self, "prefix_ids", _token_ids("prefix_ids", self.prefix_ids))
@@ -246,8 +252,6 @@ class Settings:
         _check(not self.prefix_ids, "num_samples", "above 1 cannot continue a branch (prefix_ids)", self.num_samples)
 
     def _validate_speculative(self) -> None:
-        _check(isinstance(self.do_sample, bool), "do_sample", "must be true or false", self.do_sample)
-        _check(isinstance(self.measure_speedup, bool), "measure_speedup", "must be true or false", self.measure_speedup)
         _check(
             self.draft_model is None or (isinstance(self.draft_model, str) and self.draft_model.strip() != ""),
             "draft_model",
@@ -336,6 +340,8 @@ SERVER_LIMIT = " (the server's limit)"
 MAX_MASS_DEPTH = 4  # tokens a mass tree looks ahead: each level is one batched forward pass
 MIN_MASS_THRESHOLD = 0.0001  # below it a level could hold 10,000 continuations
 FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type in ("float", "float | None"))
+INT_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type == "int")
+BOOL_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type == "bool")
 OPTIONAL_FIELDS = frozenset(f.name for f in dataclasses.fields(Settings) if f.type.endswith("| None"))
 
 
@@ -396,6 +402,15 @@ def _check_int(name: str, value: Any, low: int, high: int | None, why: str = "")
         raise SettingsError(name, f"{name} must be <= {high}{why}, got {value}")
 
 
+def _as_int(name: str, value: Any) -> int:
+    """`value` as an int: a float that is a whole number becomes one; a boolean, text or a fraction raises."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(name, f"{name} must be a whole number, got {value!r:.80}")
+    return value
+
+
 def _as_float(name: str, value: Any) -> float:
     """`value` as a float: an int becomes one; a boolean, text, NaN or infinity raises SettingsError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -425,7 +440,7 @@ def _check_float(
     # `value` is already a finite float (`_as_float`, in __post_init__): only its range is left to check.
     if low is not None and (value <= low if low_open else value < low):
         sign = ">" if low_open else ">="
-        raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:g}")
+        raise SettingsError(name, f"{name} must be {sign} {low:g}{context}, got {value:.12g}")
     if high is not None and (value >= high if high_open else value > high):
         sign = "<" if high_open else "<="
-        raise SettingsError(name, f"{name} must be {sign} {high:g}{context}{why}, got {value:g}")
+        raise SettingsError(name, f"{name} must be {sign} {high:g}{context}{why}, got {value:.12g}")

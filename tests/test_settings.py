@@ -2,7 +2,7 @@
 
 import pytest
 
-from playground.settings import FLOAT_FIELDS, Limits, Settings, SettingsError
+from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, Settings, SettingsError
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,9 @@ from playground.settings import FLOAT_FIELDS, Limits, Settings, SettingsError
         ({"strategy": "speculative", "do_sample": "yes"}, "do_sample", "true or false"),
         ({"strategy": "speculative", "measure_speedup": 1}, "measure_speedup", "true or false"),
         ({"strategy": "x" * 10_000}, "strategy", "got 'xxxxxxxx"),
+        ({"repetition_penalty": 100.0001}, "repetition_penalty", "must be <= 100, got 100.0001"),
+        ({"max_new_tokens": float("inf")}, "max_new_tokens", "whole number, got inf"),
+        ({"do_sample": "yes"}, "do_sample", "true or false"),  # checked whatever the strategy
     ],
 )
 def test_bad_values_name_field_and_value(changes, field, message):
@@ -144,3 +147,21 @@ def test_a_non_number_in_any_float_field_is_named_whatever_the_strategy(name, st
 def test_an_integer_too_large_for_a_float_is_named():
     with pytest.raises(SettingsError, match="repetition_penalty must be a finite number, got an integer of 1329 bits"):
         Settings(repetition_penalty=10**400)
+
+
+def test_int_fields_take_whole_floats_and_hold_ints():
+    # A browser's number box and some JSON writers send 50.0 for 50; 50.5 is refused (above).
+    settings = Settings(
+        strategy="beam", **{name: float(getattr(Settings(strategy="beam"), name)) for name in INT_FIELDS}
+    )
+    assert all(type(getattr(settings, name)) is int for name in INT_FIELDS)
+    assert Settings(seed=2.0**62).seed == 2**62
+
+
+@pytest.mark.parametrize("name", INT_FIELDS + BOOL_FIELDS)
+@pytest.mark.parametrize("value", ["abc", [1], None])
+def test_a_wrong_type_in_any_int_or_bool_field_is_named_whatever_the_strategy(name, value):
+    """The settings are recorded in the trace, and may be run again with a strategy that reads the knob."""
+    with pytest.raises(SettingsError) as err:
+        Settings(strategy="greedy", **{name: value})
+    assert err.value.field == name and f"got {value!r}" in str(err.value)

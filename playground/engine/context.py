@@ -6,14 +6,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from playground.engine.processors import Stage, build_stages
 from playground.engine.recording import TokenTexts
 from playground.engine.stopping import Deadline, eos_token_ids, find_stop
-from playground.settings import Settings, SettingsError, check_text
+from playground.settings import Limits, Settings, SettingsError, check_text
 from playground.trace import Beams, OutputInfo, PromptInfo, Step, Timing, Trace
 
 if TYPE_CHECKING:
@@ -98,6 +98,18 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
     return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
 
 
+def check_prompt(prompt: Any, limits: Limits) -> None:
+    """Raises SettingsError when the prompt is no text, empty, or longer than any prompt the server takes; the
+    model is not needed, so a caller can check before loading one."""
+    if prompt is not None and not isinstance(prompt, str):
+        raise SettingsError("prompt", f"prompt must be text, got {prompt!r:.80}")
+    if not prompt or not prompt.strip():  # missing (None) too
+        raise SettingsError("prompt", "prompt must not be empty")
+    # Checked before tokenizing, so a megabyte of text is refused at once instead of tokenized first; no
+    # tokenizer makes fewer than one token per 16 characters of real text.
+    check_text("prompt", prompt, limits.max_prompt_tokens * 16)
+
+
 def prepare(
     loaded: LoadedModel,
     prompt: str,
@@ -110,12 +122,8 @@ def prepare(
     `cancel`, once set (by another thread), ends the run at its next step with stop_reason "cancelled";
     `draft` is speculative decoding's draft model.
     """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise SettingsError("prompt", "prompt must not be empty")
+    check_prompt(prompt, settings.limits)
     limit = settings.limits.max_prompt_tokens
-    # Checked before tokenizing, so a megabyte of text is refused at once instead of tokenized first; no
-    # tokenizer makes fewer than one token per 16 characters of real text.
-    check_text("prompt", prompt, limit * 16)
     rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
     if len(ids) > limit:
         raise SettingsError("prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}")

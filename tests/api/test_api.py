@@ -160,7 +160,7 @@ def test_run_endpoint_takes_whole_numbers_for_floats(client, bundled_nf4):
         ('{"prompt": "Hi \\ud800"}', "prompt holds a lone surrogate (U+D800) at character 4"),
         ('{"prompt": "Hi \\u0000"}', "prompt holds the control character U+0000 at character 4"),
         ('{"prompt": ' + '"' + "a" * 5_000_000 + '"}', "prompt is 5000000 characters long, the server allows"),
-        ('{"prompt": ["Hi"]}', "prompt must not be empty"),
+        ('{"prompt": ["Hi"]}', "prompt must be text, got ['Hi']"),
         ('{"prompt": "Hi", "stop": {"a": 1}}', "stop must be a string or a list of strings"),
         ('{"prompt": "Hi", "strategy": "constrained", "force_words": [""]}', "force_words must be non-empty phrases"),
         ('{"prompt": "Hi", "precision": "fp64"}', "precision 'fp64' is unknown"),

@@ -97,7 +97,8 @@ def test_beam_prints_every_returned_sequence(tiny_dir, capsys):
         (["--max-new-tokens", "0"], "argument --max-new-tokens: max_new_tokens must be >= 1, got 0"),
         (["--strategy", "beam", "--num-beams", "99"], "argument --num-beams: num_beams must be <= 8"),
         (["--early-stopping", "maybe"], "argument --early-stopping: must be true, false or never, got 'maybe'"),
-        (["--top-k", "many"], "argument --top-k: invalid int value: 'many'"),
+        (["--top-k", "many"], "argument --top-k: must be a whole number, got 'many'"),
+        (["--max-new-tokens", "8.5"], "argument --max-new-tokens: must be a whole number, got '8.5'"),
         (["--strategy", "nucleus"], "argument --strategy: invalid choice: 'nucleus'"),
         (["--runs", "0"], "argument --runs: must be >= 1, got 0"),
         (["--stop", ""], "argument --stop: stop strings must be non-empty"),
@@ -277,9 +278,22 @@ def test_bad_draft_tokens_exit_2_naming_the_flag(tiny_dir, capsys):
     assert "argument --num-draft-tokens: num_draft_tokens must be >= 1, got 0" in capsys.readouterr().err
 
 
-def test_whole_numbers_for_float_flags(tiny_dir, capsys):
-    assert run(tiny_dir, "--raw", "--max-new-tokens", "2", "--repetition-penalty", "2", "--json") == 0
-    assert Trace.from_json(capsys.readouterr().out).settings["repetition_penalty"] == 2.0
+def test_whole_numbers_for_float_flags_and_whole_floats_for_int_flags(tiny_dir, capsys):
+    assert run(tiny_dir, "--raw", "--max-new-tokens", "2.0", "--repetition-penalty", "2", "--json") == 0
+    settings = Trace.from_json(capsys.readouterr().out).settings
+    assert settings["repetition_penalty"] == 2.0 and settings["max_new_tokens"] == 2
+
+
+def test_a_bad_prompt_is_named_before_the_model_loads(monkeypatch, capsys):
+    def load_model(*args, **kwargs):
+        raise AssertionError("the model was loaded for a prompt that could not run")
+
+    monkeypatch.setattr("playground.models.load_model", load_model)
+    for command in (["generate"], ["mass"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--prompt", "a\x01b"])
+        assert exit_info.value.code == 2
+        assert "argument --prompt: prompt holds the control character U+0001 at character 2" in capsys.readouterr().err
 
 
 def test_continue_from_a_trace_branches_it_at_a_step(tiny_dir, tmp_path, capsys):

@@ -210,7 +210,8 @@ def test_cancel_ends_every_strategy_at_the_next_step_and_keeps_what_was_made(tin
         ("bell \x07", "prompt", "prompt holds the control character U+0007 at character 6"),
         ("", "prompt", "prompt must not be empty"),
         (None, "prompt", "prompt must not be empty"),
-        (["the cat"], "prompt", "prompt must not be empty"),
+        (5, "prompt", "prompt must be text, got 5"),
+        (["hi"], "prompt", "prompt must be text, got ['hi']"),
     ],
 )
 def test_bad_prompts_are_named_before_anything_runs(tiny_loaded, prompt, field, message):
