@@ -15,7 +15,7 @@ import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from playground.settings import FLOAT_FIELDS
+from playground.settings import FLOAT_FIELDS, PRECISIONS, RUN_ID
 
 SCHEMA = "decoding-playground/trace@1"
 
@@ -435,16 +435,20 @@ class Trace:
         _check_value(self, Trace, "trace")
         if self.output.stop_reason not in STOP_REASONS:
             raise ValueError(f"output.stop_reason must be one of {', '.join(STOP_REASONS)}")
-        for step in self.steps:
-            if step.origin is not None and step.origin not in ORIGINS:
-                raise ValueError(f"steps[{step.index}].origin must be one of {', '.join(ORIGINS)}")
-            if not _hex(step.chosen.bytes):
-                raise ValueError(f"steps[{step.index}].chosen.bytes must be the token's bytes as lowercase hex")
-            for number, candidate in enumerate(step.candidates):
-                if not _hex(candidate.bytes):
-                    raise ValueError(
-                        f"steps[{step.index}].candidates[{number}].bytes must be the token's bytes as lowercase hex"
-                    )
+        if self.run_id is not None and not RUN_ID.fullmatch(self.run_id):
+            raise ValueError("run_id must be a run id (letters, digits, - and _, at most 64)")
+        if self.model.precision not in PRECISIONS:
+            raise ValueError(f"model.precision must be one of {', '.join(PRECISIONS)}")
+        if self.model.vocab_size < 1:
+            raise ValueError("model.vocab_size must be at least 1")
+        vocab, ids = self.model.vocab_size, self.output.token_ids
+        if not all(0 <= token < vocab for token in ids):
+            raise ValueError(f"output.token_ids must be token ids of the model (0 to {vocab - 1})")
+        # Every strategy records one step per generated token (beam search: along the returned best beam).
+        if len(self.steps) != len(ids):
+            raise ValueError(f"steps must hold one step per generated token ({len(ids)}), got {len(self.steps)}")
+        for position, step in enumerate(self.steps):
+            _check_step(step, position, ids[position])
         if self.beams is not None:
             for node in self.beams.nodes:
                 if node.status not in BEAM_STATUSES:
@@ -468,6 +472,31 @@ class Trace:
                             f"speculative.rounds[{index}].tree[{number}].parent must be an earlier node (-1 for the "
                             "root, node 0)"
                         )
+
+
+def _check_step(step: Step, position: int, token: int) -> None:
+    """Raises ValueError naming what in step `position`, whose token is `token`, does not fit the format."""
+    where = f"steps[{position}]"
+    if step.index != position or step.chosen.id != token:
+        raise ValueError(f"{where} must have index {position} and the output's token {token} as chosen.id")
+    if step.origin is not None and step.origin not in ORIGINS:
+        raise ValueError(f"{where}.origin must be one of {', '.join(ORIGINS)}")
+    if not _probability(step.chosen.prob):
+        raise ValueError(f"{where}.chosen.prob must be a probability (0 to 1)")
+    if not _hex(step.chosen.bytes):
+        raise ValueError(f"{where}.chosen.bytes must be the token's bytes as lowercase hex")
+    for number, candidate in enumerate(step.candidates):
+        if not _hex(candidate.bytes):
+            raise ValueError(f"{where}.candidates[{number}].bytes must be the token's bytes as lowercase hex")
+        if not set(candidate.probs) <= set(STAGES) or candidate.removed_by not in (None, *STAGES):
+            raise ValueError(f"{where}.candidates[{number}] names a stage not in {', '.join(STAGES)}")
+        if not all(_probability(p) for p in candidate.probs.values()):
+            raise ValueError(f"{where}.candidates[{number}].probs must be probabilities (0 to 1)")
+
+
+def _probability(value: float) -> bool:
+    # float32 rounding can leave a sure token a hair above 1.
+    return 0.0 <= value <= 1.0 + 1e-6
 
 
 def _settings_from_dict(data: dict[str, Any]) -> dict[str, Any]:
