@@ -23,6 +23,7 @@ from playground.ui.parts import Parts
 from playground.ui.presets import Preset
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
+from playground.ui.status import status_line
 from playground.ui.views import all_views, beam_view, sample_views, shown_model, step_view, tree_view
 
 # A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
@@ -355,7 +356,7 @@ def wire_mass(parts: Parts, runs: Runs) -> None:
 
     def show_mass(*values: Any) -> tuple[str, Any]:
         tree = runs.mass(dict(zip(CONTROLS, values, strict=True)))
-        return mass_summary(tree), mass_figure(tree)
+        return status_line(mass_summary(tree)), mass_figure(tree)
 
     parts.mass_button.click(
         on_gpu(show_mass),

@@ -16,6 +16,7 @@ from playground.run_tree import RunTree
 from playground.summary import summary
 from playground.trace import Trace
 from playground.ui.files import export_runs, export_trace, read_upload
+from playground.ui.status import status_line
 from playground.ui.tokens import trace_html
 from playground.ui.views import all_views
 
@@ -85,7 +86,7 @@ def show_run(tree: RunTree, event: gr.SelectData) -> tuple[Any, ...]:
     run_id = event.value
     if not isinstance(tree, RunTree) or not isinstance(run_id, str) or run_id not in tree.runs:
         raise gr.Error("That run is no longer kept in this tab.", print_exception=False)
-    return shown_run(tree, run_id, f"Run #{tree.number(run_id)}: {summary(tree.runs[run_id])}")
+    return shown_run(tree, run_id, status_line(f"Run #{tree.number(run_id)}: {summary(tree.runs[run_id])}"))
 
 
 def load_file(tree: RunTree, path: Any) -> tuple[Any, ...]:
@@ -103,4 +104,4 @@ def load_file(tree: RunTree, path: Any) -> tuple[Any, ...]:
         raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
     tree.extend(traces, shown)
     what = "Loaded trace" if len(traces) == 1 else f"Loaded {len(traces)} runs; showing"
-    return shown_run(tree, tree.shown, f"{what}: {summary(tree.runs[tree.shown])}")
+    return shown_run(tree, tree.shown, status_line(f"{what}: {summary(tree.runs[tree.shown])}"))

@@ -25,6 +25,7 @@ from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, control_values, make_settings, whole_number
 from playground.ui.pump import batches
+from playground.ui.status import status_line
 from playground.ui.tokens import next_span, plain_text, trace_html
 
 logger = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ class Runs:
         for batch in batches(run, switch, min_interval=UPDATE_INTERVAL):
             last = batch[-1]
             if last.trace is not None:
-                yield trace_html(last.trace), summary(last.trace), last.trace
+                yield trace_html(last.trace), status_line(summary(last.trace)), last.trace
                 return
             count += len(batch)
             shown += [next_span(chars, update.step) for update in batch if update.step is not None]

@@ -13,6 +13,7 @@ from playground.run_tree import RunTree
 from playground.settings import Settings
 from playground.ui.files import export_runs
 from playground.ui.run_views import load_file, remember, show_run, tree_value
+from playground.ui.status import status_line
 from playground.ui.tokens import trace_html
 from playground.ui.views import Views
 
@@ -91,3 +92,16 @@ def test_runs_files_may_be_as_large_as_a_sessions_runs(tmp_path, monkeypatch):
     path.write_text("x" * 2000)
     with pytest.raises(gr.Error, match=r"The file is 0\.0 MB; the limit is 0\.001 MB"):
         load_file(RunTree(), str(path))
+
+
+def test_a_loaded_files_model_id_and_tokens_read_as_text_in_the_status_line(two, tmp_path):
+    """The status line is Markdown: what a file holds must not turn into markup or HTML there."""
+    parent, _ = two
+    data = json.loads(parent.to_json())
+    data["model"]["id"] = "<img src=x onerror=alert(1)> **bold** [link](http://x) `code` a_b"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data))
+    _, _, _, status, *_ = load_file(RunTree(), str(path))
+    assert "<img" not in status and "&lt;img src=x onerror=alert(1)&gt;" in status
+    assert r"\*\*bold\*\* \[link\](http://x) \`code\` a\_b" in status
+    assert status_line(r"a\b") == r"a\\b"
