@@ -283,9 +283,11 @@ class Settings:
         )
         count = len(self.force_words) + len(self.force_one_of)
         _check(count <= MAX_CONSTRAINTS, "force_words", f"and force_one_of together allow {MAX_CONSTRAINTS}", count)
-        for word in self.force_words:
+        for number, word in enumerate(self.force_words):
             _check(isinstance(word, str) and word.strip() != "", "force_words", "must be non-empty phrases", word)
             check_text("force_words", word, MAX_PHRASE_CHARS)
+            # One occurrence meets both copies of a phrase: a second copy would promise what it cannot ask for.
+            _check(word not in self.force_words[:number], "force_words", "must each be listed once", word)
         for group in self.force_one_of:
             _check(len(group) >= 1, "force_one_of", "sets must hold at least one option", list(group))
             for option in group:

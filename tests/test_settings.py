@@ -50,6 +50,7 @@ from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, S
         ({"strategy": "constrained", "force_words": {"a": 1}}, "force_words", "string or a list of strings"),
         ({"strategy": "constrained", "force_one_of": [["ok", "\x1b[31m"]]}, "force_one_of", "U+001B"),
         ({"strategy": "constrained", "force_words": [None]}, "force_words", "non-empty phrases"),
+        ({"strategy": "constrained", "force_words": ["rain", "sun", "rain"]}, "force_words", "listed once, got 'rain'"),
         ({"strategy": "speculative", "do_sample": "yes"}, "do_sample", "true or false"),
         ({"strategy": "speculative", "measure_speedup": 1}, "measure_speedup", "true or false"),
         ({"strategy": "x" * 10_000}, "strategy", "got 'xxxxxxxx"),

@@ -64,7 +64,11 @@ def build_constraints(tokenizer, force_words: tuple[str, ...], force_one_of: tup
     """
 
     def encode(word: str, field: str) -> list[tuple[int, ...]]:
-        options = [tuple(tokenizer(form, add_special_tokens=False)["input_ids"]) for form in spellings(word)]
+        # A phrase is text: one that spells a control token ("<|im_end|>") is forced as those characters.
+        options = [
+            tuple(tokenizer(form, add_special_tokens=False, split_special_tokens=True)["input_ids"])
+            for form in spellings(word)
+        ]
         options = [o for o in options if o]
         if not options:
             raise SettingsError(field, f"{field} {word!r} has no tokens in this model's vocabulary")

@@ -95,7 +95,29 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
         [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
     )
     # The template already holds the special tokens; adding them again would double the BOS.
-    return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    if not any(special in text for special in special_tokens(tokenizer)):
+        return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    # The user's turn spells a control token ("<|im_end|>"): read it as text, as typed, so a message cannot end
+    # its turn or open another role's. The template's own control tokens stay tokens.
+    marker = "\ue000prompt\ue000"  # private-use characters: no prompt holds them by chance
+    around = tokenizer.apply_chat_template(
+        [{"role": "user", "content": marker}], add_generation_prompt=True, tokenize=False
+    )
+    if around.count(marker) != 1 or around.replace(marker, text) != rendered:
+        return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]  # a template that edits text
+    before, after = around.split(marker)
+    ids = [
+        *tokenizer(before, add_special_tokens=False)["input_ids"],
+        *tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"],
+        *tokenizer(after, add_special_tokens=False)["input_ids"],
+    ]
+    return rendered, ids
+
+
+def special_tokens(tokenizer) -> list[str]:
+    """The texts that the tokenizer reads as a control token wherever they appear ("<|im_end|>")."""
+    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    return [token.content for token in added.values() if getattr(token, "special", False) and token.content]
 
 
 def check_prompt(prompt: Any, limits: Limits) -> None:

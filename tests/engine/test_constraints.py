@@ -102,8 +102,15 @@ def test_build_constraints_lists_every_tokenization(tiny_tokenizer):
 
 def test_a_phrase_without_tokens_is_refused_by_name():
     class Silent:
-        def __call__(self, text, add_special_tokens=False):
+        def __call__(self, text, add_special_tokens=False, split_special_tokens=False):
             return {"input_ids": []}
 
     with pytest.raises(SettingsError, match="force_words 'zzz' has no tokens"):
         build_constraints(Silent(), ("zzz",), ())
+
+
+def test_a_phrase_that_spells_a_control_token_is_forced_as_text(tiny_tokenizer):
+    (phrase,) = build_constraints(tiny_tokenizer, ("<eos>",), ())
+    eos = tiny_tokenizer.convert_tokens_to_ids("<eos>")
+    assert all(eos not in option for option in phrase.options)  # the end of sequence would meet it unseen
+    assert "<eos>" in {tiny_tokenizer.decode(list(option)) for option in phrase.options}
