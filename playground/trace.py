@@ -73,6 +73,9 @@ class Chosen:
     # Hex of the token's bytes when its text alone is not whole characters (a byte-level tokenizer split a
     # character over several tokens, each "�" on its own): views join them. None for every other token.
     bytes: str | None = None
+    # Its 1-based rank among all tokens by the model's distribution (the order candidates are listed in): a
+    # sampled token can rank far below the recorded candidates. None in traces written before ranks were kept.
+    rank: int | None = None
 
 
 @dataclass
@@ -483,6 +486,8 @@ def _check_step(step: Step, position: int, token: int) -> None:
         raise ValueError(f"{where}.origin must be one of {', '.join(ORIGINS)}")
     if not _probability(step.chosen.prob):
         raise ValueError(f"{where}.chosen.prob must be a probability (0 to 1)")
+    if step.chosen.rank is not None and step.chosen.rank < 1:
+        raise ValueError(f"{where}.chosen.rank must be at least 1")
     if not _hex(step.chosen.bytes):
         raise ValueError(f"{where}.chosen.bytes must be the token's bytes as lowercase hex")
     for number, candidate in enumerate(step.candidates):

@@ -20,7 +20,7 @@ from playground.engine.forward import teacher_forced
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.settings import SettingsError
-from playground.trace import Branch, Chosen, Step, Trace
+from playground.trace import Branch, Step, Trace
 
 
 def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]) -> Iterator[Update]:
@@ -83,7 +83,7 @@ def graft(ctx: RunContext, trace: Trace, forced: list[Step]) -> Trace:
     trace.branch = Branch(
         parent=ctx.settings.parent_run,
         at=offset,
-        token=Chosen(id=last.chosen.id, text=last.chosen.text, prob=last.chosen.prob, bytes=last.chosen.bytes),
+        token=dataclasses.replace(last.chosen),
         probs=dict(probs),
     )
     return trace

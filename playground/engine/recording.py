@@ -27,6 +27,17 @@ class RowSummary:
     removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
     entropy: torch.Tensor  # (B,) nats, of the final distribution
+    # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
+    # chosen token put in the last top slot, forced tokens) may rank anywhere: `tail_ranks` (B, N - ranked + 1)
+    # holds their 1-based ranks among all V tokens.
+    ranked: int = 0
+    tail_ranks: torch.Tensor | None = None
+
+    def rank(self, row: int, column: int) -> int:
+        """The 1-based rank of the id in `column` of `row` among all tokens, by `ranking_scores`."""
+        if column < self.ranked - 1 or self.tail_ranks is None:
+            return column + 1
+        return int(self.tail_ranks[row, column - self.ranked + 1])
 
 
 def entropy(scores: torch.Tensor) -> torch.Tensor:
@@ -87,13 +98,24 @@ def summarize_rows(
         gone = torch.isneginf(scores.gather(-1, ids))
         removed_by[alive & gone] = index
         alive &= ~gone
-    ids, removed_by, logits, stage_probs, row_entropy = to_host(
-        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1])
+    # Ranks of the ids that may sit out of order: (B, 1, V) > (B, T, 1) -> (B, T, V), T = the few tail ids.
+    ranked = min(top_n, order.shape[-1])
+    tail = order.gather(-1, ids[:, ranked - 1 :])
+    above = (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, T)
+    ids, removed_by, logits, stage_probs, row_entropy, tail_ranks = to_host(
+        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1]), above
     )
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
-        ids=ids, logits=logits, probs=by_stage, removed_by=removed_by, stage_names=names, entropy=row_entropy
+        ids=ids,
+        logits=logits,
+        probs=by_stage,
+        removed_by=removed_by,
+        stage_names=names,
+        entropy=row_entropy,
+        ranked=ranked,
+        tail_ranks=tail_ranks,
     )
 
 
@@ -158,6 +180,7 @@ def to_step(
             text=words[keep.index(chosen_id)],
             prob=stage_probs["final"][chosen_col],
             bytes=texts.bytes_hex(chosen_id),
+            rank=summary.rank(row, chosen_col),
         ),
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, float(summary.entropy[row])),

@@ -45,7 +45,11 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     # Cut long tokens (a newline and thirty spaces): the rank keeps every label distinct. A candidate that is
     # part of a character reads as what it would add to the text (the character it completes, or its bytes).
     pending = pending_before(trace.steps[:index])
-    labels = [f"{i + 1}. {preview(show_token(candidate_text(c, pending)), LABEL)}" for i, c in enumerate(cands)]
+    # The chosen token keeps its own rank: a sampled one from far down the list fills the last place.
+    ranks = [step.chosen.rank if c.id == step.chosen.id and step.chosen.rank else i + 1 for i, c in enumerate(cands)]
+    labels = [
+        f"{r}. {preview(show_token(candidate_text(c, pending)), LABEL)}" for r, c in zip(ranks, cands, strict=True)
+    ]
     fig = go.Figure()
     for stage in _stages_of(step):
         probs = [c.probs.get(stage, 0.0) for c in cands]

@@ -60,6 +60,24 @@ def test_chosen_token_is_always_recorded():
     step = to_step(3, summary, 0, chosen_id=0, texts=TokenTexts(CountingTokenizer()), top_n=2)
     assert [c.id for c in step.candidates] == [1, 0]
     assert step.index == 3
+    assert step.chosen.rank == 4  # it fills the last place, but ranks 4th: 1, 2, 3 come before it
+
+
+def test_the_chosen_tokens_rank_is_its_place_among_every_token():
+    # Rows of 6 tokens, ranked by the scores; each row's chosen token sits at a known place.
+    scores = torch.tensor([[6.0, 5.0, 4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]])
+    for chosen, ranks in (
+        (torch.tensor([3, 4]), [4, 2]),
+        (torch.tensor([0, 0]), [1, 6]),
+        (torch.tensor([1, 4]), [2, 2]),
+    ):
+        summary = summarize_rows([("raw", scores)], scores, top_n=3, must_include=chosen)
+        texts = TokenTexts(CountingTokenizer())
+        steps = [to_step(0, summary, row, int(chosen[row]), texts, top_n=3) for row in range(2)]
+        assert [step.chosen.rank for step in steps] == ranks
+    # Beam search records more ids than top_n, unswapped: each keeps its place.
+    summary = summarize_rows([("raw", scores)], scores, top_n=5)
+    assert to_step(0, summary, 1, 1, TokenTexts(CountingTokenizer()), top_n=3).chosen.rank == 5
 
 
 def test_summaries_do_not_modify_the_scores():

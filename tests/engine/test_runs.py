@@ -265,3 +265,16 @@ def test_whole_numbers_in_float_knobs_run_as_their_floats(tiny_loaded, knobs):
     whole = generate(tiny_loaded, PROMPT, Settings(**settings))
     floats = generate(tiny_loaded, PROMPT, Settings(**{**settings, **as_floats}))
     assert whole.output.token_ids == floats.output.token_ids and whole.settings == floats.settings
+
+
+def test_a_sampled_tokens_rank_is_its_place_in_the_full_ranking(tiny_loaded, monkeypatch):
+    """At a high temperature most tokens come from below the 5 recorded candidates: each step's rank is where
+    the same token stands when every token of the vocabulary is recorded."""
+    monkeypatch.setenv("PLAYGROUND_MAX_TOP_N", "1000")  # a host may record every token
+    settings = Settings(strategy="sample", temperature=5.0, top_k=0, seed=3, chat=False, max_new_tokens=24)
+    short = generate(tiny_loaded, PROMPT, settings.replace(top_n=5))
+    full = generate(tiny_loaded, PROMPT, settings.replace(top_n=tiny_loaded.info.vocab_size))
+    assert short.output.token_ids == full.output.token_ids
+    ranks = [[c.id for c in step.candidates].index(step.chosen.id) + 1 for step in full.steps]
+    assert [step.chosen.rank for step in short.steps] == ranks == [step.chosen.rank for step in full.steps]
+    assert sum(rank > 5 for rank in ranks) >= 10, "most tokens should come from below the recorded five"

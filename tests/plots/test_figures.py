@@ -264,3 +264,15 @@ def test_a_step_whose_token_is_part_of_a_character_names_its_bytes(traces):
     assert "chose '日' (bytes a5 of a split character" in figure.layout.title.text
     rank = second.candidates.index(other)
     assert figure.data[0].x[rank] == f"{rank + 1}. 旧"
+
+
+def test_a_chosen_token_from_below_the_candidates_is_labelled_with_its_own_rank(traces):
+    import copy
+
+    trace = copy.deepcopy(traces["greedy"])
+    step = trace.steps[0]
+    step.chosen.id, step.chosen.rank = step.candidates[-1].id, 812  # sampled from far down, put in the last place
+    labels = list(stage_figure(trace, 0).data[0].x)
+    assert labels[-1].startswith("812. ") and labels[-2].startswith(f"{len(labels) - 1}. ")
+    step.chosen.rank = None  # a trace written before ranks were kept: places as before
+    assert list(stage_figure(trace, 0).data[0].x)[-1].startswith(f"{len(labels)}. ")
