@@ -70,8 +70,10 @@ def samples_parts(trace: Trace) -> list[str]:
     for sample in samples:
         ends[sample.stop_reason] = ends.get(sample.stop_reason, 0) + 1
     ended = ", ".join(f"{count} {STOP_REASON_TEXT.get(reason, reason)}" for reason, count in sorted(ends.items()))
+    settings = trace.settings  # samples are always drawn: say with what, whatever strategy the page showed
+    drawn = f"temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}"
     return [
-        f"{len(samples)} samples, {distinct} distinct",
+        f"{len(samples)} samples, {distinct} distinct (sampled at {drawn})",
         f"{trace.timing.new_tokens} tokens",
         f"{trace.timing.tokens_per_s:.1f} tokens/s",
         f"{trace.timing.total_s:.2f} s",

@@ -102,7 +102,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
                 colorscale="Viridis",
                 cmin=0,
                 cmax=max(banks) or 1,
-                colorbar=dict(title="bank"),
+                colorbar=dict(title="bank", dtick=1),  # banks are whole numbers
                 showscale=status == "kept",
             )
             # Tokens that advanced a constraint get a thick vermillion outline.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, VERMILLION, hover_escape, placeholder, preview, show_token
+from playground.plots.style import BLUE, GREY, VERMILLION, counted, hover_escape, placeholder, preview, show_token
 from playground.run_tree import RunTree
 from playground.trace import Trace
 
@@ -63,7 +63,7 @@ def run_tree_figure(tree: RunTree) -> go.Figure:
     rows = max((row for _, row in places.values()), default=0) + 1
     depth = max((d for d, _ in places.values()), default=0)
     fig.update_layout(
-        title=f"{len(runs)} runs in this tab (the shown one in vermillion): click a run to show it",
+        title=f"{counted(len(runs), 'run')} in this tab (the shown one in vermillion): click a run to show it",
         showlegend=False,
         hovermode="closest",
         height=max(260, 110 + 56 * rows),

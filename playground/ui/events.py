@@ -147,8 +147,9 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
             moved.insert(0, "Precision")
         if not moved:
             return gr.update(value=f"**{name}.** {chosen.lesson}"), gr.update(visible=False)
-        note = (f"**{name}**, changed since you chose it ({', '.join(moved)}): the lesson below describes the "
-                f"preset's settings, not these. ~~{chosen.lesson}~~")  # fmt: skip
+        # The lesson stays readable: many ask the reader to move a control, and following one is no mistake.
+        note = (f"**{name}.** {chosen.lesson}\n\n*Changed since you chose it: {', '.join(moved)}. Where the "
+                "lesson quotes what the preset gives, that is with its own settings.*")  # fmt: skip
         return gr.update(value=note), gr.update(visible=True)
 
     watched = [controls["precision"], *(controls[n] for n in PRESET_FIELDS)]

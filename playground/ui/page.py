@@ -70,11 +70,12 @@ element.addEventListener('click', (event) => {
     button.textContent = `${text}  ${prob.toFixed(3)}`;
     card.append(button);
   }
-  const box = element.getBoundingClientRect();
+  element.append(card);
+  // Placed from the box the card is positioned in (the component's, which holds a label above `element`).
+  const box = (card.offsetParent || element).getBoundingClientRect();
   const place = token.getBoundingClientRect();
   card.style.left = `${Math.max(0, Math.min(place.left - box.left, box.width - 220))}px`;
   card.style.top = `${place.bottom - box.top + 4}px`;
-  element.append(card);
 });
 """
 

@@ -122,10 +122,11 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "Prompt lookup when the text repeats",
-            "Here the answer copies the prompt, so prompt lookup's guesses are right for long stretches. Look "
-            "at the accepted lengths in the Draft acceptance tab and the tokens per target pass in the status "
-            "line. Its guesses cost no model pass, so where the text repeats it can beat plain decoding; the "
-            "tab shows the speed-up measured here.",
+            "Here the answer copies a sentence of the prompt, and while it copies, prompt lookup's guesses are "
+            "right several tokens at a time (once the copy ends, they are mostly wrong again). Look at the "
+            "accepted lengths in the Draft acceptance tab and the tokens per target pass in the status line. Its "
+            "guesses cost no model pass, so where the text repeats it can beat plain decoding; the tab shows the "
+            "speed-up measured here.",
             COPY,
             speculative(base, draft_model=PROMPT_LOOKUP, num_draft_tokens=8, max_new_tokens=40),
         ),

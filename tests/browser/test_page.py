@@ -238,9 +238,12 @@ def test_taking_another_token_at_a_step_continues_from_there(page, bundled_nf4):
 def test_choosing_an_alternative_in_a_tokens_card_continues_from_there(page, bundled_nf4):
     prompt = "Name a colour."
     ask(page, prompt, 10)
-    page.locator("#output .tokens .tok").nth(2).click()  # step 3: its card opens under it
+    token = page.locator("#output .tokens .tok").nth(2)
+    token.click()  # step 3: its card opens under it
     card = page.locator("#output .take-card")
     expect(card).to_be_visible()
+    below, under = card.bounding_box(), token.bounding_box()
+    assert below["y"] >= under["y"] + under["height"] - 1, "the card opens under the token, not over it"
     expect(card.get_by_text("Step 3: continue with another token")).to_be_visible()
     settings = Settings(max_new_tokens=10)
     parent = generate(bundled_nf4, prompt, settings)
@@ -648,17 +651,18 @@ def test_a_preset_lesson_says_when_the_controls_no_longer_match_it_and_resets(pa
     expect(reset).to_be_hidden()
     page.get_by_label("Greedy", exact=True).check()
     set_number(page, "Max new tokens", "12")
-    expect(lesson).to_contain_text("changed since you chose it (Strategy, Max new tokens)")
-    expect(lesson.locator("del")).to_contain_text("umbrella")  # the preset's text, struck through
+    expect(lesson).to_contain_text("Changed since you chose it: Strategy, Max new tokens.")
+    expect(lesson.get_by_text("must use the word 'umbrella'")).to_be_visible()  # still readable: not struck out
+    assert lesson.locator("del").count() == 0
     expect(reset).to_be_visible()
     shot(page, "preset-changed")
     reset.click()
     expect(page.get_by_label("Constrained beam search", exact=True)).to_be_checked()
-    expect(lesson).not_to_contain_text("changed since")
+    expect(lesson).not_to_contain_text("Changed since")
     expect(reset).to_be_hidden()
     page.get_by_label("Greedy", exact=True).check()
     page.get_by_label("Constrained beam search", exact=True).check()  # moved back by hand: it matches again
-    expect(lesson).not_to_contain_text("changed since")
+    expect(lesson).not_to_contain_text("Changed since")
 
 
 def test_the_quantization_lens_preset_sets_nf4_then_compare_reads_its_text_at_fp32(page):

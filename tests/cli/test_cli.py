@@ -387,7 +387,8 @@ def test_num_samples_prints_every_sample_and_the_batch_summary(tiny_dir, capsys)
     assert [line for line in out.splitlines() if line.startswith("--- sample")] == [
         f"--- sample {i + 1} (seed {3 + i})" for i in range(5)
     ]
-    assert "5 samples, " in out and " distinct · " in out and "forward passes" in out
+    assert "5 samples, " in out and " distinct (sampled at temperature 1, top-k 50, top-p 1) · " in out
+    assert "forward passes" in out
     assert run(tiny_dir, "--raw", "--strategy", "sample", "--num-samples", "5", "--seed", "3", "--max-new-tokens",
                "6", "--json") == 0  # fmt: skip
     trace = Trace.from_json(capsys.readouterr().out)

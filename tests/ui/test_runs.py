@@ -300,6 +300,7 @@ def test_sample_many_streams_the_first_sample_and_generate_makes_one_run(runs):
     *steps, (html, status, trace) = runs.generate(values, many=True)
     assert trace.settings["strategy"] == "sample" and [s.seed for s in trace.samples.samples] == list(range(4, 10))
     assert status.startswith("tiny-random-llama fp32 · 6 samples, ") and html == trace_html(trace)
+    assert "(sampled at temperature 1.2, top-k 50, top-p 1)" in status  # says so, though Greedy was chosen
     assert any(text.count('class="tok') for text, _, _ in steps)  # the first sample's tokens as they come
     tree, ranked, diversity, pick, kept = sample_views(trace)
     assert tree.data[0].type == "sunburst" and tree.data[0].values[0] == 6
