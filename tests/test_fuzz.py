@@ -95,6 +95,7 @@ def check_trace(trace, chosen: Settings) -> None:
     assert 1 <= len(trace.output.token_ids) <= len(forced) + chosen.max_new_tokens <= len(forced) + 6
     assert all(0.0 <= step.chosen.prob <= 1.0 and math.isfinite(step.entropy) for step in trace.steps)
     json.loads(trace.to_json())  # always exportable
+    trace.validate()  # and fits its own format: a step per token, probabilities, ranks, stage names
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -112,6 +113,12 @@ def check_trace(trace, chosen: Settings) -> None:
 @example(payload={"strategy": "greedy", "max_new_tokens": 2, "repetition_penalty": 1e-137}, prompt="the cat sat")
 # Found here: a branch's forced tokens come on top of max_new_tokens.
 @example(payload={"strategy": "greedy", "max_new_tokens": 3, "prefix_ids": [0, 0, 0, 0]}, prompt="the cat sat")
+# Found here: beams follow the penalized scores, candidates are ranked without penalties, so a penalty below 1
+# let a beam take a token its step had not recorded.
+@example(
+    payload={"strategy": "beam", "max_new_tokens": 1, "chat": False, "top_n": 1, "repetition_penalty": 0.5},
+    prompt="0",
+)
 def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
     payload.pop("prompt", None)
     try:

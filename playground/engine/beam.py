@@ -199,7 +199,10 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, run.sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
-        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k)))
+        # Candidates are ranked without the penalties, but beams follow the penalized scores: a row's top k by
+        # those (B, k) are recorded too, so every token a beam can take has its record.
+        picks = torch.topk(log_probs, min(k, log_probs.shape[-1]), dim=-1).indices
+        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=picks))
         scores, rows, tokens = beam_math.top_continuations(log_probs, run.scores.to(ctx.device), k)
         scores, rows, tokens, token_logprobs = to_host(scores, rows, tokens, log_probs[rows, tokens])  # (K,) each
         paths = run.paths(rows.tolist(), tokens.tolist())
