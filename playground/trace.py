@@ -35,6 +35,9 @@ STAGES = (
     "eta_cutoff",
     "final",
 )
+# Stages that only remove tokens. Candidates are ranked by the distribution just before them (penalties left
+# out, `recording.ranking_scores`), so a step shows what a filter took away, not only what survived.
+FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
 ORIGINS = ("inherited", "forced")
 BEAM_STATUSES = ("kept", "pruned", "finished", "returned")
@@ -97,6 +100,9 @@ class Step:
     entropy: float  # nats, of the final distribution
     candidates: list[Candidate]
     origin: str | None = None  # a branch's forced steps: inherited (the parent's tokens) | forced (the chosen one)
+    # Tokens of the vocabulary left with a probability above 0 in the final distribution (what top-k, top-p and
+    # the other filters kept); None in traces written before it was recorded.
+    kept: int | None = None
 
 
 @dataclass
@@ -488,6 +494,8 @@ def _check_step(step: Step, position: int, token: int) -> None:
         raise ValueError(f"{where}.chosen.prob must be a probability (0 to 1)")
     if step.chosen.rank is not None and step.chosen.rank < 1:
         raise ValueError(f"{where}.chosen.rank must be at least 1")
+    if step.kept is not None and step.kept < 1:
+        raise ValueError(f"{where}.kept must be at least 1")
     if not _hex(step.chosen.bytes):
         raise ValueError(f"{where}.chosen.bytes must be the token's bytes as lowercase hex")
     for number, candidate in enumerate(step.candidates):
@@ -552,6 +560,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         entropy=data["entropy"],
         candidates=[Candidate(**c) for c in data["candidates"]],
         origin=data.get("origin"),
+        kept=data.get("kept"),
     )
 
 

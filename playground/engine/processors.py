@@ -26,9 +26,6 @@ from playground.settings import Settings
 
 Stage = tuple[str, LogitsProcessor]
 
-# Stages that only remove tokens. Candidates are ranked by the distribution just before them (penalties left
-# out, `recording.ranking_scores`), so a step shows what a filter took away, not only what survived.
-FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
 # Stages whose scores depend on the tokens before a position (the others treat every row alike).
 HISTORY_STAGES = frozenset({"repetition_penalty", "no_repeat_ngram", "min_new_tokens"})
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine.placement import to_host
-from playground.engine.processors import FILTER_STAGES, HISTORY_STAGES
+from playground.engine.processors import HISTORY_STAGES
 from playground.engine.token_bytes import token_bytes
-from playground.trace import Candidate, Chosen, Step
+from playground.trace import FILTER_STAGES, Candidate, Chosen, Step
 
 
 @dataclass
@@ -27,6 +27,7 @@ class RowSummary:
     removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
     entropy: torch.Tensor  # (B,) nats, of the final distribution
+    kept: torch.Tensor | None = None  # (B,) tokens with a probability above 0 in the final distribution
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
     # chosen token put in the last top slot, forced tokens) may rank anywhere: `tail_ranks` (B, N - ranked + 1)
     # holds their 1-based ranks among all V tokens.
@@ -102,8 +103,9 @@ def summarize_rows(
     ranked = min(top_n, order.shape[-1])
     tail = order.gather(-1, ids[:, ranked - 1 :])
     above = (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, T)
-    ids, removed_by, logits, stage_probs, row_entropy, tail_ranks = to_host(
-        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1]), above
+    kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
+    ids, removed_by, logits, stage_probs, row_entropy, tail_ranks, kept = to_host(
+        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1]), above, kept
     )
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
@@ -114,6 +116,7 @@ def summarize_rows(
         removed_by=removed_by,
         stage_names=names,
         entropy=row_entropy,
+        kept=kept,
         ranked=ranked,
         tail_ranks=tail_ranks,
     )
@@ -185,6 +188,7 @@ def to_step(
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, float(summary.entropy[row])),
         candidates=candidates,
+        kept=None if summary.kept is None else int(summary.kept[row]),
     )
 
 

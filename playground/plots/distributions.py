@@ -20,7 +20,7 @@ from playground.plots.style import (
     show_token,
     spaced_hex,
 )
-from playground.trace import STAGES, Trace
+from playground.trace import FILTER_STAGES, STAGES, Trace
 
 
 def _stages_of(step) -> list[str]:
@@ -110,7 +110,10 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
     who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
     raw = f"bytes {spaced_hex(step.chosen.bytes)} of a split character, " if step.chosen.bytes else ""
     token = show_token(candidate_text(step.chosen, pending))
-    title = f"Step {index + 1}: {who} {token!r} ({raw}p = {step.chosen.prob:.3f}, entropy {step.entropy:.2f} nats)"
+    # How many tokens the filters left: a recorded top 20 cannot show top-p keeping 60.
+    left = f", {counted(step.kept, 'token')} left" if step.kept and FILTER_STAGES & set(_stages_of(step)) else ""
+    title = f"Step {index + 1}: {who} {token!r} ({raw}p = {step.chosen.prob:.3f}, entropy {step.entropy:.2f} nats"
+    title += f"{left})"
     if penalized:
         title += f"<br><sup>{counted(penalized, 'candidate')} already in the context (marked ⟲): "
         title += "the repetition penalty moved each one's p as labelled; hover for where it appeared</sup>"

@@ -55,7 +55,7 @@ def presets() -> list[Preset]:
             "Top-p adapts where top-k cannot",
             "Top-p 0.9 keeps the smallest set of tokens holding 90% of the probability: one or two tokens where "
             "the model is sure, dozens where it is not. Step through the Token distributions tab and watch how "
-            "many tokens the 'after top-p' stage keeps; top-k would keep the same count at every step.",
+            "many tokens are left (the step's title counts them); top-k would keep the same count at every step.",
             STORY,
             base.replace(strategy="sample", temperature=1.0, top_k=0, top_p=0.9, seed=3, max_new_tokens=48),
         ),

@@ -278,3 +278,22 @@ def test_a_sampled_tokens_rank_is_its_place_in_the_full_ranking(tiny_loaded, mon
     ranks = [[c.id for c in step.candidates].index(step.chosen.id) + 1 for step in full.steps]
     assert [step.chosen.rank for step in short.steps] == ranks == [step.chosen.rank for step in full.steps]
     assert sum(rank > 5 for rank in ranks) >= 10, "most tokens should come from below the recorded five"
+
+
+def test_each_step_counts_the_tokens_the_filters_left(tiny_loaded, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_TOP_N", "1000")  # record every token, to count them independently
+    vocab = tiny_loaded.info.vocab_size
+    # At temperature 0.1 the random model is sure at some steps and not at others.
+    settings = Settings(
+        strategy="sample", temperature=0.1, top_k=0, top_p=0.9, seed=1, chat=False, max_new_tokens=12, top_n=vocab
+    )
+    trace = generate(tiny_loaded, PROMPT, settings)
+    assert [step.kept for step in trace.steps] == [
+        sum(c.probs["final"] > 0 for c in step.candidates) for step in trace.steps
+    ]
+    assert len({step.kept for step in trace.steps}) > 1, "top-p keeps more tokens where the model is less sure"
+    top_k = generate(tiny_loaded, PROMPT, settings.replace(top_p=1.0, top_k=5, top_n=20))
+    assert {step.kept for step in top_k.steps} == {5}
+    assert {step.kept for step in generate(tiny_loaded, PROMPT, greedy(max_new_tokens=3, min_new_tokens=0)).steps} == {
+        vocab
+    }
