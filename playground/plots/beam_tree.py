@@ -163,7 +163,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
         last = answer.path[-1]
         fig.add_annotation(
             x=pos[last][0] + 1, y=pos[last][1], text=f"answer {answer.number}", showarrow=False, xanchor="left",
-            xshift=12, font=dict(color=GREEN, size=11),
+            xshift=12, font=dict(color=GREEN, size=11), bgcolor="rgba(255, 255, 255, 0.85)",  # over later nodes
         )  # fmt: skip
         for index, node_id in answer.met:
             constraint = beams.constraints[index]

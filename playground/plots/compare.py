@@ -119,7 +119,7 @@ def candidates_figure(comparison: Comparison, index: int, a_text: str) -> go.Fig
         barmode="group",
         xaxis=dict(title="probability", rangemode="tozero"),
         # Categories run bottom-up by default: reversed, the most likely candidate is the top row.
-        yaxis=dict(autorange="reversed", type="category"),
+        yaxis=dict(autorange="reversed", type="category", title="ranked by the larger of p_A and p_B"),
         legend=dict(orientation="h", y=-0.15),
         height=160 + 26 * len(cands),
         margin=dict(t=60),

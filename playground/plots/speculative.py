@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -66,12 +68,12 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     linear = trace.speculative.draft.source != "medusa"
     gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens}) if linear else []
     alphas = [i / 50 for i in range(50)]
-    for gamma in gammas[-2:]:
+    for gamma, dash in zip(gammas[-2:], ("dash", "dot"), strict=False):  # they part only at high α
         fig.add_scatter(
             x=alphas,
             y=[expected_tokens(a, gamma) for a in alphas],
             mode="lines",
-            line=dict(color=GREY, dash="dash"),
+            line=dict(color=GREY, dash=dash),
             name=f"expected, γ = {gamma}",
             row=2,
             col=2,
@@ -86,11 +88,15 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         col=2,
     )
     spec = trace.speculative
-    fig.update_xaxes(title_text="round", row=1, col=1)
+    # Rounds and counts are whole numbers: ticks on them only, about ten at most.
+    rounds_axis = dict(title_text="round", range=[0.5, len(rounds) + 0.5], dtick=whole_step(len(rounds)))
+    fig.update_xaxes(**rounds_axis, row=1, col=1)
     fig.update_yaxes(title_text="position", dtick=1, row=1, col=1)
-    fig.update_xaxes(title_text="round", row=1, col=2)
+    fig.update_xaxes(**rounds_axis, row=1, col=2)
     fig.update_yaxes(range=[0, 1.05], row=1, col=2)
     fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
+    most = max(Counter(accepted_counts).values(), default=1)
+    fig.update_yaxes(title_text="rounds", dtick=whole_step(most), rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
     fig.update_yaxes(title_text="tokens", row=2, col=2)
     title = (
@@ -109,3 +115,11 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         legend=dict(orientation="h", y=-0.12),
     )
     return fig
+
+
+def whole_step(largest: int) -> int:
+    """A tick step for an axis of whole numbers up to `largest`: 1, 2, 5, 10, 20, ... giving at most ten ticks."""
+    step = 1
+    while largest / step > 10:
+        step *= 2.5 if str(step).startswith("2") else 2
+    return int(step)

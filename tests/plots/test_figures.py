@@ -276,3 +276,21 @@ def test_a_chosen_token_from_below_the_candidates_is_labelled_with_its_own_rank(
     assert labels[-1].startswith("812. ") and labels[-2].startswith(f"{len(labels) - 1}. ")
     step.chosen.rank = None  # a trace written before ranks were kept: places as before
     assert list(stage_figure(trace, 0).data[0].x)[-1].startswith(f"{len(labels)}. ")
+
+
+def test_the_step_title_counts_the_tokens_the_filters_left(traces):
+    sampled = traces["sample"]  # top-k 8, top-p 0.8
+    step = sampled.steps[0]
+    assert 1 <= step.kept <= 8 and f", {step.kept} token" in stage_figure(sampled, 0).layout.title.text
+    assert " left)" not in stage_figure(traces["greedy"], 0).layout.title.text  # no filter: nothing to count
+
+
+def test_round_and_count_axes_tick_whole_numbers_only(traces):
+    from playground.plots.speculative import whole_step
+
+    assert [whole_step(n) for n in (1, 10, 11, 21, 51, 101, 1000)] == [1, 1, 2, 5, 10, 20, 100]
+    layout = acceptance_figure(traces["speculative"]).layout
+    rounds = len(traces["speculative"].speculative.rounds)
+    for axis in (layout.xaxis, layout.xaxis2):
+        assert axis.dtick == whole_step(rounds) and list(axis.range) == [0.5, rounds + 0.5]
+    assert isinstance(layout.yaxis3.dtick, int) and layout.xaxis3.dtick == 1
