@@ -395,9 +395,8 @@ def _check(ok: bool, name: str, rule: str, value: Any) -> None:
         raise SettingsError(name, f"{name} {rule}, got {value!r:.80}")
 
 
-def _check_int(name: str, value: Any, low: int, high: int | None, why: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(name, f"{name} must be a whole number, got {value!r:.80}")
+def _check_int(name: str, value: int, low: int, high: int | None, why: str = "") -> None:
+    # `value` is already an int (`_as_int`, in __post_init__): only its range is left to check.
     if value < low:
         raise SettingsError(name, f"{name} must be >= {low}, got {value}")
     if high is not None and value > high:

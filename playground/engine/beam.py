@@ -199,12 +199,12 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, run.sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
-        # Candidates are ranked without the penalties, but beams follow the penalized scores: a row's top k by
-        # those (B, k) are recorded too, so every token a beam can take has its record.
-        picks = torch.topk(log_probs, min(k, log_probs.shape[-1]), dim=-1).indices
-        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=picks))
         scores, rows, tokens = beam_math.top_continuations(log_probs, run.scores.to(ctx.device), k)
         scores, rows, tokens, token_logprobs = to_host(scores, rows, tokens, log_probs[rows, tokens])  # (K,) each
+        # Candidates are ranked without the penalties, but beams follow the penalized scores: the continuations'
+        # own tokens are recorded too, so every token a beam takes has its record.
+        continued = tokens_per_row(list(zip(rows.tolist(), tokens.tolist(), strict=True)), len(run.sequences))
+        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=continued))
         paths = run.paths(rows.tolist(), tokens.tolist())
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         picked, running_scores = beam_math.select_running(scores, hits, settings.num_beams)
@@ -282,6 +282,17 @@ def _record_candidates(
         )
         ids.append(tree.add(node, row))
     return ids
+
+
+def tokens_per_row(found: list[tuple[int, int]], num_beams: int) -> torch.Tensor:
+    """(B, M) the candidate tokens of each row from (row, token) pairs, padded by repetition, so each is recorded
+    in the step."""
+    per_row: list[list[int]] = [[] for _ in range(num_beams)]
+    for row, token in found:
+        per_row[row].append(token)
+    per_row = [tokens or [0] for tokens in per_row]  # a dead beam has no candidates: any id pads it
+    width = max(len(tokens) for tokens in per_row)
+    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row], device=HOST)
 
 
 def steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine import beam_math
-from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams
+from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams, tokens_per_row
 from playground.engine.constraints import (
     Constraint,
     State,
@@ -95,7 +95,12 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
         log_probs = staged[-1][1]  # (B, V)
         found = gather_candidates(log_probs, run.scores, states, constraints, k)
         run.summaries.append(
-            summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=_per_row(found, num_beams))
+            summarize_rows(
+                staged,
+                logits,
+                max(settings.top_n, k),
+                extra_ids=tokens_per_row([(row, token) for row, token, *_ in found], num_beams),
+            )
         )
         candidates = []
         for row, token, score, logprob in found:
@@ -156,16 +161,6 @@ def _allocate(candidates: list[Candidate], num_beams: int) -> list[int]:
         num_beams,
     ).tolist()
     return [growing[i] for i in chosen]
-
-
-def _per_row(found: list[tuple[int, int, float, float]], num_beams: int) -> torch.Tensor:
-    """(B, M) the candidate tokens of each row, padded by repetition, so each is recorded in the step."""
-    per_row: list[list[int]] = [[] for _ in range(num_beams)]
-    for row, token, *_ in found:
-        per_row[row].append(token)
-    per_row = [tokens or [0] for tokens in per_row]  # a dead beam has no candidates: any id pads it
-    width = max(len(tokens) for tokens in per_row)
-    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row], device=HOST)
 
 
 def _add_node(

@@ -27,16 +27,16 @@ class RowSummary:
     removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
     entropy: torch.Tensor  # (B,) nats, of the final distribution
-    kept: torch.Tensor | None = None  # (B,) tokens with a probability above 0 in the final distribution
+    kept: torch.Tensor  # (B,) tokens with a probability above 0 in the final distribution
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
     # chosen token put in the last top slot, forced tokens) may rank anywhere: `tail_ranks` (B, N - ranked + 1)
     # holds their 1-based ranks among all V tokens.
-    ranked: int = 0
-    tail_ranks: torch.Tensor | None = None
+    ranked: int
+    tail_ranks: torch.Tensor
 
     def rank(self, row: int, column: int) -> int:
         """The 1-based rank of the id in `column` of `row` among all tokens, by `ranking_scores`."""
-        if column < self.ranked - 1 or self.tail_ranks is None:
+        if column < self.ranked - 1:
             return column + 1
         return int(self.tail_ranks[row, column - self.ranked + 1])
 
@@ -188,7 +188,7 @@ def to_step(
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, float(summary.entropy[row])),
         candidates=candidates,
-        kept=None if summary.kept is None else int(summary.kept[row]),
+        kept=int(summary.kept[row]),
     )
 
 
