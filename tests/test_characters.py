@@ -8,12 +8,11 @@ from hypothesis import strategies as st
 
 from playground.characters import candidate_text, pending_before
 from playground.trace import Candidate, Chosen, Step
+from tests.helpers import byte_candidate
 
 
 def token(raw: bytes, token_id: int = 7) -> Candidate:
-    """A candidate whose token is the bytes `raw`; its bytes are recorded when its own text is not whole."""
-    text = raw.decode("utf-8", errors="replace")
-    return Candidate(token_id, text, 0.0, {"raw": 0.5, "final": 0.5}, None, raw.hex() if "\ufffd" in text else None)
+    return byte_candidate(token_id, raw)
 
 
 def chosen(index: int, raw: bytes) -> Step:

@@ -21,6 +21,7 @@ from playground.ui.tokens import (
     token_span,
     trace_html,
 )
+from tests.helpers import byte_candidate
 
 
 def step(index, text, prob, alternatives):
@@ -144,14 +145,14 @@ def test_the_compare_rows_join_split_characters_too():
 
 
 def test_alternatives_inside_a_character_read_as_what_they_would_add():
-    def cand(token_id, raw, p):
-        text = raw.decode("utf-8", errors="replace")
-        hexed = raw.hex() if "\ufffd" in text else None
-        return Candidate(id=token_id, text=text, logit=0.0, probs={"raw": p, "final": p}, removed_by=None, bytes=hexed)
-
     # "日" as e6 | 97 a5; at step 2 the model could also have finished "旧" (e6 97 a7) or gone on with e6 97 only.
     first = byte_step(0, b"\xe6")
-    options = [cand(1, b"\x97\xa5", 0.6), cand(2, b"\x97\xa7", 0.3), cand(3, b"\x97", 0.05), cand(4, b"!", 0.05)]
+    options = [
+        byte_candidate(1, b"\x97\xa5", 0.6),
+        byte_candidate(2, b"\x97\xa7", 0.3),
+        byte_candidate(3, b"\x97", 0.05),
+        byte_candidate(4, b"!", 0.05),
+    ]
     second = Step(index=1, chosen=Chosen(id=1, text="\ufffd", prob=0.6, bytes="97a5"), entropy=1.0, candidates=options)
     spans = trace_html(FakeTrace([first, second], "日"))
     alts = json.loads(html.unescape(re.findall(r'data-alts="([^"]*)"', spans)[1]))
