@@ -8,14 +8,16 @@ where it listens, 127.0.0.1:7860 unless set.
 import os
 import sys
 
-from playground.models import DEFAULT_MODEL_ID, ModelLoadError
-from playground.models.allowlist import allowed_models
-from playground.settings import SettingsError
-from playground.spaces import install_bundled_model
-from playground.ui import build_demo, launch_options
-from playground.ui.pump import serve_model_jobs
+from playground.spaces import import_spaces, install_bundled_model
 
+import_spaces()  # on ZeroGPU only: `spaces` must come before torch and gradio (it patches both)
 install_bundled_model()  # on a Hugging Face Space only, and only if missing
+
+from playground.models import DEFAULT_MODEL_ID, ModelLoadError  # noqa: E402
+from playground.models.allowlist import allowed_models  # noqa: E402
+from playground.settings import SettingsError  # noqa: E402
+from playground.ui import build_demo, launch_options  # noqa: E402
+from playground.ui.pump import serve_model_jobs  # noqa: E402
 
 try:
     demo = build_demo(

@@ -13,7 +13,6 @@ import gradio as gr
 from playground.knobs import BY_NAME, DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
 from playground.plots.mass import mass_figure
 from playground.settings import STRATEGIES
-from playground.spaces import on_gpu, zero_gpu
 from playground.summary import mass_summary
 from playground.ui.compare_view import compare_views, compared_step
 from playground.ui.controls import CONTROLS, annotations, control_values, signature
@@ -166,7 +165,6 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
 def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     """Generate (the page's run, also the /generate endpoint), Stop, /run, and what follows a run."""
 
-    @on_gpu
     def generate(*args: Any) -> Any:
         """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
         values = dict(zip(CONTROLS, args, strict=False))
@@ -214,7 +212,6 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
 
     demo.unload(forget)  # a closed tab stops its run and frees the model
 
-    @on_gpu
     def run(payload: str) -> str:
         """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
         return runs.run_json(payload)
@@ -227,13 +224,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
         runs.stop(request.session_hash)
 
-    # On ZeroGPU a run executes in another process, out of reach of the Stop switch: abandon it instead.
-    parts.stop_button.click(
-        stop,
-        queue=False,
-        api_visibility="private",
-        cancels=[run_event, *branch_events, *many_events] if zero_gpu() else None,
-    )
+    parts.stop_button.click(stop, queue=False, api_visibility="private")
 
 
 def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
@@ -271,11 +262,11 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     controls = [parts.controls[name] for name in CONTROLS]
     options = streamed(parts)
     step_view_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
-        on_gpu(branch), inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
+        branch, inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
     )
     chosen = gr.State(None)  # the card's {step, token}, from the click to the run
     card_event = parts.output.submit(arm_take, outputs=[chosen], queue=False, api_visibility="private").success(
-        on_gpu(take), inputs=[*controls, parts.last_trace, chosen], **options
+        take, inputs=[*controls, parts.last_trace, chosen], **options
     )
     return [step_view_event, card_event]
 
@@ -297,10 +288,10 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
     many = parts.many_button.click(arm, queue=False, api_visibility="private").success(
-        on_gpu(sample_many), inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
+        sample_many, inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
     )
     opened = parts.open_button.click(arm, queue=False, api_visibility="private").success(
-        on_gpu(open_sample), inputs=[parts.samples.many_trace, parts.samples.sample_pick], **streamed(parts)
+        open_sample, inputs=[parts.samples.many_trace, parts.samples.sample_pick], **streamed(parts)
     )
     return [many, opened]
 
@@ -329,7 +320,7 @@ def wire_compare(parts: Parts, runs: Runs) -> None:
         return comparison, *compare_views(parent, comparison)
 
     parts.compare_button.click(
-        on_gpu(compare_shown),
+        compare_shown,
         inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
         outputs=[parts.comparison, *parts.compare],
         api_visibility="private",
@@ -344,7 +335,6 @@ def wire_compare(parts: Parts, runs: Runs) -> None:
         api_visibility="private",
     )
 
-    @on_gpu
     def compare_runs(payload: str) -> str:
         """Runs A from settings and compares configuration B with it along A's text (see Runs.compare_json)."""
         return runs.compare_json(payload)
@@ -360,7 +350,7 @@ def wire_mass(parts: Parts, runs: Runs) -> None:
         return status_line(mass_summary(tree)), mass_figure(tree)
 
     parts.mass_button.click(
-        on_gpu(show_mass),
+        show_mass,
         inputs=[parts.controls[name] for name in CONTROLS],
         outputs=[parts.mass_status, parts.mass_plot],
         api_visibility="private",
@@ -369,7 +359,6 @@ def wire_mass(parts: Parts, runs: Runs) -> None:
         preprocess=False,
     )
 
-    @on_gpu
     def mass(payload: str) -> str:
         """Every continuation up to mass_depth tokens with probability at least mass_threshold, as a JSON tree."""
         return runs.mass_json(payload)

@@ -7,8 +7,9 @@ import contextlib
 import html
 import json
 import logging
+import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -18,14 +19,17 @@ from playground.engine import generate, stream
 from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, first_difference
 from playground.engine.mass import mass_tree
+from playground.lease import START_SECONDS, Lease, lease_for
 from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.spaces import on_gpu, zero_gpu
 from playground.summary import summary
 from playground.trace import Comparison, MassTree, Trace
 from playground.ui.controls import control_label, control_values, make_settings, whole_number
 from playground.ui.pump import batches
 from playground.ui.status import status_line
+from playground.ui.switches import Switch, Switches
 from playground.ui.tokens import next_span, plain_text, trace_html
 
 logger = logging.getLogger(__name__)
@@ -73,10 +77,13 @@ class Runs:
         self.models = models  # the host's allowlist, the embedded default first
         self.precision = precision  # the served precision, the page's default
         self.default = default  # loaded at start, so the first run does not wait for a load
-        # Stop switches by browser session: clicked but still queued, and running.
-        self._armed: dict[str | None, threading.Event] = {}
-        self._running: dict[str | None, threading.Event] = {}
-        self._guard = threading.Lock()
+        self.switches = Switches()  # Stop switches by browser session, kept in this (the page's) process
+        # What runs the model, each call a GPU lease of its own on ZeroGPU (in a forked worker process, whose
+        # arguments, yielded values and result are pickled), the methods themselves elsewhere.
+        self._stream_leased = on_gpu(self._stream_task, duration=self._stream_seconds)
+        self._compare_leased = on_gpu(self._compare_task, duration=self._compare_seconds)
+        self._mass_leased = on_gpu(self._mass_task, duration=self._mass_seconds)
+        self._json_leased = on_gpu(self._json_task, duration=self._json_seconds)
 
     def check(self, model: Any, precision: Any) -> None:
         """Raises ModelLoadError unless the host allows `model` and `precision` is known."""
@@ -106,29 +113,16 @@ class Runs:
         return stream(target, prompt, settings, cancel=cancel, draft=load_draft(settings, target))
 
     def arm(self, session: str | None) -> None:
-        """Called when Generate is clicked, before the run waits in the queue: a fresh Stop switch. A tab
-        gets one run at a time, so one visitor cannot fill the queue; a second click is refused."""
-        with self._guard:
-            if session in self._armed or session in self._running:
-                raise gr.Error(
-                    "This tab already has a run waiting or going: wait for it, or press Stop.", print_exception=False
-                )
-            self._armed[session] = threading.Event()
+        """Called when a run's button is clicked, before the run waits in the queue (see `Switches.arm`)."""
+        self.switches.arm(session)
 
     def stop(self, session: str | None) -> bool:
-        """Flips the session's Stop switch; its run ends at its next step (or never starts, if still queued).
-        False when the session has nothing waiting or going."""
-        with self._guard:
-            switches = [s for s in (self._armed.get(session), self._running.get(session)) if s is not None]
-        for switch in switches:
-            switch.set()
-        return bool(switches)
+        """The session's Stop: its run ends at its next step; False when it has nothing waiting or going."""
+        return self.switches.stop(session)
 
     def forget(self, session: str | None) -> None:
         """The tab was closed: stop its run, if any, and drop what was kept for it."""
-        self.stop(session)
-        with self._guard:
-            self._armed.pop(session, None)
+        self.switches.forget(session)
 
     def generate(
         self,
@@ -145,17 +139,19 @@ class Runs:
         control.
         """
         values = {**values, "strategy": "sample"} if many else single(values)
-        with self._guard:
-            # The switch armed by the click, or a new one for an API call that did not click.
-            switch = self._armed.pop(session, None) or threading.Event()
-            self._running[session] = switch
-        try:
-            with answered():
-                yield from self._stream(values, switch, branch)
-        finally:
-            with self._guard:
-                if self._running.get(session) is switch:
-                    del self._running[session]
+        with self.switches.run(session) as switch:  # in this process, whatever process runs the model
+            yield from self._stream_leased(values, switch, branch)
+
+    def _stream_task(
+        self, values: dict[str, Any], switch: Switch, branch: tuple[Any, Any, Any] | None
+    ) -> Iterator[tuple[str, str, Trace | None]]:
+        """`generate`'s model work, where the GPU is (a ZeroGPU worker or this process)."""
+        with answered():
+            yield from self._stream(values, switch, branch)
+
+    def _stream_seconds(self, values: dict[str, Any], switch: Switch, branch: Any) -> int:
+        """The GPU lease of `_stream_task`."""
+        return self._lease_seconds("run", lambda: (values.get("model"), values.get("precision"), make_settings(values)))
 
     def branch(
         self, values: dict[str, Any], parent: Any, step: Any, token: Any, session: str | None = None
@@ -188,31 +184,64 @@ class Runs:
         `gr.Error`."""
         if not isinstance(parent, Trace) or not parent.steps:
             raise gr.Error("Generate a run first: it is A, and the current settings are B.", print_exception=False)
+        return self._compare_leased(values, parent)
+
+    def _compare_task(self, values: dict[str, Any], parent: Trace) -> Comparison:
+        """`compare`'s model work, where the GPU is."""
         with answered():
             b_settings = make_settings(single(values)).replace(chat=parent.settings.get("chat"))
             return self._compare(parent, values.get("model"), values.get("precision"), b_settings)
 
+    def _compare_seconds(self, values: dict[str, Any], parent: Trace) -> int:
+        """The GPU lease of `_compare_task`."""
+        return self._lease_seconds(
+            "compare", lambda: (values.get("model"), values.get("precision"), make_settings(single(values)))
+        )
+
     def mass(self, values: dict[str, Any]) -> MassTree:
         """Where the mass goes after the controls' prompt, under their model, precision and settings (the Depth
         and Threshold controls among them). Problems become a `gr.Error`."""
+        return self._mass_leased(values)
+
+    def _mass_task(self, values: dict[str, Any]) -> MassTree:
+        """`mass`'s model work, where the GPU is."""
         with answered():
             settings = make_settings(single(values))
             loaded = self.load(values.get("model"), values.get("precision"))
             return mass_tree(loaded, values.get("prompt"), settings)
 
-    def mass_json(self, payload: Any) -> str:
-        """The headless "Where the mass goes": /run's JSON object of settings (mass_depth and mass_threshold
-        among them) in, the tree as JSON out: nested nodes of token_id, text, prob, joint, other, ended and
-        children."""
-        prompt, model, precision, data = self._target(json_object(payload, "payload"))
-        with answered():
-            loaded = self.load(model, precision)
-            return mass_tree(loaded, prompt, Settings.from_dict(data)).to_json()
+    def _mass_seconds(self, values: dict[str, Any]) -> int:
+        """The GPU lease of `_mass_task`."""
+        return self._lease_seconds(
+            "mass", lambda: (values.get("model"), values.get("precision"), make_settings(single(values)))
+        )
+
+    def _lease_seconds(self, kind: str, request: Callable[[], tuple[Any, Any, Settings]]) -> int:
+        """The GPU lease, in seconds, of a request of `kind` for (model, precision, settings) = `request()`. A
+        request that cannot be read gets the shortest lease: it fails at once inside it, with its message."""
+        try:
+            model, precision, settings = request()
+        except Exception:
+            return math.ceil(START_SECONDS)
+        return self._lease(model, precision, settings, kind).seconds
+
+    def _lease(self, model: Any, precision: Any, settings: Settings, kind: str) -> Lease:
+        served = (model, precision) == (self.default.info.id, self.default.info.precision)
+        return lease_for(settings, kind, served)
+
+    def _leased(self, model: Any, precision: Any, settings: Settings, kind: str) -> Settings:
+        """`settings` with each decoding pass bounded by its share of the GPU lease, on ZeroGPU: a pass slower
+        than estimated ends as "max_time", keeping its text, before the lease ends (see playground/lease.py)."""
+        if not zero_gpu():
+            return settings
+        bound = self._lease(model, precision, settings, kind).pass_seconds
+        return settings.replace(max_time=min(settings.time_budget, bound))
 
     def _compare(self, a: Trace, model: Any, precision: Any, b_settings: Settings) -> Comparison:
         """Run A (a trace with steps) against B = `model` at `precision` with `b_settings`."""
         self.check(model, precision)
         self.check_draft(b_settings.draft_model)
+        b_settings = self._leased(model, precision, b_settings, "compare")
         a_settings = Settings.from_dict(a.settings)
         a_model, b_model = self.load(a.model.id, a.model.precision), self.load(model, precision)
         steps = compare_path(a_model, a_settings, b_model, b_settings, a.prompt.token_ids, a.output.token_ids)
@@ -230,7 +259,7 @@ class Runs:
         )
 
     def _stream(
-        self, values: dict[str, Any], switch: threading.Event, branch: tuple[Any, Any, Any] | None = None
+        self, values: dict[str, Any], switch: Switch, branch: tuple[Any, Any, Any] | None = None
     ) -> Iterator[tuple[str, str, Trace | None]]:
         """`generate`'s run itself, `switch` being its Stop switch."""
         settings = make_settings(values)
@@ -239,6 +268,7 @@ class Runs:
         model, precision = values.get("model"), values.get("precision")
         self.check(model, precision)
         self.check_draft(settings.draft_model)
+        settings = self._leased(model, precision, settings, "run")
         if switch.is_set():
             yield "", "Stopped before it started.", None
             return
@@ -270,9 +300,7 @@ class Runs:
         Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control;
         an unknown key is an error naming it. Errors become a `gr.Error`.
         """
-        data = json_object(payload, "payload")
-        with answered():
-            return self._run_object(data).to_json()
+        return self._json_leased("run", json_object(payload, "payload"))
 
     def compare_json(self, payload: Any) -> str:
         """The headless Compare: {"prompt": ..., "a": {settings}, "b": {settings}} in, where "a" is run A's
@@ -286,14 +314,42 @@ class Runs:
                 f'unknown key {html.escape(unknown[0])!r}: give "prompt", "a" and "b"', print_exception=False
             )
         a, b = json_object(data.get("a", {}), '"a"'), json_object(data.get("b", {}), '"b"')
+        return self._json_leased("compare", {"a": {**a, "prompt": data.get("prompt")}, "b": b})
+
+    def mass_json(self, payload: Any) -> str:
+        """The headless "Where the mass goes": /run's JSON object of settings (mass_depth and mass_threshold
+        among them) in, the tree as JSON out: nested nodes of token_id, text, prob, joint, other, ended and
+        children."""
+        return self._json_leased("mass", json_object(payload, "payload"))
+
+    def _json_task(self, kind: str, data: dict[str, Any]) -> str:
+        """The headless endpoints' model work, where the GPU is: a run, a comparison or a mass tree."""
         with answered():
-            trace = self._run_object({**a, "prompt": data.get("prompt")})
-            if not trace.steps:
-                raise SettingsError("max_new_tokens", "run A made no token: there is nothing to compare")
-            b = dict(b)
-            model, precision = b.pop("model", trace.model.id), b.pop("precision", trace.model.precision)
-            b_settings = Settings.from_dict({**trace.settings, **b})
-            comparison = self._compare(trace, model, precision, b_settings)
+            if kind == "compare":
+                return self._compare_object(data["a"], data["b"])
+            if kind == "mass":
+                prompt, model, precision, fields = self._target(data)
+                return mass_tree(self.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
+            return self._run_object(data).to_json()
+
+    def _json_seconds(self, kind: str, data: dict[str, Any]) -> int:
+        """The GPU lease of `_json_task`."""
+
+        def request() -> tuple[Any, Any, Settings]:
+            _, model, precision, fields = self._target(data["a"] if kind == "compare" else data)
+            return model, precision, Settings.from_dict(fields)
+
+        return self._lease_seconds(kind, request)
+
+    def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:
+        """`compare_json`'s work: run A from its settings `a`, then B (`b`: what differs) along its text."""
+        trace = self._run_object(a)
+        if not trace.steps:
+            raise SettingsError("max_new_tokens", "run A made no token: there is nothing to compare")
+        b = dict(b)
+        model, precision = b.pop("model", trace.model.id), b.pop("precision", trace.model.precision)
+        b_settings = Settings.from_dict({**trace.settings, **b})
+        comparison = self._compare(trace, model, precision, b_settings)
         return json.dumps({"a": trace.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False)
 
     def _target(self, data: dict[str, Any]) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -312,7 +368,7 @@ class Runs:
         prompt, model, precision, data = self._target(data)
         self.check(model, precision)
         self.check_draft(data.get("draft_model"))
-        settings = Settings.from_dict(data)
+        settings = self._leased(model, precision, Settings.from_dict(data), "run")
         trace = None
         run = lambda: self.stream(model, precision, prompt, settings)  # noqa: E731
         for batch in batches(run, threading.Event()):
