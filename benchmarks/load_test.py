@@ -4,9 +4,9 @@
 
 Launches `python app.py` (embedded model, nf4), then `--sessions` gradio_client sessions each send /run
 requests back to back for `--duration` seconds, drawn from a fixed pool of settings (every strategy, a few
-seeds). It prints requests/s, p50/p95 latency, errors by kind (only Gradio's documented "queue is full"
-rejection is allowed), whether every repeat of the same settings gave the same tokens, and the server's
-resident memory before and after.
+seeds); a request turned away is sent again until it is answered. It prints requests/s, p50/p95 latency, errors
+by kind (only Gradio's documented "queue is full" rejection is allowed), whether every setting answered more than
+once gave the same tokens each time, and the server's resident memory before and after.
 """
 
 from __future__ import annotations
@@ -52,15 +52,22 @@ class Results:
     latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     tokens: dict[str, set] = field(default_factory=dict)  # settings -> every token sequence seen for them
+    answered: Counter = field(default_factory=Counter)  # settings -> how many times they were answered
+    per_session: Counter = field(default_factory=Counter)  # session number -> requests answered
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def session(url: str, pool: list[dict], until: float, results: Results, rng: random.Random) -> None:
+def session(url: str, pool: list[dict], until: float, results: Results, number: int, min_requests: int) -> None:
+    """One client: requests drawn from `pool` (seeded by `number`) until `until` has passed and at least
+    `min_requests` were answered. A request that fails is sent again, so the settings answered are the first
+    draws of the session's seed, whatever the timing."""
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    while time.monotonic() < until:
-        payload = rng.choice(pool)
+    rng = random.Random(number)
+    payload = None
+    while time.monotonic() < until or results.per_session[number] < min_requests:
+        payload = payload or rng.choice(pool)
         started = time.monotonic()
         try:
             trace = json.loads(client.submit(json.dumps(payload), api_name="/run").result(timeout=180))
@@ -74,10 +81,14 @@ def session(url: str, pool: list[dict], until: float, results: Results, rng: ran
             results.latencies.append(time.monotonic() - started)
             key = json.dumps(payload, sort_keys=True)
             results.tokens.setdefault(key, set()).add(tuple(trace["output"]["token_ids"]))
+            results.answered[key] += 1
+            results.per_session[number] += 1
+        payload = None
 
 
-def run_load(url: str, pid: int, sessions: int, duration: float, max_new_tokens: int) -> dict:
-    """Runs the load and returns its figures (see the module docstring)."""
+def run_load(url: str, pid: int, sessions: int, duration: float, max_new_tokens: int, min_requests: int = 0) -> dict:
+    """Runs the load and returns its figures (see the module docstring); each session goes on past `duration`
+    until `min_requests` of its requests were answered."""
     pool = payloads(max_new_tokens)
     results = Results()
     # Warm up: every strategy once, so first-use allocations are not counted as growth.
@@ -90,7 +101,7 @@ def run_load(url: str, pid: int, sessions: int, duration: float, max_new_tokens:
     started = time.monotonic()
     until = started + duration
     workers = [
-        threading.Thread(target=session, args=(url, pool, until, results, random.Random(i)), daemon=True)
+        threading.Thread(target=session, args=(url, pool, until, results, i, min_requests), daemon=True)
         for i in range(sessions)
     ]
     for worker in workers:
@@ -107,7 +118,8 @@ def run_load(url: str, pid: int, sessions: int, duration: float, max_new_tokens:
         "errors": dict(results.errors),
         "unexpected_errors": sum(n for kind, n in results.errors.items() if kind != "queue full"),
         "irreproducible": [key for key, seen in results.tokens.items() if len(seen) > 1],
-        "repeated_settings": sum(1 for seen in results.tokens.values() if seen),
+        "repeated_settings": sum(1 for count in results.answered.values() if count >= 2),
+        "fewest_per_session": min(results.per_session[i] for i in range(sessions)),
         "rss_before_mb": before,
         "rss_after_mb": resident_mb(pid),
         "hung_sessions": sum(worker.is_alive() for worker in workers),
@@ -118,7 +130,8 @@ def report(figures: dict) -> str:
     return (
         f"{figures['requests']} requests, {figures['requests_per_s']:.2f}/s, latency p50 {figures['p50_s']:.2f} s, "
         f"p95 {figures['p95_s']:.2f} s; errors {figures['errors'] or 'none'}; "
-        f"{len(figures['irreproducible'])} of {figures['repeated_settings']} settings gave differing tokens; "
+        f"{len(figures['irreproducible'])} of {figures['repeated_settings']} settings answered twice or more gave "
+        f"differing tokens; at least {figures['fewest_per_session']} answers per session; "
         f"resident memory {figures['rss_before_mb']:.0f} -> {figures['rss_after_mb']:.0f} MB; "
         f"hung sessions {figures['hung_sessions']}"
     )

@@ -15,9 +15,9 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 
-# Hypothesis searches afresh on every local run; CI (CI=true) runs the same examples every time, so a clean clone
-# cannot fail on an example no one has seen. A failure found locally becomes an explicit @example.
-# HYPOTHESIS_PROFILE=ci reproduces CI's examples locally.
+# Hypothesis searches afresh on every local run; CI (.ci/run sets HYPOTHESIS_PROFILE=ci; CI=true also selects it)
+# runs the same examples every time, so a clean clone cannot fail on an example no one has seen. A failure found
+# locally becomes an explicit @example. HYPOTHESIS_PROFILE=ci reproduces CI's examples locally.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 hypothesis_settings.register_profile("dev", print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))

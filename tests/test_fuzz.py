@@ -4,10 +4,11 @@ message naming what is wrong (SettingsError, gr.Error), never another exception,
 import json
 import math
 import os
+from pathlib import Path
 
 import gradio as gr
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from playground.knobs import KNOBS
@@ -137,16 +138,22 @@ def test_settings_and_runs_either_work_or_name_the_field(tiny, payload, prompt):
     event(f"ran {chosen.strategy}")
 
 
+def as_json(payload: object) -> str | None:
+    """The payload as JSON text, or None where JSON cannot spell it."""
+    try:
+        return json.dumps(payload)
+    except (ValueError, TypeError):
+        return None
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(payloads, values), raw=st.booleans())
 def test_the_run_endpoint_answers_every_payload_with_a_trace_or_a_message(tiny, payload, raw):
     runs = Runs(["tiny-random-llama"], "fp32", tiny)
     if isinstance(payload, dict):
         payload = {"prompt": "the cat", "chat": False, **payload}
-    try:
-        sent = json.dumps(payload) if raw else payload
-    except (ValueError, TypeError):
-        return
+    sent = as_json(payload) if raw else payload
+    assume(sent is not None or not raw)  # an object JSON cannot spell is no payload a client can send
     try:
         trace = json.loads(runs.run_json(sent))
     except gr.Error as exc:
@@ -167,7 +174,12 @@ def test_the_page_controls_either_make_settings_or_name_the_control(controls):
 
 
 def test_ci_runs_the_same_examples_every_time():
-    # tests/conftest.py: CI=true selects the derandomized profile, a local run searches afresh.
+    # .ci/run names the derandomized profile itself (not every CI system exports CI=true); tests/conftest.py
+    # loads the profile HYPOTHESIS_PROFILE names, else "ci" under CI=true, else "dev" (a local run searches
+    # afresh).
+    assert "export HYPOTHESIS_PROFILE=ci" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert settings.get_profile("ci").derandomize and settings.get_profile("ci").database is None
-    if os.environ.get("CI") and not os.environ.get("HYPOTHESIS_PROFILE"):
-        assert settings.default.derandomize
+    expected = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+    assert settings.get_current_profile_name() == expected
+    if expected == "ci":  # as under .ci/run: the examples this run searches are the ones every CI run searches
+        assert settings.default.derandomize and settings.default.database is None

@@ -59,13 +59,13 @@ def call(client, prompt, **changes):
     ],
     ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items()) or "greedy",
 )
-def test_endpoint_returns_the_engines_text(client, bundled_nf4, changes):
-    # The server and this test are two processes, and nf4 logits (bfloat16) may differ between processes in the
-    # last bit. "Tell me about owls." has two tokens tied to the bit at one greedy step, so either process could
-    # take either; this prompt's greedy top two are at least two bfloat16 steps apart for 24 tokens.
+def test_endpoint_returns_the_engines_text(client, bundled_fp32, changes):
+    # At fp32: the server and this test are two processes, and nf4 rounds differently from one CPU (and one
+    # process) to another, so only fp32 gives both the same tokens on any machine.
     prompt = "Tell me about the moon."
+    changes = {**changes, "precision": "fp32"}
     output, status = call(client, prompt, **changes)
-    text, expected = engine_text(bundled_nf4, prompt, {**DEFAULTS, **changes})
+    text, expected = engine_text(bundled_fp32, prompt, {**DEFAULTS, **changes})
     assert shown_text(output) == text
     assert f"{expected.timing.new_tokens} tokens" in status and "stopped:" in status
 
@@ -114,7 +114,7 @@ def test_bad_values_are_named_and_the_server_keeps_serving(client, prompt, chang
     assert shown_text(output)
 
 
-def test_run_endpoint_returns_the_trace(client, bundled_nf4):
+def test_run_endpoint_returns_the_trace(client, bundled_fp32):
     import json
 
     payload = {
@@ -124,20 +124,23 @@ def test_run_endpoint_returns_the_trace(client, bundled_nf4):
         "max_new_tokens": 10,
         "temperature": 0.5,
         "model": "SmolLM2-135M-Instruct",
+        "precision": "fp32",  # the same tokens in this process as in the server's, on any CPU
     }
     trace = json.loads(client.predict(json.dumps(payload), api_name="/run"))
     assert trace["schema"] == "decoding-playground/trace@1" and trace["beams"]["nodes"]
-    expected = generate(bundled_nf4, payload["prompt"], Settings(strategy="beam", num_beams=3, max_new_tokens=10))
+    assert trace["model"]["precision"] == "fp32"
+    expected = generate(bundled_fp32, payload["prompt"], Settings(strategy="beam", num_beams=3, max_new_tokens=10))
     assert trace["output"]["token_ids"] == expected.output.token_ids
 
 
-def test_run_endpoint_takes_whole_numbers_for_floats(client, bundled_nf4):
+def test_run_endpoint_takes_whole_numbers_for_floats(client, bundled_fp32):
     import json
 
-    payload = '{"prompt": "the cat sat", "strategy": "greedy", "max_new_tokens": 1, "repetition_penalty": 2}'
+    payload = '{"prompt": "the cat sat", "strategy": "greedy", "precision": "fp32", "max_new_tokens": 1, '
+    payload += '"repetition_penalty": 2}'
     trace = json.loads(client.predict(payload, api_name="/run"))
     assert trace["settings"]["repetition_penalty"] == 2.0
-    expected = generate(bundled_nf4, "the cat sat", Settings(max_new_tokens=1, repetition_penalty=2.0))
+    expected = generate(bundled_fp32, "the cat sat", Settings(max_new_tokens=1, repetition_penalty=2.0))
     assert trace["output"]["token_ids"] == expected.output.token_ids
 
 
@@ -207,49 +210,56 @@ def test_generate_takes_one_parameter_per_control_by_its_settings_name(client):
 def test_generate_by_position_in_the_old_order_still_runs(client):
     # Before knobs had one spelling, /generate's 24 parameters ended in forced_words, one_of, draft,
     # num_draft_tokens, do_sample, measure_speedup, stop_strings, and took "raw"/"chat" and "bf16" for Draft.
-    old = ["SmolLM2-135M-Instruct", "nf4", "Say yes.", "raw", "speculative", 1.0, 1.0, 50, 0.0, 1.0, 1.0, 0, 4, 0]
+    # At fp32, with an fp32 draft: how many tokens a run makes before EOS is the same on any CPU.
+    old = ["SmolLM2-135M-Instruct", "fp32", "Say yes.", "raw", "speculative", 1.0, 1.0, 50, 0.0, 1.0, 1.0, 0, 4, 0]
     old += [4, 1.0, 1, "", "", "fp32", 2, False, False, ""]
     output, status = client.predict(*old, api_name="/generate")
     assert shown_text(output) and " · 4 tokens · " in status and "of draft tokens accepted" in status
 
 
-def test_run_endpoint_branches_with_prefix_ids(client, bundled_nf4):
+def test_run_endpoint_branches_with_prefix_ids(client, bundled_fp32):
     import json
 
-    parent = json.loads(client.predict(json.dumps({"prompt": "Name a colour.", "max_new_tokens": 6}), api_name="/run"))
+    # At fp32, so that the engine in this process makes the server's tokens; min_new_tokens keeps step 3 there.
+    base = {"prompt": "Name a colour.", "precision": "fp32", "max_new_tokens": 6, "min_new_tokens": 4}
+    parent = json.loads(client.predict(json.dumps(base), api_name="/run"))
     step = parent["steps"][2]
     token = next(c["id"] for c in step["candidates"] if c["id"] != step["chosen"]["id"])
     prefix = [*parent["output"]["token_ids"][:2], token]
-    payload = {"prompt": "Name a colour.", "max_new_tokens": 6, "prefix_ids": prefix, "parent_run": parent["run_id"]}
+    payload = {**base, "prefix_ids": prefix, "parent_run": parent["run_id"]}
     child = json.loads(client.predict(json.dumps(payload), api_name="/run"))
     assert child["output"]["token_ids"][:3] == prefix
     assert child["branch"]["parent"] == parent["run_id"] and child["branch"]["at"] == 3
     assert [s.get("origin") for s in child["steps"][:4]] == ["inherited", "inherited", "forced", None]
     # The engine, called directly, makes the same tokens.
-    expected = run(bundled_nf4, "Name a colour.", Settings(max_new_tokens=6, prefix_ids=tuple(prefix)))
+    settings = Settings(max_new_tokens=6, min_new_tokens=4, prefix_ids=tuple(prefix))
+    expected = run(bundled_fp32, "Name a colour.", settings)
     assert child["output"]["token_ids"] == expected.output.token_ids
     with pytest.raises(AppError, match="prefix_ids holds 999999, not a token id of this model"):
         client.predict(json.dumps({**payload, "prefix_ids": [999999]}), api_name="/run")
 
 
-def test_compare_endpoint_reads_run_a_under_other_settings_as_the_engine_does(client, bundled_nf4):
+def test_compare_endpoint_reads_run_a_under_other_settings_as_the_engine_does(client, bundled_fp32):
     import json
 
     from playground.engine.compare import compare_path
 
+    # At fp32, whose tokens this process shares with the server's on any CPU (nf4 ended after 6 tokens on an
+    # AMD EPYC, not 8); min_new_tokens holds A to 8 steps whatever the model would rather do.
     b = {"strategy": "sample", "top_k": 5, "temperature": 1.3, "seed": 3}
-    payload = {"prompt": "Name a colour.", "a": {"max_new_tokens": 8}, "b": b}
+    a_knobs = {"precision": "fp32", "max_new_tokens": 8, "min_new_tokens": 8}
+    payload = {"prompt": "Name a colour.", "a": a_knobs, "b": b}
     answer = json.loads(client.predict(json.dumps(payload), api_name="/compare"))
     a, comparison = answer["a"], answer["comparison"]
     # A is the run /run gives for the same settings: the engine, called directly, makes the same tokens.
-    a_settings = Settings(max_new_tokens=8)
-    assert a["output"]["token_ids"] == run(bundled_nf4, "Name a colour.", a_settings).output.token_ids
-    assert comparison["b_model"] == "SmolLM2-135M-Instruct" and comparison["b_precision"] == "nf4"
+    a_settings = Settings(max_new_tokens=8, min_new_tokens=8)
+    assert a["output"]["token_ids"] == run(bundled_fp32, "Name a colour.", a_settings).output.token_ids
+    assert comparison["b_model"] == "SmolLM2-135M-Instruct" and comparison["b_precision"] == "fp32"
     assert comparison["b_changes"] == b and len(comparison["steps"]) == 8
     expected = compare_path(
-        bundled_nf4,
+        bundled_fp32,
         a_settings,
-        bundled_nf4,
+        bundled_fp32,
         a_settings.replace(**b),
         a["prompt"]["token_ids"],
         a["output"]["token_ids"],

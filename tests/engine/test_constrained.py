@@ -14,12 +14,21 @@ def constrained(**knobs) -> Settings:
     return Settings(**{"strategy": "constrained", "chat": False, "max_new_tokens": 30, **knobs})
 
 
+def reads_as_met(text: str, settings: Settings) -> bool:
+    """Whether decoded text holds every forced word and an option of every one-of set, as a reader checks."""
+    text = text.lower()
+    words = all(word.lower() in text for word in settings.force_words)
+    return words and all(any(option.lower() in text for option in group) for group in settings.force_one_of)
+
+
 def check_sequences(trace, tokenizer, settings):
-    """Re-checks `satisfies_constraints` against the constraints rebuilt independently of the run."""
+    """Re-checks `satisfies_constraints` against the constraints rebuilt independently of the run (the same
+    `satisfied` the engine uses), and that a sequence said to meet them reads so once decoded."""
     constraints = build_constraints(tokenizer, settings.force_words, settings.force_one_of)
     for seq in trace.beams.sequences:
         truth = all(satisfied(c, seq.token_ids) for c in constraints)
         assert seq.satisfies_constraints == truth
+        assert not truth or reads_as_met(tokenizer.decode(seq.token_ids), settings), tokenizer.decode(seq.token_ids)
     return [seq.satisfies_constraints for seq in trace.beams.sequences]
 
 
@@ -71,6 +80,7 @@ def test_an_impossible_budget_returns_unmet_sequences_and_says_so(tiny_loaded, t
     trace = generate(tiny_loaded, PROMPT, settings)
     assert len(trace.beams.sequences) == 2
     assert check_sequences(trace, tiny_tokenizer, settings) == [False, False]
+    assert not any("elephant" in tiny_tokenizer.decode(seq.token_ids).lower() for seq in trace.beams.sequences)
     assert trace.output.token_ids
 
 
@@ -107,6 +117,7 @@ def test_trace_records_banks_and_the_constraint_each_token_advanced(tiny_loaded,
     best = max((n for n in beams.nodes if n.status == "returned"), key=lambda n: n.score)
     assert best.bank == 2 * 5  # both met, each counted at the longest option's length (" blue": 5 tokens)
     assert [s.chosen.id for s in trace.steps] == trace.output.token_ids
+    assert reads_as_met(tiny_tokenizer.decode(trace.output.token_ids), settings)
 
 
 def test_streams_then_returns_a_trace_that_round_trips(tiny_loaded):
@@ -117,3 +128,4 @@ def test_streams_then_returns_a_trace_that_round_trips(tiny_loaded):
     assert len(updates) >= 2 and updates[-1].trace is not None
     trace = updates[-1].trace
     assert Trace.from_json(trace.to_json()) == trace
+    assert trace.beams.sequences[0].satisfies_constraints and "dog" in trace.output.text.lower()

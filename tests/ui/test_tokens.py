@@ -5,7 +5,7 @@ import itertools
 import json
 import re
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from playground.characters import Characters
@@ -125,8 +125,7 @@ def test_joined_tokens_read_as_the_whole_text_decoded_at_once(data, cuts):
     tokenizer's decode): a token's bytes are recorded exactly when its own text is not whole characters."""
     edges = sorted({0, len(data), *(c for c in cuts if c < len(data))})
     raws = [data[a:b] for a, b in itertools.pairwise(edges)]
-    if not raws:
-        return
+    assume(raws)  # an empty string makes no token
     steps = [byte_step(i, raw) for i, raw in enumerate(raws)]
     spans = re.findall(r">([^<]*)</span>", trace_html(FakeTrace(steps, "")))
     assert len(spans) == len(raws) and html.unescape("".join(spans)) == data.decode("utf-8", errors="replace")
