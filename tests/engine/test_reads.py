@@ -24,6 +24,9 @@ CASES = {
     # Not eta_cutoff: transformers' EtaLogitsWarper builds a torch Categorical, whose argument check reads the
     # device once more, inside the processor we reuse.
     "sample-epsilon": dict(strategy="sample", epsilon_cutoff=0.001, seed=2),
+    # Many samples in one batch: every row's draw comes over with the first sample's record.
+    "sample-many": dict(strategy="sample", num_samples=4, **SAMPLING_FILTERS),
+    "sample-many-stopping": dict(strategy="sample", num_samples=4, stop=tuple("aeiou"), seed=1),
 }
 
 
