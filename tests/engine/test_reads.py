@@ -50,6 +50,16 @@ def test_a_step_reads_the_device_once(tiny_loaded, monkeypatch, name):
     assert per_update == [["read_values"]] * steps + [[]]
 
 
+def test_a_beam_search_step_reads_the_device_once(tiny_loaded, monkeypatch):
+    """The K candidates' scores, rows and tokens come over with the step's record. Beam search keeps its
+    bookkeeping on the host by design, which a CPU run cannot tell from the model's device: only the reading
+    helper's calls are counted."""
+    settings = Settings(chat=False, max_new_tokens=5, strategy="beam", num_beams=3, **EVERY_PROCESSOR)
+    per_update = reads_per_update(tiny_loaded, settings, monkeypatch)
+    assert [reads.count("read_values") for reads in per_update] == [1] * (len(per_update) - 1) + [0]
+    assert len(per_update) > 3
+
+
 def test_a_read_that_bypasses_the_helper_is_caught(tiny_loaded, monkeypatch):
     """The watch is not blind: an `int(token)` in the step loop shows up, with its place."""
     from playground.engine import sampling
