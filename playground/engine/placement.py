@@ -20,14 +20,20 @@ HOST = torch.device("cpu")
 
 def read_values(*tensors: torch.Tensor) -> list[Any]:
     """The values of `tensors`, each as `Tensor.tolist()` gives it (nested lists of int, float or bool), read
-    from the device in one transfer.
-
-    The tensors are flattened into one float64 vector on the first one's device, copied to the host at once,
-    then cut and cast back: exact for every float32, bfloat16 and float16 value and for ids below 2**53.
+    from the device in one transfer (`packed_values`); tensors already on the host are read as they are.
 
     Args:
         tensors: at least one; any shapes and dtypes (empty ones included).
     """
+    if tensors[0].device == HOST:  # nothing to wait for: packing would only add work
+        return [t.tolist() for t in tensors]
+    return packed_values(*tensors)
+
+
+def packed_values(*tensors: torch.Tensor) -> list[Any]:
+    """`read_values` through one copy: the tensors are flattened into one float64 vector on the first one's
+    device, copied to the host at once, then cut and cast back. Exact for every float32, bfloat16 and float16
+    value and for ids below 2**53."""
     device = tensors[0].device
     packed = torch.cat([t.to(device).reshape(-1).double() for t in tensors])  # (sum of numels,)
     pieces = packed.to(HOST).split([t.numel() for t in tensors])  # the one transfer

@@ -2,7 +2,7 @@
 
 import torch
 
-from playground.engine.placement import HOST, read_values, to_host
+from playground.engine.placement import HOST, packed_values, read_values, to_host
 
 
 def _tensors():
@@ -16,15 +16,17 @@ def _tensors():
     ]
 
 
-def test_read_values_give_what_tolist_gives():
+def test_packed_values_give_what_tolist_gives():
+    """The packing a GPU read goes through, checked where it can be: on the CPU."""
     tensors = _tensors()
-    values = read_values(*tensors)
+    values = packed_values(*tensors)
     assert values == [t.tolist() for t in tensors]
     assert [type(v) for v in values[0][0]] == [int, int] and type(values[2][0]) is bool
+    assert read_values(*tensors) == values
 
 
 def test_one_tensor_reads_as_itself():
-    assert read_values(torch.tensor([1.5, 2.0])) == [[1.5, 2.0]]
+    assert packed_values(torch.tensor([1.5, 2.0])) == read_values(torch.tensor([1.5, 2.0])) == [[1.5, 2.0]]
 
 
 def test_to_host_keeps_shapes_dtypes_and_values():
