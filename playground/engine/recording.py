@@ -78,6 +78,13 @@ def removing_stage(staged: list[tuple[str, torch.Tensor]], ids: torch.Tensor) ->
     return removed_by
 
 
+def tail_ranks(order: torch.Tensor, ids: torch.Tensor, ranked: int) -> torch.Tensor:
+    """(B, T) the 1-based ranks by `order` (B, V) of the ids (B, N) from column `ranked - 1` on, which may sit
+    out of order (T = N - ranked + 1, a few)."""
+    tail = order.gather(-1, ids[:, ranked - 1 :])  # (B, T)
+    return (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, 1, V) > (B, T, 1) -> (B, T)
+
+
 def summarize_rows(
     staged: list[tuple[str, torch.Tensor]],
     raw_logits: torch.Tensor,
@@ -111,23 +118,11 @@ def summarize_rows(
         ids = torch.cat([ids, extra_ids.to(ids.device)], dim=1)
     names = [name for name, _ in staged]
     probs = torch.stack([torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged])  # (S, B, N)
-    # Ranks of the ids that may sit out of order: (B, 1, V) > (B, T, 1) -> (B, T, V), T = the few tail ids.
-    tail = order.gather(-1, ids[:, ranked - 1 :])
-    above = (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, T)
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
     chosen = () if must_include is None else (must_include,)
-    values = read_values(
-        ids,
-        removing_stage(staged, ids),
-        raw_logits.float().gather(-1, ids),
-        probs,
-        entropy(staged[-1][1]),
-        above,
-        kept,
-        *chosen,
-        *also,
-    )
-    ids, removed_by, logits, stage_probs, row_entropy, tail_ranks, kept = values[:7]
+    figures = (entropy(staged[-1][1]), tail_ranks(order, ids, ranked), kept, *chosen, *also)
+    values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
+    ids, removed_by, logits, stage_probs, row_entropy, ranks, kept = values[:7]
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
@@ -139,7 +134,7 @@ def summarize_rows(
         entropy=row_entropy,
         kept=kept,
         ranked=ranked,
-        tail_ranks=tail_ranks,
+        tail_ranks=ranks,
         chosen=values[7] if chosen else None,
         also=values[7 + len(chosen) :],
     )
