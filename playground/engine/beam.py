@@ -17,7 +17,7 @@ from playground.engine import beam_math
 from playground.engine.constraints import Constraint, satisfied
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
-from playground.engine.placement import HOST, to_host
+from playground.engine.placement import HOST
 from playground.engine.processors import apply_stages
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.stopping import find_stop
@@ -200,11 +200,17 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
         staged = apply_stages(stages, run.sequences, torch.log_softmax(logits, dim=-1))
         log_probs = staged[-1][1]  # (B, V)
         scores, rows, tokens = beam_math.top_continuations(log_probs, run.scores.to(ctx.device), k)
-        scores, rows, tokens, token_logprobs = to_host(scores, rows, tokens, log_probs[rows, tokens])  # (K,) each
         # Candidates are ranked without the penalties, but beams follow the penalized scores: the continuations'
-        # own tokens are recorded too, so every token a beam takes has its record.
-        continued = tokens_per_row(list(zip(rows.tolist(), tokens.tolist(), strict=True)), len(run.sequences))
-        run.summaries.append(summarize_rows(staged, logits, max(settings.top_n, k), extra_ids=continued))
+        # own tokens are recorded too, so every token a beam takes has its record. The step's one read.
+        summary = summarize_rows(
+            staged,
+            logits,
+            max(settings.top_n, k),
+            extra_ids=continuation_ids(rows, tokens, len(run.sequences)),
+            also=(scores, rows, tokens, log_probs[rows, tokens]),
+        )
+        run.summaries.append(summary)
+        scores, rows, tokens, token_logprobs = (torch.tensor(v, device=HOST) for v in summary.also)  # (K,) each
         paths = run.paths(rows.tolist(), tokens.tolist())
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
         picked, running_scores = beam_math.select_running(scores, hits, settings.num_beams)
@@ -282,6 +288,13 @@ def _record_candidates(
         )
         ids.append(tree.add(node, row))
     return ids
+
+
+def continuation_ids(rows: torch.Tensor, tokens: torch.Tensor, num_beams: int) -> torch.Tensor:
+    """(B, K) the tokens of each row's continuations among the K candidates ((K,) `rows`, `tokens`), the other
+    places padded with the first candidate's token: made where the candidates are, so nothing is read."""
+    mine = rows[None, :] == torch.arange(num_beams, device=rows.device)[:, None]  # (B, K)
+    return torch.where(mine, tokens[None, :], tokens[:1])
 
 
 def tokens_per_row(found: list[tuple[int, int]], num_beams: int) -> torch.Tensor:

@@ -18,6 +18,7 @@ import torch
 
 from playground.engine.divergence import js_divergence, kl_divergence, total_variation, uncovered_mass
 from playground.engine.forward import teacher_forced
+from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.stopping import eos_token_ids
 from playground.settings import Settings, SettingsError
@@ -74,7 +75,7 @@ def _compare(
         pairs = zip(a_rows, (q for (q,) in distributions(b, [b_settings], prompt_ids, tokens)), strict=True)
     for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
         p, q = _same_length(p, q.to(p.device))
-        values = _step_values(p, q, token).tolist()  # one read from the device per step
+        (values,) = read_values(_step_values(p, q, token))  # one read from the device per step
         kl, uncovered, js, tv, agree, prob_a, prob_b, rank = values[:_FIGURES]
         ids, probs_a, probs_b = _thirds(values[_FIGURES:])
         rows.append(

@@ -12,6 +12,7 @@ import torch
 
 from playground.engine import speculative_math as sm
 from playground.engine.forward import forward_tokens, new_cache, rollback
+from playground.engine.placement import read_values
 from playground.engine.processors import Stage, apply_stages
 from playground.settings import PROMPT_LOOKUP, Settings
 from playground.trace import DraftInfo
@@ -74,13 +75,14 @@ class ModelDraft:
             self.calls += 1
             past = torch.tensor([[*text, *proposed]], dtype=torch.long, device=logits.device)
             q = torch.softmax(apply_stages(self.stages, past, logits)[-1][1][0], dim=-1)  # (V,)
-            token = int(torch.multinomial(q, 1, generator=self.generator)) if self.samples else int(torch.argmax(q))
+            choice = torch.multinomial(q, 1, generator=self.generator)[0] if self.samples else torch.argmax(q)
+            token, top = read_values(choice, q.max())  # one read: the token, and the draft's confidence
             proposed.append(token)
             q_rows.append(q)
             self.unseen = [token]
             # Adaptive drafting also stops when the draft is unsure of its own guess, as transformers' assisted
             # generation does (assistant_confidence_threshold): such tokens are rarely accepted.
-            if self.adaptive and float(q.max()) < sm.CONFIDENCE_THRESHOLD:
+            if self.adaptive and top < sm.CONFIDENCE_THRESHOLD:
                 break
         return proposed, torch.stack(q_rows) if q_rows else None
 

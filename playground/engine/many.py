@@ -16,6 +16,7 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
+from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.trace import Sample, Samples, Step
@@ -49,11 +50,14 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
         drawn = torch.cat(
             [torch.multinomial(final[row : row + 1], 1, generator=generators[s]) for row, s in enumerate(going)]
         )  # (n, 1)
-        if going[0] == 0:  # the first sample is still going: record its step in full
-            steps.append(_first_step(ctx, index, staged, logits, drawn))
-        ids, chosen = torch.cat([drawn.double(), final.gather(1, drawn).double()], dim=1).T.tolist()  # one read
+        picks = (drawn[:, 0], final.gather(1, drawn)[:, 0])  # (n,) each: the tokens drawn, their probabilities
+        if going[0] == 0:  # the first sample is still going: record its step in full, the draws read with it
+            step, (ids, chosen) = _first_step(ctx, index, staged, logits, picks)
+            steps.append(step)
+        else:
+            ids, chosen = read_values(*picks)  # the step's one read
         for row, s in enumerate(going):
-            tokens[s].append(int(ids[row]))
+            tokens[s].append(ids[row])
             probs[s].append(chosen[row])
             reasons[s] = _ended(ctx, tokens[s])
         yield Update(text=ctx.visible_text(tokens[0])[0], step=steps[-1] if going[0] == 0 else None)
@@ -88,13 +92,17 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
 
 
 def _first_step(
-    ctx: RunContext, index: int, staged: list[tuple[str, torch.Tensor]], logits: torch.Tensor, drawn: torch.Tensor
-) -> Step:
+    ctx: RunContext,
+    index: int,
+    staged: list[tuple[str, torch.Tensor]],
+    logits: torch.Tensor,
+    picks: tuple[torch.Tensor, ...],
+) -> tuple[Step, list]:
     """The first sample's step (row 0 of the batch) with its candidates at every stage, as a single run
-    records it."""
+    records it, and the values of `picks` (every row's draw), read from the device with it."""
     row = [(name, scores[:1]) for name, scores in staged]  # (1, V) each
-    summary = summarize_rows(row, logits[:1], ctx.settings.top_n, must_include=drawn[:1, 0])
-    return to_step(index, summary, 0, int(drawn[0, 0]), ctx.texts, ctx.settings.top_n)
+    summary = summarize_rows(row, logits[:1], ctx.settings.top_n, must_include=picks[0][:1], also=picks)
+    return to_step(index, summary, 0, summary.chosen[0], ctx.texts, ctx.settings.top_n), summary.also
 
 
 def _ended(ctx: RunContext, tokens: list[int]) -> str | None:

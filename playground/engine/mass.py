@@ -17,6 +17,7 @@ import torch
 
 from playground.engine.context import prepare
 from playground.engine.forward import decode_one_token, new_cache, prefill
+from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages
 from playground.settings import Settings
 from playground.trace import MassNode, MassTree
@@ -91,14 +92,15 @@ def _level(
     # In float64, so that a node's children sum to its own probability to 1e-16, not float32's 1e-7.
     probs = torch.softmax(final.double(), dim=-1)  # (n, V)
     joint = joints[:, None] * probs  # (n, V)
+    # How many pass depends on the data, so the device is waited for here too: a threshold cannot avoid it.
     rows, tokens = torch.nonzero(joint >= threshold, as_tuple=True)  # (m,), (m,)
     values = joint[rows, tokens]  # (m,)
     cut = values.numel() > room
     if cut:
         top = torch.topk(values, max(room, 0)).indices
         rows, tokens, values = rows[top], tokens[top], values[top]
-    read = torch.stack([rows.double(), tokens.double(), probs[rows, tokens], values]).tolist()  # (4, m)
-    return [int(r) for r in read[0]], [int(t) for t in read[1]], read[2], read[3], cut
+    rows, tokens, probs, values = read_values(rows, tokens, probs[rows, tokens], values)  # (m,) each, at once
+    return rows, tokens, probs, values, cut
 
 
 def _attach(

@@ -7,11 +7,12 @@ rows and kept as small (B, N) tensors; token texts are looked up only for what e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from playground.engine.placement import to_host
+from playground.engine.placement import read_values
 from playground.engine.processors import HISTORY_STAGES
 from playground.engine.token_bytes import token_bytes
 from playground.trace import FILTER_STAGES, Candidate, Chosen, Step
@@ -19,26 +20,28 @@ from playground.trace import FILTER_STAGES, Candidate, Chosen, Step
 
 @dataclass
 class RowSummary:
-    """The top candidates of B rows at one step, on the host. N = number of candidates kept per row."""
+    """The top candidates of B rows at one step, read to the host as Python lists. N = candidates kept per row."""
 
-    ids: torch.Tensor  # (B, N) token ids, best first by the model's own distribution (`ranking_scores`)
-    logits: torch.Tensor  # (B, N) raw model logits
-    probs: dict[str, torch.Tensor]  # stage name -> (B, N) probability after that stage; "final" included
-    removed_by: torch.Tensor  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
+    ids: list[list[int]]  # (B, N) token ids, best first by the model's own distribution (`ranking_scores`)
+    logits: list[list[float]]  # (B, N) raw model logits
+    probs: dict[str, list[list[float]]]  # stage name -> (B, N) probability after that stage; "final" included
+    removed_by: list[list[int]]  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
-    entropy: torch.Tensor  # (B,) nats, of the final distribution
-    kept: torch.Tensor  # (B,) tokens with a probability above 0 in the final distribution
+    entropy: list[float]  # (B,) nats, of the final distribution
+    kept: list[int]  # (B,) tokens with a probability above 0 in the final distribution
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
     # chosen token put in the last top slot, forced tokens) may rank anywhere: `tail_ranks` (B, N - ranked + 1)
     # holds their 1-based ranks among all V tokens.
     ranked: int
-    tail_ranks: torch.Tensor
+    tail_ranks: list[list[int]]
+    chosen: list[int] | None = None  # (B,) `must_include`, read with the rest: the step's decided tokens
+    also: list[Any] = field(default_factory=list)  # the values of `summarize_rows`' `also`, read with the rest
 
     def rank(self, row: int, column: int) -> int:
         """The 1-based rank of the id in `column` of `row` among all tokens, by `ranking_scores`."""
         if column < self.ranked - 1:
             return column + 1
-        return int(self.tail_ranks[row, column - self.ranked + 1])
+        return self.tail_ranks[row][column - self.ranked + 1]
 
 
 def entropy(scores: torch.Tensor) -> torch.Tensor:
@@ -64,49 +67,62 @@ def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:
     return ranked
 
 
+def removing_stage(staged: list[tuple[str, torch.Tensor]], ids: torch.Tensor) -> torch.Tensor:
+    """(B, N) the index into `staged` of the first stage that gave each of `ids` (B, N) a score of -inf, -1 if
+    none did. `torch.where`, not a boolean-mask write: a mask's size depends on the data, which a GPU stops to
+    learn."""
+    removed_by = torch.full(ids.shape, -1, dtype=torch.long, device=ids.device)
+    for index, (_, scores) in enumerate(staged):
+        gone = torch.isneginf(scores.gather(-1, ids)) & (removed_by < 0)
+        removed_by = torch.where(gone, index, removed_by)
+    return removed_by
+
+
+def tail_ranks(order: torch.Tensor, ids: torch.Tensor, ranked: int) -> torch.Tensor:
+    """(B, T) the 1-based ranks by `order` (B, V) of the ids (B, N) from column `ranked - 1` on, which may sit
+    out of order (T = N - ranked + 1, a few)."""
+    tail = order.gather(-1, ids[:, ranked - 1 :])  # (B, T)
+    return (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, 1, V) > (B, T, 1) -> (B, T)
+
+
 def summarize_rows(
     staged: list[tuple[str, torch.Tensor]],
     raw_logits: torch.Tensor,
     top_n: int,
     must_include: torch.Tensor | None = None,
     extra_ids: torch.Tensor | None = None,
+    also: tuple[torch.Tensor, ...] = (),
 ) -> RowSummary:
     """Keeps the top `top_n` candidates of each row, plus `must_include` (the chosen token) when missing.
 
     The ranking and gathering run where the scores are (the model's device); the small (B, N) result comes
-    to the host together, since the trace reads every value of it.
+    to the host in one read (`read_values`), since the trace reads every value of it.
 
     Args:
         staged: [(stage name, (B, V) scores)] from `apply_stages`, "raw" first.
         raw_logits: (B, V) the model's logits before any processing.
         top_n: candidates per row, ranked by `ranking_scores`.
-        must_include: (B,) a token id per row that must appear (it replaces the last candidate if absent).
+        must_include: (B,) a token id per row that must appear (it replaces the last candidate if absent);
+            read back as `chosen`.
         extra_ids: (B, M) more token ids per row to record after the top `top_n` (constrained beam search's
             forced tokens, which may rank anywhere); a row may repeat ids to pad.
+        also: more tensors the caller needs from this step, read in the same transfer (`RowSummary.also`).
     """
     order = ranking_scores(staged)
-    ids = torch.topk(order, k=min(top_n, order.shape[-1]), dim=-1).indices  # (B, N)
+    ranked = min(top_n, order.shape[-1])
+    ids = torch.topk(order, k=ranked, dim=-1).indices  # (B, N)
     if must_include is not None:
-        present = (ids == must_include[:, None]).any(dim=-1)
-        ids[~present, -1] = must_include[~present]
+        present = (ids == must_include[:, None]).any(dim=-1)  # (B,)
+        ids[:, -1] = torch.where(present, ids[:, -1], must_include)  # not a boolean mask: see `removing_stage`
     if extra_ids is not None:
         ids = torch.cat([ids, extra_ids.to(ids.device)], dim=1)
     names = [name for name, _ in staged]
-    probs = [torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged]  # [(B, N)]
-    removed_by = torch.full(ids.shape, -1, dtype=torch.long, device=ids.device)
-    alive = torch.ones(ids.shape, dtype=torch.bool, device=ids.device)
-    for index, (_, scores) in enumerate(staged):
-        gone = torch.isneginf(scores.gather(-1, ids))
-        removed_by[alive & gone] = index
-        alive &= ~gone
-    # Ranks of the ids that may sit out of order: (B, 1, V) > (B, T, 1) -> (B, T, V), T = the few tail ids.
-    ranked = min(top_n, order.shape[-1])
-    tail = order.gather(-1, ids[:, ranked - 1 :])
-    above = (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, T)
+    probs = torch.stack([torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged])  # (S, B, N)
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
-    ids, removed_by, logits, stage_probs, row_entropy, tail_ranks, kept = to_host(
-        ids, removed_by, raw_logits.float().gather(-1, ids), torch.stack(probs), entropy(staged[-1][1]), above, kept
-    )
+    chosen = () if must_include is None else (must_include,)
+    figures = (entropy(staged[-1][1]), tail_ranks(order, ids, ranked), kept, *chosen, *also)
+    values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
+    ids, removed_by, logits, stage_probs, row_entropy, ranks, kept = values[:7]
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
@@ -118,7 +134,9 @@ def summarize_rows(
         entropy=row_entropy,
         kept=kept,
         ranked=ranked,
-        tail_ranks=tail_ranks,
+        tail_ranks=ranks,
+        chosen=values[7] if chosen else None,
+        also=values[7 + len(chosen) :],
     )
 
 
@@ -155,14 +173,14 @@ def to_step(
     top_n: int,
 ) -> Step:
     """The trace Step for row `row` of a summary, with `chosen_id` as the decided token."""
-    ids = summary.ids[row].tolist()
+    ids = summary.ids[row]
     keep = ids[:top_n]
     if chosen_id not in keep:
         keep[-1] = chosen_id
     columns = [ids.index(i) for i in keep]
-    stage_probs = {name: p[row].tolist() for name, p in summary.probs.items()}
-    logits = summary.logits[row].tolist()
-    removed = summary.removed_by[row].tolist()
+    stage_probs = {name: p[row] for name, p in summary.probs.items()}
+    logits = summary.logits[row]
+    removed = summary.removed_by[row]
     words = texts(keep)
     candidates = [
         Candidate(
@@ -186,9 +204,9 @@ def to_step(
             rank=summary.rank(row, chosen_col),
         ),
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
-        entropy=max(0.0, float(summary.entropy[row])),
+        entropy=max(0.0, summary.entropy[row]),
         candidates=candidates,
-        kept=int(summary.kept[row]),
+        kept=summary.kept[row],
     )
 
 

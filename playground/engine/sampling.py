@@ -44,8 +44,9 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, input_ids, logits)
         token = choose(staged[-1][1], generator)  # (1,) on the model's device
-        token_id = int(token)
+        # The step's one read from the device: the token comes to the host with its record.
         summary = summarize_rows(staged, logits, settings.top_n, must_include=token)
+        token_id = summary.chosen[0]
         step = to_step(index, summary, 0, token_id, ctx.texts, settings.top_n)
         steps.append(step)
         generated.append(token_id)

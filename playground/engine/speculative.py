@@ -24,7 +24,6 @@ from playground.engine import speculative_math as sm
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.drafts import ModelDraft, PromptLookupDraft
 from playground.engine.forward import forward_tokens, new_cache, rollback
-from playground.engine.placement import to_host
 from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows, to_step
 from playground.engine.sampling import decode_tokens
@@ -111,10 +110,11 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
             logits[: len(emitted)],
             settings.top_n,
             must_include=torch.tensor(emitted, device=logits.device),
+            also=round_figures(proposed, p, q),  # read with the round's record
         )
         start = len(generated)
         ended = yield from emit(ctx, emitted, summary, generated, steps)
-        rounds.append(record_round(ctx, start, proposed, p, q, verdict, len(generated) - start))
+        rounds.append(record_round(ctx, start, proposed, *summary.also, verdict, len(generated) - start))
         gamma = drafter.next_gamma(gamma, verdict.accepted, len(proposed))
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
@@ -156,12 +156,22 @@ def stop_after_round(ctx: RunContext, ended: str | None, generated: list[int]) -
     return None
 
 
+def round_figures(proposed: list[int], p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """What a round's record reads from the device: alpha (0-dim), then p_j(x_j) and q_j(x_j) ((g,) each).
+
+    Args:
+        p: (g + 1, V) target probabilities; q: (g, V) draft probabilities.
+    """
+    return sm.acceptance_alpha(p, q), *sm.proposal_probs(proposed, p, q)
+
+
 def record_round(
     ctx: RunContext,
     start: int,
     proposed: list[int],
-    p: torch.Tensor,
-    q: torch.Tensor,
+    alpha: float,
+    p_x: list[float],
+    q_x: list[float],
     verdict: sm.Verdict,
     tokens: int,
 ) -> SpeculativeRound:
@@ -169,11 +179,9 @@ def record_round(
 
     Args:
         start: index of the round's first generated token.
-        p: (g + 1, V) target probabilities; q: (g, V) draft probabilities.
+        alpha, p_x, q_x: `round_figures`, read.
         tokens: how many of its tokens the round emitted.
     """
-    alpha = sm.acceptance_alpha(p, q)
-    p_x, q_x = (values.tolist() for values in to_host(*sm.proposal_probs(proposed, p, q)))
     texts = ctx.texts([*proposed, verdict.token])
     return SpeculativeRound(
         start=start,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from playground.engine.placement import read_values
+
 CONFIDENCE_THRESHOLD = 0.4  # adaptive drafting stops below this draft probability (transformers' default)
 
 
@@ -66,9 +68,9 @@ def verify_sampling(
         p_x, q_x = proposal_probs(proposed, p, q)
         ratio = torch.where(q_x > 0, p_x / q_x, 0.0).clamp(max=1.0)  # (g,) acceptance probabilities
         u = torch.rand(g, generator=generator, device=p.device)
-        rejected = (u >= ratio).nonzero().flatten().tolist()
-        if rejected:
-            j = rejected[0]
+        (rejected,) = read_values(u >= ratio)  # (g,) bools, read at once
+        if any(rejected):
+            j = rejected.index(True)
             nxt = torch.multinomial(residual(p[j], q[j]), 1, generator=generator)
             return Verdict(j, int(nxt), "resampled")
     nxt = torch.multinomial(p[g], 1, generator=generator)
@@ -89,11 +91,12 @@ def verify_greedy(proposed: list[int], p: torch.Tensor) -> Verdict:
     return Verdict(len(proposed), best[len(proposed)], "bonus")
 
 
-def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> float:
-    """Estimated acceptance rate of a round: the mean over positions of sum_x min(p(x), q(x)). (g, V) each."""
+def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Estimated acceptance rate of a round: the mean over positions of sum_x min(p(x), q(x)). (g, V) each ->
+    a 0-dim tensor on p's device (0 when nothing was proposed), read with the round's other figures."""
     if q.shape[0] == 0:
-        return 0.0
-    return float(torch.minimum(p[: q.shape[0]], q).sum(dim=-1).mean())
+        return p.new_zeros(())
+    return torch.minimum(p[: q.shape[0]], q).sum(dim=-1).mean()
 
 
 def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list[int]:

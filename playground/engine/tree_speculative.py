@@ -107,12 +107,13 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
             logits[rows],
             settings.top_n,
             must_include=torch.tensor(emitted, device=ctx.device),
+            also=node_figures(shape, token_list, probs, guess_q),  # read with the round's record
         )
         start = len(generated)
         text = [*text, *emitted]
         ended = yield from emit(ctx, emitted, summary, generated, steps)
         rounds.append(
-            record_round(ctx, draft, start, shape, token_list, probs, guess_q, verdict, len(generated) - start)
+            record_round(ctx, draft, start, shape, token_list, *summary.also, verdict, len(generated) - start)
         )
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
@@ -134,14 +135,28 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     yield Update(text=trace.output.text, trace=trace)
 
 
+def node_figures(
+    tree: DraftTree, tokens: list[int], probs: torch.Tensor, guess_q: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a round's record reads from the device: each node's p under its parent, the root left out ((N - 1,)),
+    and the heads' probabilities of their guesses ((K, R); (0,) in the first round, which has none).
+
+    Args:
+        tokens: the tree's N tokens; probs: (N, V) the target's final distribution after each node.
+    """
+    parents = torch.tensor(tree.parents[1:], dtype=torch.long, device=probs.device)
+    children_ids = torch.tensor(tokens[1:], dtype=torch.long, device=probs.device)
+    return probs[parents, children_ids], guess_q if guess_q is not None else probs.new_zeros(0)
+
+
 def record_round(
     ctx: RunContext,
     draft: HeadsDraft,
     start: int,
     tree: DraftTree,
     tokens: list[int],
-    probs: torch.Tensor,
-    guess_q: torch.Tensor | None,
+    p_children: list[float],
+    q_rows: list[list[float]],
     verdict: TreeVerdict,
     emitted: int,
 ) -> SpeculativeRound:
@@ -150,14 +165,11 @@ def record_round(
 
     Args:
         start: index of the round's first generated token.
-        tokens: the tree's N tokens; probs: (N, V) the target's final distribution after each node.
-        guess_q: (K, R) the heads' probabilities of their guesses (None in the first round, which has none).
+        tokens: the tree's N tokens.
+        p_children, q_rows: `node_figures`, read.
         emitted: how many of its tokens the round emitted.
     """
-    parents = torch.tensor(tree.parents[1:], dtype=torch.long, device=probs.device)
-    children_ids = torch.tensor(tokens[1:], dtype=torch.long, device=probs.device)
-    p_node = [1.0, *probs[parents, children_ids].tolist()]  # (N,): each node's p under its parent, in one read
-    q_rows = guess_q.tolist() if guess_q is not None else []
+    p_node = [1.0, *p_children]  # (N,): each node's p under its parent
     on_path = set(verdict.path)
     texts = ctx.texts([*tokens, verdict.token])
     nodes = [

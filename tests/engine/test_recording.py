@@ -35,7 +35,7 @@ def test_candidates_are_ranked_before_filters():
     staged = _staged()
     assert ranking_scores(staged) is staged[1][1]
     summary = summarize_rows(staged, staged[0][1], top_n=4)
-    assert summary.ids[0].tolist() == [1, 2, 3, 0]
+    assert summary.ids[0] == [1, 2, 3, 0]
 
 
 def test_per_stage_probabilities_and_removing_stage():
@@ -56,7 +56,7 @@ def test_per_stage_probabilities_and_removing_stage():
 def test_chosen_token_is_always_recorded():
     staged = _staged()
     summary = summarize_rows(staged, staged[0][1], top_n=2, must_include=torch.tensor([0]))
-    assert 0 in summary.ids[0].tolist()
+    assert 0 in summary.ids[0]
     step = to_step(3, summary, 0, chosen_id=0, texts=TokenTexts(CountingTokenizer()), top_n=2)
     assert [c.id for c in step.candidates] == [1, 0]
     assert step.index == 3
@@ -114,6 +114,16 @@ def test_penalties_do_not_reorder_the_candidates():
     banned[0, 1] = -math.inf  # token 1 would repeat an n-gram
     staged = [("raw", raw), ("repetition_penalty", penalized), ("no_repeat_ngram", banned), ("top_k", banned)]
     summary = summarize_rows(staged, raw, top_n=2)
-    assert summary.ids[0].tolist() == [0, 1]
-    assert summary.stage_names[summary.removed_by[0, 1]] == "no_repeat_ngram"
-    assert summary.probs["repetition_penalty"][0, 0] < summary.probs["raw"][0, 0]
+    assert summary.ids[0] == [0, 1]
+    assert summary.stage_names[summary.removed_by[0][1]] == "no_repeat_ngram"
+    assert summary.probs["repetition_penalty"][0][0] < summary.probs["raw"][0][0]
+
+
+def test_the_chosen_tokens_and_more_values_come_back_with_the_summary():
+    scores = torch.tensor([[6.0, 5.0, 4.0, 3.0], [1.0, 2.0, 3.0, 4.0]])
+    extra = torch.tensor([[0.25], [0.5]])
+    summary = summarize_rows([("raw", scores)], scores, top_n=2, must_include=torch.tensor([3, 3]), also=(extra,))
+    assert summary.chosen == [3, 3]
+    assert summary.ids == [[0, 3], [3, 2]]  # row 0's last place went to its chosen token
+    assert summary.also == [[[0.25], [0.5]]]
+    assert summarize_rows([("raw", scores)], scores, top_n=2).chosen is None

@@ -47,7 +47,7 @@ def test_expected_tokens_follows_the_closed_form():
 def test_alpha_is_the_overlap_of_p_and_q():
     p = torch.tensor([[0.5, 0.5], [1.0, 0.0], [0.3, 0.7]])
     q = torch.tensor([[0.5, 0.5], [0.0, 1.0]])
-    assert sm.acceptance_alpha(p, q) == pytest.approx(0.5)
+    assert float(sm.acceptance_alpha(p, q)) == pytest.approx(0.5)
 
 
 def test_prompt_lookup_copies_what_followed_the_latest_ngram():
