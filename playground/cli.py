@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--continue-from trace's model)"
     )  # fmt: skip
     gen.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    add_device_map_flag(gen)
     source = gen.add_mutually_exclusive_group()
     source.add_argument("--prompt", help="the prompt text")
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
     lens.add_argument("--precisions", default="nf4,fp4,int8,bf16", help="comma-separated, each compared in turn")
     lens.add_argument("--reference", default="fp32", choices=PRECISIONS)
+    add_device_map_flag(lens)
     lens.add_argument("--prompts", type=Path, required=True, help="a text file, one prompt per line")
     lens.add_argument("--max-new-tokens", type=whole_arg, default=32, help="greedy tokens per prompt")
     mass = commands.add_parser(
@@ -63,12 +65,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mass.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
     mass.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    add_device_map_flag(mass)
     source = mass.add_mutually_exclusive_group(required=True)
     source.add_argument("--prompt", help="the prompt text")
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
     add_knob_flags(mass, {"mass_depth": "--depth", "mass_threshold": "--threshold"})
     mass.add_argument("--json", action="store_true", help="print the tree as JSON")
     return parser
+
+
+def add_device_map_flag(parser: argparse.ArgumentParser) -> None:
+    """--device-map: spread a model bigger than one device over the GPUs, the CPU and the disk."""
+    from playground.models.device_map import DEVICE_MAP_ENV, DEVICE_MAPS
+
+    parser.add_argument(
+        "--device-map", choices=DEVICE_MAPS, help="place the model with accelerate over the GPUs, then the CPU and "
+        f"disk, within PLAYGROUND_MAX_MEMORY (default: ${DEVICE_MAP_ENV}, else one device)"
+    )  # fmt: skip
+
+
+def device_map_arg(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """--device-map, else PLAYGROUND_DEVICE_MAP's; a bad value of it or of PLAYGROUND_MAX_MEMORY ends the program
+    naming the variable (exit code 2), before any model loads."""
+    from playground.models import ModelLoadError
+    from playground.models.device_map import device_map_from_env, max_memory_from_env
+
+    try:
+        device_map = args.device_map or device_map_from_env()
+        if device_map:
+            max_memory_from_env()
+    except ModelLoadError as exc:
+        parser.error(str(exc))
+    return device_map
 
 
 def add_knob_flags(parser: argparse.ArgumentParser, aliases: dict[str, str] | None = None) -> None:
@@ -159,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from playground.models import ModelLoadError, load_draft, load_model
 
+    device_map = device_map_arg(parser, args)
     try:
-        loaded = load_model(args.model or (parent.model.id if parent else DEFAULT_MODEL_ID), args.precision)
+        model_id = args.model or (parent.model.id if parent else DEFAULT_MODEL_ID)
+        loaded = load_model(model_id, args.precision, device_map=device_map)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -193,11 +223,13 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"argument --max-new-tokens: {exc}")
     if not prompts:
         parser.error(f"argument --prompts: {args.prompts} holds no prompt")
+    device_map = device_map_arg(parser, args)
     try:
-        reference = load_model(args.model, args.reference)
+        reference = load_model(args.model, args.reference, device_map=device_map)
         rows = quantization_lens(
-            args.model, precisions, args.reference, prompts, settings, lambda line: print(line, file=sys.stderr)
-        )
+            args.model, precisions, args.reference, prompts, settings, lambda line: print(line, file=sys.stderr),
+            device_map=device_map,
+        )  # fmt: skip
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -226,8 +258,9 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
     except UnicodeDecodeError as exc:
         parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
+    device_map = device_map_arg(parser, args)
     try:
-        loaded = load_model(args.model, args.precision)
+        loaded = load_model(args.model, args.precision, device_map=device_map)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -37,13 +37,15 @@ def quantization_lens(
     prompts: list[str],
     settings: Settings,
     progress: Callable[[str], None] = lambda line: None,
+    device_map: str | None = None,
 ) -> list[LensRow]:
-    """One LensRow per precision; `settings` are the runs' (greedy, with max_new_tokens, as a rule)."""
-    ref = load_model(model_id, reference)
+    """One LensRow per precision; `settings` are the runs' (greedy, with max_new_tokens, as a rule); every model is
+    placed by `device_map` (`load_model`'s)."""
+    ref = load_model(model_id, reference, device_map=device_map)
     ref_texts = {prompt: generate(ref, prompt, settings).output.token_ids for prompt in prompts}
     rows = []
     for precision in precisions:
-        quantized = load_model(model_id, precision)
+        quantized = load_model(model_id, precision, device_map=device_map)
         kls, agree, same = [], [], []
         for prompt in prompts:
             trace = generate(quantized, prompt, settings)

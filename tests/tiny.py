@@ -12,6 +12,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
+from playground.medusa.draft import HeadsDraft
+from playground.medusa.heads import HeadsCard, MedusaHeads
 from playground.models import LoadedModel
 from playground.trace import ModelInfo
 
@@ -96,3 +98,22 @@ def save_tiny_model(
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def make_tiny_heads(config, num_heads: int = 3, vocab_ids: torch.Tensor | None = None, std: float = 0.05) -> HeadsDraft:
+    """Untrained Medusa heads for a tiny model; their card claims falling hit rates by rank, which shape the tree.
+
+    Args:
+        vocab_ids: (M,) the token ids the heads score; None for the whole vocabulary.
+        std: spread of the blocks' random weights, so heads guess something else than the LM head; 0 makes
+            every head guess what the LM head says for the current position.
+    """
+    torch.manual_seed(0)
+    heads = MedusaHeads(num_heads, config.hidden_size, vocab_ids)
+    with torch.no_grad():
+        for block in heads.blocks:
+            block.linear.weight.normal_(std=std)
+    rates = {"by_rank": [[0.4 / (r + 1) for r in range(10)] for _ in range(num_heads)]}
+    scored = config.vocab_size if vocab_ids is None else len(vocab_ids)
+    card = HeadsCard("tiny", num_heads, config.hidden_size, config.vocab_size, scored, accuracy=rates)
+    return HeadsDraft(heads.eval(), card, "tiny.safetensors")

@@ -21,6 +21,7 @@ from playground.engine.forward import teacher_forced
 from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.stopping import eos_token_ids
+from playground.models.device_map import input_device
 from playground.settings import Settings, SettingsError
 from playground.trace import PairedCandidate, StepDivergence
 
@@ -40,7 +41,7 @@ def distributions(
     Yields:
         per token, one (V,) float32 probability vector per settings, on the model's device.
     """
-    device = loaded.model.device
+    device = input_device(loaded.model)
     text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
     eos = eos_token_ids(loaded.model, loaded.tokenizer)
     stages = [build_stages(s, len(prompt_ids), eos, device) for s in settings]

@@ -13,6 +13,7 @@ import torch
 from playground.engine.processors import Stage, build_stages
 from playground.engine.recording import TokenTexts
 from playground.engine.stopping import Deadline, eos_token_ids, find_stop
+from playground.models.device_map import input_device
 from playground.settings import Limits, Settings, SettingsError, check_text
 from playground.trace import Beams, OutputInfo, PromptInfo, Step, Timing, Trace
 
@@ -37,7 +38,8 @@ class RunContext:
     loaded: LoadedModel
     settings: Settings
     prompt: PromptInfo
-    input_ids: torch.LongTensor  # (1, T) prompt tokens (and a branch's forced tokens) on the model's device
+    # (1, T) prompt tokens (and a branch's forced tokens) on the model's input device, where its logits come back
+    input_ids: torch.LongTensor
     eos_ids: list[int]
     texts: TokenTexts
     deadline: Deadline
@@ -168,7 +170,7 @@ def prepare(
         loaded=loaded,
         settings=settings,
         prompt=PromptInfo(text=prompt, rendered=rendered, token_ids=list(ids)),
-        input_ids=torch.tensor([ids + prefix], dtype=torch.long, device=loaded.model.device),
+        input_ids=torch.tensor([ids + prefix], dtype=torch.long, device=input_device(loaded.model)),
         eos_ids=eos_token_ids(loaded.model, loaded.tokenizer),
         texts=TokenTexts(loaded.tokenizer),
         deadline=Deadline(settings.time_budget, cancel),

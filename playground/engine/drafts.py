@@ -46,7 +46,8 @@ class PromptLookupDraft:
 
 
 class ModelDraft:
-    """A draft model, one token per pass, with its own KV cache and the target's processing stages."""
+    """A draft model, one token per pass, with its own KV cache and the target's processing stages; its logits
+    are brought to the target's `device`, where the stages, the run's generator and p live."""
 
     def __init__(
         self,
@@ -56,8 +57,9 @@ class ModelDraft:
         prompt: list[int],
         settings: Settings,
         generator,
+        device: torch.device,
     ) -> None:
-        self.loaded, self.info, self.stages, self.generator = loaded, info, stages, generator
+        self.loaded, self.info, self.stages, self.generator, self.device = loaded, info, stages, generator, device
         self.model = loaded.model
         self.samples = settings.samples
         self.adaptive = settings.draft_schedule == "adaptive"
@@ -67,13 +69,14 @@ class ModelDraft:
 
     def propose(self, text: list[int], budget: int) -> tuple[list[int], torch.Tensor | None]:
         """Up to `budget` tokens drawn (or argmaxed) from the draft's processed distribution, and q: (g, V)
-        on the draft's device (None when budget is 0)."""
+        on the target's device (None when budget is 0)."""
         proposed: list[int] = []
         q_rows: list[torch.Tensor] = []
         for _ in range(budget):
-            logits = forward_tokens(self.model, self.unseen, self.cache)[-1:]  # (1, V)
+            # (1, V); a no-op unless the draft was placed on another device than the target
+            logits = forward_tokens(self.model, self.unseen, self.cache)[-1:].to(self.device)
             self.calls += 1
-            past = torch.tensor([[*text, *proposed]], dtype=torch.long, device=logits.device)
+            past = torch.tensor([[*text, *proposed]], dtype=torch.long, device=self.device)
             q = torch.softmax(apply_stages(self.stages, past, logits)[-1][1][0], dim=-1)  # (V,)
             choice = torch.multinomial(q, 1, generator=self.generator)[0] if self.samples else torch.argmax(q)
             token, top = read_values(choice, q.max())  # one read: the token, and the draft's confidence

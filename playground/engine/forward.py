@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import torch
 from transformers import DynamicCache, PreTrainedModel
 
+from playground.models.device_map import input_device
+
 CHUNK = 64  # tokens fed per forward pass when reading a known text: bounds the (CHUNK, V) logits held at once
 
 
@@ -53,9 +55,9 @@ def forward_tokens(model: PreTrainedModel, tokens: list[int], cache: DynamicCach
     """Feeds several tokens at once (extending `cache`) and returns the logits at each position.
 
     Returns:
-        (len(tokens), V) float32 logits, on the model's device.
+        (len(tokens), V) float32 logits, on the model's input device.
     """
-    ids = torch.tensor([tokens], dtype=torch.long, device=model.device)
+    ids = torch.tensor([tokens], dtype=torch.long, device=input_device(model))
     return model(input_ids=ids, cache=cache, use_cache=True).logits[0].float()
 
 

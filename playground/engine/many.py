@@ -27,7 +27,7 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
     then the trace: the first sample with every candidate recorded, and all of them, compactly, in `samples`."""
     settings, model = ctx.settings, ctx.loaded.model
     count = settings.num_samples
-    generators = [torch.Generator(device=model.device).manual_seed(settings.seed + i) for i in range(count)]
+    generators = [torch.Generator(device=ctx.device).manual_seed(settings.seed + i) for i in range(count)]
     stages = ctx.stages()
     cache = new_cache(model)
     started = time.perf_counter()

@@ -31,7 +31,7 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     choose = choose_sample if sample else choose_greedy
     # A private generator seeded like torch.manual_seed(seed): the same draws as `generate` after
     # torch.manual_seed(seed), without touching the global RNG other threads may use.
-    generator = torch.Generator(device=model.device).manual_seed(settings.seed) if sample else None
+    generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if sample else None
     stages = ctx.stages()
     input_ids = ctx.input_ids
     cache = new_cache(model)

@@ -55,7 +55,7 @@ def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelD
     if draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
         raise SettingsError("draft_model", f"draft_model {draft.info.id!r} does not share the target's tokenizer")
     info = DraftInfo(source="model", id=draft.info.id, precision=draft.info.precision)
-    return ModelDraft(draft, info, stages, ctx.context_ids, settings, generator)
+    return ModelDraft(draft, info, stages, ctx.context_ids, settings, generator, ctx.device)
 
 
 def speculative_decode(ctx: RunContext) -> Iterator[Update]:

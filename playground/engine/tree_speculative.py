@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterator
 
 import torch
+from accelerate.utils import align_module_device, has_offloaded_params
+from torch import nn
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
@@ -27,6 +29,7 @@ from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import summarize_rows
 from playground.engine.speculative import add_speedup, emit, stop_after_round
 from playground.medusa.draft import HeadsDraft
+from playground.medusa.heads import MedusaHeads
 from playground.medusa.tree import (
     ROOT_ONLY,
     DraftTree,
@@ -45,6 +48,14 @@ def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
     return best_tree(draft.hit_rates, size + 1)
 
 
+def heads_projection(heads: MedusaHeads, lm_head: nn.Module) -> torch.Tensor:
+    """The rows of the LM head's weight the heads score, (M, d), on the heads' device. An LM head accelerate
+    offloaded keeps its weight on `meta` between forward passes: it is brought over for the read and copied."""
+    device = next(heads.parameters()).device
+    with align_module_device(lm_head):
+        return heads.projection(lm_head.weight).to(device, copy=has_offloaded_params(lm_head))
+
+
 def tree_decode(ctx: RunContext) -> Iterator[Update]:
     """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
     token, then the trace."""
@@ -57,7 +68,7 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if settings.samples else None
     heads = draft.heads
     lm_head = model.get_output_embeddings()
-    projection = heads.projection(lm_head.weight)  # (M, d): the heads' slice of the LM head, once per run
+    projection = heads_projection(heads, lm_head)  # (M, d): the heads' slice of the LM head, once per run
     tree = static_tree(draft, settings.tree_size)
     masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # tree size (one per depth it is cut to) -> (mask, depths)
 
@@ -86,7 +97,8 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
             tokens = shape.tokens(text[-1], guesses)  # (N,)
         hidden = forward_tree(model, tokens, mask, depths, cache)  # (N, d)
         with torch.no_grad():
-            logits = lm_head(hidden).float()  # (N, V)
+            # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
+            logits = lm_head(hidden).float().to(ctx.device)
         token_list = tokens.tolist()
         # Each node follows the text and its own path (the root is the text's last token).
         pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
@@ -121,10 +133,12 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
 
         tick = time.perf_counter()
         with torch.no_grad():
-            # The next tokens' guesses, from the hidden state that chose the round's last token.
-            q = torch.softmax(heads(hidden[verdict.path[-1]], projection).float(), dim=-1)  # (K, M)
+            # The next tokens' guesses, from the hidden state that chose the round's last token (on the last
+            # layer's device; the heads sit with the LM head, usually the same one).
+            last = hidden[verdict.path[-1]].to(projection.device)  # (d,)
+            q = torch.softmax(heads(last, projection).float(), dim=-1)  # (K, M)
             guess_q, columns = torch.topk(q, k=min(max(tree.max_rank, 1), q.shape[-1]), dim=-1)  # (K, R)
-            guesses = heads.token_ids(columns)
+            guesses = heads.token_ids(columns).to(ctx.device)
         heads_s += time.perf_counter() - tick
     decode_s = time.perf_counter() - started
 

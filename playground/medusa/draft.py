@@ -15,6 +15,7 @@ import torch
 
 from playground.medusa.heads import HeadsCard, MedusaHeads
 from playground.models.bundled import DEFAULT_MODEL_ID
+from playground.models.device_map import execution_device
 from playground.settings import SettingsError
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ def fits(draft: HeadsDraft, target: LoadedModel) -> None:
 
 
 def load_heads(target: LoadedModel) -> HeadsDraft:
-    """The shipped heads for `target`'s model, on its device (loaded once, shared).
+    """The shipped heads for `target`'s model (loaded once per device, shared), where its LM head computes: they
+    read the hidden state the LM head reads, and score with the LM head's rows.
 
     Raises:
         SettingsError: no heads ship for this model.
@@ -70,7 +72,7 @@ def load_heads(target: LoadedModel) -> HeadsDraft:
             f"Medusa heads ship only for {shipped}, not for {target.info.id!r}: train your own with "
             "python -m playground.medusa.train",
         )
-    device = str(target.model.device)
+    device = str(execution_device(target.model.get_output_embeddings()))
     with _lock:
         draft = _cache.get((target.info.id, device))
         if draft is None:

@@ -2,13 +2,15 @@
 
 Sources: the embedded default (by its name, `DEFAULT_MODEL_ID`), a local directory, or a Hugging Face model
 id. Remote code is never trusted. Precisions: bitsandbytes `nf4` (the default), `fp4` and `int8`, or dense
-`bf16` and `fp32`. CUDA is used when available, else the CPU.
+`bf16` and `fp32`. CUDA is used when available, else the CPU; a model bigger than one device is spread over
+several by accelerate when PLAYGROUND_DEVICE_MAP says so (`device_map.py`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -20,6 +22,13 @@ from urllib.parse import urlparse
 import torch
 
 from playground.models.bundled import DEFAULT_MODEL_ID, ensure_checkpoint
+from playground.models.device_map import (
+    check_device_map,
+    device_map_from_env,
+    dispatch_kwargs,
+    keep_offload_folder,
+    placement,
+)
 from playground.models.errors import ModelLoadError
 from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import ModelInfo
@@ -37,6 +46,7 @@ class LoadedModel:
     info: ModelInfo
     load_s: float
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    device_map: str | None = None  # how accelerate placed it ("auto"), None on one device
 
 
 # Loaded models, least recently used first. At most PLAYGROUND_MAX_LOADED_MODELS stay (default 2: a target
@@ -136,25 +146,34 @@ def hub_kwargs(model_id: str, timeout: float = 3.0) -> dict[str, Any]:
     return {"local_files_only": True}
 
 
-def load_model(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device: str | None = None) -> LoadedModel:
+def load_model(
+    model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device: str | None = None, device_map: str | None = None
+) -> LoadedModel:
     """Loads (or returns the already loaded) model and tokenizer.
 
     Args:
         model_id: `DEFAULT_MODEL_ID` for the embedded model, a local directory, or a Hugging Face model id.
         precision: one of PRECISIONS.
-        device: "cuda" or "cpu"; None picks CUDA when available.
+        device: "cuda" or "cpu"; None picks CUDA when available (or the device map, if one is asked for).
+        device_map: "auto" spreads the model over the devices with accelerate, within PLAYGROUND_MAX_MEMORY;
+            None means PLAYGROUND_DEVICE_MAP's, unless `device` is given.
 
     Raises:
-        ModelLoadError: one sentence naming what is missing (package, directory, model, network).
+        ModelLoadError: one sentence naming what is missing (package, directory, model, network) or the bad
+            device map.
     """
     if precision not in PRECISIONS:
         raise ModelLoadError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if device_map is None:
+        device_map = None if device else device_map_from_env()
+    else:
+        device_map = check_device_map(device_map, "device_map")
     device = device or default_device()
-    key = (model_id, precision, device)
+    key = (model_id, precision, device_map or device)
     with _loading:
         loaded = _loaded.pop(key, None)
         if loaded is None:
-            loaded = _load(model_id, precision, device)
+            loaded = _load(model_id, precision, device, device_map)
             while len(_loaded) >= max_loaded_models():
                 del _loaded[next(iter(_loaded))]
         _loaded[key] = loaded  # now the most recently used
@@ -162,7 +181,7 @@ def load_model(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", device:
 
 
 def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | None:
-    """The draft model a speculative run needs, loaded like any model (once, shared), on the target's device;
+    """The draft model a speculative run needs, loaded like any model (once, shared), placed as the target is;
     the target's Medusa heads for draft_model "medusa"; None when the run needs none (another strategy, or
     prompt lookup).
 
@@ -180,7 +199,10 @@ def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDr
 
         return load_heads(target)
     try:
-        return load_model(settings.draft_model or target.info.id, settings.draft_precision, device=target.info.device)
+        device = None if target.device_map else target.info.device
+        return load_model(
+            settings.draft_model or target.info.id, settings.draft_precision, device, device_map=target.device_map
+        )
     except ModelLoadError as exc:
         raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
 
@@ -191,12 +213,38 @@ def clear_cache() -> None:
         _loaded.clear()
 
 
-def _load(model_id: str, precision: str, device: str) -> LoadedModel:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
+def _load(model_id: str, precision: str, device: str, device_map: str | None) -> LoadedModel:
     started = time.perf_counter()
     source, location = resolve_source(model_id)
     kwargs = precision_kwargs(precision, device)
+    if device_map:
+        kwargs.update(dispatch_kwargs(device_map))  # in place of bitsandbytes' one device
+    try:
+        tokenizer, model = _from_pretrained(model_id, source, location, precision, kwargs)
+    except BaseException:
+        if device_map:
+            shutil.rmtree(kwargs["offload_folder"], ignore_errors=True)
+        raise
+    if device_map:
+        keep_offload_folder(model, kwargs["offload_folder"])
+    elif "quantization_config" not in kwargs:
+        model.to(device)
+    model.eval()
+    info = ModelInfo(
+        id=model_id,
+        source=source,
+        precision=precision,
+        device=placement(model) if device_map else device,
+        memory_mb=round(model.get_memory_footprint() / 2**20, 1),
+        vocab_size=int(model.get_output_embeddings().weight.shape[0]),
+    )
+    return LoadedModel(model, tokenizer, info, time.perf_counter() - started, device_map=device_map)
+
+
+def _from_pretrained(model_id: str, source: str, location: str, precision: str, kwargs: dict[str, Any]) -> tuple:
+    """The tokenizer and the model, with transformers' failures as one ModelLoadError sentence."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     try:
         if source == "hub":
             kwargs.update(hub_kwargs(model_id))
@@ -206,18 +254,7 @@ def _load(model_id: str, precision: str, device: str) -> LoadedModel:
         raise
     except Exception as exc:  # transformers raises OSError, ValueError, ImportError ... with long messages
         raise ModelLoadError(_explain(model_id, source, precision, exc)) from exc
-    if "quantization_config" not in kwargs:
-        model.to(device)
-    model.eval()
-    info = ModelInfo(
-        id=model_id,
-        source=source,
-        precision=precision,
-        device=device,
-        memory_mb=round(model.get_memory_footprint() / 2**20, 1),
-        vocab_size=int(model.get_output_embeddings().weight.shape[0]),
-    )
-    return LoadedModel(model=model, tokenizer=tokenizer, info=info, load_s=time.perf_counter() - started)
+    return tokenizer, model
 
 
 def _explain(model_id: str, source: str, precision: str, exc: Exception) -> str:
@@ -225,6 +262,12 @@ def _explain(model_id: str, source: str, precision: str, exc: Exception) -> str:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, ImportError):
         return f"Loading {model_id} at {precision} needs a package that is missing: {first}"
+    if "dispatched on the CPU or the disk" in str(exc):  # bitsandbytes' refusal of an offloaded device map
+        return (
+            f"{model_id} at {precision} does not fit the GPUs' memory, and bitsandbytes cannot offload quantized "
+            "weights to the CPU or disk: raise PLAYGROUND_MAX_MEMORY's GPU sizes, or choose bf16 or fp32, which "
+            "can be offloaded."
+        )
     if "trust_remote_code" in str(exc):
         return f"{model_id} needs its own code to run, which this playground never executes; choose another model."
     if source == "hub" and isinstance(exc, OSError):

@@ -17,7 +17,7 @@ from playground.engine.compare import compare_path
 from playground.models import load_model
 from playground.settings import Settings
 from tests.helpers import run as generate
-from tests.tiny import save_tiny_model
+from tests.tiny import make_tiny_heads, save_tiny_model
 
 PROMPT = "the cat sat on the mat and the cat sat"
 
@@ -118,20 +118,9 @@ def test_the_mass_tree_makes_its_tensors_on_the_models_device(models):
 @pytest.mark.parametrize("samples", [False, True], ids=["greedy", "sampling"])
 def test_medusa_heads_make_their_tensors_on_the_models_device(models, samples):
     from playground.engine import generate as run_with
-    from playground.medusa.draft import HeadsDraft
-    from playground.medusa.heads import HeadsCard, MedusaHeads
 
     target, _ = models
-    config = target.model.config
-    # Heads that guess something else than the LM head (random blocks), so rounds both accept and reject.
-    torch.manual_seed(0)
-    heads = MedusaHeads(3, config.hidden_size)
-    with torch.no_grad():
-        for block in heads.blocks:
-            block.linear.weight.normal_(std=0.05)
-    rates = {"by_rank": [[0.4 / (r + 1) for r in range(10)] for _ in range(3)]}
-    card = HeadsCard("tiny", 3, config.hidden_size, config.vocab_size, config.vocab_size, accuracy=rates)
-    draft = HeadsDraft(heads.eval(), card, "tiny.safetensors")
+    draft = make_tiny_heads(target.model.config)
     knobs = dict(do_sample=True, **SAMPLING_FILTERS) if samples else {}
     settings = Settings(chat=False, max_new_tokens=12, strategy="speculative", draft_model="medusa", tree_size=10,
                         measure_speedup=True, **EVERY_PROCESSOR, **knobs)  # fmt: skip
