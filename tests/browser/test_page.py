@@ -79,6 +79,12 @@ def output_text(page: Page) -> str:
     return page.locator("#output .tokens").text_content()
 
 
+def status_line(page: Page):
+    """The status line itself: the #status box also holds Gradio's progress timer ("processing | 0.1s") while a
+    request waits, whose text would otherwise read as a new line beside the last run's."""
+    return page.locator("#status [data-testid=markdown]")
+
+
 def made(status: str) -> int:
     """How many tokens the run in a status line made ("… · 12 tokens · …")."""
     return int(re.search(r"· (\d+) tokens ·", status).group(1))
@@ -87,7 +93,7 @@ def made(status: str) -> int:
 def settled_text(page: Page) -> str:
     """The Output's text once it shows every token the status line counts: the HTML component renders the
     run's last value a moment after the status line shows its summary."""
-    count = made(page.locator("#status").text_content())
+    count = made(status_line(page).text_content())
     expect(page.locator("#output .tokens .tok")).to_have_count(count, timeout=30_000)
     return output_text(page)
 
@@ -151,10 +157,10 @@ def ask(page: Page, prompt: str, tokens: int) -> None:
 
 def run(page: Page, done: str = "stopped:") -> None:
     """Clicks Generate and waits for this run's summary, not the last run's (still shown when the click lands)."""
-    status = page.locator("#status")
-    before = status.text_content()
+    status = status_line(page)
+    before = " ".join(status.text_content().split())  # as Playwright compares it: whitespace collapsed
     page.get_by_role("button", name="Generate").click()
-    if before.strip():
+    if before:
         expect(status).not_to_have_text(before, timeout=RUN_TIMEOUT)
     expect(status.get_by_text(done)).to_be_visible(timeout=RUN_TIMEOUT)
 
@@ -233,7 +239,7 @@ def test_greedy_streams_the_engines_tokens_coloured_by_probability(page, tmp_pat
     partial = [text for text in page.evaluate("[...window.seen]") if text and text != expected]
     assert len(partial) >= 2 and all(expected.startswith(text) for text in partial), "the text did not stream"
     tokens = page.locator("#output .tokens .tok")
-    assert tokens.count() == len(trace.steps) == made(page.locator("#status").text_content())
+    assert tokens.count() == len(trace.steps) == made(status_line(page).text_content())
     assert len(trace.steps) == 40 or trace.output.stop_reason == "eos"
     bands = set(page.eval_on_selector_all("#output .tokens .tok", "els => els.map(e => e.classList[1])"))
     assert bands <= {"p0", "p1", "p2", "p3", "p4"} and len(bands) >= 2
@@ -610,7 +616,7 @@ def test_stop_ends_a_long_run_within_a_second_and_keeps_its_text(page):
     # keeps up, else within three of its own updates.
     slowest = max(b - a for a, b in itertools.pairwise(updates))
     assert waited < max(1000, 3 * slowest), f"Stop took {waited:.0f} ms; updates came {slowest:.0f} ms apart"
-    status = page.locator("#status").text_content()
+    status = status_line(page).text_content()
     count = made(status)
     assert 0 < count < 1024
     expect(page.locator("#output .tokens .tok")).to_have_count(count)  # what was made is kept, token by token
@@ -620,7 +626,7 @@ def test_stop_ends_a_long_run_within_a_second_and_keeps_its_text(page):
     # answered there is nothing more to wait for.
     with page.expect_response(lambda answer: "/run/" in answer.url and answer.request.method == "POST"):
         page.get_by_role("button", name="Stop").click()
-    assert page.locator("#status").text_content() == status
+    assert status_line(page).text_content() == status
     set_number(page, "Max new tokens", "4")
     run(page)  # the model is free again, and the next run is not stopped by the late click
     expect(page.locator("#status")).not_to_contain_text("stopped by you")
@@ -852,7 +858,7 @@ def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url)
     start_long_run(page)
-    shown_step = int(re.search(r"step (\d+)", page.locator("#status").text_content()).group(1))
+    shown_step = int(re.search(r"step (\d+)", status_line(page).text_content()).group(1))
     page.close()  # the visitor leaves mid-run
     closed = time.monotonic()
     # Another visitor's short request waits in the same one-at-a-time queue: it is served once the closed
@@ -879,7 +885,7 @@ def test_a_second_generate_while_one_runs_does_not_queue_another(page):
     # click above would come first (the queue is first come, first served) and show here instead.
     set_number(page, "Max new tokens", "4")
     run(page)
-    assert made(page.locator("#status").text_content()) <= 4
+    assert made(status_line(page).text_content()) <= 4
     page.get_by_role("tab", name="Runs").click()
     expect(page.locator("#run-tree").get_by_text("2 runs in this tab")).to_be_visible(timeout=30_000)
 
