@@ -70,7 +70,8 @@ class Runs:
     """The server's side of the page: which models it may serve, and a Stop switch per browser session.
 
     Stop cannot simply abandon the run's generator: the text made so far, its trace and its views are kept,
-    so the run is asked to end at its next step (`threading.Event`) and finishes its trace as "cancelled".
+    so the run is asked to end at its next step (a `Switch`, which also reaches a run in a ZeroGPU worker) and
+    finishes its trace as "cancelled".
     """
 
     def __init__(self, models: list[str], precision: str, default: LoadedModel) -> None:
