@@ -81,9 +81,16 @@ class Runs:
         self.switches = Switches()  # Stop switches by browser session, kept in this (the page's) process
         # What runs the model, each call a GPU lease of its own on ZeroGPU (in a forked worker process, whose
         # arguments, yielded values and result are pickled), the methods themselves elsewhere.
-        self._stream_leased = on_gpu(self._stream_task, duration=self._stream_seconds)
-        self._compare_leased = on_gpu(self._compare_task, duration=self._compare_seconds)
-        self._mass_leased = on_gpu(self._mass_task, duration=self._mass_seconds)
+        # Each lease's duration is called with its task's arguments.
+        self._stream_leased = on_gpu(
+            self._stream_task, duration=lambda values, switch, branch: self._controls_seconds("run", values)
+        )
+        self._compare_leased = on_gpu(
+            self._compare_task, duration=lambda values, parent: self._controls_seconds("compare", single(values))
+        )
+        self._mass_leased = on_gpu(
+            self._mass_task, duration=lambda values: self._controls_seconds("mass", single(values))
+        )
         self._json_leased = on_gpu(self._json_task, duration=self._json_seconds)
 
     def check(self, model: Any, precision: Any) -> None:
@@ -150,10 +157,6 @@ class Runs:
         with answered():
             yield from self._stream(values, switch, branch)
 
-    def _stream_seconds(self, values: dict[str, Any], switch: Switch, branch: Any) -> int:
-        """The GPU lease of `_stream_task`."""
-        return self._lease_seconds("run", lambda: (values.get("model"), values.get("precision"), make_settings(values)))
-
     def branch(
         self, values: dict[str, Any], parent: Any, step: Any, token: Any, session: str | None = None
     ) -> Iterator[tuple[str, str, Trace | None]]:
@@ -193,12 +196,6 @@ class Runs:
             b_settings = make_settings(single(values)).replace(chat=parent.settings.get("chat"))
             return self._compare(parent, values.get("model"), values.get("precision"), b_settings)
 
-    def _compare_seconds(self, values: dict[str, Any], parent: Trace) -> int:
-        """The GPU lease of `_compare_task`."""
-        return self._lease_seconds(
-            "compare", lambda: (values.get("model"), values.get("precision"), make_settings(single(values)))
-        )
-
     def mass(self, values: dict[str, Any]) -> MassTree:
         """Where the mass goes after the controls' prompt, under their model, precision and settings (the Depth
         and Threshold controls among them). Problems become a `gr.Error`."""
@@ -211,11 +208,9 @@ class Runs:
             loaded = self.load(values.get("model"), values.get("precision"))
             return mass_tree(loaded, values.get("prompt"), settings)
 
-    def _mass_seconds(self, values: dict[str, Any]) -> int:
-        """The GPU lease of `_mass_task`."""
-        return self._lease_seconds(
-            "mass", lambda: (values.get("model"), values.get("precision"), make_settings(single(values)))
-        )
+    def _controls_seconds(self, kind: str, values: dict[str, Any]) -> int:
+        """The GPU lease, in seconds, of a request of `kind` from the page's controls."""
+        return self._lease_seconds(kind, lambda: (values.get("model"), values.get("precision"), make_settings(values)))
 
     def _lease_seconds(self, kind: str, request: Callable[[], tuple[Any, Any, Settings]]) -> int:
         """The GPU lease, in seconds, of a request of `kind` for (model, precision, settings) = `request()`. A
