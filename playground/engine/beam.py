@@ -206,7 +206,7 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
             staged,
             logits,
             max(settings.top_n, k),
-            extra_ids=continuation_ids(rows, tokens, len(run.sequences)),
+            extra=(rows, tokens),
             also=(scores, rows, tokens, log_probs[rows, tokens]),
         )
         run.summaries.append(summary)
@@ -288,24 +288,6 @@ def _record_candidates(
         )
         ids.append(tree.add(node, row))
     return ids
-
-
-def continuation_ids(rows: torch.Tensor, tokens: torch.Tensor, num_beams: int) -> torch.Tensor:
-    """(B, K) the tokens of each row's continuations among the K candidates ((K,) `rows`, `tokens`), the other
-    places padded with the first candidate's token: made where the candidates are, so nothing is read."""
-    mine = rows[None, :] == torch.arange(num_beams, device=rows.device)[:, None]  # (B, K)
-    return torch.where(mine, tokens[None, :], tokens[:1])
-
-
-def tokens_per_row(found: list[tuple[int, int]], num_beams: int) -> torch.Tensor:
-    """(B, M) the candidate tokens of each row from (row, token) pairs, padded by repetition, so each is recorded
-    in the step."""
-    per_row: list[list[int]] = [[] for _ in range(num_beams)]
-    for row, token in found:
-        per_row[row].append(token)
-    per_row = [tokens or [0] for tokens in per_row]  # a dead beam has no candidates: any id pads it
-    width = max(len(tokens) for tokens in per_row)
-    return torch.tensor([tokens + tokens[-1:] * (width - len(tokens)) for tokens in per_row], device=HOST)
 
 
 def steps_along(ctx: RunContext, tree: BeamTree, summaries: list[RowSummary], node_id: int):

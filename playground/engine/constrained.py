@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine import beam_math
-from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams, tokens_per_row
+from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams
 from playground.engine.constraints import (
     Constraint,
     State,
@@ -99,7 +99,7 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
                 staged,
                 logits,
                 max(settings.top_n, k),
-                extra_ids=tokens_per_row([(row, token) for row, token, *_ in found], num_beams),
+                extra=torch.tensor([(row, token) for row, token, *_ in found], device=HOST).T.unbind(),
             )
         )
         candidates = []

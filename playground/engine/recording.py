@@ -78,11 +78,26 @@ def removing_stage(staged: list[tuple[str, torch.Tensor]], ids: torch.Tensor) ->
     return removed_by
 
 
-def tail_ranks(order: torch.Tensor, ids: torch.Tensor, ranked: int) -> torch.Tensor:
-    """(B, T) the 1-based ranks by `order` (B, V) of the ids (B, N) from column `ranked - 1` on, which may sit
-    out of order (T = N - ranked + 1, a few)."""
-    tail = order.gather(-1, ids[:, ranked - 1 :])  # (B, T)
+def tail_ranks(order: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """(B, T) the 1-based ranks by `order` (B, V) of the ids (B, T) in each row, which may sit anywhere."""
+    tail = order.gather(-1, ids)  # (B, T)
     return (order[:, None, :] > tail[:, :, None]).sum(dim=-1) + 1  # (B, 1, V) > (B, T, 1) -> (B, T)
+
+
+def pair_columns(
+    order: torch.Tensor, top: torch.Tensor, rows: torch.Tensor, tokens: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (row, token) pairs laid out as columns: ((B, M) ids, (B, M) their 1-based ranks by `order` (B, V)).
+
+    Column j of row b holds `tokens[j]` where `rows[j]` is b, else the row's best id `top` (B,), whose rank is 1:
+    a place that is not the row's own repeats its first column. Each pair is ranked once in its own row, (M, V)
+    comparisons rather than (B, M, V): beam search records 2B pairs a step.
+    """
+    mine = rows[None, :] == torch.arange(order.shape[0], device=order.device)[:, None]  # (B, M)
+    ids = torch.where(mine, tokens[None, :], top[:, None])
+    own = order[rows]  # (M, V)
+    ranks = (own > own.gather(-1, tokens[:, None])).sum(dim=-1) + 1  # (M,)
+    return ids, torch.where(mine, ranks[None, :], 1)
 
 
 def summarize_rows(
@@ -90,7 +105,7 @@ def summarize_rows(
     raw_logits: torch.Tensor,
     top_n: int,
     must_include: torch.Tensor | None = None,
-    extra_ids: torch.Tensor | None = None,
+    extra: tuple[torch.Tensor, torch.Tensor] | None = None,
     also: tuple[torch.Tensor, ...] = (),
 ) -> RowSummary:
     """Keeps the top `top_n` candidates of each row, plus `must_include` (the chosen token) when missing.
@@ -104,23 +119,28 @@ def summarize_rows(
         top_n: candidates per row, ranked by `ranking_scores`.
         must_include: (B,) a token id per row that must appear (it replaces the last candidate if absent);
             read back as `chosen`.
-        extra_ids: (B, M) more token ids per row to record after the top `top_n` (constrained beam search's
-            forced tokens, which may rank anywhere); a row may repeat ids to pad.
+        extra: (rows, tokens), (M,) each: more (row, token) pairs to record after the top `top_n`, each in its
+            own row (beam search's continuations, constrained beam search's forced tokens, which may rank
+            anywhere); see `pair_columns`.
         also: more tensors the caller needs from this step, read in the same transfer (`RowSummary.also`).
     """
     order = ranking_scores(staged)
     ranked = min(top_n, order.shape[-1])
     ids = torch.topk(order, k=ranked, dim=-1).indices  # (B, N)
+    best = ids[:, 0].clone()  # (B,) rank 1; kept apart, since `must_include` may replace column 0 when N is 1
     if must_include is not None:
         present = (ids == must_include[:, None]).any(dim=-1)  # (B,)
         ids[:, -1] = torch.where(present, ids[:, -1], must_include)  # not a boolean mask: see `removing_stage`
-    if extra_ids is not None:
-        ids = torch.cat([ids, extra_ids.to(ids.device)], dim=1)
+    ranks = tail_ranks(order, ids[:, ranked - 1 :])  # (B, 1)
+    if extra is not None:
+        rows, tokens = (t.to(ids.device) for t in extra)
+        extra_ids, extra_ranks = pair_columns(order, best, rows, tokens)
+        ids, ranks = torch.cat([ids, extra_ids], dim=1), torch.cat([ranks, extra_ranks], dim=1)
     names = [name for name, _ in staged]
     probs = torch.stack([torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged])  # (S, B, N)
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
     chosen = () if must_include is None else (must_include,)
-    figures = (entropy(staged[-1][1]), tail_ranks(order, ids, ranked), kept, *chosen, *also)
+    figures = (entropy(staged[-1][1]), ranks, kept, *chosen, *also)
     values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
     ids, removed_by, logits, stage_probs, row_entropy, ranks, kept = values[:7]
     by_stage = dict(zip(names, stage_probs, strict=True))

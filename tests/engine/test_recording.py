@@ -80,6 +80,22 @@ def test_the_chosen_tokens_rank_is_its_place_among_every_token():
     assert to_step(0, summary, 1, 1, TokenTexts(CountingTokenizer()), top_n=3).chosen.rank == 5
 
 
+def test_extra_pairs_are_recorded_in_their_own_rows_with_their_ranks():
+    """Beam search's continuations: each (row, token) pair lands in its row, ranked among every token of that row
+    (by a full sort here); a place that is not the row's own repeats its best token, rank 1."""
+    scores = torch.randn(3, 40, generator=torch.Generator().manual_seed(5))
+    rows, tokens = torch.tensor([2, 0, 2, 1, 0]), torch.tensor([17, 3, 39, 3, 21])
+    summary = summarize_rows([("raw", scores)], scores, top_n=4, extra=(rows, tokens))
+    order = torch.argsort(scores, dim=-1, descending=True).tolist()
+    texts = TokenTexts(CountingTokenizer())
+    for row, token in zip(rows.tolist(), tokens.tolist(), strict=True):
+        assert to_step(0, summary, row, token, texts, top_n=4).chosen.rank == order[row].index(token) + 1
+    for row in range(3):
+        padded = [c for c, r in enumerate(rows.tolist()) if r != row]
+        assert [summary.ids[row][4 + c] for c in padded] == [order[row][0]] * len(padded)
+        assert [summary.rank(row, 4 + c) for c in padded] == [1] * len(padded)
+
+
 def test_summaries_do_not_modify_the_scores():
     staged = _staged()
     before = [s.clone() for _, s in staged]
