@@ -47,8 +47,18 @@ def check_device_map(value: str | None, source: str) -> str | None:
 
 
 def device_map_from_env() -> str | None:
-    """The device map PLAYGROUND_DEVICE_MAP asks for; None when it is unset (one device)."""
-    return check_device_map(os.environ.get(DEVICE_MAP_ENV), f"environment variable {DEVICE_MAP_ENV}")
+    """The device map PLAYGROUND_DEVICE_MAP asks for; None when it is unset (one device).
+
+    Raises:
+        ModelLoadError: a bad value, or PLAYGROUND_MAX_MEMORY set without it (a cap that nothing would read).
+    """
+    device_map = check_device_map(os.environ.get(DEVICE_MAP_ENV), f"environment variable {DEVICE_MAP_ENV}")
+    if device_map is None and os.environ.get(MAX_MEMORY_ENV, "").strip():
+        raise ModelLoadError(
+            f"environment variable {MAX_MEMORY_ENV} caps what accelerate places on each device, so it needs "
+            f"{DEVICE_MAP_ENV}=auto (or --device-map auto); unset it to load on one device"
+        )
+    return device_map
 
 
 def max_memory_from_env() -> dict[int | str, str] | None:

@@ -50,6 +50,7 @@ def test_a_device_given_by_name_is_one_device(tiny_dir, monkeypatch):
     assert loaded.device_map is None and loaded.info.device == "cpu"
     assert not hasattr(loaded.model, "hf_device_map")
     monkeypatch.delenv("PLAYGROUND_DEVICE_MAP")
+    monkeypatch.delenv("PLAYGROUND_MAX_MEMORY")
     assert load_model(tiny_dir, "fp32") is loaded  # unset: today's one device
 
 
@@ -68,6 +69,13 @@ def test_max_memory_reads_as_accelerate_takes_it(monkeypatch):
     assert max_memory_from_env() == {0: "20GiB", 1: "18GB", "cpu": "60GiB"}
     monkeypatch.setenv("PLAYGROUND_MAX_MEMORY", " ")
     assert max_memory_from_env() is None
+
+
+def test_max_memory_without_a_device_map_is_named_not_ignored(tiny_dir, monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_DEVICE_MAP", raising=False)
+    monkeypatch.setenv("PLAYGROUND_MAX_MEMORY", "cpu=1GiB")
+    with pytest.raises(ModelLoadError, match="PLAYGROUND_MAX_MEMORY caps .* needs PLAYGROUND_DEVICE_MAP=auto"):
+        load_model(tiny_dir, "fp32")
 
 
 @pytest.mark.parametrize("value", ["cpu", "gpu=20GiB", "0=lots", "0=0GiB", "0=20GiB,,cpu=1GiB", "-1=2GiB"])
@@ -94,6 +102,7 @@ def test_the_cli_flag_places_the_model_and_the_trace_says_where(tiny_dir, monkey
     flags = ["--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat", "--max-new-tokens", "3", "--json"]
     assert main(["generate", *flags, "--device-map", "auto"]) == 0
     assert json.loads(capsys.readouterr().out)["model"]["device"] == "cpu+disk"
+    monkeypatch.delenv("PLAYGROUND_MAX_MEMORY")
     assert main(["generate", *flags]) == 0
     assert json.loads(capsys.readouterr().out)["model"]["device"] == "cpu"
 
@@ -104,6 +113,7 @@ def test_the_cli_flag_places_the_model_and_the_trace_says_where(tiny_dir, monkey
         (["--device-map", "everywhere"], {}, "argument --device-map: invalid choice: 'everywhere'"),
         ([], {"PLAYGROUND_DEVICE_MAP": "everywhere"}, "environment variable PLAYGROUND_DEVICE_MAP must be one of"),
         (["--device-map", "auto"], {"PLAYGROUND_MAX_MEMORY": "0=lots"}, "environment variable PLAYGROUND_MAX_MEMORY"),
+        ([], {"PLAYGROUND_MAX_MEMORY": "cpu=1GiB"}, "so it needs PLAYGROUND_DEVICE_MAP=auto (or --device-map auto)"),
     ],
 )
 @pytest.mark.parametrize("command", ["generate", "mass"])
