@@ -36,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
 
     a = load_model(args.model, args.precision)
-    reference = load_model(args.model, "fp32", device=a.info.device)
+    # The fp32 reference sits where A computes; under a device map ("cpu+disk") it is placed the same way.
+    reference = load_model(args.model, "fp32", device=None if a.device_map else a.info.device)
     n = args.max_new_tokens
     a_settings = Settings(strategy="sample", seed=1, temperature=0.7, max_new_tokens=n, min_new_tokens=n)
     b_settings = a_settings.replace(temperature=1.2, top_p=0.9)
