@@ -25,6 +25,7 @@ import torch
 from playground.engine.context import render_prompt
 from playground.engine.stopping import eos_token_ids
 from playground.medusa.heads import HeadsCard, MedusaHeads
+from playground.models.device_map import input_device
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
 HELD_OUT = Path(__file__).with_name("eval_prompts.txt")
@@ -50,12 +51,12 @@ def self_distill(loaded, prompts: list[str], max_new_tokens: int, batch: int = 1
     tokenizer, model = loaded.tokenizer, loaded.model
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos = set(eos_token_ids(model, tokenizer))
-    out = []
+    out, device = [], input_device(model)  # a device-mapped model's `model.device` may be `meta`
     for start in range(0, len(prompts), batch):
         ids = [render_prompt(tokenizer, text, None)[1] for text in prompts[start : start + batch]]
         width = max(len(i) for i in ids)
-        input_ids = torch.tensor([[pad] * (width - len(i)) + i for i in ids], device=model.device)
-        mask = torch.tensor([[0] * (width - len(i)) + [1] * len(i) for i in ids], device=model.device)
+        input_ids = torch.tensor([[pad] * (width - len(i)) + i for i in ids], device=device)
+        mask = torch.tensor([[0] * (width - len(i)) + [1] * len(i) for i in ids], device=device)
         made = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                               do_sample=False, pad_token_id=pad)  # fmt: skip
         for prompt, row in zip(ids, made[:, width:].tolist(), strict=True):
@@ -73,7 +74,7 @@ def features(loaded, sequences: list[tuple[list[int], int]], num_heads: int) -> 
     hidden, targets = [], []
     body = loaded.model.model  # the decoder without its LM head: its output is what the LM head reads
     for ids, prompt_len in sequences:
-        states = body(input_ids=torch.tensor([ids], device=loaded.model.device)).last_hidden_state[0]  # (T, d)
+        states = body(input_ids=torch.tensor([ids], device=input_device(loaded.model))).last_hidden_state[0]  # (T, d)
         positions = range(prompt_len - 1, len(ids) - 2)
         hidden.append(states[prompt_len - 1 : len(ids) - 2].float().cpu())
         targets.append(

@@ -18,6 +18,7 @@ from accelerate import cpu_offload, dispatch_model
 from transformers import LlamaForCausalLM
 
 from playground.engine import generate
+from playground.medusa.train import features, self_distill
 from playground.models import LoadedModel, load_draft, load_model
 from playground.models.device_map import input_device, placement
 from playground.settings import Settings
@@ -138,3 +139,15 @@ def test_a_dispatched_model_compares_and_expands_the_mass_tree(dispatched):
     assert compare_path(target, a, target, b, *ids) == compare_path(reference, a, reference, b, *ids)
     mass = a.replace(mass_depth=2, mass_threshold=0.002)
     assert mass_tree(target, PROMPT, mass).root == mass_tree(reference, PROMPT, mass).root
+
+
+def test_medusa_training_data_comes_from_a_model_whose_first_weight_is_on_meta(dispatched):
+    """The heads' training reads the model's own answers and hidden states; `model.device` is meta here."""
+    reference, loaded = dispatched
+    prompts = ["the cat", "a dog sat"]
+    expected = self_distill(reference, prompts, max_new_tokens=6, batch=2)
+    sequences = self_distill(loaded["embeddings-on-disk"], prompts, max_new_tokens=6, batch=2)
+    assert sequences == expected
+    hidden, targets = features(loaded["embeddings-on-disk"], sequences, num_heads=2)
+    expected_hidden, expected_targets = features(reference, expected, num_heads=2)
+    assert torch.equal(targets, expected_targets) and torch.allclose(hidden, expected_hidden, atol=1e-6)
