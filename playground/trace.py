@@ -242,8 +242,8 @@ class StepDivergence:
 
     index: int  # 0-based step
     token_id: int  # the token A took
-    kl: float  # KL(A || B) in nats; inf where A can take a token B gives probability 0
-    uncovered: float  # A's probability on tokens B gives 0 (why kl is infinite)
+    kl: float  # KL(A || B) in nats; inf where A can take a token a stage of B's removed (B gives it probability 0)
+    uncovered: float  # A's probability on tokens B rules out (why kl is infinite)
     js: float  # Jensen-Shannon divergence, nats, in [0, ln 2]
     tv: float  # total variation distance, in [0, 1]
     top1_agree: bool  # A's and B's most likely tokens are the same
@@ -253,6 +253,12 @@ class StepDivergence:
     # A's and B's most likely tokens together (compare.TOP_N each, of those it gives probability above 0), and
     # A's token; most likely under either first. Empty in comparisons made before candidates were recorded.
     candidates: list[PairedCandidate] = field(default_factory=list)
+    # Where kl is infinite, why: the token A gives the most probability among those B rules out, and the stage of
+    # B's that removed it (a STAGES name: "raw" when B's model itself gives it probability 0). None elsewhere,
+    # and in comparisons made before it was recorded.
+    removed_id: int | None = None
+    removed_text: str | None = None
+    removed_by: str | None = None
 
 
 @dataclass

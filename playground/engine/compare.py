@@ -4,22 +4,32 @@ they are.
 
 A and B may differ in any setting, in precision, or be two models sharing a tokenizer. Each side's
 distribution is the one it would draw from: after its own processors (for greedy settings, the model's softmax
-with any penalties applied).
+with any penalties applied), compared as float64 log-probabilities (`divergence`), so that a token B's temperature
+makes unlikely stays possible, and one a stage of B's removed is impossible and named with that stage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import torch
 
-from playground.engine.divergence import js_divergence, kl_divergence, total_variation, uncovered_mass
+from playground.engine.divergence import (
+    js_divergence,
+    kl_divergence,
+    log_probs,
+    ruled_out_token,
+    total_variation,
+    uncovered_mass,
+)
 from playground.engine.forward import teacher_forced
 from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages, build_stages
+from playground.engine.recording import removing_stage
 from playground.engine.stopping import eos_token_ids
 from playground.models.device_map import input_device
 from playground.settings import Settings, SettingsError
@@ -29,17 +39,19 @@ if TYPE_CHECKING:
     from playground.models import LoadedModel
 
 TOP_N = 10  # each side's most likely tokens shown together at a step
-_FIGURES = 8  # the scalar figures at the head of `_step_values`
+_FIGURES = 10  # the scalar figures at the head of `_step_values`
+Staged = list[tuple[str, torch.Tensor]]  # [(stage name, (1, V) scores)], "raw" first, as `apply_stages` gives them
 
 
-def distributions(
+def staged_scores(
     loaded: LoadedModel, settings: list[Settings], prompt_ids: list[int], tokens: list[int]
-) -> Iterator[tuple[torch.Tensor, ...]]:
-    """`loaded`'s distribution before each of `tokens` after `prompt_ids`, under each of `settings`' processors:
-    one teacher-forced pass however many settings (they differ only in what is done with the logits).
+) -> Iterator[tuple[Staged, ...]]:
+    """`loaded`'s scores before each of `tokens` after `prompt_ids`, after every stage of each of `settings`'
+    processors: one teacher-forced pass however many settings (they differ only in what is done with the logits).
 
     Yields:
-        per token, one (V,) float32 probability vector per settings, on the model's device.
+        per token, one `Staged` list per settings, on the model's device: its last entry is what that settings
+        would draw from.
     """
     device = input_device(loaded.model)
     text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
@@ -47,7 +59,19 @@ def distributions(
     stages = [build_stages(s, len(prompt_ids), eos, device) for s in settings]
     for i, logits in enumerate(teacher_forced(loaded.model, text[:, : len(prompt_ids)], tokens)):
         context = text[:, : len(prompt_ids) + i]
-        yield tuple(torch.softmax(apply_stages(st, context, logits)[-1][1].float(), dim=-1)[0] for st in stages)
+        yield tuple(apply_stages(st, context, logits) for st in stages)
+
+
+def distributions(
+    loaded: LoadedModel, settings: list[Settings], prompt_ids: list[int], tokens: list[int]
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """`staged_scores`' final distributions as probabilities.
+
+    Yields:
+        per token, one (V,) float32 probability vector per settings, on the model's device.
+    """
+    for staged in staged_scores(loaded, settings, prompt_ids, tokens):
+        yield tuple(torch.softmax(s[-1][1].float(), dim=-1)[0] for s in staged)
 
 
 def compare_path(
@@ -67,53 +91,81 @@ def compare_path(
 def _compare(
     a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
 ) -> list[StepDivergence]:
-    rows = []
     decode = functools.cache(lambda i: a.tokenizer.decode([i]))  # a token text repeats across the steps
     if a is b:  # one model: one pass, two sets of processors
-        pairs = distributions(a, [a_settings, b_settings], prompt_ids, tokens)
+        pairs = staged_scores(a, [a_settings, b_settings], prompt_ids, tokens)
     else:
-        a_rows = (p for (p,) in distributions(a, [a_settings], prompt_ids, tokens))
-        pairs = zip(a_rows, (q for (q,) in distributions(b, [b_settings], prompt_ids, tokens)), strict=True)
-    for index, (token, (p, q)) in enumerate(zip(tokens, pairs, strict=True)):
-        p, q = _same_length(p, q.to(p.device))
-        (values,) = read_values(_step_values(p, q, token))  # one read from the device per step
-        kl, uncovered, js, tv, agree, prob_a, prob_b, rank = values[:_FIGURES]
-        ids, probs_a, probs_b = _thirds(values[_FIGURES:])
-        rows.append(
-            StepDivergence(
-                index=index,
-                token_id=token,
-                kl=kl,
-                uncovered=uncovered,
-                js=js,
-                tv=tv,
-                top1_agree=bool(agree),
-                prob_a=prob_a,
-                prob_b=prob_b,
-                rank_b=int(rank),
-                candidates=pair_candidates(ids, probs_a, probs_b, decode),
-            )
-        )
+        a_rows = (s for (s,) in staged_scores(a, [a_settings], prompt_ids, tokens))
+        pairs = zip(a_rows, (s for (s,) in staged_scores(b, [b_settings], prompt_ids, tokens)), strict=True)
+    rows = []
+    for index, (token, (staged_a, staged_b)) in enumerate(zip(tokens, pairs, strict=True)):
+        (values,) = read_values(_step_values(staged_a, staged_b, token))  # one read from the device per step
+        rows.append(_step_row(index, token, values, [name for name, _ in staged_b], decode))
     return rows
 
 
-def _step_values(p: torch.Tensor, q: torch.Tensor, token: int) -> torch.Tensor:
+def _step_row(
+    index: int, token: int, values: list[float], b_stages: list[str], decode: Callable[[int], str]
+) -> StepDivergence:
+    """A step's record from the values `_step_values` packed, read to the host."""
+    kl, uncovered, js, tv, agree, prob_a, prob_b, rank, removed, stage = values[:_FIGURES]
+    ids, probs_a, probs_b = _thirds(values[_FIGURES:])
+    return StepDivergence(
+        index=index,
+        token_id=token,
+        kl=kl,
+        uncovered=uncovered,
+        js=js,
+        tv=tv,
+        top1_agree=bool(agree),
+        prob_a=prob_a,
+        prob_b=prob_b,
+        rank_b=int(rank),
+        candidates=pair_candidates(ids, probs_a, probs_b, decode),
+        removed_id=None if removed < 0 else int(removed),
+        removed_text=None if removed < 0 else decode(int(removed)),
+        removed_by=None if removed < 0 else b_stages[int(stage)],
+    )
+
+
+def _step_values(staged_a: Staged, staged_b: Staged, token: int) -> torch.Tensor:
     """Everything one step records, in one float64 vector so that it is read from the device at once: the
-    `_FIGURES` figures, then the candidate ids (exact as float64), p at them, q at them: (8 + 3 * (2n + 1),)."""
+    `_FIGURES` figures (the last two `ruled_out`'s token and stage), then the candidate ids (exact as float64), p
+    at them, q at them: (10 + 3 * (2n + 1),)."""
+    device, size = staged_a[-1][1].device, max(staged_a[-1][1].shape[-1], staged_b[-1][1].shape[-1])
+    staged_b = [(name, _aligned(scores, size, device)) for name, scores in staged_b]
+    logp, logq = log_probs(_aligned(staged_a[-1][1], size, device)[0]), log_probs(staged_b[-1][1][0])  # (V,) each
+    p, q = logp.exp(), logq.exp()
     figures = torch.stack(
         [
-            kl_divergence(p, q),
-            uncovered_mass(p, q),
-            js_divergence(p, q),
-            total_variation(p, q),
-            (torch.argmax(p) == torch.argmax(q)).double(),
-            p[token].double(),
-            q[token].double(),
-            (q > q[token]).sum().double() + 1,  # A's token's rank under B
+            kl_divergence(logp, logq),
+            uncovered_mass(logp, logq),
+            js_divergence(logp, logq),
+            total_variation(logp, logq),
+            (torch.argmax(logp) == torch.argmax(logq)).double(),
+            p[token],
+            q[token],
+            (logq > logq[token]).sum().double() + 1,  # A's token's rank under B
         ]
-    ).double()
+    )
     ids = candidate_ids(p, q, token)  # (2n + 1,)
-    return torch.cat([figures, ids.double(), p[ids].double(), q[ids].double()])
+    return torch.cat([figures, ruled_out(logp, staged_b).double(), ids.double(), p[ids], q[ids]])
+
+
+def ruled_out(logp: torch.Tensor, staged_b: Staged) -> torch.Tensor:
+    """Why KL(A || B) is infinite: the token A gives the most probability among those B rules out, and the index
+    into `staged_b` of the first of B's stages that gave it a score of -inf.
+
+    Args:
+        logp: (V,) A's log-probabilities.
+        staged_b: B's stages, (1, V) scores each, on logp's device.
+
+    Returns:
+        (2,) long: [token, stage], [-1, -1] where B rules out no token A can take.
+    """
+    removed = ruled_out_token(logp, log_probs(staged_b[-1][1][0]))  # () long, -1 where none
+    stage = removing_stage(staged_b, removed.clamp_min(0).view(1, 1))[0, 0]
+    return torch.stack([removed, torch.where(removed < 0, -1, stage)])
 
 
 def _thirds(values: list[float]) -> tuple[list[float], list[float], list[float]]:
@@ -164,7 +216,11 @@ def first_difference(a: list[int], b: list[int]) -> int:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def _same_length(p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    # Two models sharing a tokenizer may pad their vocabularies differently: the padding has probability 0.
-    size = max(p.shape[-1], q.shape[-1])
-    return torch.nn.functional.pad(p, (0, size - p.shape[-1])), torch.nn.functional.pad(q, (0, size - q.shape[-1]))
+def _aligned(scores: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
+    """(1, V) scores as (1, size) on `device`: two models sharing a tokenizer may sit on different devices and pad
+    their vocabularies differently (the padding can never be taken: -inf)."""
+    if scores.device != device:
+        scores = scores.to(device)
+    if scores.shape[-1] == size:
+        return scores
+    return torch.nn.functional.pad(scores, (0, size - scores.shape[-1]), value=-math.inf)

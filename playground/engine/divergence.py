@@ -1,14 +1,19 @@
-"""How far apart two next-token distributions are: pure functions on probability tensors.
+"""How far apart two next-token distributions are: pure functions on log-probability tensors.
 
-Each takes `p` (configuration A) and `q` (configuration B) of shape (..., V), rows summing to 1, and returns one
-value per row, shape (...). Filters (top-k, top-p, ...) give tokens probability exactly 0, which matters:
+Each takes `logp` (configuration A) and `logq` (configuration B) of shape (..., V), float64 log-probabilities as
+`log_probs` makes them from scores, and returns one value per row, shape (...).
 
-- KL(A||B) = sum_x p(x) log(p(x) / q(x)) is infinite as soon as A can choose a token B never would (q(x) = 0 where
-  p(x) > 0): B then says A's choice is impossible. `uncovered_mass` says how much of A's probability sits on
-  such tokens, so a view can show "infinite, because 3% of A's mass is outside B's support" instead of a bare
-  infinity. Tokens A never chooses (p(x) = 0) add nothing, whatever q says.
+Why log-probabilities, in float64: a token is impossible under a side only when one of its stages removed it
+(top-k, top-p, ... set its score to -inf). A probability vector cannot tell that apart from a token that is
+merely unlikely: at temperature 0.3 a tail logit 40 below the top becomes exp(-133), which float32's softmax
+rounds to 0, and KL would call every step infinite. The log-softmax of the same scores keeps it at -133.
+
+- KL(A||B) = sum_x p(x) (log p(x) - log q(x)) is infinite as soon as A can choose a token B never would (log q(x)
+  = -inf where log p(x) > -inf): B then says A's choice is impossible. `uncovered_mass` says how much of A's
+  probability sits on such tokens, and `ruled_out_token` which of them A likes best, so a view can say why
+  instead of showing a bare infinity. Tokens A never chooses add nothing, whatever q says.
 - Jensen-Shannon and total variation are always finite: JS compares each side with their average, which is
-  positive wherever either is; both lie in [0, ln 2] and [0, 1].
+  positive wherever either is; they lie in [0, ln 2] and [0, 1].
 """
 
 from __future__ import annotations
@@ -20,35 +25,48 @@ import torch
 LN2 = math.log(2.0)
 
 
-def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """KL(p || q) in nats per row; +inf where p puts mass on a token q gives probability 0. (..., V) -> (...)"""
-    p, q = p.double(), q.double()
-    on = p > 0
-    # 0 * log(0 / q) = 0 by convention; only the tokens p can choose count.
-    terms = torch.where(on, p * (torch.log(p.where(on, 1.0)) - torch.log(q.where(on, 1.0))), 0.0)
+def log_probs(scores: torch.Tensor) -> torch.Tensor:
+    """The log-softmax of `scores` in float64: -inf exactly where a score is -inf. (..., V) -> (..., V)"""
+    return torch.log_softmax(scores.double(), dim=-1)
+
+
+def kl_divergence(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) in nats per row; +inf where p can take a token q rules out. (..., V) -> (...)"""
+    on = ~torch.isneginf(logp)
+    # 0 * log(0 / q) = 0 by convention; only the tokens p can choose count. A ruled-out token's term is
+    # p * inf, set apart so that a p that underflows in exp() cannot make it 0 * inf = nan.
+    covered = on & ~torch.isneginf(logq)
+    terms = torch.where(covered, logp.exp() * (logp - logq.where(covered, 0.0)), 0.0)
     kl = terms.sum(-1).clamp_min(0.0)  # rounding can leave -1e-17 where p == q
-    return torch.where(uncovered_mass(p, q) > 0, math.inf, kl)
+    return torch.where((on & ~covered).any(-1), math.inf, kl)
 
 
-def uncovered_mass(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """The probability p puts on tokens q gives probability 0: why KL(p || q) is infinite. (..., V) -> (...)"""
-    return torch.where((p > 0) & (q <= 0), p.double(), 0.0).sum(-1)
+def uncovered_mass(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
+    """The probability p puts on tokens q rules out: why KL(p || q) is infinite. (..., V) -> (...)"""
+    return torch.where(torch.isneginf(logq), logp.exp(), 0.0).sum(-1)
 
 
-def js_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+def ruled_out_token(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
+    """The id of the token p gives the most probability among those q rules out, -1 in rows where q rules out
+    none that p can take. (..., V) -> (...) long"""
+    gone = torch.isneginf(logq) & ~torch.isneginf(logp)
+    best = torch.where(gone, logp, -math.inf).argmax(-1)
+    return torch.where(gone.any(-1), best, -1)
+
+
+def js_divergence(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
     """Jensen-Shannon divergence in nats per row, in [0, ln 2]. (..., V) -> (...)"""
-    p, q = p.double(), q.double()
-    m = (p + q) / 2
-    # m > 0 wherever p or q is, so both halves are finite.
-    return ((_kl_finite(p, m) + _kl_finite(q, m)) / 2).clamp(0.0, LN2)
+    logm = torch.logaddexp(logp, logq) - LN2  # log((p + q) / 2), finite wherever p or q is
+    return ((_kl_to_mixture(logp, logm) + _kl_to_mixture(logq, logm)) / 2).clamp(0.0, LN2)
 
 
-def total_variation(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+def total_variation(logp: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
     """Total variation distance per row: half the L1 distance, the most probability the two disagree on, in
     [0, 1]. (..., V) -> (...)"""
-    return ((p.double() - q.double()).abs().sum(-1) / 2).clamp(0.0, 1.0)
+    return ((logp.exp() - logq.exp()).abs().sum(-1) / 2).clamp(0.0, 1.0)
 
 
-def _kl_finite(p: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    on = p > 0
-    return torch.where(on, p * (torch.log(p.where(on, 1.0)) - torch.log(m.where(on, 1.0))), 0.0).sum(-1)
+def _kl_to_mixture(logp: torch.Tensor, logm: torch.Tensor) -> torch.Tensor:
+    # logm > -inf wherever logp is, so every term p can take is finite.
+    on = ~torch.isneginf(logp)
+    return torch.where(on, logp.exp() * (logp - logm.where(on, 0.0)), 0.0).sum(-1)

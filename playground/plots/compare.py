@@ -4,20 +4,39 @@ A's and B's candidates side by side at one step."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, ORANGE, VERMILLION, placeholder, show_token
-from playground.trace import Comparison, PairedCandidate
+from playground.plots.style import BLUE, GREY, ORANGE, VERMILLION, hover_escape, placeholder, show_token, stage_setting
+from playground.trace import Comparison, PairedCandidate, StepDivergence
+
+RULES_OUT = "B rules out tokens A could take"
 
 
-def divergence_figure(comparison: Comparison, a_texts: list[str]) -> go.Figure:
+def why_infinite(step: StepDivergence, b_settings: dict[str, Any]) -> str:
+    """Why KL(A || B) is infinite at `step`, naming B's stage as the page's control does and the token A likes
+    best of those it removed: "top-k 50 removed ' the'". A comparison made before that was recorded gets
+    `RULES_OUT`.
+
+    Args:
+        b_settings: B's settings as a dict (A's with the comparison's `b_changes`), for the stage's value.
+    """
+    if step.removed_by is None:
+        return RULES_OUT
+    if step.removed_by == "raw":
+        return f"B's model gives {step.removed_text!r} probability 0"
+    return f"{stage_setting(step.removed_by, b_settings)} removed {step.removed_text!r}"
+
+
+def divergence_figure(comparison: Comparison, a_texts: list[str], b_settings: dict[str, Any]) -> go.Figure:
     """Per step of A's path: Jensen-Shannon divergence and KL(A || B) (infinite ones drawn at the top, with
-    the share of A's probability B rules out), B's probability of A's token, and where B's own text first
-    differs from A's.
+    the stage of B's that removed a token A could take, and the share of A's probability B rules out), B's
+    probability of A's token, and where B's own text first differs from A's.
 
     Args:
         a_texts: the text of each of A's tokens, for the hover labels.
+        b_settings: B's settings as a dict, naming the stage's value in the hover (`why_infinite`).
     """
     steps = comparison.steps
     x = [s.index + 1 for s in steps]
@@ -47,12 +66,12 @@ def divergence_figure(comparison: Comparison, a_texts: list[str]) -> go.Figure:
         fig.add_scatter(
             x=[s.index + 1 for s in infinite],
             y=[top] * len(infinite),
-            customdata=[[a_texts[s.index], s.uncovered] for s in infinite],
+            customdata=[[a_texts[s.index], s.uncovered, hover_escape(why_infinite(s, b_settings))] for s in infinite],
             mode="markers",
             marker=dict(symbol="triangle-up", size=10, color=VERMILLION),
-            name="KL infinite: B rules out tokens A could take",
-            hovertemplate="step %{x}: %{customdata[0]}<br>KL = ∞: %{customdata[1]:.1%} of A's probability is on "
-            "tokens B gives 0<extra></extra>",
+            name=f"KL infinite: {RULES_OUT}",
+            hovertemplate="step %{x}: %{customdata[0]}<br>KL = ∞: %{customdata[2]}<br>%{customdata[1]:.3p} of A's "
+            "probability is on tokens B rules out<extra></extra>",
         )
     fig.add_scatter(
         x=x,

@@ -1,6 +1,10 @@
 """Colours and labels shared by every figure: Okabe-Ito, a palette readable with every common colour-vision
 deficiency, and a way to show tokens whose text is whitespace or control characters."""
 
+from typing import Any
+
+from playground.knobs import KNOBS
+
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
 GREEN = "#009E73"
@@ -42,6 +46,21 @@ STAGE_LABELS = {
     "eta_cutoff": "after eta cutoff",
     "final": "final",
 }
+
+
+def stage_setting(stage: str, settings: dict[str, Any]) -> str:
+    """A stage named as the page's control for it, in lower case, with the value `settings` give it: "top-k 50",
+    "no-repeat n-gram 3", "epsilon cutoff 0.0003". A stage no control sets ("raw") is named as STAGE_LABELS has it.
+
+    Args:
+        stage: a key of STAGE_LABELS.
+        settings: the run's settings as a dict (`Settings.to_dict`, a trace's `settings`).
+    """
+    name = STAGE_LABELS[stage].removeprefix("after ")
+    knob = next((k for k in KNOBS if k.label.lower() == name), None)  # the labels say "top-k" as the page does
+    if knob is None or settings.get(knob.name) is None:
+        return name
+    return f"{name} {settings[knob.name]:g}"
 
 
 def show_token(text: str) -> str:

@@ -8,8 +8,9 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.plots import candidates_figure, divergence_figure
+from playground.plots.compare import RULES_OUT, why_infinite
 from playground.plots.style import placeholder
-from playground.trace import Comparison, Trace
+from playground.trace import Comparison, StepDivergence, Trace
 from playground.ui.tokens import aligned_html
 
 
@@ -30,7 +31,7 @@ def compare_views(a: Trace, comparison: Comparison) -> CompareViews:
     return CompareViews(
         compare_status=compare_line(a, comparison),
         aligned=aligned_html(a, comparison),
-        compare_plot=divergence_figure(comparison, [step.chosen.text for step in a.steps]),
+        compare_plot=divergence_figure(comparison, [step.chosen.text for step in a.steps], _b_settings(a, comparison)),
         compare_step=gr.Slider(minimum=1, maximum=max(len(steps), 2), value=widest + 1, interactive=len(steps) > 1),
         candidates_plot=compared_step(comparison, widest + 1),
     )
@@ -46,20 +47,17 @@ def compared_step(comparison: Comparison | None, step: Any) -> Any:
     return candidates_figure(comparison, index, a_text)
 
 
+def _b_settings(a: Trace, comparison: Comparison) -> dict[str, Any]:
+    """B's settings as a dict: A's, with those in which B differs."""
+    return {**a.settings, **comparison.b_changes}
+
+
 def compare_line(a: Trace, comparison: Comparison) -> str:
-    """One line on a comparison: what B is, the divergences on A's path, and where B's own text goes its way."""
+    """One line on a comparison: what B is, the divergences on A's path (where KL is infinite, the first such
+    step's stage of B's and the token it removed), and where B's own text goes its way."""
     steps = comparison.steps
     changes = ", ".join(f"{k} {v!r}" for k, v in comparison.b_changes.items()) or "the same settings"
-    kls = [s.kl for s in steps]
-    infinite = sum(1 for kl in kls if kl == float("inf"))
-    finite = [kl for kl in kls if kl != float("inf")]
-    why = "B rules out tokens A could take"
-    if not finite:
-        kl_text = f"KL(A‖B) infinite at every step ({why})"
-    else:
-        kl_text = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats"
-        if infinite:
-            kl_text += f" over {len(finite)} steps, infinite at {infinite} ({why})"
+    kl_text = _kl_text(steps, _b_settings(a, comparison))
     agree = sum(s.top1_agree for s in steps) / len(steps)
     if comparison.first_difference >= min(len(a.output.token_ids), len(comparison.b_token_ids)):
         differs = "B's own text matches A's"
@@ -70,3 +68,18 @@ def compare_line(a: Trace, comparison: Comparison) -> str:
         f"{sum(s.js for s in steps) / len(steps):.4f} nats · most likely tokens agree at {agree:.0%} of steps · "
         f"{differs}"
     )
+
+
+def _kl_text(steps: list[StepDivergence], settings: dict[str, Any]) -> str:
+    """The mean finite KL, how many steps are infinite and why at the first of them (B's `settings` give the
+    stage's value)."""
+    infinite = [s for s in steps if s.kl == float("inf")]
+    finite = [s.kl for s in steps if s.kl != float("inf")]
+    mean = f"mean KL(A‖B) {sum(finite) / len(finite):.4f} nats" if finite else ""
+    if not infinite:
+        return mean
+    reason = why_infinite(infinite[0], settings)
+    why = RULES_OUT if reason == RULES_OUT else f"{RULES_OUT}: at step {infinite[0].index + 1}, {reason}"
+    if not finite:
+        return f"KL(A‖B) infinite at every step ({why})"
+    return f"{mean} over {len(finite)} steps, infinite at {len(infinite)} ({why})"

@@ -144,7 +144,8 @@ def presets() -> list[Preset]:
             "press Compare in the Compare tab: B reads A's text, so at every step both answer the same question. "
             "The curve is how far temperature 1.5 moves each step's distribution, and B's own text shows where "
             "it would have gone another way. Then set Top-k back to 50: it rules out every token past the 50th, "
-            "which A could take, so KL becomes infinite (drawn at the top) while Jensen-Shannon stays finite.",
+            "which A could take, so KL becomes infinite (drawn at the top, and the line names a token top-k 50 "
+            "removed) while Jensen-Shannon stays finite. Temperature alone, even 0.3, rules nothing out.",
             SKY,
             base.replace(strategy="greedy", max_new_tokens=min(32, base.max_new_tokens)),
         ),

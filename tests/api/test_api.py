@@ -266,6 +266,8 @@ def test_compare_endpoint_reads_run_a_under_other_settings_as_the_engine_does(cl
     )
     for row, want in zip(comparison["steps"], expected, strict=True):
         assert row["kl"] is None and row["uncovered"] == pytest.approx(want.uncovered)  # top-k 5 rules tokens out
+        removed = [row["removed_id"], row["removed_text"], row["removed_by"]]  # why: the stage and its token
+        assert removed == [want.removed_id, want.removed_text, "top_k"]
         for key in ("js", "tv", "prob_a", "prob_b", "rank_b", "top1_agree"):
             assert row[key] == pytest.approx(getattr(want, key), abs=1e-6), key
         assert [c["id"] for c in row["candidates"]] == [c.id for c in want.candidates]

@@ -12,8 +12,11 @@ from playground.engine.compare import (
     distributions,
     first_difference,
     pair_candidates,
+    ruled_out,
 )
+from playground.engine.divergence import kl_divergence, log_probs
 from playground.settings import Settings, SettingsError
+from tests.engine.host_reads import HostReads
 from tests.helpers import run
 from tests.tiny import CHARS, make_tiny_model, make_tiny_tokenizer, wrap_loaded
 
@@ -64,6 +67,72 @@ def test_a_filter_on_b_makes_kl_infinite_and_names_the_uncovered_mass(models):
     rows = compare_path(a, free, a, narrow, trace.prompt.token_ids, trace.output.token_ids)
     assert all(r.kl == math.inf and 0 < r.uncovered < 1 and r.js < math.log(2) for r in rows)
     assert all(r.top1_agree for r in rows)  # top-k = 1 keeps the top token
+
+
+@pytest.fixture(scope="module")
+def sharp(tiny_tokenizer):
+    """A tiny model whose logits lie tens apart, as a trained model's do (a random one's are nearly uniform):
+    at temperature 0.3, float32's softmax rounds its tail to 0."""
+    model = make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0)
+    with torch.no_grad():
+        model.lm_head.weight *= 100
+    return wrap_loaded(model, tiny_tokenizer)
+
+
+GREEDY = Settings(chat=False, max_new_tokens=8)
+COOL = GREEDY.replace(strategy="sample", temperature=0.3, top_k=0, top_p=1.0)  # issue 24's B: no filter
+
+
+def test_temperature_rules_nothing_out_however_far_its_tail_underflows(sharp):
+    trace = run(sharp, PROMPT, GREEDY)
+    prompt_ids, tokens = trace.prompt.token_ids, trace.output.token_ids
+    # The premise: B's float32 probabilities are 0 somewhere at every step, though no stage removed a token.
+    assert all((q == 0).any() for _, q in distributions(sharp, [GREEDY, COOL], prompt_ids, tokens))
+    rows = compare_path(sharp, GREEDY, sharp, COOL, prompt_ids, tokens)
+    # Independently: the logits of the whole text in one call; A's log-softmax and B's at temperature 0.3.
+    with torch.no_grad():
+        logits = sharp.model(torch.tensor([prompt_ids + tokens])).logits[0, len(prompt_ids) - 1 : -1]  # (n, V)
+    logp, logq = log_probs(logits), log_probs(logits / 0.3)
+    expected = (logp.exp() * (logp - logq)).sum(-1)  # (n,) KL's definition: no token is impossible
+    for row, kl in zip(rows, expected.tolist(), strict=True):
+        assert math.isfinite(row.kl) and row.kl == pytest.approx(kl, rel=1e-3)
+        assert row.uncovered == 0.0 and (row.removed_id, row.removed_text, row.removed_by) == (None, None, None)
+
+
+def test_top_k_on_b_is_named_with_the_token_a_liked_best_of_those_it_removed(sharp):
+    trace = run(sharp, PROMPT, GREEDY)
+    prompt_ids, tokens = trace.prompt.token_ids, trace.output.token_ids
+    rows = compare_path(sharp, GREEDY, sharp, COOL.replace(top_k=5), prompt_ids, tokens)
+    for row, (p,) in zip(rows, distributions(sharp, [GREEDY], prompt_ids, tokens), strict=True):
+        # Temperature keeps the order, so top-k 5 keeps A's five likeliest: the sixth is the one A liked best.
+        sixth = int(torch.argsort(p.double(), descending=True)[5])
+        assert row.kl == math.inf and row.uncovered > 0
+        assert (row.removed_id, row.removed_by) == (sixth, "top_k")
+        assert row.removed_text == sharp.tokenizer.decode([sixth])
+
+
+def test_ruled_out_names_the_stage_that_removed_the_token_a_likes_best():
+    logits = torch.tensor([[4.0, 3.0, 2.0, 1.0, -50.0]])  # (1, V)
+    cool = logits / 0.3  # token 4 is 180 below the top: float32's softmax gives it 0
+    top_k = cool.masked_fill(torch.tensor([[False, False, True, True, True]]), -math.inf)  # as top-k 2 would
+    staged_b = [("raw", logits), ("temperature", cool), ("top_k", top_k)]
+    logp = log_probs(logits[0])  # A: greedy
+    assert kl_divergence(logp, log_probs(top_k[0])).item() == math.inf
+    token, stage = ruled_out(logp, staged_b).tolist()
+    assert (token, staged_b[stage][0]) == (2, "top_k")  # of tokens 2, 3 and 4, A gives 2 the most
+    assert kl_divergence(logp, log_probs(cool[0])).item() < math.inf
+    assert ruled_out(logp, staged_b[:2]).tolist() == [-1, -1]  # temperature alone removes nothing
+    padded = torch.tensor([[4.0, 3.0, 2.0, 1.0, -math.inf]])  # B's model itself gives token 4 nothing
+    assert ruled_out(logp, [("raw", padded)]).tolist() == [4, 0]
+
+
+def test_a_step_reads_the_device_once_with_the_stage_that_ruled_a_token_out(sharp, monkeypatch):
+    trace = run(sharp, PROMPT, GREEDY)
+    reads = HostReads()
+    b = COOL.replace(top_k=5, no_repeat_ngram_size=2)
+    with reads.watching(monkeypatch):
+        rows = compare_path(sharp, GREEDY, sharp, b, trace.prompt.token_ids, trace.output.token_ids)
+    assert reads.take() == ["read_values"] * len(rows) and all(r.removed_by for r in rows)
 
 
 def test_models_that_do_not_share_a_tokenizer_are_refused(models):

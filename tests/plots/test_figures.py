@@ -155,16 +155,52 @@ def test_divergence_figure_draws_infinite_kl_at_the_top_and_marks_where_b_goes_i
         return StepDivergence(i, 5, kl, uncovered, 0.1 * i, 0.2, i != 2, 0.5, 0.25, 2)
 
     steps = [row(0, 0.2), row(1, math.inf, 0.03), row(2, 0.4)]
+    steps[1].removed_id, steps[1].removed_text, steps[1].removed_by = 8, " <the>", "top_k"
     comparison = Comparison("abc", "m", "bf16", {"temperature": 1.5}, steps, [5, 6, 7], ["a", "b", "c"], 1)
-    fig = divergence_figure(comparison, ["x", "y", "z"])
+    fig = divergence_figure(comparison, ["x", "y", "z"], {"temperature": 1.5, "top_k": 50})
     names = [t.name for t in fig.data]
     assert names == ["Jensen-Shannon (nats)", "KL(A || B) (nats)", "KL infinite: B rules out tokens A could take",
                      "B's probability of A's token"]  # fmt: skip
     kl = fig.data[1].y
     assert kl[0] == 0.2 and kl[1] is None and kl[2] == 0.4  # the infinite step is left out of the line...
     assert list(fig.data[2].x) == [2] and fig.data[2].y[0] > 0.4  # ...and drawn above the rest
+    # ...with the stage that removed a token A could take, as the page names its control, and that token.
+    assert fig.data[2].customdata[0][2] == "top-k 50 removed ' &lt;the&gt;'"
     assert any("differs from step 2" in a.text for a in fig.layout.annotations)
     assert "agree at 67% of steps" in fig.layout.title.text
+
+
+def test_why_kl_is_infinite_names_bs_stage_as_its_control_and_the_token_it_removed():
+    from playground.plots.compare import RULES_OUT, why_infinite
+    from playground.trace import StepDivergence
+
+    b = Settings(strategy="sample", temperature=0.3, top_k=50, top_p=0.9, no_repeat_ngram_size=3).to_dict()
+
+    def why(stage, text=" the"):
+        step = StepDivergence(0, 5, math.inf, 0.1, 0.2, 0.1, True, 0.5, 0.4, 1)
+        step.removed_id, step.removed_text, step.removed_by = 7, text, stage
+        return why_infinite(step, b)
+
+    assert why("top_k") == "top-k 50 removed ' the'"
+    assert why("top_p") == "top-p 0.9 removed ' the'"
+    assert why("no_repeat_ngram", "cat") == "no-repeat n-gram 3 removed 'cat'"
+    assert why("raw") == "B's model gives ' the' probability 0"
+    # A comparison made before the stage was recorded says only what infinity means.
+    assert why_infinite(StepDivergence(0, 5, math.inf, 0.1, 0.2, 0.1, True, 0.5, 0.4, 1), b) == RULES_OUT
+
+
+def test_every_stage_a_control_sets_is_named_as_that_control_with_its_value():
+    from playground.knobs import BY_NAME
+    from playground.plots.style import STAGE_LABELS, stage_setting
+
+    settings = Settings().to_dict()
+    for stage in set(STAGE_LABELS) - {"raw", "final"}:
+        named = stage_setting(stage, settings)
+        label = named.rsplit(" ", 1)[0]  # the value follows the control's label
+        knob = next(k for k in BY_NAME.values() if k.label.lower() == label)
+        assert named == f"{label} {settings[knob.name]:g}", stage
+    assert stage_setting("top_k", settings) == "top-k 50"
+    assert stage_setting("raw", settings) == "raw"
 
 
 def test_candidates_figure_pairs_a_and_b_per_token_and_marks_the_token_a_took():

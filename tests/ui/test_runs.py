@@ -201,8 +201,12 @@ def test_compare_reads_the_shown_run_with_the_current_settings(runs):
     comparison = runs.compare(b, parent)
     line, aligned, figure, slider, candidates = compare_views(parent, comparison)
     assert line.startswith("B = tiny-random-llama fp32, strategy 'sample', temperature 1.5, top_k 5, seed 2")
-    # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not.
-    assert "KL(A‖B) infinite at every step (B rules out tokens A could take)" in line and "mean JS" in line
+    # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not. The line
+    # names the stage as its control, with B's value, and the token A liked best of those it removed at step 1.
+    removed = comparison.steps[0].removed_text
+    assert removed and comparison.steps[0].removed_by == "top_k"
+    why = f"(B rules out tokens A could take: at step 1, top-k 5 removed {removed!r})"
+    assert f"KL(A‖B) infinite at every step {why}" in line and "mean JS" in line
     assert aligned.count('class="aligned-row"') == 2 and aligned.count('class="tok') >= 16
     assert figure.layout.title.text.startswith("A vs B along A's text")
     assert any(t.name == "KL infinite: B rules out tokens A could take" for t in figure.data)
