@@ -213,8 +213,9 @@ def rank_ticks(last: int) -> list[int]:
 
 
 def _mark_answers(fig: go.Figure, beams: Beams, found: list, pos: dict[int, tuple[int, int]]) -> None:
-    """Labels each answer at its end, and each node where an answer met a constraint. Answers that share the
-    start of their path may have met a constraint at the same node: that node gets one label, not one each."""
+    """Labels each answer at its end, and each node where an answer met a constraint (above it, or below it in
+    row 1). Answers that share the start of their path may have met a constraint at the same node: that node gets
+    one label, not one each."""
     for answer in found:
         last = answer.path[-1]
         fig.add_annotation(
@@ -225,9 +226,11 @@ def _mark_answers(fig: go.Figure, beams: Beams, found: list, pos: dict[int, tupl
     for index, node_id in met:
         constraint = beams.constraints[index]
         words = (" | " if constraint.kind == "one_of" else " ").join(constraint.words)
+        step, row = pos[node_id]
         fig.add_annotation(
-            x=pos[node_id][0] + 1, y=pos[node_id][1], text=f"met {hover_escape(words)!r}", showarrow=True,
-            arrowcolor=VERMILLION, ax=0, ay=-38, font=dict(color=VERMILLION, size=11),
+            x=step + 1, y=row, text=f"met {hover_escape(words)!r}", showarrow=True, arrowcolor=VERMILLION, ax=0,
+            ay=38 if row == 1 else -38,  # above the node, but below a top-row one: above it is the legend
+            font=dict(color=VERMILLION, size=11),
             bgcolor="rgba(255, 255, 255, 0.85)",
         )  # fmt: skip
 

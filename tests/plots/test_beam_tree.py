@@ -85,3 +85,12 @@ def test_answers_that_met_a_constraint_at_the_same_node_share_one_label():
     fig = beam_tree_figure(one_beam(Beams(nodes, sequences, [COLOURS])))
     marks = [a for a in fig.layout.annotations if a.text.startswith("met")]
     assert [(a.text, a.x, a.y) for a in marks] == [("met 'red | blue'", 1, 1)]
+    assert marks[0].ay > 0  # in row 1 the label hangs below the node: above it is the legend
+
+
+def test_a_met_label_stands_above_its_node_below_the_top_row():
+    beams = long_run(3, {1: 0})
+    beams.nodes[3].score = 0.0  # step 2's pruned token outranks the kept one, which falls to row 2
+    fig = beam_tree_figure(one_beam(beams))
+    (mark,) = [a for a in fig.layout.annotations if a.text.startswith("met")]
+    assert (mark.x, mark.y, mark.ay) == (2, 2, -38)
