@@ -14,19 +14,13 @@ STOP_REASON_TEXT = {
 
 
 def summary(trace: Trace, detail: bool = False) -> str:
-    """Model, tokens, speed, time and why the run stopped, then whether constraints were met and how the draft
-    did. `detail` adds where the model ran and speculative decoding's call counts and times (the terminal has
-    room for them)."""
+    """Model, tokens, speed (a beam search's work instead), time and why the run stopped, then whether constraints
+    were met and how the draft did. `detail` adds where the model ran and speculative decoding's call counts and
+    times (the terminal has room for them)."""
     timing = trace.timing
     model = f"{trace.model.id} {trace.model.precision}" + (f" on {trace.model.device}" if detail else "")
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
-    parts = [
-        model,
-        f"{len(trace.output.token_ids)} tokens",
-        f"{timing.tokens_per_s:.1f} tokens/s",
-        f"{timing.total_s:.2f} s",
-        f"stopped: {reason}",
-    ]
+    parts = [model, f"{len(trace.output.token_ids)} tokens", *speed_parts(trace), f"stopped: {reason}"]
     if trace.samples is not None:
         return " · ".join([model, *samples_parts(trace)])
     if trace.branch is not None:
@@ -60,6 +54,18 @@ def summary(trace: Trace, detail: bool = False) -> str:
         if spec.speedup:
             parts.append(f"{spec.speedup:.2f}× plain decoding")
     return " · ".join(parts)
+
+
+def speed_parts(trace: Trace) -> list[str]:
+    """How fast the run went: tokens/s and the wall time; for beam search, the wall time and how many candidates
+    its beams scored (the tree's nodes). A search's answer over its wall time is no rate anything decoded at: the
+    time went to every beam at every step, not to the answer's tokens alone."""
+    timing = trace.timing
+    if trace.beams is None:
+        return [f"{timing.tokens_per_s:.1f} tokens/s", f"{timing.total_s:.2f} s"]
+    # A search keeps at least two beams and weighs at least two candidates a step: the nouns are plural.
+    beams, candidates = int(trace.settings["num_beams"]), len(trace.beams.nodes)
+    return [f"{timing.total_s:.2f} s", f"{beams} beams scored {candidates:,} candidates"]
 
 
 def samples_parts(trace: Trace) -> list[str]:

@@ -29,9 +29,9 @@ BEAM_TEXT = 70  # characters of a node's beam text in its hover, the end kept
 
 
 def node_positions(beams: Beams, rank: dict[int, int], shown: set[int] | None = None) -> dict[int, tuple[int, int]]:
-    """Node id -> (step, row), `rank` being each node's rank within its step (`beam_paths.ranks`). With
-    `shown`, only those nodes, in rank order without gaps, so hidden candidates leave no empty rows; otherwise
-    every node at its rank (0 = best)."""
+    """Node id -> (step, row), `rank` being each node's rank within its step (`beam_paths.ranks`). Rows count
+    from 1, as the hover's ranks do. With `shown`, only those nodes, in rank order without gaps, so hidden
+    candidates leave no empty rows; otherwise every node in the row of its rank (1 = best)."""
     nodes = [n for n in beams.nodes if shown is None or n.id in shown]
     by_step: dict[int, list] = {}
     for node in nodes:
@@ -39,7 +39,7 @@ def node_positions(beams: Beams, rank: dict[int, int], shown: set[int] | None = 
     return {
         node.id: (step, row)
         for step, group in by_step.items()
-        for row, node in enumerate(sorted(group, key=lambda n: rank[n.id]))
+        for row, node in enumerate(sorted(group, key=lambda n: rank[n.id]), start=1)
     }
 
 
@@ -102,7 +102,8 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
                 colorscale="Viridis",
                 cmin=0,
                 cmax=max(banks) or 1,
-                colorbar=dict(title="bank", dtick=1),  # banks are whole numbers
+                # Whole banks; padded clear of the last step's "answer N" labels, which run past the plot.
+                colorbar=dict(title="bank", dtick=1, xpad=40),
                 showscale=status == "kept",
             )
             # Tokens that advanced a constraint get a thick vermillion outline.
@@ -121,7 +122,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             name=status,
             customdata=[
                 # 8 and 9: the node and its parent (-1: none), for the page's script that draws a hovered
-                # node's beam back to step 1 (`ui/beam_hover.py`).
+                # node's beam back to step 1 (`ui/beam_hover.py`); 10: why the node's row is not its rank.
                 [
                     show_token(n.text),
                     n.logprob,
@@ -131,10 +132,11 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
                     *_history(paths[n.id], rank, by_id),
                     n.id,
                     -1 if n.parent is None else n.parent,
+                    _row_note(pos[n.id][1], rank[n.id]),
                 ]
                 for n in group
             ],
-            hovertemplate="%{customdata[0]} (" + status + "), rank %{customdata[6]} at step %{x}"
+            hovertemplate="%{customdata[0]} (" + status + "), rank %{customdata[6]} at step %{x}%{customdata[10]}"
             "<br>beam: %{customdata[5]}<br>rank at each step: %{customdata[7]}"
             "<br>token log-prob %{customdata[1]:.3f} · cumulative %{customdata[2]:.3f}"
             " · length-penalized %{customdata[3]:.3f}"
@@ -143,12 +145,12 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
         )
 
     steps = max(n.step for n in beams.nodes) + 1
-    rows = max(row for _, row in pos.values()) + 1
+    rows = max(row for _, row in pos.values())  # the last rank row; rows count from 1
     hidden = _hidden_per_step(beams, shown)
     if hidden:
         fig.add_scatter(
             x=[step + 1 for step in hidden],
-            y=[rows] * len(hidden),
+            y=[rows + 1] * len(hidden),
             mode="text",
             text=[f"+{count}" for count in hidden.values()],
             textfont=dict(size=10, color=GREY),
@@ -158,27 +160,10 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             + str(NEAR * num_beams)
             + "<extra></extra>",
         )
-        rows += 1
-    for answer in found:
-        last = answer.path[-1]
-        fig.add_annotation(
-            x=pos[last][0] + 1, y=pos[last][1], text=f"answer {answer.number}", showarrow=False, xanchor="left",
-            xshift=12, font=dict(color=GREEN, size=11), bgcolor="rgba(255, 255, 255, 0.85)",  # over later nodes
-        )  # fmt: skip
-        for index, node_id in answer.met:
-            constraint = beams.constraints[index]
-            words = (" | " if constraint.kind == "one_of" else " ").join(constraint.words)
-            fig.add_annotation(
-                x=pos[node_id][0] + 1, y=pos[node_id][1], text=f"met {hover_escape(words)!r}", showarrow=True,
-                arrowcolor=VERMILLION, ax=0, ay=-38, font=dict(color=VERMILLION, size=11),
-                bgcolor="rgba(255, 255, 255, 0.85)",
-            )  # fmt: skip
+    _mark_answers(fig, beams, found, pos)
 
-    # Room on the right for the last step's "answer N" labels. A long tree opens on its first steps, or, when
-    # the best answer met a constraint past them, on the steps around where it did.
-    met = [pos[node_id][0] + 1 for _, node_id in found[0].met] if found else []
-    start = 0.5 if not met or max(met) <= VISIBLE_STEPS else max(met) - VISIBLE_STEPS / 2
-    xaxis = dict(title="step", dtick=1, range=[start, start + min(steps, VISIBLE_STEPS) + 1])
+    marks = [pos[node_id][0] + 1 for answer in found for _, node_id in answer.met]
+    xaxis = dict(title="step", dtick=1, range=list(x_window(steps, marks)))
     if steps > VISIBLE_STEPS:
         xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
     title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"
@@ -194,14 +179,60 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             title="rank in step (best on top)" if show_all or not hidden else "rank in step, drawn ones (best on top)",
             autorange="reversed",
             zeroline=False,
+            tickvals=rank_ticks(rows),  # ranks only: the "+N" row below them is no rank
         ),
         # Above the plot: below it, the range slider of a long run would cover the legend on a narrow page.
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
         margin=dict(t=100 if hidden else 80),
         # Room for a token label on every row: labels of neighbouring rows must not overlap.
-        height=max(420, 34 * rows + 200),
+        height=max(420, 34 * (rows + bool(hidden)) + 200),
     )
     return fig
+
+
+def x_window(steps: int, marks: list[int]) -> tuple[float, float]:
+    """The x range the tree opens on: every step when they fit, else VISIBLE_STEPS of them, from step 1 or, when
+    the first "met" mark lies past those, around it; never past the last step.
+
+    Args:
+        steps: how many steps the run took.
+        marks: the 1-based steps where the answers met their constraints (empty: none).
+    """
+    if steps <= VISIBLE_STEPS:
+        return 0.5, steps + 0.5
+    first = min(marks, default=1)
+    start = 0.5 if first < VISIBLE_STEPS else min(first - VISIBLE_STEPS / 2, steps + 0.5 - VISIBLE_STEPS)
+    return start, start + VISIBLE_STEPS
+
+
+def rank_ticks(last: int) -> list[int]:
+    """The y ticks of ranks 1 to `last`: every rank, or rank 1 and every 2nd, 5th, 10th, ... when there are too
+    many rows to label each."""
+    every = next(n for n in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, last) if last / n <= 20)
+    return [1, *range(every, last + 1, every)] if every > 1 else list(range(1, last + 1))
+
+
+def _mark_answers(fig: go.Figure, beams: Beams, found: list, pos: dict[int, tuple[int, int]]) -> None:
+    """Labels each answer at its end, and each node where an answer met a constraint (above it, or below it in
+    row 1). Answers that share the start of their path may have met a constraint at the same node: that node gets
+    one label, not one each."""
+    for answer in found:
+        last = answer.path[-1]
+        fig.add_annotation(
+            x=pos[last][0] + 1, y=pos[last][1], text=f"answer {answer.number}", showarrow=False, xanchor="left",
+            xshift=12, font=dict(color=GREEN, size=11), bgcolor="rgba(255, 255, 255, 0.85)",  # over later nodes
+        )  # fmt: skip
+    met = dict.fromkeys((index, node_id) for answer in found for index, node_id in answer.met)  # in order, once
+    for index, node_id in met:
+        constraint = beams.constraints[index]
+        words = (" | " if constraint.kind == "one_of" else " ").join(constraint.words)
+        step, row = pos[node_id]
+        fig.add_annotation(
+            x=step + 1, y=row, text=f"met {hover_escape(words)!r}", showarrow=True, arrowcolor=VERMILLION, ax=0,
+            ay=38 if row == 1 else -38,  # above the node, but below a top-row one: above it is the legend
+            font=dict(color=VERMILLION, size=11),
+            bgcolor="rgba(255, 255, 255, 0.85)",
+        )  # fmt: skip
 
 
 def _history(path: list[int], rank: dict[int, int], by_id: dict) -> list:
@@ -210,6 +241,12 @@ def _history(path: list[int], rank: dict[int, int], by_id: dict) -> list:
     text = "".join(by_id[i].text for i in path)
     text = text if len(text) <= BEAM_TEXT else "…" + text[-BEAM_TEXT:]
     return [hover_escape(repr(text)), rank[path[-1]] + 1, " → ".join(str(rank[i] + 1) for i in path)]
+
+
+def _row_note(row: int, rank: int) -> str:
+    """What the hover adds when a node is drawn above its rank (`rank` 0-based): the pruned candidates ranked
+    between are counted, not drawn, so a constrained search's kept node far down its step moves up."""
+    return "" if row == rank + 1 else f" (drawn in row {row}: lower-ranked pruned candidates are not drawn)"
 
 
 def _hidden_per_step(beams, shown: set[int]) -> dict[int, int]:

@@ -63,15 +63,15 @@ def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_
     trace = one_beam(tree())
     fig = beam_tree_figure(trace)
     paths = [(list(t.x), list(t.y), t.showlegend) for t in fig.data if t.name == "answers' paths"]
-    # x is the 1-based step; y the row among drawn nodes (C and F hidden, so no gaps); one legend entry.
-    assert paths == [([1, 2, 3], [1, 0, 0], True), ([1, 2, 3], [0, 1, 1], False)]
+    # x is the 1-based step; y the 1-based row among drawn nodes (C and F hidden, so no gaps); one legend entry.
+    assert paths == [([1, 2, 3], [2, 1, 1], True), ([1, 2, 3], [1, 2, 2], False)]
     hidden = next(t for t in fig.data if t.name == "pruned, ranked lower (not drawn)")
     assert list(hidden.x) == [1, 2] and list(hidden.text) == ["+1", "+1"]
     assert not any(t.name == "pruned" for t in fig.data)
     notes = [a.text for a in fig.layout.annotations]
     assert notes.count("met 'seven'") == 1 and "answer 1" in notes and "answer 2" in notes
     met = next(a for a in fig.layout.annotations if a.text == "met 'seven'")
-    assert (met.x, met.y) == (3, 0)
+    assert (met.x, met.y) == (3, 1)
     kept = next(t for t in fig.data if t.name == "kept")
     d = kept.customdata[list(kept.x).index(2)]  # D at step 2: B's child
     assert d[5] == "'t7t4'" and d[7] == "2 → 1"  # its beam's text, and its ranks: second, then first
@@ -80,7 +80,7 @@ def test_the_figure_draws_answer_paths_counts_hidden_candidates_and_marks_where_
     assert len(pruned.x) == 2 and not any(t.name == "pruned, ranked lower (not drawn)" for t in everything.data)
 
 
-def test_a_long_tree_opens_where_the_best_answer_met_its_last_constraint():
+def test_a_long_tree_opens_where_the_answers_first_met_a_constraint():
     chain = [node(i, i - 1 if i else None, i, 7 if i == 29 else 1, -0.1 * i, "kept") for i in range(40)]
     chain[-1].status = "returned"
     chain[29].constraint = 0
@@ -88,6 +88,6 @@ def test_a_long_tree_opens_where_the_best_answer_met_its_last_constraint():
     beams = Beams(chain, [BeamSequence(ids, "", -4.0, True)], [ConstraintInfo("phrase", ["seven"], [[7]], ["t7"])])
     trace = one_beam(beams)
     low, high = beam_tree_figure(trace).layout.xaxis.range
-    assert low < 30 < high and high - low == 25  # step 30 in view, 24 steps wide
+    assert low < 30 < high == 40.5 and high - low == 24  # step 30 in view, 24 steps wide, none past the end
     chain[29].constraint, chain[5].constraint = None, 0
-    assert tuple(beam_tree_figure(trace).layout.xaxis.range) == (0.5, 25.5)  # met early: the first steps
+    assert tuple(beam_tree_figure(trace).layout.xaxis.range) == (0.5, 24.5)  # met early: the first steps

@@ -99,7 +99,7 @@ def test_long_trees_scroll(tiny_tokenizer):
         loaded, PROMPT, Settings(strategy="beam", num_beams=8, chat=False, max_new_tokens=64, min_new_tokens=64)
     )
     fig = beam_tree_figure(trace)
-    assert fig.layout.xaxis.rangeslider.visible and tuple(fig.layout.xaxis.range) == (0.5, 25.5)
+    assert fig.layout.xaxis.rangeslider.visible and tuple(fig.layout.xaxis.range) == (0.5, 24.5)
     assert len(json.dumps(fig.to_plotly_json(), default=str)) < 1_000_000
 
 
