@@ -1,6 +1,8 @@
 """Colours and labels shared by every figure: Okabe-Ito, a palette readable with every common colour-vision
 deficiency, and a way to show tokens whose text is whitespace or control characters."""
 
+from playground.knobs import BY_NAME
+
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
 GREEN = "#009E73"
@@ -28,20 +30,19 @@ STAGE_COLOURS = {
     "eta_cutoff": WINE,
     "final": BLUE,
 }
-STAGE_LABELS = {
-    "raw": "raw",
-    "repetition_penalty": "after repetition penalty",
-    "no_repeat_ngram": "after no-repeat n-gram",
-    "min_new_tokens": "after min new tokens",
-    "temperature": "after temperature",
-    "top_k": "after top-k",
-    "top_p": "after top-p",
-    "min_p": "after min-p",
-    "typical_p": "after typical-p",
-    "epsilon_cutoff": "after epsilon cutoff",
-    "eta_cutoff": "after eta cutoff",
-    "final": "final",
-}
+# A stage is named on the page as the control that sets it is (its knob's label): "Top-k", not "top_k". The
+# n-gram ban's control is named for its size; "raw" and "final" have no control and keep their names.
+STAGE_KNOBS = {"no_repeat_ngram": "no_repeat_ngram_size"}
+
+
+def stage_label(stage: str) -> str:
+    """What the page calls a stage: its control's label ("top_k" -> "Top-k"), or the name itself ("raw")."""
+    knob = BY_NAME.get(STAGE_KNOBS.get(stage, stage))
+    return stage if knob is None else knob.label
+
+
+# The distribution after each stage, as a legend names it.
+STAGE_LABELS = {stage: stage if stage in ("raw", "final") else f"after {stage_label(stage)}" for stage in STAGE_COLOURS}
 
 
 def show_token(text: str) -> str:
@@ -60,6 +61,12 @@ def show_token(text: str) -> str:
 def counted(n: int, noun: str) -> str:
     """ "1 candidate", "3 candidates"."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def ordinal(n: int) -> str:
+    """ "1st", "2nd", "3rd", "4th", "11th", "21st"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def spaced_hex(hex_bytes: str) -> str:

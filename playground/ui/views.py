@@ -10,7 +10,7 @@ from playground.characters import candidate_text, pending_before
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
-from playground.plots.style import placeholder, preview, show_token
+from playground.plots.style import placeholder, preview, show_token, stage_label
 from playground.trace import Candidate, ModelInfo, Trace
 from playground.ui.tokens import others
 
@@ -47,7 +47,7 @@ def take_choices(trace: Trace | None, index: int) -> Any:
 
 
 def _take_label(candidate: Candidate, pending: bytes) -> str:
-    removed = f", removed by {candidate.removed_by}" if candidate.removed_by else ""
+    removed = f", removed by {stage_label(candidate.removed_by)}" if candidate.removed_by else ""
     return f"{show_token(candidate_text(candidate, pending))}  (p = {candidate.probs.get('final', 0.0):.3f}{removed})"
 
 
