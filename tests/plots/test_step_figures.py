@@ -1,12 +1,17 @@
-"""The step view on hand-built steps: stages named as their controls are, top-k's kept ties said where they
-happen, counts in the singular, legends and labels clear of titles."""
+"""The step view and the temperature view on hand-built steps: stages named as their controls are, top-k's kept
+ties said where they happen, counts in the singular, legends and labels clear of titles, and each candidate's
+probability at several temperatures against softmax(logits / T) over the whole vocabulary."""
+
+import math
 
 import pytest
+import torch
 
-from playground.plots import stage_figure
+from playground.plots import stage_figure, temperature_figure
 from playground.plots.distributions import CHOSEN_RISE
 from playground.plots.draft_tree import draft_tree_figure
 from playground.plots.style import STAGE_LABELS, ordinal, stage_label
+from playground.plots.temperatures import temperature_table
 from playground.trace import STAGES, DraftInfo, Emitted, Speculative, SpeculativeRound, TreeNode
 from playground.ui.views import take_choices
 from tests.plots.hand_built import hand_trace
@@ -14,6 +19,7 @@ from tests.plots.hand_built import hand_trace
 # A 12-token vocabulary whose 5th and 6th logits tie: top-k 5 keeps both (transformers keeps every score equal
 # to the k-th), so 6 tokens are left.
 TIED = [3.0, 2.5, 2.0, 1.5, 1.0, 1.0, 0.5, 0.0, -0.5, -1.0, -1.5, -2.0]
+TEMPERATURES = (0.3, 0.7, 1.0, 1.5)
 
 
 def texts(fig) -> list[str]:
@@ -104,3 +110,42 @@ def test_the_chosen_label_has_its_own_band_under_the_title_and_its_note(penalty)
     assert chosen.yref == "paper" and chosen.y == 1.0 and chosen.ay == -CHOSEN_RISE and chosen.ax == 0
     assert band >= CHOSEN_RISE + 6 + 8
     assert fig.layout.margin.t >= title.pad.b + 17 + 8  # and the title's own line (17 px text) fits in the margin
+
+
+def full_softmax(logits: list[float], t: float) -> list[float]:
+    return torch.softmax(torch.tensor(logits, dtype=torch.float64) / t, dim=0).tolist()
+
+
+def test_the_temperature_table_is_the_softmax_over_the_whole_vocabulary():
+    vocabulary = [math.sin(7 * i) * 4 for i in range(300)]  # (V=300,) logits, no ties
+    log_z = {
+        f"{t:g}": torch.logsumexp(torch.tensor(vocabulary, dtype=torch.float64) / t, 0).item() for t in TEMPERATURES
+    }
+    shown = sorted(range(300), key=lambda i: -vocabulary[i])[:10]  # what a step records: the top of the ranking
+    table = temperature_table([vocabulary[i] for i in shown], log_z)
+    assert list(table) == list(TEMPERATURES)
+    for t, probs in table.items():
+        softmax = full_softmax(vocabulary, t)
+        assert probs == pytest.approx([softmax[i] for i in shown], rel=1e-12)
+        assert probs == sorted(probs, reverse=True)  # dividing by T > 0 keeps the order
+    assert table[0.3][0] > table[0.7][0] > table[1.0][0] > table[1.5][0]  # a colder T sharpens
+
+
+def test_the_temperature_view_shows_each_temperature_with_the_same_top_token():
+    trace = hand_trace(TIED, k=5, temperatures=TEMPERATURES)
+    fig = temperature_figure(trace, 0)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [b.name for b in bars] == ["T = 0.3", "T = 0.7", "T = 1", "T = 1.5"]
+    columns = [a.text for a in fig.layout.annotations]  # one title per column: T, then its most likely token
+    assert columns == [f"T = {t:g}<br>1. t0: {max(full_softmax(TIED, t)):.2f}" for t in TEMPERATURES]
+    assert "'t0' is the most likely token at every T" in fig.layout.title.text
+    for bar, t in zip(bars, TEMPERATURES, strict=True):
+        exact = full_softmax(TIED, t)  # the candidates are the whole vocabulary here, best first
+        assert list(bar.x[:10]) == pytest.approx(sorted(exact, reverse=True)[:10], rel=1e-9)
+        assert bar.x[-1] == pytest.approx(sum(sorted(exact, reverse=True)[10:]), abs=1e-9)  # the other 2 tokens
+        assert bar.y[-1] == "the other 2 tokens"
+
+
+def test_the_temperature_view_says_when_a_trace_cannot_give_exact_numbers():
+    fig = temperature_figure(hand_trace(TIED), 0)  # written before steps kept their normalisers
+    assert "cannot be shown exactly" in fig.layout.annotations[0].text and not fig.data
