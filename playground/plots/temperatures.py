@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.characters import candidate_text, pending_before
-from playground.plots.style import BLUE, GREY, VERMILLION, counted, placeholder, preview, show_token
+from playground.plots.style import BLUE, GREY, VERMILLION, placeholder, preview, show_token
 from playground.trace import Trace
 
 SHOWN = 10  # candidates per column: the top of the ranking, which every temperature keeps in the same order
@@ -59,7 +59,8 @@ def temperature_figure(trace: Trace, index: int) -> go.Figure:
     table = temperature_table([c.logit for c in cands], step.log_z)
     tokens = [show_token(candidate_text(c, pending)) for c in cands]
     labels = [f"{i + 1}. {preview(token, LABEL)}" for i, token in enumerate(tokens)]
-    rest = f"the other {counted(trace.model.vocab_size - len(cands), 'token')}"
+    others = trace.model.vocab_size - len(cands)
+    rest = f"the other {others:,} token" + ("" if others == 1 else "s")
     fig = make_subplots(
         rows=1, cols=len(table), shared_yaxes=True, horizontal_spacing=0.02,
         subplot_titles=[_column_title(t, probs, labels) for t, probs in table.items()],
@@ -90,8 +91,8 @@ def temperature_figure(trace: Trace, index: int) -> go.Figure:
             "<br><sup>p = exp(logit / T) / its sum over the whole vocabulary, exact, from the run's one forward "
             "pass (the raw logits: penalties and filters left out)</sup>"
         ),
-        height=120 + 28 * (len(labels) + 1),
-        margin=dict(t=110, l=10, r=10),
+        height=145 + 28 * (len(labels) + 1),
+        margin=dict(t=135, l=10, r=10),
     )
     return fig
 
