@@ -55,12 +55,18 @@ def entropy(scores: torch.Tensor) -> torch.Tensor:
 def log_normalizers(raw_logits: torch.Tensor, temperatures: tuple[float, ...]) -> torch.Tensor:
     """ln sum_v exp(raw_logit_v / T) over the whole vocabulary, for each T: with a token's raw logit, its exact
     probability at temperature T, exp(logit / T - that), whichever T the run used. (B, V) -> (B, len(temperatures))
+    float64.
 
-    In float64, so a probability far down the tail keeps its digits; one (B, V) division at a time, so a
-    verify pass's many rows never hold (B, T, V) at once.
+    Shifted by each row's largest logit, the sum is taken in float32 (as the trace's probabilities are), one T at a
+    time so a verify pass's many rows never hold (B, T, V) at once. Each exponent is clamped at -80: below it,
+    exp gives subnormal floats, which a CPU computes many times slower, and every such term together moves the
+    sum by less than V * e^-80 of its first term, e^0 = 1.
     """
-    raw = raw_logits.double()
-    return torch.stack([torch.logsumexp(raw / t, dim=-1) for t in temperatures], dim=-1)
+    top = raw_logits.float().max(dim=-1, keepdim=True).values  # (B, 1)
+    shifted = raw_logits.float() - top  # (B, V), at most 0
+    sums = torch.stack([torch.exp((shifted / t).clamp(min=-80.0)).sum(dim=-1) for t in temperatures], dim=-1)
+    scale = torch.tensor(temperatures, dtype=torch.float64, device=top.device)  # (T,)
+    return top.double() / scale + sums.double().log()  # (B, T)
 
 
 def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:

@@ -24,12 +24,13 @@ RUNS = {
 
 
 def test_log_normalizers_are_the_log_sum_exp_of_the_scaled_logits():
-    logits = torch.tensor([[2.0, 1.0, -1.0, 0.5], [0.0, 0.0, 0.0, 0.0]])  # (B=2, V=4)
-    found = log_normalizers(logits, (0.5, 1.0, 2.0))
-    assert found.shape == (2, 3) and found.dtype == torch.float64
-    for t, column in zip((0.5, 1.0, 2.0), found.T, strict=True):
-        expected = [math.log(sum(math.exp(x / t) for x in row)) for row in logits.tolist()]
-        assert column.tolist() == pytest.approx(expected, rel=1e-12)
+    # (B=3, V=4): a spread row, equal logits, and a row whose tail lies far below e^-80 at every T.
+    logits = torch.tensor([[2.0, 1.0, -1.0, 0.5], [0.0, 0.0, 0.0, 0.0], [30.0, 29.5, -60.0, -90.0]])
+    found = log_normalizers(logits, (0.3, 1.0, 2.0))
+    assert found.shape == (3, 3) and found.dtype == torch.float64
+    for t, column in zip((0.3, 1.0, 2.0), found.T, strict=True):
+        expected = [max(row) / t + math.log(sum(math.exp((x - max(row)) / t) for x in row)) for row in logits.tolist()]
+        assert column.tolist() == pytest.approx(expected, rel=1e-7)  # float32 sums, as the trace's probabilities
     assert found[1].tolist() == pytest.approx([math.log(4)] * 3)  # equal logits: every T gives ln V
 
 
