@@ -37,6 +37,9 @@ STAGES = (
 )
 # Stages that only remove tokens. Candidates are ranked by the distribution just before them (penalties left
 # out, `recording.ranking_scores`), so a step shows what a filter took away, not only what survived.
+# The temperatures a step records its normalisers at (Step.log_z): the step's candidates at each, exactly, from
+# the one forward pass the run made.
+TABLE_TEMPERATURES = (0.3, 0.7, 1.0, 1.5)
 FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
 ORIGINS = ("inherited", "forced")
@@ -103,6 +106,10 @@ class Step:
     # Tokens of the vocabulary left with a probability above 0 in the final distribution (what top-k, top-p and
     # the other filters kept); None in traces written before it was recorded.
     kept: int | None = None
+    # ln sum_v exp(logit_v / T) over the whole vocabulary of raw logits, for each T of TABLE_TEMPERATURES, keyed
+    # by T as text ("0.3"): with a candidate's raw logit it gives the token's exact probability at temperature T,
+    # exp(logit / T - log_z[T]). None in traces written before it was recorded.
+    log_z: dict[str, float] | None = None
 
 
 @dataclass
@@ -386,8 +393,9 @@ class Trace:
         no origin, a run that is not a branch no branch)."""
         data = asdict(self)
         for step in data["steps"]:
-            if step["origin"] is None:
-                del step["origin"]
+            for key in ("origin", "log_z"):
+                if step[key] is None:
+                    del step[key]
             for candidate in step["candidates"]:
                 if candidate["bytes"] is None:
                     del candidate["bytes"]
@@ -502,6 +510,8 @@ def _check_step(step: Step, position: int, token: int) -> None:
         raise ValueError(f"{where}.chosen.rank must be at least 1")
     if step.kept is not None and step.kept < 1:
         raise ValueError(f"{where}.kept must be at least 1")
+    if step.log_z is not None and not all(_temperature(key) for key in step.log_z):
+        raise ValueError(f"{where}.log_z must be keyed by temperatures above 0")
     if not _hex(step.chosen.bytes):
         raise ValueError(f"{where}.chosen.bytes must be the token's bytes as lowercase hex")
     for number, candidate in enumerate(step.candidates):
@@ -511,6 +521,14 @@ def _check_step(step: Step, position: int, token: int) -> None:
             raise ValueError(f"{where}.candidates[{number}] names a stage not in {', '.join(STAGES)}")
         if not all(_probability(p) for p in candidate.probs.values()):
             raise ValueError(f"{where}.candidates[{number}].probs must be probabilities (0 to 1)")
+
+
+def _temperature(key: str) -> bool:
+    """A temperature written as text ("0.3"): a finite number above 0."""
+    try:
+        return 0.0 < float(key) < math.inf
+    except ValueError:
+        return False
 
 
 def _probability(value: float) -> bool:
@@ -567,6 +585,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         candidates=[Candidate(**c) for c in data["candidates"]],
         origin=data.get("origin"),
         kept=data.get("kept"),
+        log_z=data.get("log_z"),
     )
 
 

@@ -15,7 +15,7 @@ import torch
 from playground.engine.placement import read_values
 from playground.engine.processors import HISTORY_STAGES
 from playground.engine.token_bytes import token_bytes
-from playground.trace import FILTER_STAGES, Candidate, Chosen, Step
+from playground.trace import FILTER_STAGES, TABLE_TEMPERATURES, Candidate, Chosen, Step
 
 
 @dataclass
@@ -29,6 +29,7 @@ class RowSummary:
     stage_names: list[str]
     entropy: list[float]  # (B,) nats, of the final distribution
     kept: list[int]  # (B,) tokens with a probability above 0 in the final distribution
+    log_z: list[list[float]]  # (B, len(TABLE_TEMPERATURES)) ln sum_v exp(raw_logit_v / T), `log_normalizers`
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
     # chosen token put in the last top slot, forced tokens) may rank anywhere: `tail_ranks` (B, N - ranked + 1)
     # holds their 1-based ranks among all V tokens.
@@ -49,6 +50,23 @@ def entropy(scores: torch.Tensor) -> torch.Tensor:
     logp = torch.log_softmax(scores.float(), dim=-1)
     p = logp.exp()
     return -(p * torch.where(p > 0, logp, torch.zeros_like(logp))).sum(dim=-1)
+
+
+def log_normalizers(raw_logits: torch.Tensor, temperatures: tuple[float, ...]) -> torch.Tensor:
+    """ln sum_v exp(raw_logit_v / T) over the whole vocabulary, for each T: with a token's raw logit, its exact
+    probability at temperature T, exp(logit / T - that), whichever T the run used. (B, V) -> (B, len(temperatures))
+    float64.
+
+    Shifted by each row's largest logit, the sum is taken in float32 (as the trace's probabilities are), one T at a
+    time so a verify pass's many rows never hold (B, T, V) at once. Each exponent is clamped at -80: below it,
+    exp gives subnormal floats, which a CPU computes many times slower, and every such term together moves the
+    sum by less than V * e^-80 of its first term, e^0 = 1.
+    """
+    top = raw_logits.float().max(dim=-1, keepdim=True).values  # (B, 1)
+    shifted = raw_logits.float() - top  # (B, V), at most 0
+    sums = torch.stack([torch.exp((shifted / t).clamp(min=-80.0)).sum(dim=-1) for t in temperatures], dim=-1)
+    scale = torch.tensor(temperatures, dtype=torch.float64, device=top.device)  # (T,)
+    return top.double() / scale + sums.double().log()  # (B, T)
 
 
 def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:
@@ -140,9 +158,10 @@ def summarize_rows(
     probs = torch.stack([torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged])  # (S, B, N)
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
     chosen = () if must_include is None else (must_include,)
-    figures = (entropy(staged[-1][1]), ranks, kept, *chosen, *also)
+    log_z = log_normalizers(raw_logits, TABLE_TEMPERATURES)  # (B, 4)
+    figures = (entropy(staged[-1][1]), ranks, kept, log_z, *chosen, *also)
     values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
-    ids, removed_by, logits, stage_probs, row_entropy, ranks, kept = values[:7]
+    ids, removed_by, logits, stage_probs, row_entropy, ranks, kept, log_z = values[:8]
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
@@ -153,10 +172,11 @@ def summarize_rows(
         stage_names=names,
         entropy=row_entropy,
         kept=kept,
+        log_z=log_z,
         ranked=ranked,
         tail_ranks=ranks,
-        chosen=values[7] if chosen else None,
-        also=values[7 + len(chosen) :],
+        chosen=values[8] if chosen else None,
+        also=values[8 + len(chosen) :],
     )
 
 
@@ -227,6 +247,7 @@ def to_step(
         entropy=max(0.0, summary.entropy[row]),
         candidates=candidates,
         kept=summary.kept[row],
+        log_z={f"{t:g}": value for t, value in zip(TABLE_TEMPERATURES, summary.log_z[row], strict=True)},
     )
 
 

@@ -16,9 +16,11 @@ from playground.plots.style import (
     VERMILLION,
     counted,
     hover_escape,
+    ordinal,
     preview,
     show_token,
     spaced_hex,
+    stage_label,
 )
 from playground.trace import FILTER_STAGES, STAGES, Trace
 
@@ -31,6 +33,15 @@ def _stages_of(step) -> list[str]:
 
 
 LABEL = 14  # characters of a candidate's token in its axis label
+
+
+# Above the plot area, in pixels: the title (and the penalty note as its subtitle) stands on a band that holds
+# the "chosen" label, its arrow's length plus the text, so the label is never drawn over either line. The legend
+# stands right of the plot area, clear of both axis titles.
+CHOSEN_RISE = 20  # the "chosen" arrow's length: its text is centred this far above the plot area
+CHOSEN_BAND = 36  # CHOSEN_RISE plus half a line of text and a gap
+TITLE_LINE = 28  # the title's line (17 px text)
+NOTE_LINE = 20  # the subtitle's line
 
 
 def stage_figure(trace: Trace, index: int) -> go.Figure:
@@ -60,12 +71,46 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
             marker_color=STAGE_COLOURS[stage],
             hovertemplate="%{x}<br>" + STAGE_LABELS[stage] + ": %{y:.4f}<extra></extra>",
         )
+    _cut_marks(fig, trace, index, labels)
+    penalized = _penalty_marks(fig, trace, index, labels)
+    chosen = next((label for label, c in zip(labels, cands, strict=True) if c.id == step.chosen.id), None)
+    if chosen is not None:
+        fig.add_annotation(
+            x=chosen, y=1.0, yref="paper", text="chosen", showarrow=True, ax=0, ay=-CHOSEN_RISE, arrowcolor=BLUE,
+            font=dict(color=BLUE), yanchor="middle",
+        )  # fmt: skip
+    if cands and "top_p" in cands[0].probs:
+        _cumulative(fig, step, labels, trace.settings.get("top_p", 1.0))
+    note = None
+    if penalized:
+        note = f"{counted(penalized, 'candidate')} already in the context (marked ⟲): the repetition penalty moved "
+        note += "each one's p as labelled; hover for where it appeared"
+    # Plotly stands the title's first line on `band` and draws the subtitle below it, into the band.
+    band = CHOSEN_BAND + (NOTE_LINE if note else 0)
+    fig.update_layout(
+        title=dict(
+            text=_title(trace, index, pending), subtitle=dict(text=note), yref="paper", y=1, yanchor="bottom",
+            pad=dict(b=band),
+        ),
+        barmode="group",
+        yaxis=dict(title="probability", range=[0, 1.05]),
+        xaxis=dict(title="candidates, ranked by the model before penalties and filters", tickangle=-45,
+                   automargin=True),
+        legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
+        margin=dict(t=band + TITLE_LINE + 8, b=120),
+    )  # fmt: skip
+    return fig
+
+
+def _cut_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> None:
+    """Marks every candidate of step `index` that a stage removed with the stage's control ("✂ Top-k"), or, for
+    the n-gram ban, with the n-gram it would repeat."""
     ngram = int(trace.settings.get("no_repeat_ngram_size") or 0)
     texts = token_texts(trace) if ngram else {}
-    for label, c in zip(labels, cands, strict=True):
+    for label, c in zip(labels, trace.steps[index].candidates, strict=True):
         if not c.removed_by:
             continue
-        text, why = f"✂ {c.removed_by}", None
+        text, why = f"✂ {stage_label(c.removed_by)}", None
         repeat = repeated_ngram(trace, index, c.id, ngram) if c.removed_by == "no_repeat_ngram" else None
         if repeat is not None:
             spelled = "".join(texts.get(i, "…") for i in repeat.token_ids)
@@ -84,48 +129,48 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
             font=dict(color=VERMILLION, size=10),
             yanchor="bottom",
         )
-    penalized = _penalty_marks(fig, trace, index, labels)
-    chosen = next((label for label, c in zip(labels, cands, strict=True) if c.id == step.chosen.id), None)
-    if chosen is not None:
-        fig.add_annotation(
-            x=chosen, y=1.0, yref="paper", text="chosen", showarrow=True, arrowcolor=BLUE, font=dict(color=BLUE)
-        )
-    top_p = trace.settings.get("top_p", 1.0)
-    if cands and "top_p" in cands[0].probs:
-        before = _stage_before(step, "top_p")
-        cumulative, total = [], 0.0
-        for c in cands:
-            total += c.probs[before]
-            cumulative.append(total)
-        fig.add_scatter(
-            name=f"cumulative ({STAGE_LABELS[before]})",
-            x=labels,
-            y=cumulative,
-            mode="lines+markers",
-            line=dict(color=ORANGE, dash="dot"),
-            yaxis="y",
-        )
-        fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"top-p = {top_p:g}")
+
+
+def _cumulative(fig: go.Figure, step, labels: list[str], top_p: float) -> None:
+    """Top-p's running total over the candidates (from the distribution it filtered) and its cut-off line."""
+    before = _stage_before(step, "top_p")
+    cumulative, total = [], 0.0
+    for c in step.candidates:
+        total += c.probs[before]
+        cumulative.append(total)
+    fig.add_scatter(
+        name=f"cumulative ({STAGE_LABELS[before]})",
+        x=labels,
+        y=cumulative,
+        mode="lines+markers",
+        line=dict(color=ORANGE, dash="dot"),
+        yaxis="y",
+    )
+    fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"{stage_label('top_p')} = {top_p:g}")
+
+
+def _title(trace: Trace, index: int, pending: bytes) -> str:
+    """The step's first title line: who chose which token, how likely, the entropy, and what the filters left."""
+    step = trace.steps[index]
     # A branch's forced steps were not chosen by the model: say who chose them.
     who = {"forced": "you took", "inherited": "inherited"}.get(step.origin, "chose")
     raw = f"bytes {spaced_hex(step.chosen.bytes)} of a split character, " if step.chosen.bytes else ""
     token = show_token(candidate_text(step.chosen, pending))
-    # How many tokens the filters left: a recorded top 20 cannot show top-p keeping 60.
-    left = f", {counted(step.kept, 'token')} left" if step.kept and FILTER_STAGES & set(_stages_of(step)) else ""
     title = f"Step {index + 1}: {who} {token!r} ({raw}p = {step.chosen.prob:.3f}, entropy {step.entropy:.2f} nats"
-    title += f"{left})"
-    if penalized:
-        title += f"<br><sup>{counted(penalized, 'candidate')} already in the context (marked ⟲): "
-        title += "the repetition penalty moved each one's p as labelled; hover for where it appeared</sup>"
-    fig.update_layout(
-        title=title,
-        barmode="group",
-        yaxis=dict(title="probability", range=[0, 1.05]),
-        xaxis=dict(title="candidates, ranked by the model before penalties and filters", tickangle=-45),
-        legend=dict(orientation="h", y=-0.35),
-        margin=dict(t=60, b=120),
-    )
-    return fig
+    return f"{title}{_left(trace, step)})"
+
+
+def _left(trace: Trace, step) -> str:
+    """How many tokens the filters left (a recorded top 20 cannot show top-p keeping 60), and why more than k
+    are left after top-k: transformers' TopKLogitsWarper keeps every token whose score ties the k-th."""
+    stages = set(_stages_of(step))
+    if not step.kept or not FILTER_STAGES & stages:
+        return ""
+    left = f", {counted(step.kept, 'token')} left"
+    k = int(trace.settings.get("top_k") or 0)
+    if "top_k" in stages and step.kept > k > 0:  # the later filters only remove: a tie at the k-th kept more
+        left += f": {stage_label('top_k')} {k} keeps a tie at the {ordinal(k)} score"
+    return left
 
 
 def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> int:

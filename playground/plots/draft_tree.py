@@ -11,7 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, hover_escape, show_token
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, counted, hover_escape, show_token
 from playground.trace import SpeculativeRound, Trace, TreeNode
 
 
@@ -96,12 +96,13 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
     fig.update_layout(
         title=(
             f"round {rounds.index(r) + 1} of {len(rounds)}: {len(tree) - 1} guesses, {depth} deep, checked in one "
-            f"pass · {accepted} accepted + the target's own = {accepted + 1} tokens"
+            f"pass · {accepted} accepted + the target's own = {counted(accepted + 1, 'token')}"
         ),
         xaxis=dict(title="tokens after the root (the text's last token)", dtick=1, range=[-0.3, depth + 1.8]),
         yaxis=dict(visible=False, autorange="reversed"),
         height=max(300, 26 * (max(rows) + 1) + 140),
-        legend=dict(orientation="h", y=-0.15),
+        # Right of the plot area, where neither the x-axis title below nor a token's label can be under it.
+        legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
     )
     return fig
 

@@ -3,7 +3,7 @@ deficiency, and a way to show tokens whose text is whitespace or control charact
 
 from typing import Any
 
-from playground.knobs import KNOBS
+from playground.knobs import BY_NAME
 
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
@@ -32,35 +32,34 @@ STAGE_COLOURS = {
     "eta_cutoff": WINE,
     "final": BLUE,
 }
-STAGE_LABELS = {
-    "raw": "raw",
-    "repetition_penalty": "after repetition penalty",
-    "no_repeat_ngram": "after no-repeat n-gram",
-    "min_new_tokens": "after min new tokens",
-    "temperature": "after temperature",
-    "top_k": "after top-k",
-    "top_p": "after top-p",
-    "min_p": "after min-p",
-    "typical_p": "after typical-p",
-    "epsilon_cutoff": "after epsilon cutoff",
-    "eta_cutoff": "after eta cutoff",
-    "final": "final",
-}
+# A stage is named on the page as the control that sets it is (its knob's label): "Top-k", not "top_k". The
+# n-gram ban's control is named for its size; "raw" and "final" have no control and keep their names.
+STAGE_KNOBS = {"no_repeat_ngram": "no_repeat_ngram_size"}
+
+
+def stage_label(stage: str) -> str:
+    """What the page calls a stage: its control's label ("top_k" -> "Top-k"), or the name itself ("raw")."""
+    knob = BY_NAME.get(STAGE_KNOBS.get(stage, stage))
+    return stage if knob is None else knob.label
+
+
+# The distribution after each stage, as a legend names it.
+STAGE_LABELS = {stage: stage if stage in ("raw", "final") else f"after {stage_label(stage)}" for stage in STAGE_COLOURS}
 
 
 def stage_setting(stage: str, settings: dict[str, Any]) -> str:
     """A stage named as the page's control for it, in lower case, with the value `settings` give it: "top-k 50",
-    "no-repeat n-gram 3", "epsilon cutoff 0.0003". A stage no control sets ("raw") is named as STAGE_LABELS has it.
+    "no-repeat n-gram 3", "epsilon cutoff 0.0003". A stage no control sets ("raw") is named as it is.
 
     Args:
-        stage: a key of STAGE_LABELS.
+        stage: a key of STAGE_COLOURS.
         settings: the run's settings as a dict (`Settings.to_dict`, a trace's `settings`).
     """
-    name = STAGE_LABELS[stage].removeprefix("after ")
-    knob = next((k for k in KNOBS if k.label.lower() == name), None)  # the labels say "top-k" as the page does
-    if knob is None or settings.get(knob.name) is None:
+    name = stage_label(stage).lower()
+    knob = STAGE_KNOBS.get(stage, stage)
+    if knob not in BY_NAME or settings.get(knob) is None:
         return name
-    return f"{name} {settings[knob.name]:g}"
+    return f"{name} {settings[knob]:g}"
 
 
 def show_token(text: str) -> str:
@@ -79,6 +78,12 @@ def show_token(text: str) -> str:
 def counted(n: int, noun: str) -> str:
     """ "1 candidate", "3 candidates"."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def ordinal(n: int) -> str:
+    """ "1st", "2nd", "3rd", "4th", "11th", "21st"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def spaced_hex(hex_bytes: str) -> str:

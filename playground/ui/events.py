@@ -68,7 +68,7 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     parts.views.step.change(
         step_view,
         inputs=[parts.last_trace, parts.views.step],
-        outputs=[parts.views.step_plot, parts.views.take],
+        outputs=[parts.views.step_plot, parts.views.take, parts.views.temperature_plot],
         api_visibility="private",
     )
     parts.views.draft_round.change(

@@ -264,6 +264,8 @@ def build_views(parts: Parts, models: list[str]) -> None:
                 parts.branch_button = gr.Button("Continue from here", scale=1, elem_id="branch")
             gr.Markdown(explain("branch"))
             step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
+            gr.Markdown(explain("temperatures"))
+            temperature_plot = gr.Plot(label="The same step at other temperatures", elem_id="temperature-plot")
             gr.Markdown(explain("overview"))
             overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
         with gr.Tab("Beam tree", id="beams"):
@@ -329,6 +331,7 @@ def build_views(parts: Parts, models: list[str]) -> None:
         step=step,
         step_plot=step_plot,
         take=take,
+        temperature_plot=temperature_plot,
         overview_plot=overview_plot,
         beam_plot=beam_plot,
         beam_all=beam_all,

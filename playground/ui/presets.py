@@ -140,8 +140,11 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "What temperature changes, step by step",
-            "Generate: this greedy run is A. Then choose Sampling, set Temperature to 1.5 and Top-k to 0, and "
-            "press Compare in the Compare tab: B reads A's text, so at every step both answer the same question. "
+            "Generate, and look under Token distributions at the same step at other temperatures: dividing the "
+            "logits by T never reorders the tokens, so the top token is the same in every column, only how far it "
+            "leads changes (move the Step slider). This greedy run is A. Then choose Sampling, set Temperature to "
+            "1.5 and Top-k to 0, and press Compare in the Compare tab: B reads A's text, so at every step both "
+            "answer the same question. "
             "The curve is how far temperature 1.5 moves each step's distribution, and B's own text shows where "
             "it would have gone another way. Then set Top-k back to 50: it rules out every token past the 50th, "
             "which A could take, so KL becomes infinite (drawn at the top, and the line names a token top-k 50 "

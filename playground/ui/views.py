@@ -7,10 +7,10 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.characters import candidate_text, pending_before
-from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure
+from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure, temperature_figure
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
-from playground.plots.style import placeholder, preview, show_token
+from playground.plots.style import placeholder, preview, show_token, stage_label
 from playground.trace import Candidate, ModelInfo, Trace
 from playground.ui.tokens import others
 
@@ -27,13 +27,14 @@ def shown_model(trace: Trace | None) -> Any:
     return gr.update() if trace is None else model_line(trace.model, trace.timing.load_s)
 
 
-def step_view(trace: Trace | None, step: Any) -> tuple[Any, Any]:
-    """The stage-by-stage figure of one step (1-based, as the slider shows it), and the tokens one could take
-    there instead."""
+def step_view(trace: Trace | None, step: Any) -> tuple[Any, Any, Any]:
+    """The stage-by-stage figure of one step (1-based, as the slider shows it), the tokens one could take there
+    instead, and the step's candidates at several temperatures."""
     if trace is None or not trace.steps:
-        return placeholder("Generate some text to see how each token was chosen."), take_choices(None, 0)
+        empty = placeholder("Generate some text to see how each token was chosen.")
+        return empty, take_choices(None, 0), empty
     index = min(max(int(step or 1), 1), len(trace.steps)) - 1
-    return stage_figure(trace, index), take_choices(trace, index)
+    return stage_figure(trace, index), take_choices(trace, index), temperature_figure(trace, index)
 
 
 def take_choices(trace: Trace | None, index: int) -> Any:
@@ -47,7 +48,7 @@ def take_choices(trace: Trace | None, index: int) -> Any:
 
 
 def _take_label(candidate: Candidate, pending: bytes) -> str:
-    removed = f", removed by {candidate.removed_by}" if candidate.removed_by else ""
+    removed = f", removed by {stage_label(candidate.removed_by)}" if candidate.removed_by else ""
     return f"{show_token(candidate_text(candidate, pending))}  (p = {candidate.probs.get('final', 0.0):.3f}{removed})"
 
 
@@ -57,6 +58,7 @@ class Views(NamedTuple):
     step: Any  # the Step slider's update
     step_plot: Any  # that step's candidates at every stage
     take: Any  # the tokens one could take at that step instead (the "Take instead" dropdown)
+    temperature_plot: Any  # that step's candidates at several temperatures
     overview_plot: Any  # every step's chosen probability and entropy
     beam_plot: Any  # the beam tree
     beam_all: Any  # whether it draws every pruned candidate (off for each new run)
@@ -75,6 +77,7 @@ def all_views(trace: Trace | None) -> Views:
             empty,
             take_choices(None, 0),
             empty,
+            empty,
             _beam(trace),
             gr.Checkbox(value=False),
             _accept(trace),
@@ -86,6 +89,7 @@ def all_views(trace: Trace | None) -> Views:
         step=gr.Slider(minimum=1, maximum=max(steps, 2), value=first + 1, step=1, interactive=steps > 1),
         step_plot=stage_figure(trace, first),
         take=take_choices(trace, first),
+        temperature_plot=temperature_figure(trace, first),
         overview_plot=overview_figure(trace),
         beam_plot=_beam(trace),
         beam_all=gr.Checkbox(value=False),

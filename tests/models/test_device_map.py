@@ -74,7 +74,7 @@ def test_max_memory_reads_as_accelerate_takes_it(monkeypatch):
 def test_max_memory_without_a_device_map_is_named_not_ignored(tiny_dir, monkeypatch):
     monkeypatch.delenv("PLAYGROUND_DEVICE_MAP", raising=False)
     monkeypatch.setenv("PLAYGROUND_MAX_MEMORY", "cpu=1GiB")
-    with pytest.raises(ModelLoadError, match="PLAYGROUND_MAX_MEMORY caps .* needs PLAYGROUND_DEVICE_MAP=auto"):
+    with pytest.raises(ModelLoadError, match=r"PLAYGROUND_MAX_MEMORY caps .* needs PLAYGROUND_DEVICE_MAP=auto"):
         load_model(tiny_dir, "fp32")
 
 

@@ -60,7 +60,7 @@ def test_the_stage_view_marks_every_candidate_in_the_context_with_its_fall(penal
         for mark, c in zip(marks, in_context, strict=True):
             assert mark.text == f"⟲ {c.probs['raw']:.2f}→{c.probs['repetition_penalty']:.2f}"
             assert c.probs["repetition_penalty"] < c.probs["raw"]  # a penalty above 1 pushes it down
-        assert f"{len(in_context)} candidate" in stage_figure(penalized, index).layout.title.text
+        assert f"{len(in_context)} candidate" in stage_figure(penalized, index).layout.title.subtitle.text
 
 
 @pytest.mark.parametrize(("n", "at_least"), [(1, 30), (2, 2)])

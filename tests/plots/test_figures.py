@@ -43,7 +43,7 @@ def test_stage_figure_has_a_bar_group_per_stage_and_cuts_removed_tokens(traces):
     trace = traces["sample"]
     fig = stage_figure(trace, 3)
     bars = [t for t in fig.data if t.type == "bar"]
-    assert [b.name for b in bars] == ["raw", "after min new tokens", "after temperature", "after top-k", "after top-p"]
+    assert [b.name for b in bars] == ["raw", "after Min new tokens", "after Temperature", "after Top-k", "after Top-p"]
     assert all(len(b.x) == 20 for b in bars)
     step = trace.steps[3]
     cut = [a.text for a in fig.layout.annotations if a.text.startswith("✂")]
