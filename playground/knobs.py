@@ -17,6 +17,7 @@ from playground.settings import (
     BEAM_STRATEGIES,
     MAX_DRAFT_TOKENS,
     MAX_MASS_DEPTH,
+    MAX_SPEEDUP_PAIRS,
     MAX_TREE_SIZE,
     MEDUSA,
     PRECISIONS,
@@ -168,7 +169,8 @@ KNOBS = (
     Knob("measure_speedup", "Measure speed-up",
          "speculative: also time plain decoding of as many tokens and report the speed-up", SPECULATIVE,
          dict(action="store_true", default=None),
-         Widget("checkbox", info="Also time plain decoding (twice the wait)", value=True, side=False)),
+         Widget("checkbox", info="Times plain and speculative decoding 3 times each (six times the wait)", value=True,
+                side=False)),
     Knob("stop", "Stop strings", "stop string (repeatable)", cli=dict(action="append"),
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
     Knob("draft_precision", "Draft precision", "speculative: the draft model's precision", SPECULATIVE,
@@ -196,6 +198,9 @@ KNOBS = (
          dict(choices=("constant", "adaptive")), drafts=("model", PROMPT_LOOKUP)),
     Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
          SPECULATIVE, dict(type=whole_arg), drafts=(PROMPT_LOOKUP,)),
+    Knob("speedup_pairs", "Speed-up pairs", "speculative with --measure-speedup: time plain and speculative "
+         f"decoding alternately this many times each, report the median (1-{MAX_SPEEDUP_PAIRS})", SPECULATIVE,
+         dict(type=whole_arg)),
     Knob("top_n", "Top candidates", "candidates recorded per step", cli=dict(type=whole_arg)),
     # A branch (the page's "continue from here"; the command line's --continue-from sets both).
     Knob("prefix_ids", "Forced tokens", "token ids the output starts with, comma-separated: a branch's parent "

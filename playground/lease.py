@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
+from playground.speedup import timing_order
 
 START_SECONDS = 5.0  # the worker's start and moving the model's tensors onto the GPU
 LOAD_SECONDS = 20.0  # loading one more (model, precision) inside the lease
@@ -62,11 +63,12 @@ def pass_estimate(settings: Settings) -> float:
 
 def passes(settings: Settings, kind: str) -> int:
     """Decoding passes a request of `kind` makes: "run" (Generate, a branch, Sample many), "compare" (B reads
-    A's text, then writes its own) or "mass" (priced as one pass). Measuring the speed-up adds plain decoding of
-    as many tokens."""
+    A's text, then writes its own) or "mass" (priced as one pass). Measuring the speed-up times plain and
+    speculative decoding of as many tokens alternately, `speedup_pairs` times each, the run itself the first
+    speculative timing (`playground.engine.speedup_timing`)."""
     count = 2 if kind == "compare" else 1
     if settings.strategy == "speculative" and settings.measure_speedup:
-        count += 1
+        count += len(timing_order(settings.speedup_pairs)) - 1
     return count
 
 

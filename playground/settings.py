@@ -128,6 +128,7 @@ class Settings:
     tree_size: int = 8  # speculative with Medusa heads; guesses verified per round (the draft tree's nodes)
     do_sample: bool = False  # speculative; sample with the speculative sampling rule, else greedy
     measure_speedup: bool = False  # speculative; then also time plain decoding of as many tokens, for the speed-up
+    speedup_pairs: int = 3  # with measure_speedup: plain and speculative decoding timed alternately, this many each
     top_n: int = 20  # candidates recorded per step in the trace
     chat: bool | None = None  # apply the chat template; None means "when the model has one"
     # A branch: generated tokens forced before the strategy decides (the parent run's up to the branch point, then
@@ -273,6 +274,7 @@ class Settings:
         )
         _check_int("prompt_lookup_ngram", self.prompt_lookup_ngram, 1, 8)
         _check_int("tree_size", self.tree_size, 1, MAX_TREE_SIZE)
+        _check_int("speedup_pairs", self.speedup_pairs, 1, MAX_SPEEDUP_PAIRS)
 
     def _validate_constraints(self) -> None:
         _check(
@@ -339,6 +341,7 @@ class Settings:
 
 
 SERVER_LIMIT = " (the server's limit)"
+MAX_SPEEDUP_PAIRS = 9  # each pair is two more decoding passes
 MAX_MASS_DEPTH = 4  # tokens a mass tree looks ahead: each level is one batched forward pass
 MIN_MASS_THRESHOLD = 0.0001  # below it a level could hold 10,000 continuations
 FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.type in ("float", "float | None"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playground.speedup import speedup_text
 from playground.trace import MassTree, Trace
 
 STOP_REASON_TEXT = {
@@ -52,7 +53,7 @@ def summary(trace: Trace, detail: bool = False) -> str:
                 f"{drafter} {spec.draft_s:.2f} s, verify {spec.verify_s:.2f} s"
             )
         if spec.speedup:
-            parts.append(f"{spec.speedup:.2f}× plain decoding")
+            parts.append(f"speed-up over plain decoding {speedup_text(spec)}")
     return " · ".join(parts)
 
 

@@ -214,6 +214,19 @@ class SpeculativeRound:
 
 
 @dataclass
+class SpeedupPair:
+    """One pair of timings of "Measure speed-up": speculative decoding, then plain decoding of as many tokens."""
+
+    speculative_tokens_per_s: float
+    plain_tokens_per_s: float
+
+    @property
+    def speedup(self) -> float:
+        """The speculative rate over the plain one."""
+        return self.speculative_tokens_per_s / self.plain_tokens_per_s
+
+
+@dataclass
 class Speculative:
     draft: DraftInfo
     num_draft_tokens: int  # the setting (the start, for the adaptive schedule)
@@ -226,11 +239,13 @@ class Speculative:
     draft_calls: int
     draft_s: float
     verify_s: float
-    plain_tokens_per_s: float | None = None  # only with measure_speedup: plain decoding's rate, same request
-    speedup: float | None = None  # and the speculative run's rate over it
+    plain_tokens_per_s: float | None = None  # only with measure_speedup: plain decoding's rate (median), same request
+    speedup: float | None = None  # and the median of the pairs' speed-ups (a trace from before pairs: one reading)
     # Medusa heads: for depth d = 1, 2, ..., the share of rounds whose tree reached depth d that accepted a token
     # at depth d.
     acceptance_by_depth: list[float] | None = None
+    # Measure speed-up's timings in the order taken, speculative then plain, alternately (None before pairs).
+    speedup_pairs: list[SpeedupPair] | None = None
 
 
 @dataclass
@@ -405,7 +420,7 @@ class Trace:
         if data["speculative"] is not None:
             spec = data["speculative"]
             spec["draft"] = {key: value for key, value in spec["draft"].items() if value is not None}
-            for key in ("plain_tokens_per_s", "speedup", "acceptance_by_depth"):
+            for key in ("plain_tokens_per_s", "speedup", "acceptance_by_depth", "speedup_pairs"):
                 if spec[key] is None:
                     del spec[key]
             for spec_round in spec["rounds"]:
@@ -495,6 +510,9 @@ class Trace:
                             f"speculative.rounds[{index}].tree[{number}].parent must be an earlier node (-1 for the "
                             "root, node 0)"
                         )
+            for index, pair in enumerate(self.speculative.speedup_pairs or []):
+                if not (pair.speculative_tokens_per_s > 0 and pair.plain_tokens_per_s > 0):
+                    raise ValueError(f"speculative.speedup_pairs[{index}] must hold two rates above 0")
 
 
 def _check_step(step: Step, position: int, token: int) -> None:
@@ -574,7 +592,15 @@ def _speculative_from_dict(data: dict[str, Any] | None) -> Speculative | None:
         )
         for r in data["rounds"]
     ]
-    return Speculative(**{**data, "draft": DraftInfo(**data["draft"]), "rounds": rounds})
+    pairs = data.get("speedup_pairs")
+    return Speculative(
+        **{
+            **data,
+            "draft": DraftInfo(**data["draft"]),
+            "rounds": rounds,
+            "speedup_pairs": None if pairs is None else [SpeedupPair(**pair) for pair in pairs],
+        }
+    )
 
 
 def _step_from_dict(data: dict[str, Any]) -> Step:

@@ -53,6 +53,8 @@ from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, S
         ({"strategy": "constrained", "force_words": ["rain", "sun", "rain"]}, "force_words", "listed once, got 'rain'"),
         ({"strategy": "speculative", "do_sample": "yes"}, "do_sample", "true or false"),
         ({"strategy": "speculative", "measure_speedup": 1}, "measure_speedup", "true or false"),
+        ({"strategy": "speculative", "speedup_pairs": 0}, "speedup_pairs", ">= 1, got 0"),
+        ({"strategy": "speculative", "speedup_pairs": 10}, "speedup_pairs", "<= 9, got 10"),
         ({"strategy": "x" * 10_000}, "strategy", "got 'xxxxxxxx"),
         ({"repetition_penalty": 100.0001}, "repetition_penalty", "must be <= 100, got 100.0001"),
         ({"max_new_tokens": float("inf")}, "max_new_tokens", "whole number, got inf"),

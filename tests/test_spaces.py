@@ -82,3 +82,18 @@ def test_a_lease_covers_each_pass_and_grows_with_the_work(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_GPU_SECONDS", "60")
     capped = lease.lease_for(Settings(strategy="beam", num_beams=8, max_new_tokens=1000), "compare")
     assert capped.seconds <= 60 and capped.pass_seconds * 2 + lease.START_SECONDS <= 60
+
+
+def test_a_lease_counts_every_timing_of_measure_speedup(monkeypatch):
+    """The run itself, then plain and speculative decoding alternately: three pairs are six passes, and a
+    comparison's B reads A's text first."""
+    monkeypatch.delenv("PLAYGROUND_GPU_TOKEN_SECONDS", raising=False)
+    monkeypatch.delenv("PLAYGROUND_GPU_SECONDS", raising=False)
+    spec = Settings(strategy="speculative", draft_model="prompt-lookup", max_new_tokens=48)
+    measured = spec.replace(measure_speedup=True)
+    assert lease.passes(spec, "run") == 1 and lease.passes(measured, "run") == 6
+    assert lease.passes(measured, "compare") == 7
+    assert lease.passes(measured.replace(speedup_pairs=1), "run") == 2
+    each = lease.lease_for(measured)
+    assert each.seconds >= lease.START_SECONDS + 6 * each.pass_seconds
+    assert each.seconds > lease.lease_for(measured.replace(speedup_pairs=1)).seconds

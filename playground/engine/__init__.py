@@ -17,6 +17,7 @@ from playground.engine.context import Update, prepare
 from playground.engine.many import sample_many
 from playground.engine.sampling import decode_tokens
 from playground.engine.speculative import speculative_decode
+from playground.engine.speedup_timing import with_speedup
 from playground.engine.tree_speculative import tree_decode
 from playground.settings import MEDUSA, Settings
 from playground.trace import Trace
@@ -65,6 +66,8 @@ def stream(
         strategy = tree_decode
     else:
         strategy = _STRATEGIES[settings.strategy]
+    if settings.strategy == "speculative" and settings.measure_speedup:
+        strategy = with_speedup(strategy)  # times it against plain decoding once it has run
     with loaded.lock:
         yield from branched(ctx, strategy) if ctx.prefix else strategy(ctx)
 

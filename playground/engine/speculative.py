@@ -14,7 +14,6 @@ A model draft keeps the tokens of the text it has not yet seen (`drafts.py`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import time
 from collections.abc import Generator, Iterator
 
@@ -26,7 +25,6 @@ from playground.engine.drafts import ModelDraft, PromptLookupDraft
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows, to_step
-from playground.engine.sampling import decode_tokens
 from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import (
     DraftInfo,
@@ -35,7 +33,6 @@ from playground.trace import (
     Speculative,
     SpeculativeRound,
     Step,
-    Trace,
     expected_tokens,
 )
 
@@ -123,8 +120,6 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
     trace.speculative = totals(settings, drafter, rounds, target_calls, draft_s, verify_s)
-    if settings.measure_speedup:
-        add_speedup(ctx, trace)
     yield Update(text=trace.output.text, trace=trace)
 
 
@@ -222,35 +217,3 @@ def totals(
         draft_s=draft_s,
         verify_s=verify_s,
     )
-
-
-def add_speedup(ctx: RunContext, trace: Trace) -> None:
-    """Times plain decoding of as many tokens and records its rate and the speed-up in `trace.speculative`;
-    not for a run that was stopped or ran out of time, whose rate says nothing."""
-    tokens, decode_s = trace.timing.new_tokens, trace.timing.decode_s
-    if tokens and trace.output.stop_reason not in ("cancelled", "max_time"):
-        speculative_rate = tokens / decode_s if decode_s > 0 else 0.0
-        trace.speculative.plain_tokens_per_s, trace.speculative.speedup = measure_plain(ctx, tokens, speculative_rate)
-
-
-def measure_plain(ctx: RunContext, tokens: int, speculative_rate: float) -> tuple[float | None, float | None]:
-    """Times plain decoding (greedy, or sampling when the run sampled) of `tokens` tokens with the target and
-    the same filters and recording; returns its rate and the speculative run's speed-up over it.
-
-    EOS and stop strings are switched off so plain decoding makes as many tokens; the run's time limit and
-    Stop still apply (then the rate is over the tokens it made). (None, None) if it was stopped.
-    """
-    settings = ctx.settings.replace(
-        strategy="sample" if ctx.settings.do_sample else "greedy",
-        max_new_tokens=tokens,
-        min_new_tokens=tokens,
-        stop=(),
-    )
-    trace = None
-    for update in decode_tokens(dataclasses.replace(ctx, settings=settings)):
-        trace = update.trace
-    timing = trace.timing
-    if trace.output.stop_reason == "cancelled" or timing.decode_s <= 0:
-        return None, None
-    plain_rate = timing.new_tokens / timing.decode_s
-    return plain_rate, speculative_rate / plain_rate

@@ -27,7 +27,7 @@ from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
 from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import summarize_rows
-from playground.engine.speculative import add_speedup, emit, stop_after_round
+from playground.engine.speculative import emit, stop_after_round
 from playground.medusa.draft import HeadsDraft
 from playground.medusa.heads import MedusaHeads
 from playground.medusa.tree import (
@@ -144,8 +144,6 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
     trace.speculative = totals(settings, draft, rounds, heads_s, verify_s)
-    if settings.measure_speedup:
-        add_speedup(ctx, trace)
     yield Update(text=trace.output.text, trace=trace)
 
 

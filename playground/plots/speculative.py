@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, show_token
+from playground.speedup import speedup_text
 from playground.trace import Trace, expected_tokens
 
 
@@ -105,10 +107,11 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     )
     if spec.speedup:
         rate = trace.timing.new_tokens / trace.timing.decode_s if trace.timing.decode_s > 0 else 0.0
-        title += (
-            f"<br>measured speed-up over plain decoding: {spec.speedup:.2f}× "
-            f"({rate:.1f} vs {spec.plain_tokens_per_s:.1f} tokens/s)"
-        )
+        rates = f"{rate:.1f} vs {spec.plain_tokens_per_s:.1f} tokens/s"
+        if spec.speedup_pairs:  # the speculative timings' median rate, as the plain one is
+            rate = statistics.median(pair.speculative_tokens_per_s for pair in spec.speedup_pairs)
+            rates = f"median rates {rate:.1f} vs {spec.plain_tokens_per_s:.1f} tokens/s"
+        title += f"<br>measured speed-up over plain decoding: {speedup_text(spec)} ({rates})"
     fig.update_layout(
         title=title,
         height=620,

@@ -12,7 +12,8 @@ from typing import Any
 import gradio as gr
 
 from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
-from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings
+from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.trace import Trace
 
 # Every value the generate event reads, in the order of its parameters (and of the /generate API's).
 CONTROLS = ("model", "precision", "prompt", *(knob.name for knob in PAGE_KNOBS))
@@ -105,6 +106,35 @@ def make_settings(values: dict[str, Any]) -> Settings:
 def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
     """What each control shows for `settings` and `prompt`: the inverse of `make_settings` (presets use it)."""
     return {"prompt": prompt, **{knob.name: show(knob, getattr(settings, knob.name)) for knob in PAGE_KNOBS}}
+
+
+def run_controls(trace: Trace, models: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """What the controls show for the run `trace`, so that what the page shows is what runs next: its model,
+    precision, prompt and settings by control name (`control_values`), and what was left as it is, in words.
+
+    Left as they are: a model or draft model that this page does not serve (`models`, the host's allowlist), and
+    Samples unless the run drew many samples (Generate records one sample whatever the control says). Settings
+    beyond this server's limits leave every control as it is.
+    """
+    try:
+        settings = Settings.from_dict(trace.settings)
+    except SettingsError as exc:
+        return {}, [f"every control ({exc})"]
+    model = {"model": trace.model.id, "precision": trace.model.precision}
+    values = {**model, **control_values(settings, trace.prompt.text)}
+    offered = {
+        "model": models,
+        "precision": PRECISIONS,
+        "draft_model": [value for _, value in DRAFT_CHOICES] + list(models),
+    }
+    kept = []
+    for name, choices in offered.items():
+        if values[name] not in choices:
+            label = BY_NAME[name].label if name in BY_NAME else name.capitalize()
+            kept.append(f"{label} ({values.pop(name)} is not served here)")
+    if settings.num_samples == 1:
+        del values["num_samples"]
+    return values, kept
 
 
 def upgrade(values: dict[str, Any]) -> dict[str, Any]:

@@ -57,11 +57,18 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     wire_runs(demo, parts, runs)
     views = list(parts.views)
     shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
-    shown += [parts.export_button, parts.export_runs_button]
+    shown += [parts.export_button, parts.export_runs_button, *(parts.controls[name] for name in CONTROLS)]
+
+    def load_run(tree: Any, path: Any) -> tuple[Any, ...]:
+        return load_file(tree, path, runs.models)
+
+    def pick_run(tree: Any, event: gr.SelectData) -> tuple[Any, ...]:
+        return show_run(tree, event, runs.models)
+
     loaded = parts.trace_file.upload(
-        load_file, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
+        load_run, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
     )
-    picked = parts.tree_view.select(show_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
+    picked = parts.tree_view.select(pick_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
     for event in (loaded, picked):
         event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
         event.success(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], api_visibility="private")

@@ -184,9 +184,10 @@ def build_prompt(parts: Parts, models: list[str], model_id: str, precision: str,
     with gr.Row():
         controls["model"] = gr.Dropdown(models, value=model_id, label="Model", scale=3)
         controls["precision"] = gr.Dropdown(list(PRECISIONS), value=precision, label="Precision", scale=1)
-        parts.preset = gr.Dropdown(
-            list(lessons), value=None, label="Preset", info="Sets every control for one lesson", scale=3
-        )
+    # A row of its own: beside Model and Precision the box was too narrow for the longer names.
+    parts.preset = gr.Dropdown(
+        list(lessons), value=None, label="Preset", info="Sets every control for one lesson", elem_id="preset"
+    )
     with gr.Row():
         parts.lesson = gr.Markdown(visible=False, elem_id="lesson")
         # Shown once a control the preset set has moved: the lesson's text describes the preset's settings.

@@ -15,6 +15,7 @@ from playground.plots.run_tree import run_tree_figure
 from playground.run_tree import RunTree
 from playground.summary import summary
 from playground.trace import Trace
+from playground.ui.controls import CONTROLS, run_controls
 from playground.ui.files import export_runs, export_trace, read_upload
 from playground.ui.status import status_line
 from playground.ui.tokens import trace_html
@@ -71,27 +72,33 @@ def remember(tree: RunTree, trace: Trace | None) -> tuple[RunTree, str]:
     return tree, tree_value(tree)
 
 
-def shown_run(tree: RunTree, run_id: str, status: str) -> tuple[Any, ...]:
+def shown_run(tree: RunTree, run_id: str, status: str, models: list[str]) -> tuple[Any, ...]:
     """Everything the page shows for a kept run: (tree, trace, Output HTML, status line, *views, tree view,
-    the trace's export, the tree's export). The exports come in the same answer, so a download right after the
-    click saves what the click shows."""
+    the trace's export, the tree's export, *the controls in `CONTROLS` order). The exports come in the same answer,
+    so a download right after the click saves what the click shows; the controls take the run's settings
+    (`run_controls`), so the next Generate or branch runs what is shown, and the status line says so."""
     trace = tree.runs[run_id]
     tree.shown = run_id
     exports = export_trace(trace), export_runs(tree)
-    return tree, trace, trace_html(trace), status, *all_views(trace), tree_value(tree), *exports
+    values, kept = run_controls(trace, models)
+    status += " · the controls now hold its settings" + (f", except {'; '.join(kept)}" if kept else "")
+    controls = [gr.update(value=values[name]) if name in values else gr.update() for name in CONTROLS]
+    return tree, trace, trace_html(trace), status_line(status), *all_views(trace), tree_value(tree), *exports, *controls
 
 
-def show_run(tree: RunTree, event: gr.SelectData) -> tuple[Any, ...]:
-    """A click on a node of the tree shows that run: its text, status line and views."""
+def show_run(tree: RunTree, event: gr.SelectData, models: list[str]) -> tuple[Any, ...]:
+    """A click on a node of the tree shows that run: its text, status line and views, and its settings in the
+    controls (`models`: what the page serves)."""
     run_id = event.value
     if not isinstance(tree, RunTree) or not isinstance(run_id, str) or run_id not in tree.runs:
         raise gr.Error("That run is no longer kept in this tab.", print_exception=False)
-    return shown_run(tree, run_id, status_line(f"Run #{tree.number(run_id)}: {summary(tree.runs[run_id])}"))
+    return shown_run(tree, run_id, f"Run #{tree.number(run_id)}: {summary(tree.runs[run_id])}", models)
 
 
-def load_file(tree: RunTree, path: Any) -> tuple[Any, ...]:
-    """An uploaded trace or runs file joins the tree and its run is shown, drawn at once so that a file the
-    views cannot draw is refused with a message and nothing on the page changes."""
+def load_file(tree: RunTree, path: Any, models: list[str]) -> tuple[Any, ...]:
+    """An uploaded trace or runs file joins the tree and its run is shown (`shown_run`: its settings go to the
+    controls; `models`: what the page serves), drawn at once so that a file the views cannot draw is refused with
+    a message and nothing on the page changes."""
     traces, shown = read_upload(path)
     trial = RunTree(max_runs=tree.max_runs, max_bytes=tree.max_bytes)
     try:
@@ -104,4 +111,4 @@ def load_file(tree: RunTree, path: Any) -> tuple[Any, ...]:
         raise gr.Error(html.escape(message, quote=False), print_exception=False) from exc
     tree.extend(traces, shown)
     what = "Loaded trace" if len(traces) == 1 else f"Loaded {len(traces)} runs; showing"
-    return shown_run(tree, tree.shown, status_line(f"{what}: {summary(tree.runs[tree.shown])}"))
+    return shown_run(tree, tree.shown, f"{what}: {summary(tree.runs[tree.shown])}", models)

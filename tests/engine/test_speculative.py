@@ -2,13 +2,17 @@
 caches roll back correctly, and runs stop where plain decoding stops."""
 
 import math
+import statistics
 
 import pytest
 import torch
 
+from playground import engine
+from playground.engine import speedup_timing
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
+from playground.trace import Trace
 from tests.helpers import run as generate
 from tests.tiny import CHARS, make_tiny_tokenizer, save_tiny_model
 
@@ -151,16 +155,45 @@ def test_sampled_tokens_follow_the_targets_distribution(dirs):
     assert stat < _chi2_critical(len(observed) - 1)
 
 
-def test_measured_speedup_times_plain_decoding_of_as_many_tokens(tiny_loaded):
+def test_measured_speedup_times_plain_and_speculative_decoding_alternately(tiny_loaded, monkeypatch):
+    """Three pairs by default: the run itself, then plain, speculative, plain, speculative, plain, each of as many
+    tokens; the trace keeps the pairs, their median speed-up and plain decoding's median rate."""
     settings = Settings(
         strategy="speculative", chat=False, max_new_tokens=20, min_new_tokens=20, draft_model="prompt-lookup"
     )
     plain = generate(tiny_loaded, PROMPT, settings)
     assert plain.speculative.speedup is None  # off unless asked: benchmarks time the run alone
-    assert "speedup" not in plain.to_dict()["speculative"]
+    assert "speedup" not in plain.to_dict()["speculative"] and "speedup_pairs" not in plain.to_dict()["speculative"]
+    timings = []
+
+    def recorded(strategy):
+        def run(ctx):
+            timings.append((ctx.settings.strategy, ctx.settings.max_new_tokens))
+            yield from strategy(ctx)
+
+        return run
+
+    monkeypatch.setitem(engine._STRATEGIES, "speculative", recorded(engine._STRATEGIES["speculative"]))
+    monkeypatch.setattr(speedup_timing, "decode_tokens", recorded(speedup_timing.decode_tokens))
     trace = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True))
+    assert timings == [("speculative", 20), ("greedy", 20)] * 3
     spec = trace.speculative
     assert trace.output.token_ids == plain.output.token_ids  # measuring changes nothing in the run itself
-    rate = len(trace.output.token_ids) / trace.timing.decode_s
-    assert spec.plain_tokens_per_s > 0
-    assert spec.speedup == pytest.approx(rate / spec.plain_tokens_per_s)
+    assert len(spec.speedup_pairs) == 3
+    assert spec.speedup_pairs[0].speculative_tokens_per_s == pytest.approx(20 / trace.timing.decode_s)
+    assert spec.speedup == statistics.median(pair.speedup for pair in spec.speedup_pairs)
+    assert spec.plain_tokens_per_s == statistics.median(pair.plain_tokens_per_s for pair in spec.speedup_pairs)
+    assert Trace.from_json(trace.to_json()).speculative.speedup_pairs == spec.speedup_pairs
+    timings.clear()
+    one = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True, speedup_pairs=1))
+    assert timings == [("speculative", 20), ("greedy", 20)] and len(one.speculative.speedup_pairs) == 1
+
+
+def test_a_trace_from_before_speedup_pairs_loads_with_its_one_reading(tiny_loaded):
+    settings = Settings(strategy="speculative", chat=False, max_new_tokens=6, draft_model="prompt-lookup")
+    data = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True, speedup_pairs=1)).to_dict()
+    del data["speculative"]["speedup_pairs"], data["settings"]["speedup_pairs"]
+    old = Trace.from_dict(data)
+    old.validate()
+    assert old.speculative.speedup_pairs is None and old.speculative.speedup > 0
+    assert "speedup_pairs" not in old.to_dict()["speculative"]
