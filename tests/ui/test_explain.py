@@ -8,7 +8,16 @@ from playground.ui.controls import CONTROLS, STRATEGY_CHOICES
 from playground.ui.explain import explain, explanations
 from playground.ui.page import KNOB_HELP
 
-VIEWS = ["output", "token_distributions", "branch", "compare", "overview", "beam_tree", "draft_acceptance"]
+VIEWS = [
+    "output",
+    "model_reads",
+    "token_distributions",
+    "branch",
+    "compare",
+    "overview",
+    "beam_tree",
+    "draft_acceptance",
+]
 KEYS = [*VIEWS, *[name for name in CONTROLS if name != "prompt"], *[f"strategy_{v}" for _, v in STRATEGY_CHOICES]]
 
 
