@@ -45,6 +45,9 @@ STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
 ORIGINS = ("inherited", "forced")
 BEAM_STATUSES = ("kept", "pruned", "finished", "returned")
 EMIT_KINDS = ("bonus", "resampled", "corrected")
+# Where prompt lookup found the tokens it copied: the person's own prompt, the chat template around it (its
+# markers and default system prompt), or the text generated so far (a branch's forced tokens included).
+LOOKUP_SOURCES = ("prompt", "template", "output")
 
 
 @dataclass
@@ -176,7 +179,9 @@ class Proposal:
     text: str
     q: float  # the draft's probability of this token (1 for prompt lookup)
     p: float  # the target's probability of it, under the same processors
-    accepted: bool
+    # True: kept; False: tested and rejected; None: never tested, as it came after the round's first rejection
+    # (traces written before this was recorded said False; `from_dict` reads those as None).
+    accepted: bool | None
 
 
 @dataclass
@@ -184,6 +189,7 @@ class Emitted:
     id: int
     text: str
     kind: str  # bonus (all accepted) | resampled (sampling, after a rejection) | corrected (greedy)
+    p: float | None = None  # the target's probability of it, under the run's processors (None in older traces)
 
 
 @dataclass
@@ -211,6 +217,11 @@ class SpeculativeRound:
     expected_tokens: float  # expected_tokens(alpha, num_draft_tokens)
     tokens: int  # tokens the round emitted (fewer than accepted + 1 when the run stopped inside it)
     tree: list[TreeNode] | None = None  # Medusa heads: the round's whole tree, breadth first
+    lookup: str | None = None  # prompt lookup: where the copied tokens start (LOOKUP_SOURCES); None if none
+
+    def accepted_count(self) -> int:
+        """How many of the round's draft tokens the target kept."""
+        return sum(t.accepted is True for t in self.proposed)
 
 
 @dataclass
@@ -424,8 +435,11 @@ class Trace:
                 if spec[key] is None:
                     del spec[key]
             for spec_round in spec["rounds"]:
-                if spec_round["tree"] is None:  # only Medusa rounds have a tree
-                    del spec_round["tree"]
+                for key in ("tree", "lookup"):  # only Medusa rounds have a tree, only prompt lookup a source
+                    if spec_round[key] is None:
+                        del spec_round[key]
+                if spec_round["emitted"]["p"] is None:  # a trace loaded from before p was recorded
+                    del spec_round["emitted"]["p"]
         return {"schema": data.pop("schema"), **data}
 
     def to_json(self, indent: int | None = None) -> str:
@@ -502,8 +516,7 @@ class Trace:
                     raise ValueError(f"samples.samples[{index}] must have one probability per token")
         if self.speculative is not None:
             for index, spec_round in enumerate(self.speculative.rounds):
-                if spec_round.emitted.kind not in EMIT_KINDS:
-                    raise ValueError(f"speculative.rounds[{index}].emitted.kind must be one of {', '.join(EMIT_KINDS)}")
+                _check_round(spec_round, index)
                 for number, node in enumerate(spec_round.tree or []):
                     if not -1 <= node.parent < number or (node.parent < 0) != (number == 0):
                         raise ValueError(
@@ -513,6 +526,34 @@ class Trace:
             for index, pair in enumerate(self.speculative.speedup_pairs or []):
                 if not (pair.speculative_tokens_per_s > 0 and pair.plain_tokens_per_s > 0):
                     raise ValueError(f"speculative.speedup_pairs[{index}] must hold two rates above 0")
+
+
+def _check_round(spec_round: SpeculativeRound, index: int) -> None:
+    """Raises ValueError naming what in speculative round `index` does not fit the format."""
+    where = f"speculative.rounds[{index}]"
+    if spec_round.emitted.kind not in EMIT_KINDS:
+        raise ValueError(f"{where}.emitted.kind must be one of {', '.join(EMIT_KINDS)}")
+    if spec_round.lookup is not None and spec_round.lookup not in LOOKUP_SOURCES:
+        raise ValueError(f"{where}.lookup must be one of {', '.join(LOOKUP_SOURCES)}")
+    verdicts = [t.accepted for t in spec_round.proposed]
+    if verdicts != round_verdicts(spec_round.accepted_count(), len(verdicts)):
+        raise ValueError(
+            f"{where}.proposed: accepted must be true up to the first rejected token (false), null after it"
+        )
+
+
+def round_verdicts(accepted: int, proposed: int) -> list[bool | None]:
+    """A round's verdicts on its `proposed` draft tokens when the target kept the first `accepted`: True for
+    those, False for the first rejected one, None (never tested) for every token after it."""
+    rejected = [False] if accepted < proposed else []
+    return [True] * accepted + rejected + [None] * (proposed - accepted - 1)
+
+
+def _checked(verdicts: list[bool | None]) -> list[bool | None]:
+    """Verdicts as the target reached them: an older trace recorded the tokens after a round's first rejection
+    as rejected (False), but the target never tested them (None)."""
+    first = next((j for j, accepted in enumerate(verdicts) if accepted is False), len(verdicts))
+    return [*verdicts[: first + 1], *[None] * (len(verdicts) - first - 1)]
 
 
 def _check_step(step: Step, position: int, token: int) -> None:
@@ -585,7 +626,7 @@ def _speculative_from_dict(data: dict[str, Any] | None) -> Speculative | None:
         SpeculativeRound(
             **{
                 **r,
-                "proposed": [Proposal(**t) for t in r["proposed"]],
+                "proposed": _proposals_from_dicts(r["proposed"]),
                 "emitted": Emitted(**r["emitted"]),
                 "tree": None if r.get("tree") is None else [TreeNode(**node) for node in r["tree"]],
             }
@@ -601,6 +642,15 @@ def _speculative_from_dict(data: dict[str, Any] | None) -> Speculative | None:
             "speedup_pairs": None if pairs is None else [SpeedupPair(**pair) for pair in pairs],
         }
     )
+
+
+def _proposals_from_dicts(data: list[dict[str, Any]]) -> list[Proposal]:
+    """A round's proposals; an older trace's tokens after the first rejection, recorded as rejected (False),
+    are read as never tested (None), which is what they were."""
+    proposals = [Proposal(**t) for t in data]
+    for proposal, accepted in zip(proposals, _checked([t.accepted for t in proposals]), strict=True):
+        proposal.accepted = accepted
+    return proposals
 
 
 def _step_from_dict(data: dict[str, Any]) -> Step:

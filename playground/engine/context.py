@@ -6,7 +6,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
@@ -46,6 +46,7 @@ class RunContext:
     draft: LoadedModel | HeadsDraft | None = None  # speculative decoding's draft model or heads, loaded by the caller
     # A branch's forced tokens (settings.prefix_ids): already in input_ids, and the start of every text shown.
     prefix: list[int] = field(default_factory=list)
+    typed: tuple[int, int] = (0, 0)  # [start, end) of the prompt's tokens the person typed (the rest: template)
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -78,8 +79,16 @@ class RunContext:
         return (text, False) if cut < 0 else (text[:cut], True)
 
 
-def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[int]]:
-    """The prompt as the model sees it, and its token ids.
+class RenderedPrompt(NamedTuple):
+    """The prompt as the model reads it."""
+
+    text: str  # after the chat template, if one was applied
+    ids: list[int]
+    typed: tuple[int, int]  # [start, end) of the ids that spell what the person typed (the rest is template)
+
+
+def render_prompt(tokenizer, text: str, chat: bool | None) -> RenderedPrompt:
+    """The prompt as the model sees it, its token ids, and which of them the person typed.
 
     Args:
         text: what the user typed.
@@ -92,28 +101,40 @@ def render_prompt(tokenizer, text: str, chat: bool | None) -> tuple[str, list[in
     if chat is None:
         chat = has_template
     if not chat:
-        return text, tokenizer(text)["input_ids"]
+        ids = tokenizer(text)["input_ids"]
+        return RenderedPrompt(text, ids, (0, len(ids)))
     rendered = tokenizer.apply_chat_template(
         [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
     )
-    # The template already holds the special tokens; adding them again would double the BOS.
-    if not any(special in text for special in special_tokens(tokenizer)):
-        return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]
-    # The user's turn spells a control token ("<|im_end|>"): read it as text, as typed, so a message cannot end
-    # its turn or open another role's. The template's own control tokens stay tokens.
     marker = "\ue000prompt\ue000"  # private-use characters: no prompt holds them by chance
     around = tokenizer.apply_chat_template(
         [{"role": "user", "content": marker}], add_generation_prompt=True, tokenize=False
     )
-    if around.count(marker) != 1 or around.replace(marker, text) != rendered:
-        return rendered, tokenizer(rendered, add_special_tokens=False)["input_ids"]  # a template that edits text
-    before, after = around.split(marker)
-    ids = [
-        *tokenizer(before, add_special_tokens=False)["input_ids"],
-        *tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"],
-        *tokenizer(after, add_special_tokens=False)["input_ids"],
-    ]
-    return rendered, ids
+    # False for a template that edits the text (trims it, say): then the text is looked for in what it made.
+    faithful = around.count(marker) == 1 and around.replace(marker, text) == rendered
+    if faithful and any(special in text for special in special_tokens(tokenizer)):
+        # The user's turn spells a control token ("<|im_end|>"): read it as text, as typed, so a message cannot
+        # end its turn or open another role's. The template's own control tokens stay tokens.
+        before, after = around.split(marker)
+        head = tokenizer(before, add_special_tokens=False)["input_ids"]
+        typed = tokenizer(text, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+        ids = [*head, *typed, *tokenizer(after, add_special_tokens=False)["input_ids"]]
+        return RenderedPrompt(rendered, ids, (len(head), len(head) + len(typed)))
+    # The template already holds the special tokens; adding them again would double the BOS.
+    ids = tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    shown = text if faithful else text.strip()
+    start = len(around.split(marker)[0]) if faithful else rendered.rfind(shown)
+    return RenderedPrompt(rendered, ids, typed_tokens(tokenizer, rendered, ids, start, start + len(shown)))
+
+
+def typed_tokens(tokenizer, rendered: str, ids: list[int], start: int, end: int) -> tuple[int, int]:
+    """[first, last + 1) of the tokens of `rendered` (`ids`) that overlap its characters [start, end), from the
+    tokenizer's character offsets; all of them when it has none (a slow tokenizer) or the text was not found."""
+    if start < 0 or not getattr(tokenizer, "is_fast", False):
+        return 0, len(ids)
+    offsets = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    inside = [j for j, (first, last) in enumerate(offsets) if first < end and last > start]
+    return (inside[0], inside[-1] + 1) if inside else (0, len(ids))
 
 
 def special_tokens(tokenizer) -> list[str]:
@@ -148,7 +169,7 @@ def prepare(
     """
     check_prompt(prompt, settings.limits)
     limit = settings.limits.max_prompt_tokens
-    rendered, ids = render_prompt(loaded.tokenizer, prompt, settings.chat)
+    rendered, ids, typed = render_prompt(loaded.tokenizer, prompt, settings.chat)
     if len(ids) > limit:
         raise SettingsError("prompt", f"prompt is {len(ids)} tokens long, the server allows {limit}")
     if not ids:
@@ -176,6 +197,7 @@ def prepare(
         deadline=Deadline(settings.time_budget, cancel),
         draft=draft,
         prefix=prefix,
+        typed=typed,
     )
 
 

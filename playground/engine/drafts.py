@@ -27,13 +27,20 @@ class PromptLookupDraft:
     calls = 0  # model passes: none
     loaded = None  # no model
 
-    def __init__(self, ngram: int, vocab_size: int, device: torch.device) -> None:
+    def __init__(
+        self, ngram: int, vocab_size: int, device: torch.device, prompt_length: int, typed: tuple[int, int]
+    ) -> None:
+        """`prompt_length` tokens of the text are the rendered prompt, `typed` ([start, end)) the span of them
+        the person typed: they say where each copy was found (`found`)."""
         self.ngram, self.vocab_size, self.device = ngram, vocab_size, device
+        self.prompt_length, self.typed = prompt_length, typed
         self.info = DraftInfo(source=PROMPT_LOOKUP, ngram=ngram)
+        self.found: str | None = None  # where the last proposal was copied from (trace.LOOKUP_SOURCES)
 
     def propose(self, text: list[int], budget: int) -> tuple[list[int], torch.Tensor]:
         """Up to `budget` tokens, and q: (g, V) one-hot rows on the model's device."""
-        tokens = sm.prompt_lookup(text, self.ngram, budget)
+        tokens, at = sm.prompt_lookup(text, self.ngram, budget)
+        self.found = sm.lookup_source(at, self.prompt_length, self.typed) if tokens else None
         ids = torch.tensor(tokens, dtype=torch.long, device=self.device)  # (g,)
         return tokens, torch.nn.functional.one_hot(ids, self.vocab_size).float()
 
@@ -48,6 +55,8 @@ class PromptLookupDraft:
 class ModelDraft:
     """A draft model, one token per pass, with its own KV cache and the target's processing stages; its logits
     are brought to the target's `device`, where the stages, the run's generator and p live."""
+
+    found = None  # its proposals are its own, not copied from the text
 
     def __init__(
         self,

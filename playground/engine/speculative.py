@@ -34,6 +34,7 @@ from playground.trace import (
     SpeculativeRound,
     Step,
     expected_tokens,
+    round_verdicts,
 )
 
 
@@ -46,7 +47,8 @@ def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelD
     """
     settings, target, draft = ctx.settings, ctx.loaded, ctx.draft
     if settings.draft_model == PROMPT_LOOKUP:
-        return PromptLookupDraft(settings.prompt_lookup_ngram, target.model.config.vocab_size, ctx.device)
+        vocab = target.model.config.vocab_size
+        return PromptLookupDraft(settings.prompt_lookup_ngram, vocab, ctx.device, len(ctx.prompt.token_ids), ctx.typed)
     if draft is None:
         raise ValueError("speculative decoding with a model draft needs the draft model: see models.load_draft")
     if draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
@@ -107,11 +109,12 @@ def _decode(ctx: RunContext, drafter, stages, generator) -> Iterator[Update]:
             logits[: len(emitted)],
             settings.top_n,
             must_include=torch.tensor(emitted, device=logits.device),
-            also=round_figures(proposed, p, q),  # read with the round's record
+            also=round_figures(proposed, p, q, verdict),  # read with the round's record
         )
         start = len(generated)
         ended = yield from emit(ctx, emitted, summary, generated, steps)
-        rounds.append(record_round(ctx, start, proposed, *summary.also, verdict, len(generated) - start))
+        tokens = len(generated) - start
+        rounds.append(record_round(ctx, start, proposed, *summary.also, verdict, tokens, drafter.found))
         gamma = drafter.next_gamma(gamma, verdict.accepted, len(proposed))
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
@@ -151,13 +154,16 @@ def stop_after_round(ctx: RunContext, ended: str | None, generated: list[int]) -
     return None
 
 
-def round_figures(proposed: list[int], p: torch.Tensor, q: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """What a round's record reads from the device: alpha (0-dim), then p_j(x_j) and q_j(x_j) ((g,) each).
+def round_figures(
+    proposed: list[int], p: torch.Tensor, q: torch.Tensor, verdict: sm.Verdict
+) -> tuple[torch.Tensor, ...]:
+    """What a round's record reads from the device: alpha (0-dim), p_j(x_j) and q_j(x_j) ((g,) each), and the
+    target's probability of its own token (0-dim).
 
     Args:
         p: (g + 1, V) target probabilities; q: (g, V) draft probabilities.
     """
-    return sm.acceptance_alpha(p, q), *sm.proposal_probs(proposed, p, q)
+    return sm.acceptance_alpha(p, q), *sm.proposal_probs(proposed, p, q), p[verdict.accepted, verdict.token]
 
 
 def record_round(
@@ -167,28 +173,33 @@ def record_round(
     alpha: float,
     p_x: list[float],
     q_x: list[float],
+    p_token: float,
     verdict: sm.Verdict,
     tokens: int,
+    lookup: str | None = None,
 ) -> SpeculativeRound:
-    """The trace's record of one round.
+    """The trace's record of one round: every proposal with its verdict (None for those after the first
+    rejection, which the target never tested), and the target's own token with its p.
 
     Args:
         start: index of the round's first generated token.
-        alpha, p_x, q_x: `round_figures`, read.
+        alpha, p_x, q_x, p_token: `round_figures`, read.
         tokens: how many of its tokens the round emitted.
+        lookup: where prompt lookup found the proposals (`PromptLookupDraft.found`).
     """
     texts = ctx.texts([*proposed, verdict.token])
+    verdicts = round_verdicts(verdict.accepted, len(proposed))
     return SpeculativeRound(
         start=start,
         num_draft_tokens=len(proposed),
         proposed=[
-            Proposal(id=t, text=texts[j], q=q_x[j], p=p_x[j], accepted=j < verdict.accepted)
-            for j, t in enumerate(proposed)
+            Proposal(id=t, text=texts[j], q=q_x[j], p=p_x[j], accepted=verdicts[j]) for j, t in enumerate(proposed)
         ],
-        emitted=Emitted(id=verdict.token, text=texts[-1], kind=verdict.kind),
+        emitted=Emitted(id=verdict.token, text=texts[-1], kind=verdict.kind, p=p_token),
         alpha=alpha,
         expected_tokens=expected_tokens(alpha, len(proposed)),
         tokens=tokens,
+        lookup=lookup,
     )
 
 
@@ -202,7 +213,7 @@ def totals(
 ) -> Speculative:
     """The run's speculative part: its rounds and their totals."""
     proposed = sum(r.num_draft_tokens for r in rounds)
-    accepted = sum(t.accepted for r in rounds for t in r.proposed)
+    accepted = sum(r.accepted_count() for r in rounds)
     emitted = sum(r.tokens for r in rounds)
     return Speculative(
         draft=drafter.info,

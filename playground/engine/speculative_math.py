@@ -99,7 +99,7 @@ def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return torch.minimum(p[: q.shape[0]], q).sum(dim=-1).mean()
 
 
-def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list[int]:
+def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> tuple[list[int], int]:
     """Draft tokens copied from earlier in the text: find the most recent earlier occurrence of the last n
     tokens (n from max_ngram down to 1) and propose what followed it.
 
@@ -109,7 +109,8 @@ def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list
         num_tokens: how many tokens to propose at most.
 
     Returns:
-        up to num_tokens proposals; empty when nothing matches.
+        up to num_tokens proposals (empty when nothing matches), and the index in `token_ids` of the first one
+        copied (-1 when nothing matches).
     """
     length = len(token_ids)
     for n in range(min(max_ngram, length - 1), 0, -1):
@@ -118,8 +119,21 @@ def prompt_lookup(token_ids: list[int], max_ngram: int, num_tokens: int) -> list
             if token_ids[start : start + n] == suffix:
                 follow = token_ids[start + n : start + n + num_tokens]
                 if follow:
-                    return follow
-    return []
+                    return follow, start + n
+    return [], -1
+
+
+def lookup_source(at: int, prompt_length: int, typed: tuple[int, int]) -> str:
+    """Where the token at index `at` of the text comes from (`trace.LOOKUP_SOURCES`): "prompt" inside the span
+    the person typed, "template" elsewhere in the prompt's `prompt_length` tokens (the chat template's markers
+    and default system prompt), "output" after them (generated, or a branch's forced tokens).
+
+    Args:
+        typed: [start, end) of the typed text among the prompt's tokens.
+    """
+    if at >= prompt_length:
+        return "output"
+    return "prompt" if typed[0] <= at < typed[1] else "template"
 
 
 def next_gamma(gamma: int, accepted: int, proposed: int, low: int = 1, high: int = 16) -> int:

@@ -119,7 +119,7 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
             logits[rows],
             settings.top_n,
             must_include=torch.tensor(emitted, device=ctx.device),
-            also=node_figures(shape, token_list, probs, guess_q),  # read with the round's record
+            also=node_figures(shape, token_list, probs, guess_q, verdict),  # read with the round's record
         )
         start = len(generated)
         text = [*text, *emitted]
@@ -148,17 +148,19 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
 
 
 def node_figures(
-    tree: DraftTree, tokens: list[int], probs: torch.Tensor, guess_q: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor]:
+    tree: DraftTree, tokens: list[int], probs: torch.Tensor, guess_q: torch.Tensor | None, verdict: TreeVerdict
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """What a round's record reads from the device: each node's p under its parent, the root left out ((N - 1,)),
-    and the heads' probabilities of their guesses ((K, R); (0,) in the first round, which has none).
+    the heads' probabilities of their guesses ((K, R); (0,) in the first round, which has none), and the
+    target's probability of its own token after the accepted path (0-dim).
 
     Args:
         tokens: the tree's N tokens; probs: (N, V) the target's final distribution after each node.
     """
     parents = torch.tensor(tree.parents[1:], dtype=torch.long, device=probs.device)
     children_ids = torch.tensor(tokens[1:], dtype=torch.long, device=probs.device)
-    return probs[parents, children_ids], guess_q if guess_q is not None else probs.new_zeros(0)
+    guessed = guess_q if guess_q is not None else probs.new_zeros(0)
+    return probs[parents, children_ids], guessed, probs[verdict.path[-1], verdict.token]
 
 
 def record_round(
@@ -169,6 +171,7 @@ def record_round(
     tokens: list[int],
     p_children: list[float],
     q_rows: list[list[float]],
+    p_token: float,
     verdict: TreeVerdict,
     emitted: int,
 ) -> SpeculativeRound:
@@ -178,7 +181,7 @@ def record_round(
     Args:
         start: index of the round's first generated token.
         tokens: the tree's N tokens.
-        p_children, q_rows: `node_figures`, read.
+        p_children, q_rows, p_token: `node_figures`, read.
         emitted: how many of its tokens the round emitted.
     """
     p_node = [1.0, *p_children]  # (N,): each node's p under its parent
@@ -208,7 +211,7 @@ def record_round(
         start=start,
         num_draft_tokens=tree.size - 1,
         proposed=[Proposal(id=n.id, text=n.text, q=n.q, p=n.p, accepted=n.accepted) for n in proposed],
-        emitted=Emitted(id=verdict.token, text=texts[-1], kind=verdict.kind),
+        emitted=Emitted(id=verdict.token, text=texts[-1], kind=verdict.kind, p=p_token),
         alpha=sum(covered) / len(covered) if covered else 0.0,
         expected_tokens=expected_length(tree, draft.hit_rates),
         tokens=emitted,
@@ -219,7 +222,7 @@ def record_round(
 def totals(settings, draft: HeadsDraft, rounds: list[SpeculativeRound], heads_s: float, verify_s: float) -> Speculative:
     """The run's speculative part: its rounds, their totals and acceptance by depth."""
     proposed = sum(len(r.proposed) for r in rounds)
-    accepted = sum(t.accepted for r in rounds for t in r.proposed)
+    accepted = sum(r.accepted_count() for r in rounds)
     emitted = sum(r.tokens for r in rounds)
     reached: list[int] = []  # rounds whose tree had depth d (index d - 1)
     hits: list[int] = []  # ... and accepted a token there

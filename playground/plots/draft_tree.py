@@ -88,7 +88,7 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
         text=[show_token(r.emitted.text)],
         textposition="middle right",
         name=f"the target's own token ({r.emitted.kind})",
-        hovertext=[f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token: {r.emitted.kind}"],
+        hovertext=[_own_hover(r)],
         hovertemplate="%{hovertext}<extra></extra>",
     )
     accepted = tree[last].depth
@@ -105,6 +105,12 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
         legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
     )
     return fig
+
+
+def _own_hover(r: SpeculativeRound) -> str:
+    """The target's own token after the accepted path: why it was taken, and its p where the trace has it."""
+    p = "" if r.emitted.p is None else f", p = {r.emitted.p:.3f}"
+    return f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token: {r.emitted.kind}{p}"
 
 
 def _hover(node: TreeNode) -> str:

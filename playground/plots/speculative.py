@@ -8,14 +8,31 @@ from collections import Counter
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, show_token
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, hover_escape, show_token
 from playground.speedup import speedup_text
-from playground.trace import Trace, expected_tokens
+from playground.trace import SpeculativeRound, Trace, expected_tokens
+
+# What the target made of a draft token: (marker symbol, colour, legend name, hover note). A token after the
+# round's first rejection was never tested: hollow, so it does not read as rejected.
+VERDICT_STYLE = {
+    True: ("square", GREEN, "accepted", "accepted"),
+    False: ("square", VERMILLION, "rejected", "rejected: the target put its own token here"),
+    None: ("square-open", GREY, "not checked", "not checked: the round ended at an earlier rejection"),
+}
+# Where prompt lookup found a round's draft (trace.LOOKUP_SOURCES), drawn in row 0 under the round.
+LOOKUP_STYLE = {
+    "prompt": ("circle", SKY, "found in your prompt"),
+    "template": ("x", PURPLE, "found in the chat template"),
+    "output": ("triangle-up", BLUE, "found in the text so far"),
+}
+OWN_OFFSET = 0.3  # the target's own token sits right of its round's column, off a rejected token it replaced
+TOKEN_HOVER = "round %{x:.0f}, position %{y}<br>%{text}<extra></extra>"
 
 
 def acceptance_figure(trace: Trace) -> go.Figure:
-    """Four panels: tokens per round (green accepted, red rejected), acceptance per round and cumulative,
-    a histogram of accepted lengths, and measured tokens per round against (1 - a^(g+1)) / (1 - a).
+    """Four panels: tokens per round (green accepted, red rejected, hollow grey not checked, the target's own
+    token an orange diamond, and for prompt lookup where each draft was found), acceptance per round and
+    cumulative, a histogram of accepted lengths, and measured tokens per round against (1 - a^(g+1)) / (1 - a).
 
     Raises:
         ValueError: the trace is not from speculative decoding.
@@ -35,28 +52,10 @@ def acceptance_figure(trace: Trace) -> go.Figure:
             "tokens per round: measured and expected",
         ),
     )
-    for accepted, colour, name in ((True, GREEN, "accepted"), (False, VERMILLION, "rejected")):
-        xs, ys, hover = [], [], []
-        for r_index, r in enumerate(rounds):
-            for j, t in enumerate(r.proposed):
-                if t.accepted == accepted:
-                    xs.append(r_index + 1)
-                    ys.append(j + 1)
-                    hover.append(f"{show_token(t.text)}<br>p = {t.p:.3f}, q = {t.q:.3f}")
-        fig.add_scatter(
-            x=xs,
-            y=ys,
-            mode="markers",
-            marker=dict(symbol="square", size=12, color=colour),
-            name=name,
-            text=hover,
-            hovertemplate="round %{x}, position %{y}<br>%{text}<extra></extra>",
-            row=1,
-            col=1,
-        )
+    add_draft_tokens(fig, trace)
     rates, cumulative, proposed_sum, accepted_sum = [], [], 0, 0
     for r in rounds:
-        n, a = len(r.proposed), sum(t.accepted for t in r.proposed)
+        n, a = len(r.proposed), r.accepted_count()
         proposed_sum, accepted_sum = proposed_sum + n, accepted_sum + a
         rates.append(a / n if n else None)
         cumulative.append(accepted_sum / proposed_sum if proposed_sum else None)
@@ -64,7 +63,7 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", row=1, col=2)
     fig.add_scatter(x=x, y=cumulative, mode="lines", line=dict(color=ORANGE), name="cumulative", row=1, col=2)
     # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
-    accepted_counts = [sum(t.accepted for t in r.proposed) for r in rounds if r.proposed]
+    accepted_counts = [r.accepted_count() for r in rounds if r.proposed]
     fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
     # The curve is a linear draft's; a Medusa tree's expectation is in its own view (`draft_tree.depth_figure`).
     linear = trace.speculative.draft.source != "medusa"
@@ -93,7 +92,7 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     # Rounds and counts are whole numbers: ticks on them only, about ten at most.
     rounds_axis = dict(title_text="round", range=[0.5, len(rounds) + 0.5], dtick=whole_step(len(rounds)))
     fig.update_xaxes(**rounds_axis, row=1, col=1)
-    fig.update_yaxes(title_text="position", dtick=1, row=1, col=1)
+    fig.update_yaxes(title_text="position", **position_ticks(trace), row=1, col=1)
     fig.update_xaxes(**rounds_axis, row=1, col=2)
     fig.update_yaxes(range=[0, 1.05], row=1, col=2)
     fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
@@ -118,6 +117,70 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         legend=dict(orientation="h", y=-0.12),
     )
     return fig
+
+
+def add_draft_tokens(fig: go.Figure, trace: Trace) -> None:
+    """The first panel: each round's draft tokens at their positions, coloured by what the target made of them,
+    the target's own token beside the column (at the position it took), and for prompt lookup, in row 0, where
+    the round's draft was copied from."""
+    rounds, first = trace.speculative.rounds, dict(row=1, col=1)
+    for verdict, (symbol, colour, name, note) in VERDICT_STYLE.items():
+        xs, ys, hover = [], [], []
+        for r_index, r in enumerate(rounds):
+            for j, t in enumerate(r.proposed):
+                if t.accepted is verdict:
+                    xs.append(r_index + 1)
+                    ys.append(j + 1)
+                    hover.append(f"{hover_escape(show_token(t.text))}<br>p = {t.p:.3f}, q = {t.q:.3f}<br>{note}")
+        marker = dict(symbol=symbol, size=12, color=colour)
+        fig.add_scatter(
+            x=xs, y=ys, mode="markers", marker=marker, name=name, text=hover, hovertemplate=TOKEN_HOVER, **first
+        )
+    fig.add_scatter(
+        x=[r_index + 1 + OWN_OFFSET for r_index in range(len(rounds))],
+        y=[r.accepted_count() + 1 for r in rounds],
+        mode="markers",
+        marker=dict(symbol="diamond", size=12, color=ORANGE),
+        name="the target's own token",
+        text=[_own_hover(trace, r) for r in rounds],
+        hovertemplate=TOKEN_HOVER,
+        **first,
+    )
+    for source, (symbol, colour, name) in LOOKUP_STYLE.items():
+        found = [r_index + 1 for r_index, r in enumerate(rounds) if r.lookup == source]
+        if found:
+            fig.add_scatter(
+                x=found,
+                y=[0] * len(found),
+                mode="markers",
+                marker=dict(symbol=symbol, size=9, color=colour),
+                name=name,
+                hovertemplate=f"round %{{x}}: the draft was {name}<extra></extra>",
+                **first,
+            )
+
+
+def _own_hover(trace: Trace, r: SpeculativeRound) -> str:
+    """The target's own token of round `r`: its text, why it was taken, and its p (from the step that emitted it
+    in a trace written before rounds recorded it)."""
+    kept = r.accepted_count()
+    p = r.emitted.p
+    if p is None and r.tokens > kept:
+        p = trace.steps[r.start + kept].chosen.prob
+    line = f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token ({r.emitted.kind})"
+    line += "" if p is None else f": p = {p:.3f}"
+    return line if r.tokens > kept else line + "<br>not emitted: the run ended before it"
+
+
+def position_ticks(trace: Trace) -> dict:
+    """The first panel's y axis: positions 1, 2, ... and, for prompt lookup, row 0 "found in"."""
+    rounds = trace.speculative.rounds
+    top = max((len(r.proposed) + 1 for r in rounds), default=1)
+    step = whole_step(top)
+    ticks = list(range(step if step > 1 else 1, top + 1, step))
+    if any(r.lookup for r in rounds):
+        return dict(tickvals=[0, *ticks], ticktext=["found in", *map(str, ticks)], range=[-0.6, top + 0.6])
+    return dict(tickvals=ticks, range=[0.4, top + 0.6])
 
 
 def whole_step(largest: int) -> int:

@@ -221,6 +221,17 @@ def build_output(parts: Parts) -> None:
         elem_id="output",
     )
     parts.status = gr.Markdown(elem_id="status")
+    with gr.Accordion("What the model reads", open=False, elem_id="model-reads"):
+        gr.Markdown(explain("model_reads"))
+        parts.reads = gr.Textbox(
+            label="The prompt as the model reads it",
+            placeholder="Generate to see the prompt as the model reads it.",
+            lines=3,
+            max_lines=16,
+            interactive=False,
+            buttons=["copy"],
+            elem_id="rendered-prompt",
+        )
 
 
 def build_knobs(parts: Parts, models: list[str]) -> None:
@@ -340,4 +351,5 @@ def build_views(parts: Parts, models: list[str]) -> None:
         draft_round=draft_round,
         tree_plot=tree_plot,
         depth_plot=depth_plot,
+        reads=parts.reads,
     )

@@ -34,6 +34,7 @@ class Parts:
     mass_plot: Any = None
     output: Any = None
     status: Any = None
+    reads: Any = None  # what the model reads: the shown run's rendered prompt (a Views part)
     reset_preset: Any = None  # puts back every control the chosen preset set, once one has moved
     model_info: Any = None  # the model line at the top: the start-up model, then the shown run's
     last_trace: Any = None

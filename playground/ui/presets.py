@@ -113,10 +113,13 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "Speculative decoding with a poor draft",
-            "Prompt lookup guesses the next tokens by copying what followed the same words in the prompt. A story "
-            "repeats little of its prompt, so most guesses are rejected (red) and each target pass yields about "
-            "one token, and checking the rejected guesses costs a little: the Draft acceptance tab shows the "
-            "speed-up measured here. Try the next preset, where the output copies the prompt.",
+            "Prompt lookup guesses the next tokens by copying what followed the same words earlier: in the text "
+            "so far, or in the prompt, which with the chat template holds its markers and a system prompt you "
+            'did not type (open "What the model reads"). A story repeats little of its prompt, so most guesses '
+            "are rejected (red; the ones after a rejection are never checked) and each target pass yields about "
+            "one token, and checking the rejected guesses costs a little: the Draft acceptance tab shows where "
+            "each draft was found and the speed-up measured here. Try the next preset, where the output copies "
+            "the prompt.",
             STORY,
             speculative(base, draft_model=PROMPT_LOOKUP, num_draft_tokens=4),
         ),
@@ -124,7 +127,8 @@ def presets() -> list[Preset]:
             "Prompt lookup when the text repeats",
             "Here the answer copies a sentence of the prompt, and while it copies, prompt lookup's guesses are "
             "right several tokens at a time (once the copy ends, they are mostly wrong again). Look at the "
-            "accepted lengths in the Draft acceptance tab and the tokens per target pass in the status line. Its "
+            "accepted lengths in the Draft acceptance tab, the row under each round that says the draft was "
+            "found in your prompt, and the tokens per target pass in the status line. Its "
             "guesses cost no model pass, so where the text repeats it can beat plain decoding; the tab shows the "
             "speed-up measured here.",
             COPY,

@@ -66,6 +66,13 @@ class Views(NamedTuple):
     draft_round: Any  # the Round slider of a Medusa run's draft trees
     tree_plot: Any  # that round's draft tree
     depth_plot: Any  # acceptance by depth, tokens per pass against the tree's size
+    reads: Any  # what the model reads: the prompt after the chat template, system prompt included
+
+
+def model_reads(trace: Trace | None) -> str:
+    """The prompt as the model read it in the shown run (the chat template and its default system prompt
+    included), empty before any run."""
+    return "" if trace is None else trace.prompt.rendered
 
 
 def all_views(trace: Trace | None) -> Views:
@@ -82,6 +89,7 @@ def all_views(trace: Trace | None) -> Views:
             gr.Checkbox(value=False),
             _accept(trace),
             *_trees(trace),
+            model_reads(trace),
         )
     steps = len(trace.steps)
     first = trace.branch.at - 1 if trace.branch is not None else 0  # a branch opens at its branch point
@@ -95,6 +103,7 @@ def all_views(trace: Trace | None) -> Views:
         beam_all=gr.Checkbox(value=False),
         accept_plot=_accept(trace),
         **dict(zip(("draft_round", "tree_plot", "depth_plot"), _trees(trace), strict=True)),
+        reads=model_reads(trace),
     )
 
 

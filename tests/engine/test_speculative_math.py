@@ -52,9 +52,16 @@ def test_alpha_is_the_overlap_of_p_and_q():
 
 def test_prompt_lookup_copies_what_followed_the_latest_ngram():
     ids = [1, 2, 3, 4, 5, 9, 1, 2, 3]
-    assert sm.prompt_lookup(ids, 3, 2) == [4, 5]
-    assert sm.prompt_lookup([7, 8, 7, 6, 7], 2, 3) == [6, 7]  # 1-gram fallback, most recent match first
-    assert sm.prompt_lookup([1, 2, 3], 2, 4) == []
+    assert sm.prompt_lookup(ids, 3, 2) == ([4, 5], 3)  # and where the copy starts
+    assert sm.prompt_lookup([7, 8, 7, 6, 7], 2, 3) == ([6, 7], 3)  # 1-gram fallback, most recent match first
+    assert sm.prompt_lookup([1, 2, 3], 2, 4) == ([], -1)
+
+
+def test_a_lookup_copy_is_placed_in_the_typed_prompt_the_template_or_the_output():
+    # 10 prompt tokens, of which 4 to 7 are the person's; the rest is the chat template around them.
+    where = [sm.lookup_source(at, 10, (4, 8)) for at in (0, 3, 4, 7, 8, 9, 10, 15)]
+    assert where == ["template", "template", "prompt", "prompt", "template", "template", "output", "output"]
+    assert sm.lookup_source(2, 3, (0, 3)) == "prompt"  # no template: the whole prompt was typed
 
 
 def test_adaptive_schedule_grows_after_full_acceptance_and_shrinks_otherwise():

@@ -109,8 +109,10 @@ def test_acceptance_figure_colours_accepted_and_rejected_tokens(traces):
     accepted = next(t for t in fig.data if t.name == "accepted")
     rejected = next(t for t in fig.data if t.name == "rejected")
     proposed = [t for r in trace.speculative.rounds for t in r.proposed]
-    assert len(accepted.x) == sum(t.accepted for t in proposed)
-    assert len(rejected.x) == len(proposed) - len(accepted.x)
+    unchecked = next(t for t in fig.data if t.name == "not checked")
+    assert len(accepted.x) == sum(t.accepted is True for t in proposed)
+    assert len(rejected.x) == sum(t.accepted is False for t in proposed)
+    assert len(accepted.x) + len(rejected.x) + len(unchecked.x) == len(proposed)
     assert accepted.marker.color == GREEN and rejected.marker.color == VERMILLION
     measured = next(t for t in fig.data if t.name == "measured")
     assert len(measured.x) == len(trace.speculative.rounds)

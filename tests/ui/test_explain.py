@@ -10,6 +10,7 @@ from playground.ui.page import KNOB_HELP
 
 VIEWS = [
     "output",
+    "model_reads",
     "token_distributions",
     "branch",
     "temperatures",
