@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playground.speedup import speedup_text
 from playground.trace import MassTree, Trace
+from playground.words import counted
 
 STOP_REASON_TEXT = {
     "eos": "end of sequence",
@@ -21,7 +22,7 @@ def summary(trace: Trace, detail: bool = False) -> str:
     timing = trace.timing
     model = f"{trace.model.id} {trace.model.precision}" + (f" on {trace.model.device}" if detail else "")
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
-    parts = [model, f"{len(trace.output.token_ids)} tokens", *speed_parts(trace), f"stopped: {reason}"]
+    parts = [model, counted(len(trace.output.token_ids), "token"), *speed_parts(trace), f"stopped: {reason}"]
     if trace.samples is not None:
         return " · ".join([model, *samples_parts(trace)])
     if trace.branch is not None:
@@ -81,7 +82,7 @@ def samples_parts(trace: Trace) -> list[str]:
     drawn = f"temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}"
     return [
         f"{len(samples)} samples, {distinct} distinct (sampled at {drawn})",
-        f"{trace.timing.new_tokens} tokens",
+        counted(trace.timing.new_tokens, "token"),
         f"{trace.timing.tokens_per_s:.1f} tokens/s",
         f"{trace.timing.total_s:.2f} s",
         f"{trace.samples.forward_passes} forward passes",
@@ -100,7 +101,7 @@ def mass_summary(tree: MassTree) -> str:
     else:
         shaped = "the model's own probabilities (no sampling filters)"
     return (
-        f"{tree.model.id} {tree.model.precision} · {tree.nodes} continuations up to {tree.depth} tokens at p ≥ "
-        f"{tree.threshold:g}{capped} under {shaped} · {top} · {tree.forward_passes} forward passes · "
+        f"{tree.model.id} {tree.model.precision} · {tree.nodes} continuations up to {counted(tree.depth, 'token')} "
+        f"at p ≥ {tree.threshold:g}{capped} under {shaped} · {top} · {tree.forward_passes} forward passes · "
         f"{tree.seconds:.2f} s"
     )

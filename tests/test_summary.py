@@ -46,3 +46,10 @@ def test_other_strategies_keep_their_tokens_per_second(tiny_loaded):
     tokens = len(trace.output.token_ids)
     assert f"· {tokens} tokens · {trace.timing.tokens_per_s:.1f} tokens/s · {trace.timing.total_s:.2f} s · " in line
     assert "beams scored" not in line
+
+
+def test_one_token_reads_as_one_token(tiny_loaded):
+    trace = generate(tiny_loaded, PROMPT, Settings(chat=False, max_new_tokens=1, min_new_tokens=1))
+    assert len(trace.output.token_ids) == 1
+    assert " · 1 token · " in summary(trace) and "1 tokens" not in summary(trace)
+    assert int(re.search(r"· (\d+) tokens? ·", status_line(summary(trace))).group(1)) == 1

@@ -15,8 +15,9 @@ from collections import Counter
 import plotly.graph_objects as go
 
 from playground.plots.beam_paths import NEAR, answers, lineages, ranks, shown_by_default
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, counted, hover_escape, show_token
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, VERMILLION, hover_escape, show_token
 from playground.trace import Beams, Trace
+from playground.words import counted
 
 STATUS_STYLE = {  # status -> (symbol, colour, size); shape and colour both differ, for every kind of vision
     "kept": ("circle", BLUE, 11),

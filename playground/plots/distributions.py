@@ -14,15 +14,14 @@ from playground.plots.style import (
     STAGE_COLOURS,
     STAGE_LABELS,
     VERMILLION,
-    counted,
     hover_escape,
-    ordinal,
     preview,
     show_token,
     spaced_hex,
     stage_label,
 )
 from playground.trace import FILTER_STAGES, STAGES, Trace
+from playground.words import counted, ordinal
 
 
 def _stages_of(step) -> list[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from playground.plots.style import BLUE, GREEN, GREY, ORANGE, counted, hover_escape, show_token
+from playground.plots.style import BLUE, GREEN, GREY, ORANGE, hover_escape, show_token
 from playground.trace import SpeculativeRound, Trace, TreeNode
+from playground.words import counted
 
 
 def tree_rounds(trace: Trace) -> list[SpeculativeRound]:

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, YELLOW, hover_escape, show_token
 from playground.trace import MassNode, MassTree
+from playground.words import counted
 
 # The first token's continuations take one colour each, and their descendants keep it.
 BRANCH_COLOURS = (BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW)
@@ -46,7 +47,7 @@ def mass_figure(tree: MassTree) -> go.Figure:
     fig = sunburst(ids, labels, parents, values, colours, hover, "remainder")
     capped = " (stopped at the server's cap)" if tree.capped else ""
     fig.update_layout(
-        title=f"Where the mass goes: {tree.nodes} continuations up to {tree.depth} tokens at p ≥ "
+        title=f"Where the mass goes: {tree.nodes} continuations up to {counted(tree.depth, 'token')} at p ≥ "
         f"{tree.threshold:g}{capped}; grey = the rest",
         height=640,
         margin=dict(l=10, r=10, t=60, b=10),

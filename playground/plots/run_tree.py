@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from playground.plots.style import BLUE, GREY, VERMILLION, counted, hover_escape, placeholder, preview, show_token
+from playground.plots.style import BLUE, GREY, VERMILLION, hover_escape, placeholder, preview, show_token
 from playground.run_tree import RunTree
 from playground.trace import Trace
+from playground.words import counted
 
 PREVIEW = 60  # characters of a run's text in its node's hover
 
@@ -79,7 +80,7 @@ def _hover(tree: RunTree, run: str) -> str:
     text = preview(trace.output.text, PREVIEW)
     lines = [
         f"#{tree.number(run)} · {trace.settings.get('strategy')} · {trace.model.id} {trace.model.precision} · "
-        f"{len(trace.output.token_ids)} tokens",
+        + counted(len(trace.output.token_ids), "token"),
         hover_escape(text),
     ]
     if trace.branch is not None:

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from playground.plots.mass import BRANCH_COLOURS, sunburst
 from playground.plots.style import BLUE, GREY, ORANGE, hover_escape, placeholder, preview, show_token
 from playground.trace import Sample, Trace
+from playground.words import counted
 
 TREE_DEPTH = 8  # tokens of the prefix tree: deeper rings are too thin to read
 TOP_CONTINUATIONS = 20
@@ -58,8 +59,8 @@ def samples_tree_figure(trace: Trace, depth: int = TREE_DEPTH) -> go.Figure:
     # Counts are whole numbers, so a path's children never outnumber it: "total" sizes hold exactly.
     fig = sunburst(ids, labels, parents, values, colours, hover, "total", on_arcs)
     fig.update_layout(
-        title=f"{total} samples, their first {depth} tokens: arc width = share of samples (on the arc, with the "
-        "model's probability of the path)",
+        title=f"{total} samples, their first {counted(depth, 'token')}: arc width = share of samples (on the arc, "
+        "with the model's probability of the path)",
         height=620,
         margin=dict(l=10, r=10, t=60, b=10),
     )

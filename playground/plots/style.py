@@ -75,17 +75,6 @@ def show_token(text: str) -> str:
     return shown or "∅"
 
 
-def counted(n: int, noun: str) -> str:
-    """ "1 candidate", "3 candidates"."""
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def ordinal(n: int) -> str:
-    """ "1st", "2nd", "3rd", "4th", "11th", "21st"."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def spaced_hex(hex_bytes: str) -> str:
     """A token's bytes as hex, one byte at a time: "e697" -> "e6 97"."""
     return " ".join(hex_bytes[i : i + 2] for i in range(0, len(hex_bytes), 2))

@@ -87,7 +87,7 @@ def status_line(page: Page):
 
 def made(status: str) -> int:
     """How many tokens the run in a status line made ("… · 12 tokens · …")."""
-    return int(re.search(r"· (\d+) tokens ·", status).group(1))
+    return int(re.search(r"· (\d+) tokens? ·", status).group(1))
 
 
 def settled_text(page: Page) -> str:

@@ -10,10 +10,11 @@ import torch
 from playground.plots import stage_figure, temperature_figure
 from playground.plots.distributions import CHOSEN_RISE
 from playground.plots.draft_tree import draft_tree_figure
-from playground.plots.style import STAGE_LABELS, ordinal, stage_label
+from playground.plots.style import STAGE_LABELS, stage_label
 from playground.plots.temperatures import temperature_table
 from playground.trace import STAGES, DraftInfo, Emitted, Speculative, SpeculativeRound, TreeNode
 from playground.ui.views import take_choices
+from playground.words import ordinal
 from tests.plots.hand_built import hand_trace
 
 # A 12-token vocabulary whose 5th and 6th logits tie: top-k 5 keeps both (transformers keeps every score equal
