@@ -62,11 +62,47 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
     shown = {n.id for n in beams.nodes} if show_all else shown_by_default(beams, num_beams, rank)
     nodes = [n for n in beams.nodes if n.id in shown]
     pos = node_positions(beams, rank, None if show_all else shown)
-    by_id = {n.id: n for n in beams.nodes}
-    paths = lineages(beams)
-    constrained = bool(beams.constraints)
     fig = go.Figure()
+    _add_edges(fig, nodes, pos)
+    found = answers(beams)
+    _add_answer_paths(fig, found, pos)
+    _add_nodes(fig, beams, nodes, pos, rank)
+    rows = max(row for _, row in pos.values())  # the last rank row; rows count from 1
+    hidden = _hidden_per_step(beams, shown)
+    if hidden:
+        _add_hidden_counts(fig, hidden, rows, NEAR * num_beams)
+    _mark_answers(fig, beams, found, pos)
+    steps = max(n.step for n in beams.nodes) + 1
+    marks = [pos[node_id][0] + 1 for answer in found for _, node_id in answer.met]
+    xaxis = dict(title="step", dtick=1, range=list(x_window(steps, marks)))
+    if steps > VISIBLE_STEPS:
+        xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
+    title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"
+    if beams.constraints:
+        title += f", {counted(len(beams.constraints), 'constraint')} (outline = advanced one)"
+    if hidden:
+        title += f"<br><sup>{len(beams.nodes) - len(shown)} pruned candidates ranked below {NEAR * num_beams} "
+        title += "in their step are counted (+N), not drawn</sup>"
+    fig.update_layout(
+        title=title,
+        xaxis=xaxis,
+        yaxis=dict(
+            title="rank in step (best on top)" if show_all or not hidden else "rank in step, drawn ones (best on top)",
+            autorange="reversed",
+            zeroline=False,
+            tickvals=rank_ticks(rows),  # ranks only: the "+N" row below them is no rank
+        ),
+        # Above the plot: below it, the range slider of a long run would cover the legend on a narrow page.
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
+        margin=dict(t=100 if hidden else 80),
+        # Room for a token label on every row: labels of neighbouring rows must not overlap.
+        height=max(420, 34 * (rows + bool(hidden)) + 200),
+    )
+    return fig
 
+
+def _add_edges(fig: go.Figure, nodes: list, pos: dict[int, tuple[int, int]]) -> None:
+    """Grey lines from each kept or finished node back to its parent, in one trace."""
     edge_x: list = []
     edge_y: list = []
     for node in nodes:
@@ -77,8 +113,11 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
     fig.add_scatter(
         x=edge_x, y=edge_y, mode="lines", line=dict(color="#BBBBBB", width=1), hoverinfo="skip", showlegend=False
     )
-    found = answers(beams)
-    for answer in found:  # under the markers: the answer's path from step 1, as thick as a marker
+
+
+def _add_answer_paths(fig: go.Figure, found: list, pos: dict[int, tuple[int, int]]) -> None:
+    """Under the markers: each answer's path from step 1, as thick as a marker, one legend entry for all."""
+    for answer in found:
         fig.add_scatter(
             x=[pos[i][0] + 1 for i in answer.path],
             y=[pos[i][1] for i in answer.path],
@@ -91,6 +130,11 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             hoverinfo="skip",
         )
 
+
+def _add_nodes(fig: go.Figure, beams: Beams, nodes: list, pos: dict[int, tuple[int, int]], rank: dict) -> None:
+    """A marker trace per status; for constrained beam search coloured by bank, advancing tokens outlined."""
+    paths, by_id = lineages(beams), {n.id: n for n in beams.nodes}
+    constrained = bool(beams.constraints)
     banks = [n.bank or 0 for n in nodes]
     for status, (symbol, colour, size) in STATUS_STYLE.items():
         group = [n for n in nodes if n.status == status]
@@ -98,20 +142,7 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             continue
         marker = dict(symbol=symbol, size=size, color=colour, line=dict(width=1, color="#333333"))
         if constrained and status != "pruned":
-            marker.update(
-                color=[n.bank or 0 for n in group],
-                colorscale="Viridis",
-                cmin=0,
-                cmax=max(banks) or 1,
-                # Whole banks; padded clear of the last step's "answer N" labels, which run past the plot.
-                colorbar=dict(title="bank", dtick=1, xpad=40),
-                showscale=status == "kept",
-            )
-            # Tokens that advanced a constraint get a thick vermillion outline.
-            marker["line"] = dict(
-                width=[3 if n.constraint is not None else 1 for n in group],
-                color=[VERMILLION if n.constraint is not None else "#333333" for n in group],
-            )
+            marker.update(_bank_marker(group, max(banks) or 1, showscale=status == "kept"))
         fig.add_scatter(
             x=[pos[n.id][0] + 1 for n in group],
             y=[pos[n.id][1] for n in group],
@@ -145,50 +176,37 @@ def beam_tree_figure(trace: Trace, show_all: bool = False) -> go.Figure:
             + "<extra></extra>",
         )
 
-    steps = max(n.step for n in beams.nodes) + 1
-    rows = max(row for _, row in pos.values())  # the last rank row; rows count from 1
-    hidden = _hidden_per_step(beams, shown)
-    if hidden:
-        fig.add_scatter(
-            x=[step + 1 for step in hidden],
-            y=[rows + 1] * len(hidden),
-            mode="text",
-            text=[f"+{count}" for count in hidden.values()],
-            textfont=dict(size=10, color=GREY),
-            name="pruned, ranked lower (not drawn)",
-            customdata=list(hidden.values()),
-            hovertemplate="step %{x}: %{customdata} more pruned candidates ranked below "
-            + str(NEAR * num_beams)
-            + "<extra></extra>",
-        )
-    _mark_answers(fig, beams, found, pos)
 
-    marks = [pos[node_id][0] + 1 for answer in found for _, node_id in answer.met]
-    xaxis = dict(title="step", dtick=1, range=list(x_window(steps, marks)))
-    if steps > VISIBLE_STEPS:
-        xaxis["rangeslider"] = dict(visible=True, thickness=0.06)
-    title = f"Beam tree: {len(beams.nodes)} candidates over {steps} steps"
-    if constrained:
-        title += f", {counted(len(beams.constraints), 'constraint')} (outline = advanced one)"
-    if hidden:
-        title += f"<br><sup>{len(beams.nodes) - len(shown)} pruned candidates ranked below {NEAR * num_beams} "
-        title += "in their step are counted (+N), not drawn</sup>"
-    fig.update_layout(
-        title=title,
-        xaxis=xaxis,
-        yaxis=dict(
-            title="rank in step (best on top)" if show_all or not hidden else "rank in step, drawn ones (best on top)",
-            autorange="reversed",
-            zeroline=False,
-            tickvals=rank_ticks(rows),  # ranks only: the "+N" row below them is no rank
+def _bank_marker(group: list, top_bank: int, showscale: bool) -> dict:
+    """Marker settings that colour nodes by bank (how much of the constraints their beam met) and give the
+    tokens that advanced a constraint a thick vermillion outline."""
+    return dict(
+        color=[n.bank or 0 for n in group],
+        colorscale="Viridis",
+        cmin=0,
+        cmax=top_bank,
+        # Whole banks; padded clear of the last step's "answer N" labels, which run past the plot.
+        colorbar=dict(title="bank", dtick=1, xpad=40),
+        showscale=showscale,
+        line=dict(
+            width=[3 if n.constraint is not None else 1 for n in group],
+            color=[VERMILLION if n.constraint is not None else "#333333" for n in group],
         ),
-        # Above the plot: below it, the range slider of a long run would cover the legend on a narrow page.
-        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
-        margin=dict(t=100 if hidden else 80),
-        # Room for a token label on every row: labels of neighbouring rows must not overlap.
-        height=max(420, 34 * (rows + bool(hidden)) + 200),
     )
-    return fig
+
+
+def _add_hidden_counts(fig: go.Figure, hidden: dict[int, int], rows: int, near: int) -> None:
+    """Under the last rank row, "+N" at each step: the pruned candidates ranked below `near`, not drawn."""
+    fig.add_scatter(
+        x=[step + 1 for step in hidden],
+        y=[rows + 1] * len(hidden),
+        mode="text",
+        text=[f"+{count}" for count in hidden.values()],
+        textfont=dict(size=10, color=GREY),
+        name="pruned, ranked lower (not drawn)",
+        customdata=list(hidden.values()),
+        hovertemplate="step %{x}: %{customdata} more pruned candidates ranked below " + str(near) + "<extra></extra>",
+    )
 
 
 def x_window(steps: int, marks: list[int]) -> tuple[float, float]:

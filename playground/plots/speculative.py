@@ -53,6 +53,28 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         ),
     )
     add_draft_tokens(fig, trace)
+    add_acceptance_rates(fig, rounds)
+    # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
+    accepted_counts = [r.accepted_count() for r in rounds if r.proposed]
+    fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
+    add_tokens_per_round(fig, trace)
+    # Rounds and counts are whole numbers: ticks on them only, about ten at most.
+    rounds_axis = dict(title_text="round", range=[0.5, len(rounds) + 0.5], dtick=whole_step(len(rounds)))
+    fig.update_xaxes(**rounds_axis, row=1, col=1)
+    fig.update_yaxes(title_text="position", **position_ticks(trace), row=1, col=1)
+    fig.update_xaxes(**rounds_axis, row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
+    fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
+    most = max(Counter(accepted_counts).values(), default=1)
+    fig.update_yaxes(title_text="rounds", dtick=whole_step(most), rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
+    fig.update_yaxes(title_text="tokens", row=2, col=2)
+    fig.update_layout(title=acceptance_title(trace), height=620, legend=dict(orientation="h", y=-0.12))
+    return fig
+
+
+def add_acceptance_rates(fig: go.Figure, rounds: list[SpeculativeRound]) -> None:
+    """The second panel: each round's share of accepted draft tokens, and the running share over all rounds."""
     rates, cumulative, proposed_sum, accepted_sum = [], [], 0, 0
     for r in rounds:
         n, a = len(r.proposed), r.accepted_count()
@@ -62,9 +84,11 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     x = list(range(1, len(rounds) + 1))
     fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", row=1, col=2)
     fig.add_scatter(x=x, y=cumulative, mode="lines", line=dict(color=ORANGE), name="cumulative", row=1, col=2)
-    # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
-    accepted_counts = [r.accepted_count() for r in rounds if r.proposed]
-    fig.add_histogram(x=accepted_counts, marker_color=BLUE, name="rounds", xbins=dict(size=1), row=2, col=1)
+
+
+def add_tokens_per_round(fig: go.Figure, trace: Trace) -> None:
+    """The fourth panel: each round's tokens against its estimated α, over the expected (1 - α^(γ+1)) / (1 - α)."""
+    rounds = trace.speculative.rounds
     # The curve is a linear draft's; a Medusa tree's expectation is in its own view (`draft_tree.depth_figure`).
     linear = trace.speculative.draft.source != "medusa"
     gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens}) if linear else []
@@ -88,18 +112,11 @@ def acceptance_figure(trace: Trace) -> go.Figure:
         row=2,
         col=2,
     )
+
+
+def acceptance_title(trace: Trace) -> str:
+    """The view's title: acceptance, tokens per target pass, the passes made, and the measured speed-up."""
     spec = trace.speculative
-    # Rounds and counts are whole numbers: ticks on them only, about ten at most.
-    rounds_axis = dict(title_text="round", range=[0.5, len(rounds) + 0.5], dtick=whole_step(len(rounds)))
-    fig.update_xaxes(**rounds_axis, row=1, col=1)
-    fig.update_yaxes(title_text="position", **position_ticks(trace), row=1, col=1)
-    fig.update_xaxes(**rounds_axis, row=1, col=2)
-    fig.update_yaxes(range=[0, 1.05], row=1, col=2)
-    fig.update_xaxes(title_text="accepted draft tokens", dtick=1, row=2, col=1)
-    most = max(Counter(accepted_counts).values(), default=1)
-    fig.update_yaxes(title_text="rounds", dtick=whole_step(most), rangemode="tozero", row=2, col=1)
-    fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
-    fig.update_yaxes(title_text="tokens", row=2, col=2)
     title = (
         f"{spec.acceptance_rate:.0%} of draft tokens accepted · {spec.tokens_per_round:.2f} tokens "
         f"per target pass · {spec.target_calls} target, {spec.draft_calls} draft passes"
@@ -111,12 +128,7 @@ def acceptance_figure(trace: Trace) -> go.Figure:
             rate = statistics.median(pair.speculative_tokens_per_s for pair in spec.speedup_pairs)
             rates = f"median rates {rate:.1f} vs {spec.plain_tokens_per_s:.1f} tokens/s"
         title += f"<br>measured speed-up over plain decoding: {speedup_text(spec)} ({rates})"
-    fig.update_layout(
-        title=title,
-        height=620,
-        legend=dict(orientation="h", y=-0.12),
-    )
-    return fig
+    return title
 
 
 def add_draft_tokens(fig: go.Figure, trace: Trace) -> None:
