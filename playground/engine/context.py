@@ -29,6 +29,7 @@ class Update:
     text: str  # the output so far (beam search: the current best beam)
     step: Step | None = None  # the step just decided (None for beam search and for the final update)
     trace: Trace | None = None  # set on the final update only
+    note: str | None = None  # work after the last step that the run is still doing (timing the speed-up)
 
 
 @dataclass

@@ -23,20 +23,24 @@ def with_speedup(strategy: Strategy) -> Strategy:
     def measured(ctx: RunContext) -> Iterator[Update]:
         for update in strategy(ctx):
             if update.trace is not None:
-                add_speedup(ctx, update.trace, strategy)
+                for note in add_speedup(ctx, update.trace, strategy):
+                    yield Update(text=update.text, note=note)  # the timings take a while: say what runs
             yield update
 
     return measured
 
 
-def add_speedup(ctx: RunContext, trace: Trace, strategy: Strategy) -> None:
-    """Times the pairs and records them in `trace.speculative`; not for a run that was stopped or ran out of time,
-    whose rate says nothing. Pairs cut short by Stop are left out; none left, nothing is recorded."""
+def add_speedup(ctx: RunContext, trace: Trace, strategy: Strategy) -> Iterator[str]:
+    """Times the pairs and records them in `trace.speculative`, saying before each timing which it is ("timing
+    plain decoding, 2 of 6"); not for a run that was stopped or ran out of time, whose rate says nothing. Pairs cut
+    short by Stop are left out; none left, nothing is recorded."""
     tokens, decode_s = trace.timing.new_tokens, trace.timing.decode_s
     if not tokens or decode_s <= 0 or trace.output.stop_reason in ("cancelled", "max_time"):
         return
     rates = [tokens / decode_s]
-    for kind in timing_order(ctx.settings.speedup_pairs)[1:]:
+    order = timing_order(ctx.settings.speedup_pairs)
+    for number, kind in enumerate(order[1:], start=2):
+        yield f"Measuring the speed-up: timing {kind} decoding, {number} of {len(order)}"
         rate = timed_rate(decode_tokens if kind == PLAIN else strategy, timing_context(ctx, tokens, kind))
         if rate is None:
             break

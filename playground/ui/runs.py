@@ -282,8 +282,11 @@ class Runs:
             if last.trace is not None:
                 yield trace_html(last.trace), status_line(summary(last.trace)), last.trace
                 return
-            count += len(batch)
+            count += sum(update.note is None for update in batch)
             shown += [next_span(chars, update.step) for update in batch if update.step is not None]
+            if last.note is not None:  # the steps are done; the run says what it still does
+                yield "".join(shown), last.note, None
+                continue
             # Beam search reports no step: its running best beam changes as a whole.
             # Many samples show the first one's tokens, which stay when it ends before the others.
             text = "".join(shown) if last.step is not None or settings.num_samples > 1 else plain_text(last.text)

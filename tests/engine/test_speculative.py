@@ -189,6 +189,23 @@ def test_measured_speedup_times_plain_and_speculative_decoding_alternately(tiny_
     assert timings == [("speculative", 20), ("greedy", 20)] and len(one.speculative.speedup_pairs) == 1
 
 
+def test_the_speedup_timings_say_what_runs_after_the_last_step(tiny_loaded):
+    """The timings come after the run's last step and take as long as five runs: each says which it is, before
+    the trace, with the run's text."""
+    settings = Settings(strategy="speculative", chat=False, max_new_tokens=12, min_new_tokens=12,
+                        draft_model="prompt-lookup", measure_speedup=True)  # fmt: skip
+    updates = list(engine.stream(tiny_loaded, PROMPT, settings))
+    notes = [u for u in updates if u.note is not None]
+    assert [u.note for u in notes] == [
+        f"Measuring the speed-up: timing {kind} decoding, {n} of 6"
+        for n, kind in zip(range(2, 7), ["plain", "speculative", "plain", "speculative", "plain"], strict=True)
+    ]
+    first = updates.index(notes[0])
+    assert all(u.step is not None for u in updates[:first]) and len(updates[:first]) == 12
+    assert updates[first : first + 5] == notes and updates[-1].trace is not None and len(updates) == first + 6
+    assert {u.text for u in notes} == {updates[-1].text} and all(u.step is None for u in notes)
+
+
 def test_a_trace_from_before_speedup_pairs_loads_with_its_one_reading(tiny_loaded):
     settings = Settings(strategy="speculative", chat=False, max_new_tokens=6, draft_model="prompt-lookup")
     data = generate(tiny_loaded, PROMPT, settings.replace(measure_speedup=True, speedup_pairs=1)).to_dict()

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import threading
 
 import gradio as gr
 import pytest
@@ -24,6 +25,34 @@ def test_run_streams_html_and_status_then_the_trace(runs):
     assert all(b.startswith(a) for a, b in itertools.pairwise(shown))
     assert status.startswith("tiny-random-llama fp32 · 8 tokens · ") and "tokens/s" in status
     assert status.endswith(("stopped: max new tokens reached", "stopped: end of sequence"))
+
+
+def test_the_status_line_says_when_the_run_times_its_speedup(runs, monkeypatch):
+    """After the last step the Output keeps every token while the status line names each timing. The run waits
+    at each timing until the page has shown it, so no update is merged with the next one."""
+    shown, real = threading.Event(), runs.stream
+
+    def stream(*args, **kwargs):
+        for update in real(*args, **kwargs):
+            yield update
+            if update.note is not None:
+                assert shown.wait(60), "the page never showed the timing"
+                shown.clear()
+
+    monkeypatch.setattr(runs, "stream", stream)
+    values = {**VALUES, "strategy": "speculative", "draft_model": "prompt-lookup", "min_new_tokens": 8.0}
+    timings = []
+    for html, status, trace in runs.generate(values):
+        final = trace
+        if status.startswith("Measuring the speed-up"):
+            timings.append(status)
+            assert html.count('class="tok ') == 8  # every token of the run stays shown
+            shown.set()
+    assert timings == [
+        f"Measuring the speed-up: timing {kind} decoding, {n} of 6"
+        for n, kind in zip(range(2, 7), ["plain", "speculative", "plain", "speculative", "plain"], strict=True)
+    ]
+    assert final.speculative.speedup_pairs and "over 3 pairs" in status
 
 
 def test_beam_search_streams_its_running_best_as_plain_text(runs):
