@@ -7,10 +7,12 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
+from playground.knobs import BY_NAME
 from playground.plots import candidates_figure, divergence_figure
 from playground.plots.compare import RULES_OUT, why_infinite
 from playground.plots.style import placeholder
 from playground.trace import Comparison, StepDivergence, Trace
+from playground.ui.controls import STRATEGY_CHOICES
 from playground.ui.tokens import aligned_html
 
 
@@ -56,7 +58,7 @@ def compare_line(a: Trace, comparison: Comparison) -> str:
     """One line on a comparison: what B is, the divergences on A's path (where KL is infinite, the first such
     step's stage of B's and the token it removed), and where B's own text goes its way."""
     steps = comparison.steps
-    changes = ", ".join(f"{k} {v!r}" for k, v in comparison.b_changes.items()) or "the same settings"
+    changes = ", ".join(named_change(k, v) for k, v in comparison.b_changes.items()) or "the same settings"
     kl_text = _kl_text(steps, _b_settings(a, comparison))
     agree = sum(s.top1_agree for s in steps) / len(steps)
     if comparison.first_difference >= min(len(a.output.token_ids), len(comparison.b_token_ids)):
@@ -68,6 +70,19 @@ def compare_line(a: Trace, comparison: Comparison) -> str:
         f"{sum(s.js for s in steps) / len(steps):.4f} nats · most likely tokens agree at {agree:.0%} of steps · "
         f"{differs}"
     )
+
+
+def named_change(name: str, value: Any) -> str:
+    """One of B's changed settings as the page's controls name it: "Top-k 5", "Strategy Sampling", "Sample on"."""
+    knob = BY_NAME.get(name)
+    label = knob.label if knob else name
+    if name == "strategy":
+        return f"{label} {dict((v, k) for k, v in STRATEGY_CHOICES).get(value, value)}"
+    if isinstance(value, bool):
+        return f"{label} {'on' if value else 'off'}"
+    if isinstance(value, (int, float)):
+        return f"{label} {value:g}"
+    return f"{label} {value!r}"
 
 
 def _kl_text(steps: list[StepDivergence], settings: dict[str, Any]) -> str:

@@ -56,7 +56,7 @@ def compare_with_sampling(page: Page, top_k: int) -> str:
 def test_temperature_without_a_filter_rules_nothing_out(page):
     line = compare_with_sampling(page, top_k=0)
     shot(page, "compare-temperature-0.3")
-    assert "temperature 0.3" in line and "top_k 0" in line
+    assert "Temperature 0.3" in line and "Top-k 0" in line
     assert "infinite" not in line and "mean KL(A‖B) " in line
     assert page.evaluate(INFINITE_MARKERS) is None  # no step drawn at the top
     expect(page.locator("#compare-plot").get_by_text("KL infinite")).to_have_count(0)

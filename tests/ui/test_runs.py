@@ -229,7 +229,7 @@ def test_compare_reads_the_shown_run_with_the_current_settings(runs):
     b = {**VALUES, "strategy": "sample", "temperature": 1.5, "top_k": 5.0, "seed": 2.0}
     comparison = runs.compare(b, parent)
     line, aligned, figure, slider, candidates = compare_views(parent, comparison)
-    assert line.startswith("B = tiny-random-llama fp32, strategy 'sample', temperature 1.5, top_k 5, seed 2")
+    assert line.startswith("B = tiny-random-llama fp32, Strategy Sampling, Temperature 1.5, Top-k 5, Seed 2")
     # Top-k 5 rules out tokens greedy A's softmax gives some probability: KL is infinite, JS is not. The line
     # names the stage as its control, with B's value, and the token A liked best of those it removed at step 1.
     removed = comparison.steps[0].removed_text
