@@ -21,11 +21,18 @@ def with_speedup(strategy: Strategy) -> Strategy:
     """`strategy` (a speculative loop) whose trace, before it is handed on, gets the measured speed-up."""
 
     def measured(ctx: RunContext) -> Iterator[Update]:
+        final = None
         for update in strategy(ctx):
-            if update.trace is not None:
-                for note in add_speedup(ctx, update.trace, strategy):
-                    yield Update(text=update.text, note=note)  # the timings take a while: say what runs
-            yield update
+            if update.trace is None:
+                yield update
+            else:
+                final = update
+        # The run's generator has ended, so what it held while it ran (a draft model's lock) is free again: the
+        # timings run the strategy anew, and would wait for that lock forever.
+        if final is not None:
+            for note in add_speedup(ctx, final.trace, strategy):
+                yield Update(text=final.text, note=note)  # the timings take a while: say what runs
+            yield final
 
     return measured
 

@@ -3,6 +3,7 @@ caches roll back correctly, and runs stop where plain decoding stops."""
 
 import math
 import statistics
+import threading
 
 import pytest
 import torch
@@ -204,6 +205,19 @@ def test_the_speedup_timings_say_what_runs_after_the_last_step(tiny_loaded):
     assert all(u.step is not None for u in updates[:first]) and len(updates[:first]) == 12
     assert updates[first : first + 5] == notes and updates[-1].trace is not None and len(updates) == first + 6
     assert {u.text for u in notes} == {updates[-1].text} and all(u.step is None for u in notes)
+
+
+def test_measuring_the_speedup_of_a_model_draft_reruns_it_after_its_lock_is_free(dirs):
+    """A draft model serves one run at a time (its lock): the timings rerun the strategy once the run has let the
+    draft go, not while the run still holds it (which waited forever)."""
+    target = load_model(dirs["target"], "fp32")
+    settings = speculative(draft_model=dirs["other"], max_new_tokens=10, min_new_tokens=10, measure_speedup=True)
+    finished: list[Trace] = []
+    worker = threading.Thread(target=lambda: finished.append(generate(target, PROMPT, settings)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert finished, "measuring the speed-up of a model draft never finished"
+    assert len(finished[0].speculative.speedup_pairs) == 3
 
 
 def test_a_trace_from_before_speedup_pairs_loads_with_its_one_reading(tiny_loaded):
