@@ -117,8 +117,12 @@ def add_tokens_per_round(fig: go.Figure, trace: Trace) -> None:
 def acceptance_title(trace: Trace) -> str:
     """The view's title: acceptance, tokens per target pass, the passes made, and the measured speed-up."""
     spec = trace.speculative
+    # A token after a round's first rejection is never tested: how often the target agreed is counted on the
+    # tokens it tested, beside the share of all drafted tokens that it kept.
+    tested = [t.accepted for r in spec.rounds for t in r.proposed if t.accepted is not None]
+    agreed = f" ({sum(tested) / len(tested):.0%} of those the target checked)" if tested else ""
     title = (
-        f"{spec.acceptance_rate:.0%} of draft tokens accepted · {spec.tokens_per_round:.2f} tokens "
+        f"{spec.acceptance_rate:.0%} of draft tokens accepted{agreed} · {spec.tokens_per_round:.2f} tokens "
         f"per target pass · {spec.target_calls} target, {spec.draft_calls} draft passes"
     )
     if spec.speedup:

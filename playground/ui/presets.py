@@ -103,8 +103,10 @@ def presets() -> list[Preset]:
         ),
         Preset(
             "Speculative decoding with an accurate but costly draft",
-            "The draft here is the target's own weights at bf16. It agrees with the 4-bit target on most tokens "
-            "(not all: the two precisions round differently), so a target pass often yields two or more tokens, "
+            "The draft here is the target's own weights at bf16. It agrees with the 4-bit target on most of the "
+            "tokens the target checks (not all: the two precisions round differently, and a round ends at its "
+            "first disagreement, so the share of all drafted tokens kept is lower: the Draft acceptance title "
+            "gives both), so a target pass often yields two or more tokens, "
             "and the text is the same as greedy decoding's. But this draft costs about as much as the target, "
             "so it pays off only where bf16 runs much faster than the target's precision, which depends on the "
             "machine: the Draft acceptance tab shows the speed-up measured here, often below 1x.",

@@ -65,6 +65,14 @@ def test_tokens_after_the_first_rejection_are_drawn_as_not_checked(base):
     assert "rejected" not in keeper.split("<br>")[0]
 
 
+def test_the_title_counts_agreement_on_the_tokens_the_target_checked(base):
+    trace = with_rounds(base, ROUNDS)
+    trace.speculative.acceptance_rate = 3 / 7  # 3 of the 7 drafted tokens kept
+    # Checked: round 1's first two (one kept), round 2's two (both kept), round 3's one (rejected): 3 of 5.
+    title = acceptance_figure(trace).layout.title.text
+    assert "43% of draft tokens accepted (60% of those the target checked)" in title
+
+
 def test_every_round_shows_the_targets_own_token_with_its_p(base):
     fig = acceptance_figure(with_rounds(base, ROUNDS))
     own = by_name(fig)["the target's own token"]
