@@ -722,7 +722,7 @@ def test_the_cheap_draft_lesson_runs_medusa_and_shows_the_measured_speed(page, b
     lesson = preset("Speculative decoding with a cheap draft")
     choose_preset(page, lesson.name)
     choose_precision(page, "fp32")  # the server's tokens and this process's are the same only at fp32
-    run(page, "plain decoding")
+    run(page, "speed-up over plain decoding")
     status = page.locator("#status")
     expect(status).to_contain_text("Medusa tree of 8 guesses")
     expect(status).to_contain_text("tokens per target pass")
