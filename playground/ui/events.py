@@ -6,6 +6,7 @@ views, trace files, presets and which controls show. Everything that runs a mode
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -176,7 +177,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
         values = dict(zip(CONTROLS, args, strict=False))
         request = args[len(CONTROLS)] if len(args) > len(CONTROLS) else None
-        yield from runs.generate(values, request and request.session_hash)
+        yield from handed_over(runs.generate(values, request and request.session_hash))
 
     # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
     generate.__signature__ = signature()
@@ -189,7 +190,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     run_event = armed.success(
         generate,
         inputs=[parts.controls[name] for name in CONTROLS],
-        outputs=[parts.output, parts.status, parts.last_trace],
+        outputs=[parts.output, parts.status, parts.last_trace, parts.made],
         api_name="generate",
         concurrency_limit=1,
         concurrency_id="model",  # one queue for everything that runs the model
@@ -209,7 +210,10 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         event.then(all_views, inputs=[parts.last_trace], outputs=views, **private).then(
             export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], **private
         ).then(
-            remember, inputs=[parts.run_tree, parts.last_trace], outputs=[parts.run_tree, parts.tree_view], **private
+            remember,
+            inputs=[parts.run_tree, parts.made, parts.last_trace],
+            outputs=[parts.run_tree, parts.tree_view, parts.made],
+            **private,
         ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], **private).then(
             sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **private
         ).then(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **private)
@@ -242,19 +246,16 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     def branch(*args: Any) -> Any:
         """Continues the shown run from its chosen step with another token, streaming like Generate."""
         *values, parent, step, token, request = args
-        yield from runs.branch(dict(zip(CONTROLS, values, strict=True)), parent, step, token, request.session_hash)
+        values = dict(zip(CONTROLS, values, strict=True))
+        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
 
     def take(*args: Any) -> Any:
         """Continues the shown run with the token chosen in the Output's card ({step, token})."""
         *values, parent, chosen, request = args
         chosen = chosen if isinstance(chosen, dict) else {}
-        yield from runs.branch(
-            dict(zip(CONTROLS, values, strict=True)),
-            parent,
-            chosen.get("step"),
-            chosen.get("token"),
-            request.session_hash,
-        )
+        values = dict(zip(CONTROLS, values, strict=True))
+        step, token = chosen.get("step"), chosen.get("token")
+        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
 
     def arm_take(event: gr.EventData, request: gr.Request) -> Any:
         # Only the event's first function receives its data: keep it for the run that follows.
@@ -285,12 +286,13 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     def sample_many(*args: Any) -> Any:
         """Many samples of the sampling settings, streaming the first (Output HTML so far, status line, trace)."""
         *values, request = args
-        yield from runs.generate(dict(zip(CONTROLS, values, strict=True)), request.session_hash, many=True)
+        values = dict(zip(CONTROLS, values, strict=True))
+        yield from handed_over(runs.generate(values, request.session_hash, many=True))
 
     def open_sample(many: Any, seed: Any, request: gr.Request) -> Any:
         """The chosen sample of the shown many-sample run, run alone with its seed: the same tokens, and every
         candidate of every step."""
-        yield from runs.open_sample(many, seed, request.session_hash)
+        yield from handed_over(runs.open_sample(many, seed, request.session_hash))
 
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
@@ -303,11 +305,18 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
     return [many, opened]
 
 
+def handed_over(stream: Iterator[tuple[str, str, Any]]) -> Iterator[tuple[str, str, Any, Any]]:
+    """A run's stream (Output HTML so far, status line, trace), its trace also handed to the step that adds it to
+    the Runs tree (`remember`): the shown trace may be another run's by then."""
+    for html, status, trace in stream:
+        yield html, status, trace, trace
+
+
 def streamed(parts: Parts) -> dict[str, Any]:
     """The options of a page event that streams a run into the Output, the status line and the shown trace,
     as Generate does (in the model's queue; values unchecked by Gradio, for Settings to name the bad one)."""
     return dict(
-        outputs=[parts.output, parts.status, parts.last_trace],
+        outputs=[parts.output, parts.status, parts.last_trace, parts.made],
         api_visibility="private",
         concurrency_limit=1,
         concurrency_id="model",

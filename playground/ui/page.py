@@ -246,6 +246,7 @@ def build_files(parts: Parts) -> None:
     # This browser session's latest finished run; dropped two hours after its last change (and when the tab
     # closes), so sessions that never say goodbye do not hold traces forever.
     parts.last_trace = gr.State(None, time_to_live=7200)
+    parts.made = gr.State(None, time_to_live=7200)
     parts.run_tree = gr.State(RunTree.within(Limits.from_env()), time_to_live=7200)
     with gr.Row():
         parts.export_button = gr.DownloadButton("Export trace (JSON)", visible=False, scale=1)

@@ -38,6 +38,7 @@ class Parts:
     reset_preset: Any = None  # puts back every control the chosen preset set, once one has moved
     model_info: Any = None  # the model line at the top: the start-up model, then the shown run's
     last_trace: Any = None
+    made: Any = None  # a finished run's trace, from the run to the step that adds it to the tree
     run_tree: Any = None  # the session's runs (RunTree)
     tree_view: Any = None
     export_runs_button: Any = None

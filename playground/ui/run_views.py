@@ -64,12 +64,18 @@ def tree_value(tree: RunTree | None) -> str:
     return run_tree_figure(tree or RunTree()).to_json()
 
 
-def remember(tree: RunTree, trace: Trace | None) -> tuple[RunTree, str]:
-    """A finished run (or branch) joins the session's tree and is shown there; a run that failed leaves the
-    shown trace as it was, which is already kept."""
-    if trace is not None:
-        tree.add(trace)
-    return tree, tree_value(tree)
+def remember(tree: RunTree, made: Trace | None, shown: Trace | None) -> tuple[RunTree, str, None]:
+    """A finished run (or branch), `made`, joins the session's tree; the tree marks the run the page shows.
+    Returns (tree, tree view, None: `made` is taken).
+
+    `made` is the run's own hand-over, written by the run alone: the shown trace cannot stand in for it, as a
+    file loaded or a node picked between the run's end and this step replaces the shown trace, and the run would
+    be lost. A run that failed hands over nothing, and the shown trace stays as it was, already kept."""
+    if made is not None:
+        tree.add(made)
+    if shown is not None and shown.run_id in tree.runs:
+        tree.shown = shown.run_id
+    return tree, tree_value(tree), None
 
 
 def shown_run(tree: RunTree, run_id: str, status: str, models: list[str]) -> tuple[Any, ...]:

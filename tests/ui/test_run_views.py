@@ -48,7 +48,8 @@ def test_runs_join_the_tree_and_a_click_shows_one(two):
     parent, child = two
     tree = RunTree()
     for trace in (parent, child, None):  # None: a run that failed adds nothing
-        tree, value = remember(tree, trace)
+        tree, value, made = remember(tree, trace, trace or child)
+        assert made is None  # taken: the next run's failure cannot add this one again
     assert list(tree.runs) == [parent.run_id, child.run_id]
     assert json.loads(value)["data"][-1]["customdata"] == [[parent.run_id], [child.run_id]]
     answer = shown(show_run(tree, click(parent.run_id), MODELS))
@@ -62,6 +63,18 @@ def test_runs_join_the_tree_and_a_click_shows_one(two):
     for odd in ("gone", 3, None):
         with pytest.raises(gr.Error, match="no longer kept"):
             show_run(tree, click(odd), MODELS)
+
+
+def test_a_run_that_ends_while_another_is_shown_joins_the_tree_and_the_shown_one_stays_marked(two, tmp_path):
+    """The run's steps after its end run one after another, and a file loaded (or a node picked) between them
+    replaces the shown trace: the run still joins the tree, and the tree marks what the page shows."""
+    made, loaded = two
+    path = tmp_path / "loaded.json"
+    path.write_text(loaded.to_json())
+    tree, shown_trace, *_ = load_file(RunTree(), str(path), MODELS)  # the upload lands before `remember`
+    tree, value, _ = remember(tree, made, shown_trace)
+    assert set(tree.runs) == {made.run_id, loaded.run_id}
+    assert tree.shown == loaded.run_id and value == tree_value(tree)
 
 
 def test_a_runs_file_loads_every_run_and_shows_the_one_it_showed(two, tmp_path):
