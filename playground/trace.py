@@ -16,31 +16,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from playground.settings import FLOAT_FIELDS, PRECISIONS, RUN_ID
+from playground.stages import CHAIN, FINAL, RAW
 
 SCHEMA = "decoding-playground/trace@1"
 
-# Names of the processing stages, in transformers' order. A step records a candidate's probability after
-# each stage that was active in the run ("raw" and "final" always are).
-STAGES = (
-    "raw",
-    "repetition_penalty",
-    "no_repeat_ngram",
-    "min_new_tokens",
-    "temperature",
-    "top_k",
-    "top_p",
-    "min_p",
-    "typical_p",
-    "epsilon_cutoff",
-    "eta_cutoff",
-    "final",
-)
-# Stages that only remove tokens. Candidates are ranked by the distribution just before them (penalties left
-# out, `recording.ranking_scores`), so a step shows what a filter took away, not only what survived.
+# Names of the processing stages, in transformers' order (the stage registry's). A step records a candidate's
+# probability after each stage that was active in the run ("raw" and "final" always are).
+STAGES = (RAW, *(spec.name for spec in CHAIN), FINAL)
 # The temperatures a step records its normalisers at (Step.log_z): the step's candidates at each, exactly, from
 # the one forward pass the run made.
 TABLE_TEMPERATURES = (0.3, 0.7, 1.0, 1.5)
-FILTER_STAGES = frozenset({"top_k", "top_p", "min_p", "typical_p", "epsilon_cutoff", "eta_cutoff"})
 STOP_REASONS = ("eos", "max_new_tokens", "stop_string", "max_time", "cancelled")
 ORIGINS = ("inherited", "forced")
 BEAM_STATUSES = ("kept", "pruned", "finished", "returned")

@@ -13,9 +13,9 @@ from typing import Any
 import torch
 
 from playground.engine.placement import read_values
-from playground.engine.processors import HISTORY_STAGES
 from playground.engine.token_bytes import token_bytes
-from playground.trace import FILTER_STAGES, TABLE_TEMPERATURES, Candidate, Chosen, Step
+from playground.stages import FILTERS, HISTORY
+from playground.trace import TABLE_TEMPERATURES, Candidate, Chosen, Step
 
 
 @dataclass
@@ -78,9 +78,9 @@ def ranking_scores(staged: list[tuple[str, torch.Tensor]]) -> torch.Tensor:
     """
     ranked = staged[0][1]
     for name, scores in staged:
-        if name in FILTER_STAGES:
+        if name in FILTERS:
             break
-        if name not in HISTORY_STAGES:
+        if name not in HISTORY:
             ranked = scores
     return ranked
 

@@ -20,7 +20,8 @@ from playground.plots.style import (
     spaced_hex,
     stage_label,
 )
-from playground.trace import FILTER_STAGES, STAGES, Trace
+from playground.stages import FILTERS
+from playground.trace import STAGES, Trace
 from playground.words import counted, ordinal
 
 
@@ -163,7 +164,7 @@ def _left(trace: Trace, step) -> str:
     """How many tokens the filters left (a recorded top 20 cannot show top-p keeping 60), and why more than k
     are left after top-k: transformers' TopKLogitsWarper keeps every token whose score ties the k-th."""
     stages = set(_stages_of(step))
-    if not step.kept or not FILTER_STAGES & stages:
+    if not step.kept or not FILTERS & stages:
         return ""
     left = f", {counted(step.kept, 'token')} left"
     k = int(trace.settings.get("top_k") or 0)

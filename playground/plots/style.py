@@ -1,46 +1,24 @@
-"""Colours and labels shared by every figure: Okabe-Ito, a palette readable with every common colour-vision
-deficiency, and a way to show tokens whose text is whitespace or control characters."""
+"""Colours and labels shared by every figure: the palette (`playground/palette.py`, readable with every common
+colour-vision deficiency), each stage's colour and name (from the stage registry), and a way to show tokens whose
+text is whitespace or control characters."""
 
 from typing import Any
 
+from playground import stages
 from playground.knobs import BY_NAME
 
-BLUE = "#0072B2"
-ORANGE = "#E69F00"
-GREEN = "#009E73"
-VERMILLION = "#D55E00"
-SKY = "#56B4E9"
-PURPLE = "#CC79A7"
-YELLOW = "#F0E442"
-GREY = "#999999"
-BLACK = "#000000"
-INDIGO = "#332288"  # from Paul Tol's colour-blind-safe palette, for the stages the first eight do not cover
-WINE = "#882255"
+# The palette, as the figures import it from here.
+from playground.palette import BLACK, BLUE, GREEN, GREY, INDIGO, ORANGE, PURPLE, SKY, VERMILLION, WINE, YELLOW  # noqa: F401
 
-# One colour per processing stage, in pipeline order.
-STAGE_COLOURS = {
-    "raw": GREY,
-    "repetition_penalty": PURPLE,
-    "no_repeat_ngram": YELLOW,
-    "min_new_tokens": SKY,
-    "temperature": ORANGE,
-    "top_k": VERMILLION,
-    "top_p": GREEN,
-    "min_p": BLACK,
-    "typical_p": SKY,
-    "epsilon_cutoff": INDIGO,
-    "eta_cutoff": WINE,
-    "final": BLUE,
-}
-# A stage is named on the page as the control that sets it is (its knob's label): "Top-k", not "top_k". The
-# n-gram ban's control is named for its size; "raw" and "final" have no control and keep their names.
-STAGE_KNOBS = {"no_repeat_ngram": "no_repeat_ngram_size"}
+# One colour per processing stage, in pipeline order: each stage's own (the registry's), and the two ends.
+STAGE_COLOURS = {stages.RAW: GREY, **{spec.name: spec.colour for spec in stages.CHAIN}, stages.FINAL: BLUE}
 
 
 def stage_label(stage: str) -> str:
-    """What the page calls a stage: its control's label ("top_k" -> "Top-k"), or the name itself ("raw")."""
-    knob = BY_NAME.get(STAGE_KNOBS.get(stage, stage))
-    return stage if knob is None else knob.label
+    """What the page calls a stage: its control's label ("top_k" -> "Top-k", "no_repeat_ngram" -> "No-repeat
+    n-gram", named for its size), or the name itself for "raw" and "final", which no control sets."""
+    spec = stages.BY_NAME.get(stage)
+    return stage if spec is None else BY_NAME[spec.knob].label
 
 
 # The distribution after each stage, as a legend names it.
@@ -56,10 +34,10 @@ def stage_setting(stage: str, settings: dict[str, Any]) -> str:
         settings: the run's settings as a dict (`Settings.to_dict`, a trace's `settings`).
     """
     name = stage_label(stage).lower()
-    knob = STAGE_KNOBS.get(stage, stage)
-    if knob not in BY_NAME or settings.get(knob) is None:
+    spec = stages.BY_NAME.get(stage)
+    if spec is None or settings.get(spec.knob) is None:
         return name
-    return f"{name} {settings[knob]:g}"
+    return f"{name} {settings[spec.knob]:g}"
 
 
 def show_token(text: str) -> str:

@@ -1,9 +1,10 @@
-"""The explanations in assets/: one for every control and view, each two or three sentences."""
+"""The explanations in assets/: one for every control, view and processing stage, each two or three sentences."""
 
 import re
 
 import pytest
 
+from playground.stages import CHAIN
 from playground.ui.controls import CONTROLS, STRATEGY_CHOICES
 from playground.ui.explain import explain, explanations
 from playground.ui.page import KNOB_HELP
@@ -20,6 +21,7 @@ VIEWS = [
     "draft_acceptance",
 ]
 KEYS = [*VIEWS, *[name for name in CONTROLS if name != "prompt"], *[f"strategy_{v}" for _, v in STRATEGY_CHOICES]]
+KEYS += [spec.knob for spec in CHAIN if spec.knob not in KEYS]  # a stage is explained under its knob's key
 
 
 @pytest.mark.parametrize("key", KEYS)

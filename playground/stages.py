@@ -1,0 +1,112 @@
+"""The stage registry: every logits-processing stage of a run, one record each, in the order the chain applies them.
+
+A stage's facts live on its record, as a transformers processor carries its own on its class: its name (the trace's
+spelling), kind, whether it reads the tokens before a position, the Settings fields it reads, the knob whose label
+names it, its colour, when it is active and which processor it makes. The trace's stage list, the engine's chain,
+the recording of a step and the figures' colours and labels all read this table; adding a stage is one row here
+(plus its knob, its explanation section and, for a new processor, nothing else).
+
+The module stays in the base layer: it names each processor by its import path ("transformers.TopKLogitsWarper")
+and the arguments it takes, and the engine (`engine/processors.build_stages`) imports and makes it. So the trace,
+the plots and the command line read the table without importing torch or transformers.
+
+"raw" and "final" are the trace's names for the distribution before the first stage and after the last one: they
+process nothing, so they are no rows here, only the two ends of `trace.STAGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from playground import palette
+from playground.settings import Settings
+
+RAW = "raw"  # the model's own logits, before any stage
+FINAL = "final"  # what is decoded: the scores after the last active stage (the raw ones when none is)
+# penalty: pushes down or bans tokens for what came before (any strategy); transform: reshapes every score (sampling);
+# filter: only removes tokens (sampling); selector: picks the token itself (none yet: mirostat will be one).
+KINDS = ("penalty", "transform", "filter", "selector")
+
+
+@dataclass(frozen=True)
+class Where:
+    """What building a stage needs beyond Settings: where the run's scores are and what came before them."""
+
+    prompt_len: int  # tokens before the first generated one (min_new_tokens counts from there)
+    eos_ids: list[int]  # end-of-sequence token ids
+    device: Any  # the torch.device of the scores (typed loosely: this module does not import torch)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One processing stage: what it is, what it reads and how the engine makes it.
+
+    `active` and `arguments` are pure functions of the settings (and `Where`); the engine builds
+    `processor(**arguments(settings, where))` when the stage is active and the strategy applies it (a penalty
+    applies to every strategy, the other kinds to sampling only, as transformers' warpers do).
+    """
+
+    name: str  # the trace's spelling: a key of a candidate's `probs`, a value of `removed_by`
+    kind: str  # one of KINDS
+    fields: tuple[str, ...]  # the Settings fields it reads
+    knob: str  # the knob (playground/knobs.py) whose label names the stage and whose value it shows
+    colour: str  # its bars and lines in every figure
+    processor: str  # import path of the LogitsProcessor class it makes
+    active: Callable[[Settings, Where], bool]
+    arguments: Callable[[Settings, Where], dict[str, Any]]
+    history: bool = False  # its scores depend on the tokens before a position (else every row is treated alike)
+
+    @property
+    def sampling_only(self) -> bool:
+        """Whether only sampling applies it (transformers' warpers: everything but the penalties)."""
+        return self.kind != "penalty"
+
+    def applies(self, settings: Settings, where: Where) -> bool:
+        """Whether a run with `settings` has this stage in its chain."""
+        return (settings.samples or not self.sampling_only) and self.active(settings, where)
+
+
+def _spec(name: str, kind: str, colour: str, processor: str, active, arguments, **more: Any) -> StageSpec:
+    """A row whose one field is its name and whose knob is that field, unless `more` says otherwise."""
+    more.setdefault("fields", (name,))
+    more.setdefault("knob", more["fields"][0])
+    return StageSpec(name, kind, colour=colour, processor=f"transformers.{processor}", active=active,
+                     arguments=arguments, **more)  # fmt: skip
+
+
+# transformers' order (`GenerationMixin._get_logits_processor`): the penalties, then temperature and the filters.
+# `test_processors` checks it against the list `generate` itself builds.
+CHAIN = (
+    _spec("repetition_penalty", "penalty", palette.PURPLE, "RepetitionPenaltyLogitsProcessor",
+          lambda s, w: s.repetition_penalty != 1.0, lambda s, w: dict(penalty=s.repetition_penalty), history=True),
+    _spec("no_repeat_ngram", "penalty", palette.YELLOW, "NoRepeatNGramLogitsProcessor",
+          lambda s, w: s.no_repeat_ngram_size > 0, lambda s, w: dict(ngram_size=s.no_repeat_ngram_size),
+          fields=("no_repeat_ngram_size",), history=True),
+    _spec("min_new_tokens", "penalty", palette.SKY, "MinNewTokensLengthLogitsProcessor",
+          lambda s, w: s.min_new_tokens > 0 and bool(w.eos_ids),
+          # The EOS ids go to `device` with the scores, as a tensor made there.
+          lambda s, w: dict(prompt_length_to_skip=w.prompt_len, min_new_tokens=s.min_new_tokens,
+                            eos_token_id=list(w.eos_ids), device=w.device), history=True),
+    _spec("temperature", "transform", palette.ORANGE, "TemperatureLogitsWarper",
+          lambda s, w: s.temperature != 1.0, lambda s, w: dict(temperature=s.temperature)),
+    _spec("top_k", "filter", palette.VERMILLION, "TopKLogitsWarper",
+          lambda s, w: s.top_k != 0, lambda s, w: dict(top_k=s.top_k)),
+    _spec("top_p", "filter", palette.GREEN, "TopPLogitsWarper",
+          lambda s, w: s.top_p < 1.0, lambda s, w: dict(top_p=s.top_p)),
+    _spec("min_p", "filter", palette.BLACK, "MinPLogitsWarper",
+          lambda s, w: s.min_p > 0.0, lambda s, w: dict(min_p=s.min_p)),
+    _spec("typical_p", "filter", palette.SKY, "TypicalLogitsWarper",
+          lambda s, w: s.typical_p < 1.0, lambda s, w: dict(mass=s.typical_p)),
+    _spec("epsilon_cutoff", "filter", palette.INDIGO, "EpsilonLogitsWarper",
+          lambda s, w: s.epsilon_cutoff > 0.0, lambda s, w: dict(epsilon=s.epsilon_cutoff)),
+    # EtaLogitsWarper keeps its cutoff as a tensor on `device`, next to the scores.
+    _spec("eta_cutoff", "filter", palette.WINE, "EtaLogitsWarper",
+          lambda s, w: s.eta_cutoff > 0.0, lambda s, w: dict(epsilon=s.eta_cutoff, device=w.device)),
+)  # fmt: skip
+BY_NAME = {spec.name: spec for spec in CHAIN}
+# Stages that only remove tokens: a step's candidates are ranked by the distribution just before the first of them.
+FILTERS = frozenset(spec.name for spec in CHAIN if spec.kind == "filter")
+# Stages whose scores depend on the tokens before a position: rows with their own pasts go through them one by one.
+HISTORY = frozenset(spec.name for spec in CHAIN if spec.history)
