@@ -210,6 +210,8 @@ KNOBS = (
     Knob("tree_size", "Tree size", "speculative with medusa: the heads' guesses verified per round", SPECULATIVE,
          dict(type=whole_arg), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
                                 side=False), drafts=(MEDUSA,)),
+    Knob("top_h", "Top-H", "sampling: keep the likeliest tokens while they hold at most this share of the entropy; "
+         "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

@@ -13,3 +13,4 @@ GREY = "#999999"
 BLACK = "#000000"
 INDIGO = "#332288"  # Paul Tol
 WINE = "#882255"  # Paul Tol
+OLIVE = "#999933"  # Paul Tol

@@ -1,9 +1,9 @@
 """Every knob of a decoding run, in one validated dataclass, plus the server-side limits.
 
 Defaults follow transformers' GenerationConfig: for sampling top_k 50, top_p 1.0, temperature 1.0; top_k 0,
-top_p 1.0, typical_p 1.0, min_p 0.0, epsilon_cutoff 0.0 and eta_cutoff 0.0 switch that filter off. A bad value
-raises `SettingsError` (a `ValueError`) naming the field and the value, e.g. "temperature must be > 0 for
-sampling, got -1".
+top_p 1.0, typical_p 1.0, min_p 0.0, epsilon_cutoff 0.0 and eta_cutoff 0.0 switch that filter off, and so does
+top_h 0.0 (transformers' None). A bad value raises `SettingsError` (a `ValueError`) naming the field and the
+value, e.g. "temperature must be > 0 for sampling, got -1".
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class Settings:
     top_k: int = 50  # sampling only; 0 switches it off
     top_p: float = 1.0  # sampling only; 1.0 switches it off
     min_p: float = 0.0  # sampling only; 0.0 switches it off
+    top_h: float = 0.0  # sampling only; share of the entropy the kept tokens may hold; 0.0 switches it off
     typical_p: float = 1.0  # sampling only; 1.0 switches it off
     epsilon_cutoff: float = 0.0  # sampling only; drops tokens below this probability; 0.0 switches it off
     eta_cutoff: float = 0.0  # sampling only; eta sampling's epsilon, scaled by the entropy; 0.0 switches it off
@@ -213,6 +214,7 @@ class Settings:
             _check_int("top_k", self.top_k, 0, 10**6)
             _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
             _check_float("min_p", self.min_p, low=0.0, high=1.0)
+            _check_float("top_h", self.top_h, low=0.0, high=1.0)
             _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
             # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
             _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)

@@ -76,8 +76,8 @@ def _spec(name: str, kind: str, colour: str, processor: str, active, arguments, 
                      arguments=arguments, **more)  # fmt: skip
 
 
-# transformers' order (`GenerationMixin._get_logits_processor`): the penalties, then temperature and the filters.
-# `test_processors` checks it against the list `generate` itself builds.
+# transformers' order (`GenerationMixin._get_logits_processor`): the penalties, then temperature, Top-H and the
+# other filters. `test_processors` checks it against the list `generate` itself builds.
 CHAIN = (
     _spec("repetition_penalty", "penalty", palette.PURPLE, "RepetitionPenaltyLogitsProcessor",
           lambda s, w: s.repetition_penalty != 1.0, lambda s, w: dict(penalty=s.repetition_penalty), history=True),
@@ -91,6 +91,8 @@ CHAIN = (
                             eos_token_id=list(w.eos_ids), device=w.device), history=True),
     _spec("temperature", "transform", palette.ORANGE, "TemperatureLogitsWarper",
           lambda s, w: s.temperature != 1.0, lambda s, w: dict(temperature=s.temperature)),
+    _spec("top_h", "filter", palette.OLIVE, "TopHLogitsWarper",
+          lambda s, w: s.top_h > 0.0, lambda s, w: dict(top_h=s.top_h)),
     _spec("top_k", "filter", palette.VERMILLION, "TopKLogitsWarper",
           lambda s, w: s.top_k != 0, lambda s, w: dict(top_k=s.top_k)),
     _spec("top_p", "filter", palette.GREEN, "TopPLogitsWarper",

@@ -15,6 +15,8 @@ from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, S
         ({"strategy": "sample", "top_k": -3}, "top_k", "got -3"),
         ({"strategy": "sample", "min_p": 2.0}, "min_p", "got 2"),
         ({"strategy": "sample", "typical_p": 0}, "typical_p", "got 0"),
+        ({"strategy": "sample", "top_h": 1.5}, "top_h", "top_h must be <= 1, got 1.5"),
+        ({"strategy": "sample", "top_h": -0.1}, "top_h", "top_h must be >= 0, got -0.1"),
         ({"repetition_penalty": 0}, "repetition_penalty", "got 0"),
         ({"repetition_penalty": 1e-137}, "repetition_penalty", "repetition_penalty must be >= 0.01, got 1e-137"),
         ({"repetition_penalty": 101}, "repetition_penalty", "repetition_penalty must be <= 100, got 101"),
@@ -127,7 +129,7 @@ def test_defaults_within_a_hosts_smaller_limits(monkeypatch):
 def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     # JSON clients write 2 for 2.0; transformers' processors refuse an int where they take a float.
     whole = dict(temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, max_time=3, length_penalty=1)
-    whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1)
+    whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1, top_h=1)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

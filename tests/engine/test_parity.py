@@ -29,6 +29,8 @@ SAMPLE = [
     {"seed": 7, "repetition_penalty": 1.3, "no_repeat_ngram_size": 2, "min_new_tokens": 8},
     {"seed": 8, "top_k": 0, "epsilon_cutoff": 0.02},
     {"seed": 9, "top_k": 0, "temperature": 0.2, "eta_cutoff": 0.3},  # the tiny model is nearly uniform: sharpen it
+    {"seed": 11, "top_k": 0, "top_h": 0.1},  # the tiny model is nearly uniform: a small share keeps 8 of 101
+    {"seed": 12, "temperature": 0.7, "top_h": 0.8, "top_k": 20, "top_p": 0.9},  # Top-H between temperature and top-k
     {
         "seed": 10,
         "top_k": 30,
@@ -62,6 +64,7 @@ def reference(model, tokenizer, settings: Settings) -> torch.Tensor:
     """What transformers' `generate` returns for the same settings (generated part only)."""
     ids = torch.tensor([tokenizer(PROMPT)["input_ids"]])
     kwargs = {k: getattr(settings, k) for k in KNOBS}
+    kwargs["top_h"] = settings.top_h or None  # generate's Top-H is off when unset; Settings' when 0
     if settings.strategy != "beam":
         kwargs.update(num_beams=1, num_return_sequences=1, length_penalty=1.0, early_stopping=False)
     torch.manual_seed(settings.seed)
@@ -114,10 +117,10 @@ def test_beam_search_matches_generate(model_seed, knobs, tiny_tokenizer):
     assert trace.output.token_ids == trace.beams.sequences[0].token_ids
 
 
-@pytest.mark.parametrize("stage", ["epsilon_cutoff", "eta_cutoff"])
+@pytest.mark.parametrize("stage", ["epsilon_cutoff", "eta_cutoff", "top_h"])
 def test_the_cutoff_parity_runs_do_cut(stage, tiny_tokenizer):
-    """The epsilon and eta runs above must remove tokens, or their parity proves little."""
-    knobs = next(k for k in SAMPLE if k.keys() & {"epsilon_cutoff", "eta_cutoff"} == {stage})
+    """The epsilon, eta and Top-H runs above must remove tokens, or their parity proves little."""
+    knobs = next(k for k in SAMPLE if k.keys() & {"epsilon_cutoff", "eta_cutoff", "top_h"} == {stage})
     trace, _ = run_both(0, "sample", knobs, tiny_tokenizer)
     assert any(c.removed_by == stage for step in trace.steps for c in step.candidates)
 

@@ -12,7 +12,7 @@ from tests.tiny import make_tiny_model, make_tiny_tokenizer
 CPU = torch.device("cpu")
 
 # Every knob with a processing stage, at a value that switches it on.
-ALL_KNOBS = dict(temperature=0.7, top_k=5, top_p=0.9, min_p=0.05, typical_p=0.95, epsilon_cutoff=0.001)
+ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typical_p=0.95, epsilon_cutoff=0.001)
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
 
 
