@@ -168,13 +168,29 @@ class Settings:
 
     def validate(self) -> None:
         """Raises SettingsError naming the first field whose value is out of range or inconsistent."""
-        lim = self.limits
         _check(
             self.strategy in STRATEGIES,
             "strategy",
             f"must be one of {', '.join(STRATEGIES)}",
             self.strategy,
         )
+        self._validate_run()
+        self._validate_shared()
+        if self.samples:
+            self._validate_sampling()
+        _check_int("num_samples", self.num_samples, 1, self.limits.max_samples, SERVER_LIMIT)
+        if self.num_samples > 1:
+            self._validate_many()
+        if self.strategy in BEAM_STRATEGIES:
+            self._validate_beams()
+        if self.strategy == "constrained":
+            self._validate_constraints()
+        if self.strategy == "speculative":
+            self._validate_speculative()
+
+    def _validate_run(self) -> None:
+        """The run's size and where it starts: token counts, a branch's forced tokens and parent, the mass tree."""
+        lim = self.limits
         _check_int("max_new_tokens", self.max_new_tokens, 1, lim.max_new_tokens, SERVER_LIMIT)
         _check_int("min_new_tokens", self.min_new_tokens, 0, self.max_new_tokens, " (max_new_tokens)")
         _check_int("top_n", self.top_n, 1, lim.max_top_n, SERVER_LIMIT)
@@ -193,12 +209,16 @@ class Settings:
         )
         _check_int("mass_depth", self.mass_depth, 1, MAX_MASS_DEPTH)
         _check_float("mass_threshold", self.mass_threshold, low=MIN_MASS_THRESHOLD, high=1.0)
+
+    def _validate_shared(self) -> None:
+        """Checked whatever the strategy: stop strings, seed, the penalties, the time limit, the chat template."""
         _check(len(self.stop) <= MAX_STOP_STRINGS, "stop", f"allows at most {MAX_STOP_STRINGS} strings", len(self.stop))
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
         _check_float("repetition_penalty", self.repetition_penalty, low=MIN_SCALE, high=1 / MIN_SCALE)
         if self.max_time is not None:
-            _check_float("max_time", self.max_time, low=0.0, low_open=True, high=lim.max_time, why=SERVER_LIMIT)
+            limit = self.limits.max_time
+            _check_float("max_time", self.max_time, low=0.0, low_open=True, high=limit, why=SERVER_LIMIT)
         for text in self.stop:
             _check(isinstance(text, str) and text != "", "stop", "strings must be non-empty", text)
             check_text("stop", text, MAX_PHRASE_CHARS)
@@ -208,35 +228,31 @@ class Settings:
             "must be true, false or unset",
             self.chat,
         )
-        if self.samples:
-            _check_float("temperature", self.temperature, low=0.0, low_open=True, context=" for sampling")
-            _check_float("temperature", self.temperature, low=MIN_SCALE, context=" for sampling")
-            _check_int("top_k", self.top_k, 0, 10**6)
-            _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
-            _check_float("min_p", self.min_p, low=0.0, high=1.0)
-            _check_float("top_h", self.top_h, low=0.0, high=1.0)
-            _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
-            # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
-            _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
-            _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
-        _check_int("num_samples", self.num_samples, 1, lim.max_samples, SERVER_LIMIT)
-        if self.num_samples > 1:
-            self._validate_many()
-        if self.strategy in BEAM_STRATEGIES:
-            _check_int("num_beams", self.num_beams, 2, lim.max_beams, SERVER_LIMIT)
-            _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
-            _check_float("length_penalty", self.length_penalty, low=-10.0, high=10.0)
-            _check(
-                isinstance(self.early_stopping, bool) or self.early_stopping == "never",
-                "early_stopping",
-                "must be true, false or 'never'",
-                self.early_stopping,
-            )
 
-        if self.strategy == "constrained":
-            self._validate_constraints()
-        if self.strategy == "speculative":
-            self._validate_speculative()
+    def _validate_sampling(self) -> None:
+        """The warpers' knobs, checked only when the run samples (they are recorded, and unused, otherwise)."""
+        _check_float("temperature", self.temperature, low=0.0, low_open=True, context=" for sampling")
+        _check_float("temperature", self.temperature, low=MIN_SCALE, context=" for sampling")
+        _check_int("top_k", self.top_k, 0, 10**6)
+        _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
+        _check_float("min_p", self.min_p, low=0.0, high=1.0)
+        _check_float("top_h", self.top_h, low=0.0, high=1.0)
+        _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
+        # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
+        _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
+        _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
+
+    def _validate_beams(self) -> None:
+        """Beam search's knobs (beam and constrained strategies)."""
+        _check_int("num_beams", self.num_beams, 2, self.limits.max_beams, SERVER_LIMIT)
+        _check_int("num_return_sequences", self.num_return_sequences, 1, self.num_beams, " (num_beams)")
+        _check_float("length_penalty", self.length_penalty, low=-10.0, high=10.0)
+        _check(
+            isinstance(self.early_stopping, bool) or self.early_stopping == "never",
+            "early_stopping",
+            "must be true, false or 'never'",
+            self.early_stopping,
+        )
 
     @property
     def samples(self) -> bool:
