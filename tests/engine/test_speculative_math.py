@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from playground.engine import speculative_math as sm
+from playground.engine.speculative import math as sm
 from playground.trace import expected_tokens
 
 

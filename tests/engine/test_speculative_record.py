@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from playground.engine import generate
-from playground.engine.speculative import record_round, round_figures
-from playground.engine.speculative_math import Verdict
+from playground.engine.speculative.chain import record_round, round_figures
+from playground.engine.speculative.math import Verdict
 from playground.settings import Settings
 from playground.trace import Emitted, Trace, round_verdicts
 

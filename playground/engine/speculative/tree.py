@@ -27,10 +27,8 @@ from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
 from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import summarize_rows
-from playground.engine.speculative import emit, stop_after_round
-from playground.medusa.draft import HeadsDraft
-from playground.medusa.heads import MedusaHeads
-from playground.medusa.tree import (
+from playground.engine.speculative.chain import emit, stop_after_round
+from playground.engine.speculative.draft_tree import (
     ROOT_ONLY,
     DraftTree,
     TreeVerdict,
@@ -39,6 +37,8 @@ from playground.medusa.tree import (
     verify_greedy,
     verify_sampling,
 )
+from playground.medusa.draft import HeadsDraft
+from playground.medusa.heads import MedusaHeads
 from playground.trace import DraftInfo, Emitted, Proposal, Speculative, SpeculativeRound, TreeNode
 
 
@@ -61,7 +61,7 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     token, then the trace."""
     settings, model, draft = ctx.settings, ctx.loaded.model, ctx.draft
     if not isinstance(draft, HeadsDraft):
-        raise ValueError("speculative decoding with Medusa heads needs the heads: see models.load_draft")
+        raise ValueError("speculative decoding with Medusa heads needs the heads: see load_draft")
     if any(getattr(layer, "is_sliding", False) for layer in new_cache(model).layers):
         raise ValueError("Medusa heads need a model whose cache holds every position (no sliding window)")
     stages = ctx.stages()

@@ -19,12 +19,12 @@ from collections.abc import Generator, Iterator
 
 import torch
 
-from playground.engine import speculative_math as sm
 from playground.engine.context import RunContext, Update, make_trace
-from playground.engine.drafts import ModelDraft, PromptLookupDraft
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.engine.processors import apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows, to_step
+from playground.engine.speculative import math as sm
+from playground.engine.speculative.drafts import ModelDraft, PromptLookupDraft
 from playground.settings import PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import (
     DraftInfo,
@@ -39,7 +39,7 @@ from playground.trace import (
 
 
 def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelDraft:
-    """The run's draft: prompt lookup, or the draft model the caller loaded (`models.load_draft`).
+    """The run's draft: prompt lookup, or the draft model the caller loaded (`drafts.load_draft`).
 
     Raises:
         SettingsError: the draft model does not share the target's tokenizer.
@@ -50,7 +50,7 @@ def make_draft(ctx: RunContext, stages, generator) -> PromptLookupDraft | ModelD
         vocab = target.model.config.vocab_size
         return PromptLookupDraft(settings.prompt_lookup_ngram, vocab, ctx.device, len(ctx.prompt.token_ids), ctx.typed)
     if draft is None:
-        raise ValueError("speculative decoding with a model draft needs the draft model: see models.load_draft")
+        raise ValueError("speculative decoding with a model draft needs the draft model: see load_draft")
     if draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
         raise SettingsError("draft_model", f"draft_model {draft.info.id!r} does not share the target's tokenizer")
     info = DraftInfo(source="model", id=draft.info.id, precision=draft.info.precision)

@@ -4,7 +4,7 @@ the tree chosen from hit rates."""
 import pytest
 import torch
 
-from playground.medusa.tree import (
+from playground.engine.speculative.draft_tree import (
     ROOT_ONLY,
     TreeVerdict,
     accepted,
