@@ -148,9 +148,8 @@ def accuracy(heads: MedusaHeads, hidden: torch.Tensor, targets: torch.Tensor, pr
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    from playground.models import load_model
-
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command's arguments (the module docstring is its help)."""
     parser = argparse.ArgumentParser(prog="python -m playground.training.medusa", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
@@ -169,7 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=Path, default=PROMPTS)
     parser.add_argument("--held-out", type=Path, default=HELD_OUT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Trains heads as the module docstring says and writes them with their card; returns the exit status."""
+    from playground.models import load_model
+
+    args = parse_args(argv)
     started = time.perf_counter()
     torch.manual_seed(0)
     loaded = load_model(args.model, args.precision)

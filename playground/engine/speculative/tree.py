@@ -11,13 +11,14 @@ prompt's last token alone.
 
 Greedy rounds accept the longest path whose tokens are the target's argmax, so the output is plain greedy
 decoding's. Sampling rounds walk the tree with recursive rejection over each node's children
-(`tree.verify_sampling`), so the output is distributed as the target's own sampling.
+(`verification.verify_tree_sampling`), so the output is distributed as the target's own sampling.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import torch
 from accelerate.utils import align_module_device, has_offloaded_params
@@ -25,21 +26,49 @@ from torch import nn
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
-from playground.engine.processors import apply_stages_rows
+from playground.engine.processors import Stage, apply_stages_rows
 from playground.engine.recording import summarize_rows
-from playground.engine.speculative.chain import emit, stop_after_round
-from playground.engine.speculative.draft_tree import (
-    ROOT_ONLY,
-    DraftTree,
-    TreeVerdict,
-    best_tree,
-    expected_length,
-    verify_greedy,
-    verify_sampling,
-)
+from playground.engine.speculative.draft_tree import ROOT_ONLY, DraftTree, best_tree, expected_length
+from playground.engine.speculative.rounds import RoundEnd, Work, emit, stop_after_round, totals
+from playground.engine.speculative.verification import TreeVerdict, verify_tree_greedy, verify_tree_sampling
 from playground.medusa.draft import HeadsDraft
 from playground.medusa.heads import MedusaHeads
-from playground.trace import DraftInfo, Emitted, Proposal, Speculative, SpeculativeRound, TreeNode
+from playground.trace import DraftInfo, Proposal, SpeculativeRound, TreeNode
+
+
+@dataclass
+class TreeRun:
+    """What every round of one run reads: its context, the heads and the target's LM head with the heads' slice
+    of it, the static tree, the stages and the run's generator."""
+
+    ctx: RunContext
+    draft: HeadsDraft
+    lm_head: nn.Module
+    projection: torch.Tensor  # (M, d): the heads' slice of the LM head, once per run
+    tree: DraftTree
+    stages: list[Stage]
+    generator: torch.Generator | None
+    # tree size (one per depth the tree is cut to) -> its (N, N) attention mask and (N,) depths
+    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    def mask(self, shape: DraftTree) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tree attention mask and the depths of `shape` (a truncated tree's size says how deep it is)."""
+        if shape.size not in self.masks:
+            device = self.ctx.device
+            self.masks[shape.size] = (shape.mask(device), torch.tensor(shape.depths, device=device))
+        return self.masks[shape.size]
+
+
+@dataclass
+class Checked:
+    """A tree the target has verified: what its one pass gave at each of the N nodes, and the verdict."""
+
+    tokens: list[int]  # the tree's N tokens, the root first
+    hidden: torch.Tensor  # (N, d) the last hidden state
+    logits: torch.Tensor  # (N, V) on the run's device
+    staged: list[tuple[str, torch.Tensor]]  # (stage name, (N, V) scores after it)
+    probs: torch.Tensor  # (N, V) the final distribution
+    verdict: TreeVerdict
 
 
 def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
@@ -56,95 +85,118 @@ def heads_projection(heads: MedusaHeads, lm_head: nn.Module) -> torch.Tensor:
         return heads.projection(lm_head.weight).to(device, copy=has_offloaded_params(lm_head))
 
 
-def tree_decode(ctx: RunContext) -> Iterator[Update]:
-    """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
-    token, then the trace."""
+def start_run(ctx: RunContext) -> TreeRun:
+    """The run's fixed parts, from `ctx.draft` (a HeadsDraft) and the target.
+
+    Raises:
+        ValueError: no heads were handed over, or the target's cache drops positions (a sliding window).
+    """
     settings, model, draft = ctx.settings, ctx.loaded.model, ctx.draft
     if not isinstance(draft, HeadsDraft):
         raise ValueError("speculative decoding with Medusa heads needs the heads: see load_draft")
     if any(getattr(layer, "is_sliding", False) for layer in new_cache(model).layers):
         raise ValueError("Medusa heads need a model whose cache holds every position (no sliding window)")
-    stages = ctx.stages()
     generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if settings.samples else None
-    heads = draft.heads
     lm_head = model.get_output_embeddings()
-    projection = heads_projection(heads, lm_head)  # (M, d): the heads' slice of the LM head, once per run
+    projection = heads_projection(draft.heads, lm_head)
     tree = static_tree(draft, settings.tree_size)
-    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # tree size (one per depth it is cut to) -> (mask, depths)
+    return TreeRun(ctx, draft, lm_head, projection, tree, ctx.stages(), generator)
 
+
+def tree_decode(ctx: RunContext) -> Iterator[Update]:
+    """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
+    token, then the trace."""
+    settings, model, run = ctx.settings, ctx.loaded.model, start_run(ctx)
     started = time.perf_counter()
     cache = new_cache(model)
-    prompt = ctx.context_ids
-    if len(prompt) > 1:
+    if len(ctx.context_ids) > 1:
         prefill(model, ctx.input_ids[:, :-1], cache)  # all the text but its last token, as every round expects
     prefill_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    text, generated, steps, rounds = list(prompt), [], [], []
+    text, generated, steps, rounds = list(ctx.context_ids), [], [], []
     guesses = guess_q = None  # (K, R) the heads' best guesses for the tokens after the text, and their q
-    heads_s = verify_s = 0.0
-    stop_reason = "max_new_tokens"
+    work, stop_reason = Work(), "max_new_tokens"
     while len(generated) < settings.max_new_tokens:
         tick = time.perf_counter()
         # A round emits its accepted path and one more token: no deeper than the tokens left allow.
-        shape = ROOT_ONLY if guesses is None else tree.truncated(settings.max_new_tokens - len(generated) - 1)
-        if shape.size not in masks:  # a truncated tree's size says how deep it is
-            masks[shape.size] = (shape.mask(ctx.device), torch.tensor(shape.depths, device=ctx.device))
-        mask, depths = masks[shape.size]
-        if guesses is None:
-            tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
-        else:
-            tokens = shape.tokens(text[-1], guesses)  # (N,)
-        hidden = forward_tree(model, tokens, mask, depths, cache)  # (N, d)
-        with torch.no_grad():
-            # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
-            logits = lm_head(hidden).float().to(ctx.device)
-        token_list = tokens.tolist()
-        # Each node follows the text and its own path (the root is the text's last token).
-        pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
-        staged = apply_stages_rows(stages, pasts, logits)
-        scores = staged[-1][1]  # (N, V)
-        probs = torch.softmax(scores, dim=-1)
-        if settings.samples:
-            verdict = verify_sampling(shape, tokens, probs, generator)
-        else:
-            verdict = verify_greedy(shape, tokens, scores)
-        keep_path(cache, len(text) - 1, verdict.path)
-        verify_s += time.perf_counter() - tick
+        shape = ROOT_ONLY if guesses is None else run.tree.truncated(settings.max_new_tokens - len(generated) - 1)
+        checked = verify_tree(run, cache, text, shape, guesses)
+        work.verify_s += time.perf_counter() - tick
 
-        emitted = [token_list[n] for n in verdict.path[1:]] + [verdict.token]
-        rows = torch.tensor(verdict.path, device=ctx.device)
-        summary = summarize_rows(
-            [(name, values[rows]) for name, values in staged],
-            logits[rows],
-            settings.top_n,
-            must_include=torch.tensor(emitted, device=ctx.device),
-            also=node_figures(shape, token_list, probs, guess_q, verdict),  # read with the round's record
-        )
+        verdict = checked.verdict
+        emitted = [checked.tokens[n] for n in verdict.path[1:]] + [verdict.token]
+        summary = path_summary(run, shape, checked, emitted, guess_q)
         start = len(generated)
         text = [*text, *emitted]
         ended = yield from emit(ctx, emitted, summary, generated, steps)
-        rounds.append(
-            record_round(ctx, draft, start, shape, token_list, *summary.also, verdict, len(generated) - start)
-        )
+        p_children, q_rows, p_token = summary.also
+        end = RoundEnd(start, len(generated) - start, verdict, p_token)
+        rounds.append(record_tree_round(ctx, end, run.draft, shape, checked.tokens, p_children, q_rows))
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
             break
 
         tick = time.perf_counter()
-        with torch.no_grad():
-            # The next tokens' guesses, from the hidden state that chose the round's last token (on the last
-            # layer's device; the heads sit with the LM head, usually the same one).
-            last = hidden[verdict.path[-1]].to(projection.device)  # (d,)
-            q = torch.softmax(heads(last, projection).float(), dim=-1)  # (K, M)
-            guess_q, columns = torch.topk(q, k=min(max(tree.max_rank, 1), q.shape[-1]), dim=-1)  # (K, R)
-            guesses = heads.token_ids(columns).to(ctx.device)
-        heads_s += time.perf_counter() - tick
+        guesses, guess_q = next_guesses(run, checked.hidden[verdict.path[-1]])
+        work.draft_s += time.perf_counter() - tick
     decode_s = time.perf_counter() - started
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
-    trace.speculative = totals(settings, draft, rounds, heads_s, verify_s)
+    work.target_calls, work.draft_calls = len(rounds), max(len(rounds) - 1, 0)
+    info = DraftInfo(source="medusa", id=run.draft.name, tree_size=settings.tree_size)
+    trace.speculative = totals(info, settings.tree_size, "constant", rounds, work, acceptance_by_depth(rounds))
     yield Update(text=trace.output.text, trace=trace)
+
+
+def verify_tree(run: TreeRun, cache, text: list[int], shape: DraftTree, guesses: torch.Tensor | None) -> Checked:
+    """Feeds the tree of `shape` over the heads' `guesses` ((K, R); None: the root alone) in one target pass,
+    verifies it, and keeps the root and the accepted path in `cache`."""
+    ctx = run.ctx
+    mask, depths = run.mask(shape)
+    if guesses is None:
+        tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
+    else:
+        tokens = shape.tokens(text[-1], guesses)  # (N,)
+    hidden = forward_tree(ctx.loaded.model, tokens, mask, depths, cache)  # (N, d)
+    with torch.no_grad():
+        # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
+        logits = run.lm_head(hidden).float().to(ctx.device)
+    token_list = tokens.tolist()
+    # Each node follows the text and its own path (the root is the text's last token).
+    pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
+    staged = apply_stages_rows(run.stages, pasts, logits)
+    scores = staged[-1][1]  # (N, V)
+    probs = torch.softmax(scores, dim=-1)
+    if ctx.settings.samples:
+        verdict = verify_tree_sampling(shape, tokens, probs, run.generator)
+    else:
+        verdict = verify_tree_greedy(shape, token_list, scores)
+    keep_path(cache, len(text) - 1, verdict.path)
+    return Checked(token_list, hidden, logits, staged, probs, verdict)
+
+
+def path_summary(run: TreeRun, shape: DraftTree, checked: Checked, emitted: list[int], guess_q: torch.Tensor | None):
+    """The accepted path's rows for its steps (`summarize_rows`), read with the round's record (`node_figures`)."""
+    rows = torch.tensor(checked.verdict.path, device=run.ctx.device)
+    return summarize_rows(
+        [(name, values[rows]) for name, values in checked.staged],
+        checked.logits[rows],
+        run.ctx.settings.top_n,
+        must_include=torch.tensor(emitted, device=run.ctx.device),
+        also=node_figures(shape, checked.tokens, checked.probs, guess_q, checked.verdict),
+    )
+
+
+def next_guesses(run: TreeRun, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The heads' best guesses for the tokens after the text, and their q: (K, R) each, from `last` ((d,), the
+    hidden state that chose the round's last token)."""
+    heads = run.draft.heads
+    with torch.no_grad():
+        # On the last layer's device; the heads sit with the LM head, usually the same one.
+        q = torch.softmax(heads(last.to(run.projection.device), run.projection).float(), dim=-1)  # (K, M)
+        guess_q, columns = torch.topk(q, k=min(max(run.tree.max_rank, 1), q.shape[-1]), dim=-1)  # (K, R)
+    return heads.token_ids(columns).to(run.ctx.device), guess_q
 
 
 def node_figures(
@@ -163,27 +215,24 @@ def node_figures(
     return probs[parents, children_ids], guessed, probs[verdict.path[-1], verdict.token]
 
 
-def record_round(
+def record_tree_round(
     ctx: RunContext,
+    end: RoundEnd,
     draft: HeadsDraft,
-    start: int,
     tree: DraftTree,
     tokens: list[int],
     p_children: list[float],
     q_rows: list[list[float]],
-    p_token: float,
-    verdict: TreeVerdict,
-    emitted: int,
 ) -> SpeculativeRound:
     """The trace's record of one round: the whole tree, and as `proposed` the accepted path followed by the
     best guess the target turned down after it (so the acceptance views read tree rounds like linear ones).
 
     Args:
-        start: index of the round's first generated token.
+        end: how the round ended (its verdict a `TreeVerdict`).
         tokens: the tree's N tokens.
-        p_children, q_rows, p_token: `node_figures`, read.
-        emitted: how many of its tokens the round emitted.
+        p_children, q_rows: `node_figures`, read.
     """
+    verdict = end.verdict
     p_node = [1.0, *p_children]  # (N,): each node's p under its parent
     on_path = set(verdict.path)
     texts = ctx.texts([*tokens, verdict.token])
@@ -208,22 +257,19 @@ def record_round(
     # them is accepted. Averaged over the path's nodes that had children, like the linear rounds' alpha.
     covered = [sum(p_node[c] for c in children[i]) for i in verdict.path if children[i]]
     return SpeculativeRound(
-        start=start,
+        start=end.start,
         num_draft_tokens=tree.size - 1,
         proposed=[Proposal(id=n.id, text=n.text, q=n.q, p=n.p, accepted=n.accepted) for n in proposed],
-        emitted=Emitted(id=verdict.token, text=texts[-1], kind=verdict.kind, p=p_token),
+        emitted=end.emitted(texts[-1]),
         alpha=sum(covered) / len(covered) if covered else 0.0,
         expected_tokens=expected_length(tree, draft.hit_rates),
-        tokens=emitted,
+        tokens=end.tokens,
         tree=nodes,
     )
 
 
-def totals(settings, draft: HeadsDraft, rounds: list[SpeculativeRound], heads_s: float, verify_s: float) -> Speculative:
-    """The run's speculative part: its rounds, their totals and acceptance by depth."""
-    proposed = sum(len(r.proposed) for r in rounds)
-    accepted = sum(r.accepted_count() for r in rounds)
-    emitted = sum(r.tokens for r in rounds)
+def acceptance_by_depth(rounds: list[SpeculativeRound]) -> list[float]:
+    """For depth d = 1, 2, ...: the share of rounds whose tree reached depth d that accepted a guess there."""
     reached: list[int] = []  # rounds whose tree had depth d (index d - 1)
     hits: list[int] = []  # ... and accepted a token there
     for r in rounds:
@@ -235,17 +281,4 @@ def totals(settings, draft: HeadsDraft, rounds: list[SpeculativeRound], heads_s:
                 hits.append(0)
             reached[depth - 1] += 1
             hits[depth - 1] += depth <= kept
-    return Speculative(
-        draft=DraftInfo(source="medusa", id=draft.name, tree_size=settings.tree_size),
-        num_draft_tokens=settings.tree_size,
-        schedule="constant",
-        rounds=rounds,
-        acceptance_rate=accepted / proposed if proposed else 0.0,
-        mean_accepted_per_round=accepted / len(rounds) if rounds else 0.0,
-        tokens_per_round=emitted / len(rounds) if rounds else 0.0,
-        target_calls=len(rounds),
-        draft_calls=max(len(rounds) - 1, 0),
-        draft_s=heads_s,
-        verify_s=verify_s,
-        acceptance_by_depth=[h / n for h, n in zip(hits, reached, strict=True)],
-    )
+    return [h / n for h, n in zip(hits, reached, strict=True)]
