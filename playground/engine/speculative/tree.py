@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 import torch
 from accelerate.utils import align_module_device, has_offloaded_params
 from torch import nn
+from transformers import DynamicCache
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
 from playground.engine.processors import Stage, apply_stages_rows
-from playground.engine.recording import summarize_rows
+from playground.engine.recording import RowSummary, summarize_rows
 from playground.engine.speculative.draft_tree import ROOT_ONLY, DraftTree, best_tree, expected_length
 from playground.engine.speculative.rounds import RoundEnd, Work, emit, stop_after_round, totals
 from playground.engine.speculative.verification import TreeVerdict, verify_tree_greedy, verify_tree_sampling
@@ -73,7 +74,7 @@ class Checked:
 
 def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
     """The run's tree: the `size` guesses with the best chance of being right, from the heads' held-out hit
-    rates by rank (`tree.best_tree`)."""
+    rates by rank (`draft_tree.best_tree`)."""
     return best_tree(draft.hit_rates, size + 1)
 
 
@@ -149,7 +150,9 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     yield Update(text=trace.output.text, trace=trace)
 
 
-def verify_tree(run: TreeRun, cache, text: list[int], shape: DraftTree, guesses: torch.Tensor | None) -> Checked:
+def verify_tree(
+    run: TreeRun, cache: DynamicCache, text: list[int], shape: DraftTree, guesses: torch.Tensor | None
+) -> Checked:
     """Feeds the tree of `shape` over the heads' `guesses` ((K, R); None: the root alone) in one target pass,
     verifies it, and keeps the root and the accepted path in `cache`."""
     ctx = run.ctx
@@ -176,7 +179,9 @@ def verify_tree(run: TreeRun, cache, text: list[int], shape: DraftTree, guesses:
     return Checked(token_list, hidden, logits, staged, probs, verdict)
 
 
-def path_summary(run: TreeRun, shape: DraftTree, checked: Checked, emitted: list[int], guess_q: torch.Tensor | None):
+def path_summary(
+    run: TreeRun, shape: DraftTree, checked: Checked, emitted: list[int], guess_q: torch.Tensor | None
+) -> RowSummary:
     """The accepted path's rows for its steps (`summarize_rows`), read with the round's record (`node_figures`)."""
     rows = torch.tensor(checked.verdict.path, device=run.ctx.device)
     return summarize_rows(
