@@ -23,8 +23,9 @@ import torch
 from benchmarks import machine
 from playground.engine import generate
 from playground.engine.forward import forward_tokens, forward_tree, new_cache
-from playground.medusa.tree import best_tree
-from playground.models import DEFAULT_MODEL_ID, load_draft, load_model
+from playground.engine.speculative import load_draft
+from playground.engine.speculative.draft_tree import best_tree
+from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 
 PROMPTS = {

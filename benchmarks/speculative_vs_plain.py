@@ -20,7 +20,8 @@ import torch
 from benchmarks import machine
 from playground.engine import generate
 from playground.engine.context import prepare
-from playground.models import DEFAULT_MODEL_ID, load_draft, load_model
+from playground.engine.speculative import load_draft
+from playground.models import DEFAULT_MODEL_ID, load_model
 from playground.settings import PROMPT_LOOKUP, Settings
 
 PROMPTS = {

@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as exc:
         parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
 
-    from playground.models import ModelLoadError, load_draft, load_model
+    from playground.engine.speculative import load_draft
+    from playground.models import ModelLoadError, load_model
 
     device_map = device_map_arg(parser, args)
     try:

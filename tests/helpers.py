@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from playground.engine import generate
-from playground.models import LoadedModel, load_draft
+from playground.engine.speculative import load_draft
+from playground.models import LoadedModel
 from playground.settings import Settings
 from playground.trace import Candidate, Trace
 

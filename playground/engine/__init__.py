@@ -16,9 +16,8 @@ from playground.engine.constrained import constrained_beam_search
 from playground.engine.context import Update, prepare
 from playground.engine.many import sample_many
 from playground.engine.sampling import decode_tokens
-from playground.engine.speculative import speculative_decode
+from playground.engine.speculative import speculative_decode, tree_decode
 from playground.engine.speedup_timing import with_speedup
-from playground.engine.tree_speculative import tree_decode
 from playground.settings import MEDUSA, Settings
 from playground.trace import Trace
 
@@ -52,8 +51,8 @@ def stream(
         settings: every knob, already validated.
         cancel: set it from another thread to end the run at its next step; the final Update still carries
             the trace of what was made, with stop_reason "cancelled".
-        draft: speculative decoding's draft model, or Medusa heads (from `playground.models.load_draft`); the
-            engine loads no model itself.
+        draft: speculative decoding's draft model, or Medusa heads (from `engine.speculative.load_draft`, which
+            the caller runs: the decoding loops load no model themselves).
 
     Raises:
         SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.

@@ -70,7 +70,7 @@ def load_heads(target: LoadedModel) -> HeadsDraft:
         raise SettingsError(
             "draft_model",
             f"Medusa heads ship only for {shipped}, not for {target.info.id!r}: train your own with "
-            "python -m playground.medusa.train",
+            "python -m playground.training.medusa",
         )
     device = str(execution_device(target.model.get_output_embeddings()))
     with _lock:

@@ -1,7 +1,7 @@
 """Model sources and precisions: the embedded default, Hugging Face ids and local directories."""
 
 from playground.models.bundled import BUNDLED_GGUF, DEFAULT_MODEL_ID, cache_dir, ensure_checkpoint
-from playground.models.loader import PRECISIONS, LoadedModel, ModelLoadError, clear_cache, load_draft, load_model
+from playground.models.loader import PRECISIONS, LoadedModel, ModelLoadError, clear_cache, load_model
 
 __all__ = [
     "BUNDLED_GGUF",
@@ -12,6 +12,5 @@ __all__ = [
     "cache_dir",
     "clear_cache",
     "ensure_checkpoint",
-    "load_draft",
     "load_model",
 ]

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -30,11 +30,8 @@ from playground.models.device_map import (
     placement,
 )
 from playground.models.errors import ModelLoadError
-from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.settings import PRECISIONS
 from playground.trace import ModelInfo
-
-if TYPE_CHECKING:
-    from playground.medusa.draft import HeadsDraft
 
 
 @dataclass
@@ -178,33 +175,6 @@ def load_model(
                 del _loaded[next(iter(_loaded))]
         _loaded[key] = loaded  # now the most recently used
         return loaded
-
-
-def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | None:
-    """The draft model a speculative run needs, loaded like any model (once, shared), placed as the target is;
-    the target's Medusa heads for draft_model "medusa"; None when the run needs none (another strategy, or
-    prompt lookup).
-
-    Args:
-        settings: the run's settings; `draft_model` None means the target's own weights at `draft_precision`.
-        target: the loaded target.
-
-    Raises:
-        SettingsError: the draft cannot be loaded (named as the draft_model setting).
-    """
-    if settings.strategy != "speculative" or settings.draft_model == PROMPT_LOOKUP:
-        return None
-    if settings.draft_model == MEDUSA:
-        from playground.medusa.draft import load_heads  # it needs the models package itself
-
-        return load_heads(target)
-    try:
-        device = None if target.device_map else target.info.device
-        return load_model(
-            settings.draft_model or target.info.id, settings.draft_precision, device, device_map=target.device_map
-        )
-    except ModelLoadError as exc:
-        raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
 
 
 def clear_cache() -> None:

@@ -19,8 +19,9 @@ from playground.engine import generate, stream
 from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, first_difference
 from playground.engine.mass import mass_tree
+from playground.engine.speculative import load_draft
 from playground.lease import START_SECONDS, Lease, lease_for
-from playground.models import LoadedModel, ModelLoadError, load_draft, load_model
+from playground.models import LoadedModel, ModelLoadError, load_model
 from playground.models.allowlist import check_allowed
 from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.spaces import on_gpu, zero_gpu

@@ -18,11 +18,12 @@ from accelerate import cpu_offload, dispatch_model
 from transformers import LlamaForCausalLM
 
 from playground.engine import generate
-from playground.medusa.train import features, self_distill
-from playground.models import LoadedModel, load_draft, load_model
+from playground.engine.speculative import load_draft
+from playground.models import LoadedModel, load_model
 from playground.models.device_map import input_device, placement
 from playground.settings import Settings
 from playground.trace import Trace
+from playground.training.medusa import features, self_distill
 from tests.engine.test_device import CASES, EVERY_PROCESSOR, PROMPT
 from tests.tiny import make_tiny_heads, save_tiny_model
 

@@ -5,8 +5,8 @@ import copy
 
 import pytest
 
-from playground.engine import speculative_math as sm
 from playground.engine.context import render_prompt
+from playground.engine.speculative import math as sm
 from playground.models import load_model
 from playground.settings import Settings
 from tests.helpers import run

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from playground.engine import speculative_math as sm
+from playground.engine.speculative import math as sm
+from playground.engine.speculative import verification as sv
 from playground.trace import expected_tokens
 
 
@@ -17,7 +18,7 @@ def test_residual_is_normalized_positive_part_of_p_minus_q():
 def test_all_accepted_takes_a_bonus_token_from_the_last_target_row():
     p = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # (g + 1, V)
     q = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
-    verdict = sm.verify_sampling([1, 2], p, q, torch.Generator().manual_seed(0))
+    verdict = sv.verify_sampling([1, 2], p, q, torch.Generator().manual_seed(0))
     assert (verdict.accepted, verdict.token, verdict.kind) == (2, 0, "bonus")
 
 
@@ -25,7 +26,7 @@ def test_rejection_resamples_from_the_residual():
     # p puts no mass on the draft's token 0, so it is always rejected and the residual is p itself minus q.
     p = torch.tensor([[0.0, 0.25, 0.75], [1.0, 0.0, 0.0]])
     q = torch.tensor([[1.0, 0.0, 0.0]])
-    draws = [sm.verify_sampling([0], p, q, torch.Generator().manual_seed(s)) for s in range(200)]
+    draws = [sv.verify_sampling([0], p, q, torch.Generator().manual_seed(s)) for s in range(200)]
     assert all(v.accepted == 0 and v.kind == "resampled" and v.token in (1, 2) for v in draws)
     share = sum(v.token == 2 for v in draws) / len(draws)
     assert 0.6 < share < 0.9
@@ -33,9 +34,15 @@ def test_rejection_resamples_from_the_residual():
 
 def test_greedy_keeps_agreeing_tokens_then_corrects():
     p = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.0, 0.0, 1.0]])
-    assert sm.verify_greedy([1, 0], p) == sm.Verdict(2, 2, "bonus")
-    assert sm.verify_greedy([1, 2], p) == sm.Verdict(1, 0, "corrected")
-    assert sm.verify_greedy([], p[:1]) == sm.Verdict(0, 1, "bonus")
+    assert sv.verify_greedy([1, 0], p) == sv.Verdict(2, 2, "bonus")
+    assert sv.verify_greedy([1, 2], p) == sv.Verdict(1, 0, "corrected")
+    assert sv.verify_greedy([], p[:1]) == sv.Verdict(0, 1, "bonus")
+
+
+def test_a_chain_is_verified_greedily_as_the_tree_whose_nodes_each_have_one_child():
+    chain = sv.chain_tree(3)
+    assert chain.paths == ((), (0,), (0, 0), (0, 0, 0)) and chain.parents == (-1, 0, 1, 2)
+    assert sv.chain_tree(0).size == 1 and sv.chain_tree(3) is chain  # built once per length
 
 
 def test_expected_tokens_follows_the_closed_form():
@@ -93,7 +100,7 @@ def test_speculative_sampling_is_distributed_as_the_target(seed, draft):
     counts = torch.zeros(vocab)
     for _ in range(n):
         proposed = [int(torch.multinomial(q[j], 1, generator=gen)) for j in range(gamma)]
-        verdict = sm.verify_sampling(proposed, p, q, gen)
+        verdict = sv.verify_sampling(proposed, p, q, gen)
         first = proposed[0] if verdict.accepted > 0 else verdict.token
         counts[first] += 1
     assert chi_square(counts, p[0]) < CHI2_CRITICAL_DF5_P001, (counts / n, p[0])

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from playground.engine import generate
-from playground.engine.speculative import record_round, round_figures
-from playground.engine.speculative_math import Verdict
+from playground.engine.speculative.chain import record_round, round_figures
+from playground.engine.speculative.rounds import RoundEnd
+from playground.engine.speculative.verification import Verdict
 from playground.settings import Settings
 from playground.trace import Emitted, Trace, round_verdicts
 
@@ -21,7 +22,7 @@ CTX = SimpleNamespace(texts=lambda ids: [f"<{token}>" for token in ids])
 def record(verdict: Verdict, proposed=(11, 12, 13, 14), lookup=None):
     g = len(proposed)
     p_x, q_x = [0.9, 0.008, 0.2, 0.3][:g], [0.5, 0.007, 0.1, 0.1][:g]
-    return record_round(CTX, 5, list(proposed), 0.5, p_x, q_x, 0.4, verdict, verdict.accepted + 1, lookup)
+    return record_round(CTX, RoundEnd(5, verdict.accepted + 1, verdict, 0.4), list(proposed), 0.5, p_x, q_x, lookup)
 
 
 def test_verdicts_are_kept_then_rejected_then_never_tested():

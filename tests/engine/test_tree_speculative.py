@@ -1,7 +1,7 @@
 """Speculative decoding with Medusa heads on tiny models: greedy output equals plain greedy, sampling is
 distributed as the target's own, the cache keeps exactly the accepted path, and the trace records every tree.
 
-The heads are trained here for a few seconds on the tiny target's own text (as `python -m playground.medusa.train`
+The heads are trained here for a few seconds on the tiny target's own text (as `python -m playground.training.medusa`
 does), so some rounds accept deep paths and others reject everything."""
 
 import pytest
@@ -9,13 +9,13 @@ import torch
 
 from playground.engine.context import render_prompt
 from playground.engine.forward import forward_tokens, forward_tree, keep_path, new_cache
+from playground.engine.speculative.draft_tree import build_tree
 from playground.medusa.draft import HeadsDraft, fits, load_heads
 from playground.medusa.heads import HeadsCard, MedusaHeads
-from playground.medusa.train import accuracy, features, self_distill, to_columns, train_heads
-from playground.medusa.tree import build_tree
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
 from playground.trace import Trace
+from playground.training.medusa import accuracy, features, self_distill, to_columns, train_heads
 from tests.helpers import run as generate_with_loaded_draft
 from tests.tiny import save_tiny_model
 

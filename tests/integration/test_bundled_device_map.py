@@ -5,7 +5,8 @@ heads read that weight through the offload hook."""
 import pytest
 
 from playground.engine import generate
-from playground.models import load_draft, load_model
+from playground.engine.speculative import load_draft
+from playground.models import load_model
 from playground.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from playground.medusa.heads import HeadsCard, MedusaHeads
-from playground.medusa.train import (
+from playground.training.medusa import (
     accuracy,
     features,
     frequent_tokens,
@@ -91,7 +91,7 @@ def test_hit_rates_by_rank_add_up_to_top_five():
 
 
 def test_the_shipped_heads_load_with_their_card():
-    from playground.medusa.train import DEFAULT_OUT
+    from playground.training.medusa import DEFAULT_OUT
 
     heads, card = MedusaHeads.load(DEFAULT_OUT)
     assert card.base_model == "SmolLM2-135M-Instruct" and heads.num_heads == card.num_heads == 4

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from playground.cli import main
-from playground.models import ModelLoadError, load_draft, load_model, loader
+from playground.engine.speculative import load_draft
+from playground.models import ModelLoadError, load_model, loader
 from playground.models.device_map import max_memory_from_env
 from playground.settings import Settings
 from tests.tiny import save_tiny_model

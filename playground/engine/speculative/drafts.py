@@ -1,4 +1,5 @@
-"""Draft sources for speculative decoding: prompt lookup, or a model that shares the target's tokenizer.
+"""Draft sources for speculative decoding: which draft a run needs (`load_draft`), and the proposers of a chain
+of tokens: prompt lookup, or a model that shares the target's tokenizer.
 
 A draft proposes up to `budget` tokens after the text so far, with the distribution q each was drawn from, and
 is told after each round what the text has become, so a model draft can roll its cache back to what was kept.
@@ -6,19 +7,41 @@ is told after each round what the text has become, so a model draft can roll its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-from playground.engine import speculative_math as sm
 from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.engine.placement import read_values
 from playground.engine.processors import Stage, apply_stages
-from playground.settings import PROMPT_LOOKUP, Settings
+from playground.engine.speculative import math as sm
+from playground.medusa.draft import HeadsDraft, load_heads
+from playground.models import LoadedModel, ModelLoadError, load_model
+from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import DraftInfo
 
-if TYPE_CHECKING:
-    from playground.models import LoadedModel
+
+def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | None:
+    """The draft model a speculative run needs, loaded like any model (once, shared), placed as the target is;
+    the target's Medusa heads for draft_model "medusa"; None when the run needs none (another strategy, or
+    prompt lookup).
+
+    Args:
+        settings: the run's settings; `draft_model` None means the target's own weights at `draft_precision`.
+        target: the loaded target.
+
+    Raises:
+        SettingsError: the draft cannot be loaded (named as the draft_model setting).
+    """
+    if settings.strategy != "speculative" or settings.draft_model == PROMPT_LOOKUP:
+        return None
+    if settings.draft_model == MEDUSA:
+        return load_heads(target)
+    try:
+        device = None if target.device_map else target.info.device
+        return load_model(
+            settings.draft_model or target.info.id, settings.draft_precision, device, device_map=target.device_map
+        )
+    except ModelLoadError as exc:
+        raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
 
 
 class PromptLookupDraft:

@@ -1,6 +1,6 @@
 """Trains Medusa heads for a model from its own text (self-distillation), on a CPU in minutes:
 
-    python -m playground.medusa.train [--precision nf4] [--heads 4] [--vocab 8192] [--max-new-tokens 128]
+    python -m playground.training.medusa [--precision nf4] [--heads 4] [--vocab 8192] [--max-new-tokens 128]
 
 1. The model answers the shipped prompts greedily, through its chat template, as the page feeds them:
    `prompts.txt` (1,000 varied instructions) to train on, and `eval_prompts.txt` (60 more, on other subjects
@@ -24,12 +24,14 @@ import torch
 
 from playground.engine.context import render_prompt
 from playground.engine.stopping import eos_token_ids
+from playground.medusa.draft import SHIPPED
 from playground.medusa.heads import HeadsCard, MedusaHeads
+from playground.models.bundled import DEFAULT_MODEL_ID
 from playground.models.device_map import input_device
 
 PROMPTS = Path(__file__).with_name("prompts.txt")
 HELD_OUT = Path(__file__).with_name("eval_prompts.txt")
-DEFAULT_OUT = Path(__file__).with_name("smollm2-135m-instruct.safetensors")
+DEFAULT_OUT = SHIPPED[DEFAULT_MODEL_ID]  # the shipped heads, which this command remakes
 IGNORE = -100
 RANKS = 10  # guesses per head whose hit rate is measured (the draft tree takes its ranks from them)
 
@@ -146,10 +148,9 @@ def accuracy(heads: MedusaHeads, hidden: torch.Tensor, targets: torch.Tensor, pr
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    from playground.models import DEFAULT_MODEL_ID, load_model
-
-    parser = argparse.ArgumentParser(prog="python -m playground.medusa.train", description=__doc__,
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command's arguments (the module docstring is its help)."""
+    parser = argparse.ArgumentParser(prog="python -m playground.training.medusa", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
     parser.add_argument("--precision", default="nf4")
@@ -167,7 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompts", type=Path, default=PROMPTS)
     parser.add_argument("--held-out", type=Path, default=HELD_OUT)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Trains heads as the module docstring says and writes them with their card; returns the exit status."""
+    from playground.models import load_model
+
+    args = parse_args(argv)
     started = time.perf_counter()
     torch.manual_seed(0)
     loaded = load_model(args.model, args.precision)
@@ -205,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             total_s=round(seconds, 1),
         ),
         accuracy=scores,
-        command="python -m playground.medusa.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        command="python -m playground.training.medusa " + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     heads.save(args.out, card)
     for k in range(args.heads):

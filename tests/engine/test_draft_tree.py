@@ -4,15 +4,12 @@ the tree chosen from hit rates."""
 import pytest
 import torch
 
-from playground.medusa.tree import (
-    ROOT_ONLY,
+from playground.engine.speculative.draft_tree import ROOT_ONLY, best_tree, build_tree, expected_length
+from playground.engine.speculative.verification import (
     TreeVerdict,
     accepted,
-    best_tree,
-    build_tree,
-    expected_length,
-    verify_greedy,
-    verify_sampling,
+    verify_tree_greedy,
+    verify_tree_sampling,
 )
 
 # Root; head 1's guesses 0 and 1; head 2's guess 0 after each; head 3's guess 0 after (0, 0).
@@ -47,13 +44,13 @@ def test_tokens_are_the_root_then_each_heads_guess_at_its_rank():
 
 def test_greedy_acceptance_takes_the_longest_path_the_target_agrees_with():
     tree = build_tree(CHOICES)
-    tokens = torch.tensor([7, 10, 11, 20, 20, 30])
+    tokens = [7, 10, 11, 20, 20, 30]
     # The target's choice after each node: after the root 11 (head 1's rank 1), after node 2 ("11") 20.
-    assert accepted(tree, tokens, torch.tensor([11, 0, 20, 0, 99, 0])) == [0, 2, 4]
+    assert accepted(tree, tokens, [11, 0, 20, 0, 99, 0]) == [0, 2, 4]
     # After the root 10, then 20, then 30: the whole left branch.
-    assert accepted(tree, tokens, torch.tensor([10, 20, 0, 30, 0, 0])) == [0, 1, 3, 5]
+    assert accepted(tree, tokens, [10, 20, 0, 30, 0, 0]) == [0, 1, 3, 5]
     # Nothing agrees: only the root, whose token the target chose itself.
-    assert accepted(tree, tokens, torch.tensor([5, 5, 5, 5, 5, 5])) == [0]
+    assert accepted(tree, tokens, [5, 5, 5, 5, 5, 5]) == [0]
 
 
 def test_the_best_tree_keeps_the_likeliest_paths_and_grows_where_heads_are_right():
@@ -109,7 +106,7 @@ def test_sampling_verification_emits_what_plain_sampling_would():
     rounds = 20_000
     counts: dict[tuple[int, ...], int] = {}
     for _ in range(rounds):
-        verdict = verify_sampling(tree, torch.tensor(tokens), probs, generator)
+        verdict = verify_tree_sampling(tree, torch.tensor(tokens), probs, generator)
         emitted = (*(tokens[n] for n in verdict.path[1:]), verdict.token)
         counts[emitted] = counts.get(emitted, 0) + 1
         assert verdict.kind == ("bonus" if not tree.children[verdict.path[-1]] else "resampled")
@@ -122,12 +119,12 @@ def test_sampling_verification_emits_what_plain_sampling_would():
 
 def test_greedy_verification_names_a_leaf_bonus_and_an_inner_node_corrected():
     tree = build_tree(CHOICES)
-    tokens = torch.tensor([7, 10, 11, 20, 20, 30])
+    tokens = [7, 10, 11, 20, 20, 30]
     scores = torch.zeros(6, 40)
     scores[0, 10] = scores[1, 20] = scores[3, 30] = scores[5, 33] = 1.0  # agrees all the way down the left
-    assert verify_greedy(tree, tokens, scores) == TreeVerdict([0, 1, 3, 5], 33, "bonus")
+    assert verify_tree_greedy(tree, tokens, scores) == TreeVerdict([0, 1, 3, 5], 33, "bonus")
     scores[3, 30], scores[3, 31] = 0.0, 1.0
-    assert verify_greedy(tree, tokens, scores) == TreeVerdict([0, 1, 3], 31, "corrected")
+    assert verify_tree_greedy(tree, tokens, scores) == TreeVerdict([0, 1, 3], 31, "corrected")
 
 
 def test_a_tree_cut_to_a_depth_keeps_its_shallow_nodes():

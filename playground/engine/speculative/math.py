@@ -1,30 +1,13 @@
-"""The arithmetic of speculative decoding, as pure functions: the acceptance rule, the residual distribution,
-prompt-lookup proposals and the expected tokens per round.
-
-Speculative sampling (Leviathan et al. 2023; Chen et al. 2023): a draft proposes x_1..x_g with probabilities
-q_j; the target scores them in one pass (p_j). x_j is accepted with probability min(1, p_j(x_j) / q_j(x_j));
-at the first rejection the next token is drawn from normalize(max(0, p_j - q_j)); if all are accepted a bonus
-token is drawn from p_{g+1}. The emitted tokens are then distributed exactly as sampling from the target.
+"""The arithmetic of speculative decoding, as pure functions: the residual distribution, what target and draft
+gave each proposal, the estimated acceptance rate, prompt-lookup proposals and the adaptive schedule. The rules
+that use them to decide what the target keeps are in `verification.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from playground.engine.placement import read_values
-
 CONFIDENCE_THRESHOLD = 0.4  # adaptive drafting stops below this draft probability (transformers' default)
-
-
-@dataclass
-class Verdict:
-    """The outcome of one round's verification."""
-
-    accepted: int  # how many proposed tokens were kept (a prefix)
-    token: int  # the token emitted after them
-    kind: str  # "bonus" (all accepted), "resampled" (sampling, after a rejection), "corrected" (greedy)
 
 
 def residual(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -47,48 +30,6 @@ def proposal_probs(proposed: list[int], p: torch.Tensor, q: torch.Tensor) -> tup
     rows = torch.arange(len(proposed), device=p.device)
     tokens = torch.tensor(proposed, dtype=torch.long, device=p.device)
     return p[rows, tokens], q[rows, tokens]
-
-
-def verify_sampling(
-    proposed: list[int], p: torch.Tensor, q: torch.Tensor, generator: torch.Generator | None = None
-) -> Verdict:
-    """The speculative sampling rule.
-
-    As in Leviathan et al.'s algorithm, the g uniforms are drawn at once and the first rejection is found in one
-    comparison, so a round reads one value from the device rather than one per token.
-
-    Args:
-        proposed: the g draft tokens.
-        p: (g + 1, V) target probabilities at each proposed position and one after them.
-        q: (g, V) draft probabilities the tokens were drawn from (one-hot for prompt lookup).
-        generator: the run's random generator (uniforms and the final draw come from it).
-    """
-    g = len(proposed)
-    if g:
-        p_x, q_x = proposal_probs(proposed, p, q)
-        ratio = torch.where(q_x > 0, p_x / q_x, 0.0).clamp(max=1.0)  # (g,) acceptance probabilities
-        u = torch.rand(g, generator=generator, device=p.device)
-        (rejected,) = read_values(u >= ratio)  # (g,) bools, read at once
-        if any(rejected):
-            j = rejected.index(True)
-            nxt = torch.multinomial(residual(p[j], q[j]), 1, generator=generator)
-            return Verdict(j, int(nxt), "resampled")
-    nxt = torch.multinomial(p[g], 1, generator=generator)
-    return Verdict(g, int(nxt), "bonus")
-
-
-def verify_greedy(proposed: list[int], p: torch.Tensor) -> Verdict:
-    """Greedy verification: keep draft tokens while they are the target's argmax; then the target's argmax.
-
-    Args:
-        proposed: the g draft tokens.
-        p: (g + 1, V) target scores (probabilities or logits) at each position.
-    """
-    best = torch.argmax(p, dim=-1).tolist()  # (g + 1,)
-    for j, token in enumerate(proposed):
-        if best[j] != token:
-            return Verdict(j, best[j], "corrected")
-    return Verdict(len(proposed), best[len(proposed)], "bonus")
 
 
 def acceptance_alpha(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,289 @@
+"""Speculative decoding with Medusa heads: the heads guess the next few tokens from the target's last hidden
+state, a tree of their top guesses is verified in one target pass, and the target keeps the longest path it
+agrees with plus one token of its own (Cai et al., 2024).
+
+Cache bookkeeping, as for the other drafts: the target's cache holds all of the text but its last token. A
+round feeds that token as the tree's root, followed by the guesses, each seeing only its ancestors
+(`forward.forward_tree`); the cache then keeps the root and the accepted path (`forward.keep_path`). The hidden
+state at the path's last node gives both the target's next token (through its LM head) and, through the heads,
+the next round's guesses, so the heads cost no extra pass. The first round has no guesses: its tree is the
+prompt's last token alone.
+
+Greedy rounds accept the longest path whose tokens are the target's argmax, so the output is plain greedy
+decoding's. Sampling rounds walk the tree with recursive rejection over each node's children
+(`verification.verify_tree_sampling`), so the output is distributed as the target's own sampling.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from accelerate.utils import align_module_device, has_offloaded_params
+from torch import nn
+from transformers import DynamicCache
+
+from playground.engine.context import RunContext, Update, make_trace
+from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
+from playground.engine.processors import Stage, apply_stages_rows
+from playground.engine.recording import RowSummary, summarize_rows
+from playground.engine.speculative.draft_tree import ROOT_ONLY, DraftTree, best_tree, expected_length
+from playground.engine.speculative.rounds import RoundEnd, Work, emit, stop_after_round, totals
+from playground.engine.speculative.verification import TreeVerdict, verify_tree_greedy, verify_tree_sampling
+from playground.medusa.draft import HeadsDraft
+from playground.medusa.heads import MedusaHeads
+from playground.trace import DraftInfo, Proposal, SpeculativeRound, TreeNode
+
+
+@dataclass
+class TreeRun:
+    """What every round of one run reads: its context, the heads and the target's LM head with the heads' slice
+    of it, the static tree, the stages and the run's generator."""
+
+    ctx: RunContext
+    draft: HeadsDraft
+    lm_head: nn.Module
+    projection: torch.Tensor  # (M, d): the heads' slice of the LM head, once per run
+    tree: DraftTree
+    stages: list[Stage]
+    generator: torch.Generator | None
+    # tree size (one per depth the tree is cut to) -> its (N, N) attention mask and (N,) depths
+    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+
+    def mask(self, shape: DraftTree) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tree attention mask and the depths of `shape` (a truncated tree's size says how deep it is)."""
+        if shape.size not in self.masks:
+            device = self.ctx.device
+            self.masks[shape.size] = (shape.mask(device), torch.tensor(shape.depths, device=device))
+        return self.masks[shape.size]
+
+
+@dataclass
+class Checked:
+    """A tree the target has verified: what its one pass gave at each of the N nodes, and the verdict."""
+
+    tokens: list[int]  # the tree's N tokens, the root first
+    hidden: torch.Tensor  # (N, d) the last hidden state
+    logits: torch.Tensor  # (N, V) on the run's device
+    staged: list[tuple[str, torch.Tensor]]  # (stage name, (N, V) scores after it)
+    probs: torch.Tensor  # (N, V) the final distribution
+    verdict: TreeVerdict
+
+
+def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
+    """The run's tree: the `size` guesses with the best chance of being right, from the heads' held-out hit
+    rates by rank (`draft_tree.best_tree`)."""
+    return best_tree(draft.hit_rates, size + 1)
+
+
+def heads_projection(heads: MedusaHeads, lm_head: nn.Module) -> torch.Tensor:
+    """The rows of the LM head's weight the heads score, (M, d), on the heads' device. An LM head accelerate
+    offloaded keeps its weight on `meta` between forward passes: it is brought over for the read and copied."""
+    device = next(heads.parameters()).device
+    with align_module_device(lm_head):
+        return heads.projection(lm_head.weight).to(device, copy=has_offloaded_params(lm_head))
+
+
+def start_run(ctx: RunContext) -> TreeRun:
+    """The run's fixed parts, from `ctx.draft` (a HeadsDraft) and the target.
+
+    Raises:
+        ValueError: no heads were handed over, or the target's cache drops positions (a sliding window).
+    """
+    settings, model, draft = ctx.settings, ctx.loaded.model, ctx.draft
+    if not isinstance(draft, HeadsDraft):
+        raise ValueError("speculative decoding with Medusa heads needs the heads: see load_draft")
+    if any(getattr(layer, "is_sliding", False) for layer in new_cache(model).layers):
+        raise ValueError("Medusa heads need a model whose cache holds every position (no sliding window)")
+    generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if settings.samples else None
+    lm_head = model.get_output_embeddings()
+    projection = heads_projection(draft.heads, lm_head)
+    tree = static_tree(draft, settings.tree_size)
+    return TreeRun(ctx, draft, lm_head, projection, tree, ctx.stages(), generator)
+
+
+def tree_decode(ctx: RunContext) -> Iterator[Update]:
+    """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
+    token, then the trace."""
+    settings, model, run = ctx.settings, ctx.loaded.model, start_run(ctx)
+    started = time.perf_counter()
+    cache = new_cache(model)
+    if len(ctx.context_ids) > 1:
+        prefill(model, ctx.input_ids[:, :-1], cache)  # all the text but its last token, as every round expects
+    prefill_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    text, generated, steps, rounds = list(ctx.context_ids), [], [], []
+    guesses = guess_q = None  # (K, R) the heads' best guesses for the tokens after the text, and their q
+    work, stop_reason = Work(), "max_new_tokens"
+    while len(generated) < settings.max_new_tokens:
+        tick = time.perf_counter()
+        # A round emits its accepted path and one more token: no deeper than the tokens left allow.
+        shape = ROOT_ONLY if guesses is None else run.tree.truncated(settings.max_new_tokens - len(generated) - 1)
+        checked = verify_tree(run, cache, text, shape, guesses)
+        work.verify_s += time.perf_counter() - tick
+
+        verdict = checked.verdict
+        emitted = [checked.tokens[n] for n in verdict.path[1:]] + [verdict.token]
+        summary = path_summary(run, shape, checked, emitted, guess_q)
+        start = len(generated)
+        text = [*text, *emitted]
+        ended = yield from emit(ctx, emitted, summary, generated, steps)
+        p_children, q_rows, p_token = summary.also
+        end = RoundEnd(start, len(generated) - start, verdict, p_token)
+        rounds.append(record_tree_round(ctx, end, run.draft, shape, checked.tokens, p_children, q_rows))
+        if stopped := stop_after_round(ctx, ended, generated):
+            stop_reason = stopped
+            break
+
+        tick = time.perf_counter()
+        guesses, guess_q = next_guesses(run, checked.hidden[verdict.path[-1]])
+        work.draft_s += time.perf_counter() - tick
+    decode_s = time.perf_counter() - started
+
+    trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
+    work.target_calls, work.draft_calls = len(rounds), max(len(rounds) - 1, 0)
+    info = DraftInfo(source="medusa", id=run.draft.name, tree_size=settings.tree_size)
+    trace.speculative = totals(info, settings.tree_size, "constant", rounds, work, acceptance_by_depth(rounds))
+    yield Update(text=trace.output.text, trace=trace)
+
+
+def verify_tree(
+    run: TreeRun, cache: DynamicCache, text: list[int], shape: DraftTree, guesses: torch.Tensor | None
+) -> Checked:
+    """Feeds the tree of `shape` over the heads' `guesses` ((K, R); None: the root alone) in one target pass,
+    verifies it, and keeps the root and the accepted path in `cache`."""
+    ctx = run.ctx
+    mask, depths = run.mask(shape)
+    if guesses is None:
+        tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
+    else:
+        tokens = shape.tokens(text[-1], guesses)  # (N,)
+    hidden = forward_tree(ctx.loaded.model, tokens, mask, depths, cache)  # (N, d)
+    with torch.no_grad():
+        # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
+        logits = run.lm_head(hidden).float().to(ctx.device)
+    token_list = tokens.tolist()
+    # Each node follows the text and its own path (the root is the text's last token).
+    pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
+    staged = apply_stages_rows(run.stages, pasts, logits)
+    scores = staged[-1][1]  # (N, V)
+    probs = torch.softmax(scores, dim=-1)
+    if ctx.settings.samples:
+        verdict = verify_tree_sampling(shape, tokens, probs, run.generator)
+    else:
+        verdict = verify_tree_greedy(shape, token_list, scores)
+    keep_path(cache, len(text) - 1, verdict.path)
+    return Checked(token_list, hidden, logits, staged, probs, verdict)
+
+
+def path_summary(
+    run: TreeRun, shape: DraftTree, checked: Checked, emitted: list[int], guess_q: torch.Tensor | None
+) -> RowSummary:
+    """The accepted path's rows for its steps (`summarize_rows`), read with the round's record (`node_figures`)."""
+    rows = torch.tensor(checked.verdict.path, device=run.ctx.device)
+    return summarize_rows(
+        [(name, values[rows]) for name, values in checked.staged],
+        checked.logits[rows],
+        run.ctx.settings.top_n,
+        must_include=torch.tensor(emitted, device=run.ctx.device),
+        also=node_figures(shape, checked.tokens, checked.probs, guess_q, checked.verdict),
+    )
+
+
+def next_guesses(run: TreeRun, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The heads' best guesses for the tokens after the text, and their q: (K, R) each, from `last` ((d,), the
+    hidden state that chose the round's last token)."""
+    heads = run.draft.heads
+    with torch.no_grad():
+        # On the last layer's device; the heads sit with the LM head, usually the same one.
+        q = torch.softmax(heads(last.to(run.projection.device), run.projection).float(), dim=-1)  # (K, M)
+        guess_q, columns = torch.topk(q, k=min(max(run.tree.max_rank, 1), q.shape[-1]), dim=-1)  # (K, R)
+    return heads.token_ids(columns).to(run.ctx.device), guess_q
+
+
+def node_figures(
+    tree: DraftTree, tokens: list[int], probs: torch.Tensor, guess_q: torch.Tensor | None, verdict: TreeVerdict
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What a round's record reads from the device: each node's p under its parent, the root left out ((N - 1,)),
+    the heads' probabilities of their guesses ((K, R); (0,) in the first round, which has none), and the
+    target's probability of its own token after the accepted path (0-dim).
+
+    Args:
+        tokens: the tree's N tokens; probs: (N, V) the target's final distribution after each node.
+    """
+    parents = torch.tensor(tree.parents[1:], dtype=torch.long, device=probs.device)
+    children_ids = torch.tensor(tokens[1:], dtype=torch.long, device=probs.device)
+    guessed = guess_q if guess_q is not None else probs.new_zeros(0)
+    return probs[parents, children_ids], guessed, probs[verdict.path[-1], verdict.token]
+
+
+def record_tree_round(
+    ctx: RunContext,
+    end: RoundEnd,
+    draft: HeadsDraft,
+    tree: DraftTree,
+    tokens: list[int],
+    p_children: list[float],
+    q_rows: list[list[float]],
+) -> SpeculativeRound:
+    """The trace's record of one round: the whole tree, and as `proposed` the accepted path followed by the
+    best guess the target turned down after it (so the acceptance views read tree rounds like linear ones).
+
+    Args:
+        end: how the round ended (its verdict a `TreeVerdict`).
+        tokens: the tree's N tokens.
+        p_children, q_rows: `node_figures`, read.
+    """
+    verdict = end.verdict
+    p_node = [1.0, *p_children]  # (N,): each node's p under its parent
+    on_path = set(verdict.path)
+    texts = ctx.texts([*tokens, verdict.token])
+    nodes = [
+        TreeNode(
+            id=tokens[i],
+            text=texts[i],
+            parent=tree.parents[i],
+            depth=len(path),
+            rank=path[-1] if path else -1,
+            q=q_rows[len(path) - 1][path[-1]] if path else 1.0,
+            p=p_node[i],
+            accepted=i in on_path,
+        )
+        for i, path in enumerate(tree.paths)
+    ]
+    children = tree.children
+    proposed = [nodes[i] for i in verdict.path[1:]]
+    turned_down = children[verdict.path[-1]][:1]  # the best-ranked child, which the target rejected
+    proposed += [nodes[i] for i in turned_down]
+    # For a guess that is a point mass, sum_x min(p(x), q(x)) is p(guess); for several children, the chance one of
+    # them is accepted. Averaged over the path's nodes that had children, like the linear rounds' alpha.
+    covered = [sum(p_node[c] for c in children[i]) for i in verdict.path if children[i]]
+    return SpeculativeRound(
+        start=end.start,
+        num_draft_tokens=tree.size - 1,
+        proposed=[Proposal(id=n.id, text=n.text, q=n.q, p=n.p, accepted=n.accepted) for n in proposed],
+        emitted=end.emitted(texts[-1]),
+        alpha=sum(covered) / len(covered) if covered else 0.0,
+        expected_tokens=expected_length(tree, draft.hit_rates),
+        tokens=end.tokens,
+        tree=nodes,
+    )
+
+
+def acceptance_by_depth(rounds: list[SpeculativeRound]) -> list[float]:
+    """For depth d = 1, 2, ...: the share of rounds whose tree reached depth d that accepted a guess there."""
+    reached: list[int] = []  # rounds whose tree had depth d (index d - 1)
+    hits: list[int] = []  # ... and accepted a token there
+    for r in rounds:
+        deepest = max(node.depth for node in r.tree)
+        kept = max(node.depth for node in r.tree if node.accepted)
+        for depth in range(1, deepest + 1):
+            if len(reached) < depth:
+                reached.append(0)
+                hits.append(0)
+            reached[depth - 1] += 1
+            hits[depth - 1] += depth <= kept
+    return [h / n for h, n in zip(hits, reached, strict=True)]
