@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,32 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any] | None = N
     return Settings.from_dict({**(base or {}), **{name: value for name, value in given.items() if value is not None}})
 
 
+def field_flag(field: str) -> str:
+    """The flag that sets a Settings field (or names the input it checks: --prompt); the field's own name if none."""
+    return FIELD_FLAGS.get(field, field)
+
+
+@contextmanager
+def bad_values_exit(parser: argparse.ArgumentParser, flag: Callable[[str], str] = field_flag) -> Iterator[None]:
+    """A SettingsError raised inside ends the program as argparse ends it for a bad flag: the usage, then
+    `argument FLAG: message` with the flag `flag` gives for the error's field, and exit code 2."""
+    try:
+        yield
+    except SettingsError as exc:
+        parser.error(f"argument {flag(exc.field)}: {exc}")
+
+
+def read_text_arg(parser: argparse.ArgumentParser, path: Path, flag: str) -> str:
+    """The UTF-8 text of the file `flag` names; one that cannot be read or is not UTF-8 ends the program naming the
+    flag, the file and why (exit code 2)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        parser.error(f"argument {flag}: cannot read {path}: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        parser.error(f"argument {flag}: {path} is not UTF-8 text (byte {exc.start})")
+
+
 def resolve_token(tokenizer: Any, value: str) -> int:
     """--token's value as a token id: a number is an id, anything else must be the text of exactly one token."""
     if value.strip().isdigit():
@@ -170,20 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parent = _read_parent(parser, args)
     if parent is None and args.prompt is None and args.prompt_file is None:
         parser.error("one of the arguments --prompt --prompt-file (or --continue-from) is required")
-    try:
+    with bad_values_exit(parser):
         base = None if parent is None else {k: v for k, v in parent.settings.items() if k not in BRANCH_FIELDS}
         settings = settings_from_args(args, base)
-        if args.prompt is not None or args.prompt_file is not None:
-            prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
-        else:
+        prompt = _prompt_arg(parser, args)
+        if prompt is None:
             prompt = parent.prompt.text
         check_prompt(prompt, settings.limits)  # before the model loads: a bad prompt is named at once
-    except SettingsError as exc:
-        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
-    except OSError as exc:
-        parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
-    except UnicodeDecodeError as exc:
-        parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
 
     from playground.engine.speculative import load_draft
     from playground.models import ModelLoadError, load_model
@@ -195,14 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    try:
+    with bad_values_exit(parser):
         if parent is not None:
             settings = settings.replace(**branch_point(parent, args.at, resolve_token(loaded.tokenizer, args.token)))
         draft = load_draft(settings, loaded)
         for run in range(args.runs):
             _run_once(loaded, prompt, settings.replace(seed=settings.seed + run), args.json, draft)
-    except SettingsError as exc:
-        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     return 0
 
 
@@ -215,13 +233,10 @@ def compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     unknown = [p for p in precisions if p not in PRECISIONS]
     if unknown or not precisions:
         parser.error(f"argument --precisions: choose from {', '.join(PRECISIONS)}, got {args.precisions!r}")
-    try:
-        prompts = [line.strip() for line in _read_prompt(args.prompts).splitlines() if line.strip()]
+    prompts = [line.strip() for line in read_text_arg(parser, args.prompts, "--prompts").splitlines() if line.strip()]
+    # The only value compare puts into Settings: whatever the field, the flag to fix is this one.
+    with bad_values_exit(parser, lambda _field: "--max-new-tokens"):
         settings = Settings(max_new_tokens=args.max_new_tokens)
-    except OSError as exc:
-        parser.error(f"argument --prompts: cannot read {args.prompts}: {exc.strerror}")
-    except SettingsError as exc:
-        parser.error(f"argument --max-new-tokens: {exc}")
     if not prompts:
         parser.error(f"argument --prompts: {args.prompts} holds no prompt")
     device_map = device_map_arg(parser, args)
@@ -249,26 +264,18 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from playground.engine.mass import mass_tree
     from playground.models import ModelLoadError, load_model
 
-    try:
+    with bad_values_exit(parser, lambda field: MASS_FLAGS.get(field, field_flag(field))):
         settings = settings_from_args(args)
-        prompt = args.prompt if args.prompt is not None else _read_prompt(args.prompt_file)
+        prompt = _prompt_arg(parser, args)
         check_prompt(prompt, settings.limits)
-    except SettingsError as exc:
-        parser.error(f"argument {MASS_FLAGS.get(exc.field, FIELD_FLAGS.get(exc.field, exc.field))}: {exc}")
-    except OSError as exc:
-        parser.error(f"argument --prompt-file: cannot read {args.prompt_file}: {exc.strerror}")
-    except UnicodeDecodeError as exc:
-        parser.error(f"argument --prompt-file: {args.prompt_file} is not UTF-8 text (byte {exc.start})")
     device_map = device_map_arg(parser, args)
     try:
         loaded = load_model(args.model, args.precision, device_map=device_map)
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    try:
+    with bad_values_exit(parser):
         tree = mass_tree(loaded, prompt, settings)
-    except SettingsError as exc:
-        parser.error(f"argument {FIELD_FLAGS.get(exc.field, exc.field)}: {exc}")
     print(tree.to_json() if args.json else mass_text(tree), flush=True)
     return 0
 
@@ -308,5 +315,8 @@ def _read_parent(parser: argparse.ArgumentParser, args: argparse.Namespace) -> T
     return parent
 
 
-def _read_prompt(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+def _prompt_arg(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """--prompt, else the text of --prompt-file; None without either."""
+    if args.prompt is not None:
+        return args.prompt
+    return None if args.prompt_file is None else read_text_arg(parser, args.prompt_file, "--prompt-file")

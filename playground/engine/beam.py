@@ -84,6 +84,16 @@ class FinishedBank:
 
 
 @dataclass
+class StepCandidates:
+    """A step's K candidates as beam search ranked them, best first: (K,) each, on the host."""
+
+    scores: torch.Tensor  # cumulative log-probabilities
+    rows: torch.Tensor  # the running beam each extends
+    tokens: torch.Tensor  # the token each adds
+    token_logprobs: torch.Tensor  # that token's own processed log-probability
+
+
+@dataclass
 class BeamRun:
     """What a beam search carries from step to step: the running beams' tokens and KV cache on the model's
     device, their scores and tree nodes on the host, the bank of finished hypotheses and the tree."""
@@ -210,24 +220,26 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
             also=(scores, rows, tokens, log_probs[rows, tokens]),
         )
         run.summaries.append(summary)
-        scores, rows, tokens, token_logprobs = (torch.tensor(v, device=HOST) for v in summary.also)  # (K,) each
-        paths = run.paths(rows.tolist(), tokens.tolist())
+        found = StepCandidates(*(torch.tensor(v, device=HOST) for v in summary.also))
+        paths = run.paths(found.rows.tolist(), found.tokens.tolist())
         hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
-        picked, running_scores = beam_math.select_running(scores, hits, settings.num_beams)
+        picked, running_scores = beam_math.select_running(found.scores, hits, settings.num_beams)
         banked, finished.scores, finished.filled, just_finished = beam_math.update_finished(
             finished.scores,
             finished.filled,
-            scores,
+            found.scores,
             hits,
             index + 1,
             settings.length_penalty,
             settings.early_stopping,
             run.improvable,
         )
-        fates = (picked, hits, banked, just_finished)
-        nodes = _record_candidates(ctx, run, index, scores, rows, tokens, token_logprobs, *fates)
+        statuses = beam_math.candidate_statuses(picked, hits, banked, just_finished)
+        nodes = _record_candidates(ctx, run, index, found, statuses)
         finished.nodes = [(finished.nodes + nodes)[i] for i in banked.tolist()]
-        next_tokens = run.move(rows[picked], tokens[picked], running_scores, [nodes[i] for i in picked.tolist()])
+        next_tokens = run.move(
+            found.rows[picked], found.tokens[picked], running_scores, [nodes[i] for i in picked.tolist()]
+        )
         run.update_improvable(running_scores[0], index + 1, settings)
         yield Update(text=ctx.visible_text(run.tree.tokens(run.nodes[0]))[0])
         if not beam_math.should_continue(run.improvable, finished.filled, hits, settings.early_stopping):
@@ -241,44 +253,22 @@ def beam_search(ctx: RunContext) -> Iterator[Update]:
 
 
 def _record_candidates(
-    ctx: RunContext,
-    run: BeamRun,
-    index: int,
-    scores: torch.Tensor,
-    rows: torch.Tensor,
-    tokens: torch.Tensor,
-    token_logprobs: torch.Tensor,
-    picked: torch.Tensor,
-    hits: torch.Tensor,
-    banked: torch.Tensor,
-    just_finished: torch.Tensor,
+    ctx: RunContext, run: BeamRun, index: int, found: StepCandidates, statuses: list[str]
 ) -> list[int]:
-    """Adds this step's K candidates to the tree with their fate; returns their node ids.
-
-    Args:
-        scores, rows, tokens, token_logprobs: (K,) each, on the host: the candidates' cumulative
-            log-probabilities, source beams, tokens and the tokens' own log-probabilities.
-    """
-    tree, running_nodes, num_beams = run.tree, run.nodes, len(run.nodes)
-    kept = set(picked.tolist())
-    entered_bank = {i - num_beams for i in banked.tolist() if i >= num_beams}
-    token_logprobs = token_logprobs.tolist()
-    texts = ctx.texts(tokens.tolist())
+    """Adds this step's K candidates to the tree with their fate (`beam_math.candidate_statuses`); returns their
+    node ids."""
+    tree, running_nodes = run.tree, run.nodes
+    tokens = found.tokens.tolist()
+    columns = (found.scores.tolist(), found.rows.tolist(), tokens, found.token_logprobs.tolist(), ctx.texts(tokens))
     ids = []
-    for i, (score, row, token) in enumerate(zip(scores.tolist(), rows.tolist(), tokens.tolist(), strict=True)):
-        if bool(just_finished[i]) and i in entered_bank:
-            status = "finished"
-        elif i in kept and not bool(hits[i]):
-            status = "kept"
-        else:
-            status = "pruned"
+    for score, row, token, logprob, text, status in zip(*columns, statuses, strict=True):
         node = BeamNode(
             id=len(tree.nodes),
             parent=running_nodes[row],
             step=index,
             token_id=token,
-            text=texts[i],
-            logprob=max(token_logprobs[i], beam_math.NEG),
+            text=text,
+            logprob=max(logprob, beam_math.NEG),
             cum_logprob=max(score, beam_math.NEG),
             score=max(
                 float(beam_math.length_penalized(score, index + 1, ctx.settings.length_penalty)),

@@ -133,6 +133,31 @@ def should_continue(
     return improvable and not bank_closed and not bool(hits_stop.all())
 
 
+def candidate_statuses(
+    picked: torch.Tensor, hits_stop: torch.Tensor, banked: torch.Tensor, just_finished: torch.Tensor
+) -> list[str]:
+    """The fate of each of a step's K candidates, as the beam tree records it: "finished" if it finished and
+    entered the bank, "kept" if it runs on, else "pruned".
+
+    Args:
+        picked: (B,) indices of the candidates that run on (`select_running`); B is the bank's size too.
+        hits_stop: (K,) bool, the candidate ends its sequence.
+        banked, just_finished: `update_finished`'s (B,) indices into [bank (B) ; candidates (K)] and (K,) bool.
+    """
+    num_beams = picked.shape[0]
+    kept = set(picked.tolist())
+    entered_bank = {i - num_beams for i in banked.tolist() if i >= num_beams}
+    statuses = []
+    for i, (finished, stops) in enumerate(zip(just_finished.tolist(), hits_stop.tolist(), strict=True)):
+        if finished and i in entered_bank:
+            statuses.append("finished")
+        elif i in kept and not stops:
+            statuses.append("kept")
+        else:
+            statuses.append("pruned")
+    return statuses
+
+
 def allocate_by_bank(scores: torch.Tensor, banks: torch.Tensor, num_beams: int) -> torch.Tensor:
     """Dynamic beam allocation (Post & Vilar 2018) as transformers 4.x ordered it: candidates are ranked by
     score within their bank (constraint progress), then taken round-robin across banks, most progress first:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.engine import beam_math
-from playground.engine.beam import BeamTree, FinishedBank, candidate_stops, close_out, start_beams
+from playground.engine.beam import BeamRun, BeamTree, FinishedBank, candidate_stops, close_out, start_beams
 from playground.engine.constraints import (
     Constraint,
     State,
@@ -102,44 +102,14 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
                 extra=torch.tensor([(row, token) for row, token, *_ in found], device=HOST).T.unbind(),
             )
         )
-        candidates = []
-        for row, token, score, logprob in found:
-            state, advanced = advance(constraints, states[row], token)
-            candidates.append(Candidate(row, token, score, logprob, state, advanced, bank(constraints, state)))
-        paths = run.paths([c.row for c in candidates], [c.token for c in candidates])
-        hits = candidate_stops(ctx, paths, index + 1 >= settings.max_new_tokens, ctx.deadline.passed())
-        for c, hit in zip(candidates, hits.tolist(), strict=True):
-            c.stops = hit
-
+        candidates = _candidates(ctx, run, constraints, states, found, index)
         nodes = [_add_node(ctx, run.tree, index, c, run.nodes) for c in candidates]
-        for c, node in zip(candidates, nodes, strict=True):
-            if not c.stops or c.score <= ALIVE:
-                continue
-            score = float(beam_math.length_penalized(c.score, index + 1, settings.length_penalty))
-            if is_complete(c.state):
-                if run.finished.add(node, score):
-                    run.tree.nodes[node].status = "finished"
-            else:
-                unmet.append((score, node))
-
+        unmet += _bank_ended(ctx, run, candidates, nodes, index)
         picked = _allocate(candidates, num_beams)
         if not picked:  # every candidate ended: no beam runs on
             run.nodes = [None] * num_beams
             break
-        for i in picked:
-            run.tree.nodes[nodes[i]].status = "kept"
-        # Fewer live candidates than beams (tiny vocabularies): the spare rows repeat the last one as dead beams.
-        dead = num_beams - len(picked)
-        picked += [picked[-1]] * dead
-        scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32, device=HOST)
-        scores[num_beams - dead :] = beam_math.NEG
-        states = [candidates[i].state for i in picked]
-        next_tokens = run.move(
-            torch.tensor([candidates[i].row for i in picked], device=HOST),
-            torch.tensor([candidates[i].token for i in picked], device=HOST),
-            scores,
-            [nodes[i] for i in picked],
-        )
+        states, next_tokens = _run_on(run, candidates, nodes, picked)
         yield Update(text=ctx.visible_text(run.tree.tokens(run.nodes[int(torch.argmax(run.scores))]))[0])
         run.update_improvable(run.scores.max(), index + 1, settings)
         if not run.improvable or run.finished.closed(settings.early_stopping) or index + 1 >= settings.max_new_tokens:
@@ -150,6 +120,67 @@ def constrained_beam_search(ctx: RunContext) -> Iterator[Update]:
     returned = _returned(ctx, run.tree, constraints, run.finished, unmet, run.scores, run.nodes)
     trace = close_out(ctx, run.tree, run.summaries, returned, prefill_s, decode_s, constraints)
     yield Update(text=trace.output.text, trace=trace)
+
+
+def _candidates(
+    ctx: RunContext,
+    run: BeamRun,
+    constraints: list[Constraint],
+    states: list[State],
+    found: list[tuple[int, int, float, float]],
+    index: int,
+) -> list[Candidate]:
+    """`gather_candidates`' (row, token, score, logprob) extensions as Candidates: each with its constraint state
+    after the token, its bank, and whether it ends its sequence at step `index` (`candidate_stops`)."""
+    candidates = []
+    for row, token, score, logprob in found:
+        state, advanced = advance(constraints, states[row], token)
+        candidates.append(Candidate(row, token, score, logprob, state, advanced, bank(constraints, state)))
+    paths = run.paths([c.row for c in candidates], [c.token for c in candidates])
+    hits = candidate_stops(ctx, paths, index + 1 >= ctx.settings.max_new_tokens, ctx.deadline.passed())
+    for c, hit in zip(candidates, hits.tolist(), strict=True):
+        c.stops = hit
+    return candidates
+
+
+def _bank_ended(
+    ctx: RunContext, run: BeamRun, candidates: list[Candidate], nodes: list[int], index: int
+) -> list[tuple[float, int]]:
+    """Each live candidate that ends its sequence here goes to the finished bank (its node marked "finished" if it
+    enters) when it meets every constraint; returns the (length-penalized score, node) of those that do not."""
+    unmet = []
+    for c, node in zip(candidates, nodes, strict=True):
+        if not c.stops or c.score <= ALIVE:
+            continue
+        score = float(beam_math.length_penalized(c.score, index + 1, ctx.settings.length_penalty))
+        if is_complete(c.state):
+            if run.finished.add(node, score):
+                run.tree.nodes[node].status = "finished"
+        else:
+            unmet.append((score, node))
+    return unmet
+
+
+def _run_on(
+    run: BeamRun, candidates: list[Candidate], nodes: list[int], picked: list[int]
+) -> tuple[list[State], torch.Tensor]:
+    """Marks the `picked` candidates kept and makes them the running beams; returns their constraint states and
+    the tokens to feed next ((B,) on the model's device)."""
+    num_beams = len(run.nodes)
+    for i in picked:
+        run.tree.nodes[nodes[i]].status = "kept"
+    # Fewer live candidates than beams (tiny vocabularies): the spare rows repeat the last one as dead beams.
+    dead = num_beams - len(picked)
+    picked = picked + [picked[-1]] * dead
+    scores = torch.tensor([candidates[i].score for i in picked], dtype=torch.float32, device=HOST)
+    scores[num_beams - dead :] = beam_math.NEG
+    next_tokens = run.move(
+        torch.tensor([candidates[i].row for i in picked], device=HOST),
+        torch.tensor([candidates[i].token for i in picked], device=HOST),
+        scores,
+        [nodes[i] for i in picked],
+    )
+    return [candidates[i].state for i in picked], next_tokens
 
 
 def _allocate(candidates: list[Candidate], num_beams: int) -> list[int]:

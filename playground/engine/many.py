@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -19,7 +20,28 @@ from playground.engine.forward import decode_one_token, new_cache, prefill
 from playground.engine.placement import read_values
 from playground.engine.processors import apply_stages
 from playground.engine.recording import summarize_rows, to_step
-from playground.trace import Sample, Samples, Step
+from playground.trace import Sample, Samples, Step, Trace
+
+
+@dataclass
+class _Draws:
+    """What each sample has drawn so far, on the host, indexed by sample."""
+
+    tokens: list[list[int]]  # the token ids drawn
+    probs: list[list[float]]  # each one's probability in its row's final distribution
+    reasons: list[str | None]  # why the sample ended after its latest token; None while it goes on
+
+    @classmethod
+    def empty(cls, count: int) -> _Draws:
+        return cls([[] for _ in range(count)], [[] for _ in range(count)], [None] * count)
+
+    def add(self, ctx: RunContext, going: list[int], ids: list[int], chosen: list[float]) -> None:
+        """Appends row i's token `ids[i]` and its probability `chosen[i]` to sample `going[i]`, and notes whether
+        that sample ends there (`_ended`)."""
+        for row, s in enumerate(going):
+            self.tokens[s].append(ids[row])
+            self.probs[s].append(chosen[row])
+            self.reasons[s] = _ended(ctx, self.tokens[s])
 
 
 def sample_many(ctx: RunContext) -> Iterator[Update]:
@@ -38,30 +60,20 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
     logits = logits.expand(count, -1)  # (n, V); the processors never write into their input
     input_ids = ctx.input_ids.expand(count, -1)  # (n, T)
     going = list(range(count))  # the sample each row decodes
-    tokens: list[list[int]] = [[] for _ in range(count)]
-    probs: list[list[float]] = [[] for _ in range(count)]
-    reasons: list[str | None] = [None] * count
+    draws = _Draws.empty(count)
     steps: list[Step] = []  # the first sample's, with their candidates
     passes = 1
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, input_ids, logits)
-        final = torch.softmax(staged[-1][1], dim=-1)  # (n, V)
-        # One draw per row from its own generator, as `choose_sample` draws for a single run.
-        drawn = torch.cat(
-            [torch.multinomial(final[row : row + 1], 1, generator=generators[s]) for row, s in enumerate(going)]
-        )  # (n, 1)
-        picks = (drawn[:, 0], final.gather(1, drawn)[:, 0])  # (n,) each: the tokens drawn, their probabilities
+        drawn, picks = _draw(staged, generators, going)
         if going[0] == 0:  # the first sample is still going: record its step in full, the draws read with it
             step, (ids, chosen) = _first_step(ctx, index, staged, logits, picks)
             steps.append(step)
         else:
             ids, chosen = read_values(*picks)  # the step's one read
-        for row, s in enumerate(going):
-            tokens[s].append(ids[row])
-            probs[s].append(chosen[row])
-            reasons[s] = _ended(ctx, tokens[s])
-        yield Update(text=ctx.visible_text(tokens[0])[0], step=steps[-1] if going[0] == 0 else None)
-        keep = [row for row, s in enumerate(going) if reasons[s] is None]
+        draws.add(ctx, going, ids, chosen)
+        yield Update(text=ctx.visible_text(draws.tokens[0])[0], step=steps[-1] if going[0] == 0 else None)
+        keep = [row for row, s in enumerate(going) if draws.reasons[s] is None]
         if not keep or index + 1 == settings.max_new_tokens or ctx.deadline.passed():
             break
         if len(keep) < len(going):  # finished rows leave the batch
@@ -73,13 +85,35 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
         logits = decode_one_token(model, drawn, cache)  # (n, V)
         passes += 1
     decode_s = time.perf_counter() - started
+    trace = _batch_trace(ctx, draws, steps, prefill_s, decode_s, passes)
+    yield Update(text=trace.output.text, trace=trace)
+
+
+def _draw(
+    staged: list[tuple[str, torch.Tensor]], generators: list[torch.Generator], going: list[int]
+) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """One draw per row from the final distribution with its sample's own generator, as `choose_sample` draws for
+    a single run. Returns the (n, 1) tokens drawn, and ((n,) those tokens, (n,) their probabilities) to read."""
+    final = torch.softmax(staged[-1][1], dim=-1)  # (n, V)
+    drawn = torch.cat(
+        [torch.multinomial(final[row : row + 1], 1, generator=generators[s]) for row, s in enumerate(going)]
+    )  # (n, 1)
+    return drawn, (drawn[:, 0], final.gather(1, drawn)[:, 0])
+
+
+def _batch_trace(
+    ctx: RunContext, draws: _Draws, steps: list[Step], prefill_s: float, decode_s: float, passes: int
+) -> Trace:
+    """The trace of the first sample, with every sample in `samples` and the batch's tokens and speed in `timing`.
+    A sample that did not end on its own ended for the run's reason: its time ran out, or max_new_tokens."""
+    settings, tokens = ctx.settings, draws.tokens
     timed_out = ctx.deadline.reason if ctx.deadline.passed() else "max_new_tokens"
     reasons = [reason or (timed_out if len(tokens[s]) < settings.max_new_tokens else "max_new_tokens")
-               for s, reason in enumerate(reasons)]  # fmt: skip
+               for s, reason in enumerate(draws.reasons)]  # fmt: skip
     samples = [
-        Sample(seed=settings.seed + s, token_ids=tokens[s], probs=probs[s], text=ctx.visible_text(tokens[s])[0],
+        Sample(seed=settings.seed + s, token_ids=tokens[s], probs=draws.probs[s], text=ctx.visible_text(tokens[s])[0],
                stop_reason=reasons[s])
-        for s in range(count)
+        for s in range(settings.num_samples)
     ]  # fmt: skip
     trace = make_trace(ctx, tokens[0], reasons[0], steps, prefill_s, decode_s)
     total = sum(len(t) for t in tokens)
@@ -88,7 +122,7 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
     used = sorted({token for sample in tokens for token in sample})
     texts = {str(token): text for token, text in zip(used, ctx.texts(used), strict=True)}
     trace.samples = Samples(samples=samples, texts=texts, forward_passes=passes, batch_s=decode_s)
-    yield Update(text=trace.output.text, trace=trace)
+    return trace
 
 
 def _first_step(

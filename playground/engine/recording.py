@@ -118,6 +118,28 @@ def pair_columns(
     return ids, torch.where(mine, ranks[None, :], 1)
 
 
+def candidate_columns(
+    order: torch.Tensor,
+    ranked: int,
+    must_include: torch.Tensor | None = None,
+    extra: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ids a step records in each row: the top `ranked` by `order` (B, V), `must_include` (B,) put in the last
+    of them where it is missing, then `extra`'s (row, token) pairs (`pair_columns`). Returns (B, N) ids and
+    (B, N - ranked + 1) the 1-based ranks of the ids from column `ranked - 1` on (`RowSummary.tail_ranks`)."""
+    ids = torch.topk(order, k=ranked, dim=-1).indices  # (B, ranked)
+    best = ids[:, 0].clone()  # (B,) rank 1; kept apart, since `must_include` may replace column 0 when N is 1
+    if must_include is not None:
+        present = (ids == must_include[:, None]).any(dim=-1)  # (B,)
+        ids[:, -1] = torch.where(present, ids[:, -1], must_include)  # not a boolean mask: see `removing_stage`
+    ranks = tail_ranks(order, ids[:, ranked - 1 :])  # (B, 1)
+    if extra is not None:
+        rows, tokens = (t.to(ids.device) for t in extra)
+        extra_ids, extra_ranks = pair_columns(order, best, rows, tokens)
+        ids, ranks = torch.cat([ids, extra_ids], dim=1), torch.cat([ranks, extra_ranks], dim=1)
+    return ids, ranks
+
+
 def summarize_rows(
     staged: list[tuple[str, torch.Tensor]],
     raw_logits: torch.Tensor,
@@ -144,16 +166,7 @@ def summarize_rows(
     """
     order = ranking_scores(staged)
     ranked = min(top_n, order.shape[-1])
-    ids = torch.topk(order, k=ranked, dim=-1).indices  # (B, N)
-    best = ids[:, 0].clone()  # (B,) rank 1; kept apart, since `must_include` may replace column 0 when N is 1
-    if must_include is not None:
-        present = (ids == must_include[:, None]).any(dim=-1)  # (B,)
-        ids[:, -1] = torch.where(present, ids[:, -1], must_include)  # not a boolean mask: see `removing_stage`
-    ranks = tail_ranks(order, ids[:, ranked - 1 :])  # (B, 1)
-    if extra is not None:
-        rows, tokens = (t.to(ids.device) for t in extra)
-        extra_ids, extra_ranks = pair_columns(order, best, rows, tokens)
-        ids, ranks = torch.cat([ids, extra_ids], dim=1), torch.cat([ranks, extra_ranks], dim=1)
+    ids, ranks = candidate_columns(order, ranked, must_include, extra)
     names = [name for name, _ in staged]
     probs = torch.stack([torch.softmax(scores.float(), dim=-1).gather(-1, ids) for _, scores in staged])  # (S, B, N)
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)

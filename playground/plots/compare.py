@@ -39,42 +39,75 @@ def divergence_figure(comparison: Comparison, a_texts: list[str], b_settings: di
         b_settings: B's settings as a dict, naming the stage's value in the hover (`why_infinite`).
     """
     steps = comparison.steps
-    x = [s.index + 1 for s in steps]
-    finite = [s.kl for s in steps if math.isfinite(s.kl)]
-    top = max([*finite, max((s.js for s in steps), default=0.0), 0.05]) * 1.15
+    top = _divergence_top(steps)
     fig = go.Figure()
-    fig.add_scatter(
-        x=x,
-        y=[s.js for s in steps],
-        customdata=a_texts,
-        mode="lines+markers",
-        name="Jensen-Shannon (nats)",
-        line=dict(color=BLUE),
-        hovertemplate="step %{x}: %{customdata}<br>JS = %{y:.4f} nats<extra></extra>",
-    )
-    fig.add_scatter(
-        x=x,
-        y=[s.kl if math.isfinite(s.kl) else None for s in steps],
-        customdata=a_texts,
-        mode="lines+markers",
-        name="KL(A || B) (nats)",
-        line=dict(color=ORANGE, dash="dot"),
-        hovertemplate="step %{x}: %{customdata}<br>KL = %{y:.4f} nats<extra></extra>",
-    )
-    infinite = [s for s in steps if not math.isfinite(s.kl)]
-    if infinite:
-        fig.add_scatter(
-            x=[s.index + 1 for s in infinite],
-            y=[top] * len(infinite),
-            customdata=[[a_texts[s.index], s.uncovered, hover_escape(why_infinite(s, b_settings))] for s in infinite],
-            mode="markers",
-            marker=dict(symbol="triangle-up", size=10, color=VERMILLION),
-            name=f"KL infinite: {RULES_OUT}",
-            hovertemplate="step %{x}: %{customdata[0]}<br>KL = ∞: %{customdata[2]}<br>%{customdata[1]:.3p} of A's "
-            "probability is on tokens B rules out<extra></extra>",
+    _add_divergences(fig, steps, a_texts)
+    _add_infinite_kl(fig, steps, top, a_texts, b_settings)
+    _add_prob_b(fig, steps, a_texts)
+    if comparison.first_difference < len(steps):
+        fig.add_vline(
+            x=comparison.first_difference + 1,
+            line=dict(color=VERMILLION, dash="dash"),
+            annotation_text=f"B's own text differs from step {comparison.first_difference + 1}",
         )
+    fig.update_layout(
+        title=_divergence_title(steps),
+        xaxis=dict(title="step of A's text"),
+        yaxis=dict(title="divergence (nats)", range=[0, top * 1.08]),
+        yaxis2=dict(title="B's probability of A's token", overlaying="y", side="right", range=[0, 1.05]),
+        legend=dict(orientation="h", y=-0.25),
+        margin=dict(t=60, b=100),
+    )
+    return fig
+
+
+def _divergence_top(steps: list[StepDivergence]) -> float:
+    """The height infinite KLs are drawn at: above every finite KL and JS (and at least 0.05 nats)."""
+    finite = [s.kl for s in steps if math.isfinite(s.kl)]
+    return max([*finite, max((s.js for s in steps), default=0.0), 0.05]) * 1.15
+
+
+def _add_divergences(fig: go.Figure, steps: list[StepDivergence], a_texts: list[str]) -> None:
+    """The JS and KL(A || B) lines; an infinite KL is a gap in its line (`_add_infinite_kl` marks it)."""
+    x = [s.index + 1 for s in steps]
+    for name, short, values, line in (
+        ("Jensen-Shannon", "JS", [s.js for s in steps], dict(color=BLUE)),
+        ("KL(A || B)", "KL", [s.kl if math.isfinite(s.kl) else None for s in steps], dict(color=ORANGE, dash="dot")),
+    ):
+        fig.add_scatter(
+            x=x,
+            y=values,
+            customdata=a_texts,
+            mode="lines+markers",
+            name=f"{name} (nats)",
+            line=line,
+            hovertemplate=f"step %{{x}}: %{{customdata}}<br>{short} = %{{y:.4f}} nats<extra></extra>",
+        )
+
+
+def _add_infinite_kl(
+    fig: go.Figure, steps: list[StepDivergence], top: float, a_texts: list[str], b_settings: dict[str, Any]
+) -> None:
+    """A marker at height `top` for each step whose KL is infinite, saying why (`why_infinite`); none if none is."""
+    infinite = [s for s in steps if not math.isfinite(s.kl)]
+    if not infinite:
+        return
     fig.add_scatter(
-        x=x,
+        x=[s.index + 1 for s in infinite],
+        y=[top] * len(infinite),
+        customdata=[[a_texts[s.index], s.uncovered, hover_escape(why_infinite(s, b_settings))] for s in infinite],
+        mode="markers",
+        marker=dict(symbol="triangle-up", size=10, color=VERMILLION),
+        name=f"KL infinite: {RULES_OUT}",
+        hovertemplate="step %{x}: %{customdata[0]}<br>KL = ∞: %{customdata[2]}<br>%{customdata[1]:.3p} of A's "
+        "probability is on tokens B rules out<extra></extra>",
+    )
+
+
+def _add_prob_b(fig: go.Figure, steps: list[StepDivergence], a_texts: list[str]) -> None:
+    """B's probability of A's token at each step, on the right-hand axis."""
+    fig.add_scatter(
+        x=[s.index + 1 for s in steps],
         y=[s.prob_b for s in steps],
         customdata=[[t, s.rank_b, s.prob_a] for t, s in zip(a_texts, steps, strict=True)],
         mode="lines",
@@ -84,23 +117,13 @@ def divergence_figure(comparison: Comparison, a_texts: list[str], b_settings: di
         hovertemplate="step %{x}: %{customdata[0]}<br>p under B = %{y:.3f} (rank %{customdata[1]}), "
         "under A %{customdata[2]:.3f}<extra></extra>",
     )
-    if comparison.first_difference < len(steps):
-        fig.add_vline(
-            x=comparison.first_difference + 1,
-            line=dict(color=VERMILLION, dash="dash"),
-            annotation_text=f"B's own text differs from step {comparison.first_difference + 1}",
-        )
+
+
+def _divergence_title(steps: list[StepDivergence]) -> str:
+    """The figure's title: mean JS and how often A's and B's most likely tokens agree."""
     agree = sum(s.top1_agree for s in steps) / len(steps) if steps else 1.0
     mean_js = sum(s.js for s in steps) / len(steps) if steps else 0.0
-    fig.update_layout(
-        title=f"A vs B along A's text: mean JS {mean_js:.4f} nats, most likely tokens agree at {agree:.0%} of steps",
-        xaxis=dict(title="step of A's text"),
-        yaxis=dict(title="divergence (nats)", range=[0, top * 1.08]),
-        yaxis2=dict(title="B's probability of A's token", overlaying="y", side="right", range=[0, 1.05]),
-        legend=dict(orientation="h", y=-0.25),
-        margin=dict(t=60, b=100),
-    )
-    return fig
+    return f"A vs B along A's text: mean JS {mean_js:.4f} nats, most likely tokens agree at {agree:.0%} of steps"
 
 
 def candidates_figure(comparison: Comparison, index: int, a_text: str) -> go.Figure:

@@ -122,3 +122,18 @@ def test_finished_bank_fills_then_replaces_its_worst():
     assert slot is None and torch.equal(new_scores, scores)
     slot, scores, _ = beam_math.add_finished(scores, filled, -2.0)
     assert slot == 0 and scores.tolist() == [-2.0, -1.0]
+
+
+def test_candidate_statuses_finish_only_what_entered_the_bank_and_keep_only_what_runs_on():
+    # B = 2, K = 4. Candidates 0 and 1 stop among the top B; only 1 enters the bank (slot 0 holds it, slot 1 an
+    # older hypothesis); 3 stops too but, outside the top B, cannot finish; 2 runs on.
+    hits = torch.tensor([True, True, False, True])
+    just_finished = torch.tensor([True, True, False, False])
+    banked = torch.tensor([2 + 1, 0])  # indices into [bank (2) ; candidates (4)]
+    # With too few live candidates, select_running also picks a stopped one (3): it does not run on.
+    picked = torch.tensor([2, 3])
+    assert beam_math.candidate_statuses(picked, hits, banked, just_finished) == ["pruned", "finished", "kept", "pruned"]
+    # Nothing stopped: the picked ones are kept, the others pruned.
+    none = torch.zeros(4, dtype=torch.bool)
+    statuses = beam_math.candidate_statuses(torch.tensor([0, 3]), none, torch.tensor([0, 1]), none)
+    assert statuses == ["kept", "pruned", "pruned", "kept"]

@@ -143,3 +143,16 @@ def test_the_chosen_tokens_and_more_values_come_back_with_the_summary():
     assert summary.ids == [[0, 3], [3, 2]]  # row 0's last place went to its chosen token
     assert summary.also == [[[0.25], [0.5]]]
     assert summarize_rows([("raw", scores)], scores, top_n=2).chosen is None
+
+
+def test_candidate_columns_put_a_missing_chosen_token_last_then_the_extra_pairs_with_their_ranks():
+    from playground.engine.recording import candidate_columns
+
+    order = torch.tensor([[5.0, 4, 3, 2, 1], [1.0, 2, 3, 4, 5]])  # (B=2, V=5): row 0 ranks id 0 first, row 1 id 4
+    # Row 0's chosen id 4 is not in its top 2 and replaces the last of them; row 1's, 3, is there already.
+    # The extra pair (row 1, token 0) is row 1's own column; row 0 repeats its best id there, at rank 1.
+    ids, ranks = candidate_columns(order, 2, torch.tensor([4, 3]), (torch.tensor([1]), torch.tensor([0])))
+    assert ids.tolist() == [[0, 4, 0], [4, 3, 0]]
+    assert ranks.tolist() == [[5, 1], [2, 5]]  # from column 1 on: ranks among all 5 ids
+    ids, ranks = candidate_columns(order, 3)
+    assert ids.tolist() == [[0, 1, 2], [4, 3, 2]] and ranks.tolist() == [[3], [3]]
