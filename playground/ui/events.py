@@ -61,10 +61,10 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     shown += [parts.export_button, parts.export_runs_button, *(parts.controls[name] for name in CONTROLS)]
 
     def load_run(tree: Any, path: Any) -> tuple[Any, ...]:
-        return load_file(tree, path, runs.models)
+        return load_file(tree, path, runs.gate.models)
 
     def pick_run(tree: Any, event: gr.SelectData) -> tuple[Any, ...]:
-        return show_run(tree, event, runs.models)
+        return show_run(tree, event, runs.gate.models)
 
     loaded = parts.trace_file.upload(
         load_run, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
@@ -177,14 +177,14 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
         values = dict(zip(CONTROLS, args, strict=False))
         request = args[len(CONTROLS)] if len(args) > len(CONTROLS) else None
-        yield from handed_over(runs.generate(values, request and request.session_hash))
+        yield from handed_over(runs.page.generate(values, request and request.session_hash))
 
     # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
     generate.__signature__ = signature()
     generate.__annotations__ = annotations(generate.__signature__)
 
     def arm(request: gr.Request) -> None:
-        runs.arm(request.session_hash)
+        runs.switches.arm(request.session_hash)
 
     armed = parts.run_button.click(arm, queue=False, api_visibility="private")
     run_event = armed.success(
@@ -219,13 +219,13 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         ).then(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **private)
 
     def forget(request: gr.Request) -> None:
-        runs.forget(request.session_hash)
+        runs.switches.forget(request.session_hash)
 
     demo.unload(forget)  # a closed tab stops its run and frees the model
 
     def run(payload: str) -> str:
         """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
-        return runs.run_json(payload)
+        return runs.api.run_json(payload)
 
     gr.api(run, api_name="run", concurrency_limit=1, concurrency_id="model")
 
@@ -233,7 +233,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
         # Stop answers nothing: the status line is the run's alone. Were Stop to write "Stopping…" there, its
         # answer could arrive after the run's last one and hide the finished run's summary. It is not queued,
         # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
-        runs.stop(request.session_hash)
+        runs.switches.stop(request.session_hash)
 
     parts.stop_button.click(stop, queue=False, api_visibility="private")
 
@@ -247,7 +247,7 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         """Continues the shown run from its chosen step with another token, streaming like Generate."""
         *values, parent, step, token, request = args
         values = dict(zip(CONTROLS, values, strict=True))
-        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
 
     def take(*args: Any) -> Any:
         """Continues the shown run with the token chosen in the Output's card ({step, token})."""
@@ -255,7 +255,7 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         chosen = chosen if isinstance(chosen, dict) else {}
         values = dict(zip(CONTROLS, values, strict=True))
         step, token = chosen.get("step"), chosen.get("token")
-        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
 
     def arm_take(event: gr.EventData, request: gr.Request) -> Any:
         # Only the event's first function receives its data: keep it for the run that follows.
@@ -287,12 +287,12 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         """Many samples of the sampling settings, streaming the first (Output HTML so far, status line, trace)."""
         *values, request = args
         values = dict(zip(CONTROLS, values, strict=True))
-        yield from handed_over(runs.generate(values, request.session_hash, many=True))
+        yield from handed_over(runs.page.generate(values, request.session_hash, many=True))
 
     def open_sample(many: Any, seed: Any, request: gr.Request) -> Any:
         """The chosen sample of the shown many-sample run, run alone with its seed: the same tokens, and every
         candidate of every step."""
-        yield from handed_over(runs.open_sample(many, seed, request.session_hash))
+        yield from handed_over(runs.page.open_sample(many, seed, request.session_hash))
 
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
@@ -332,7 +332,7 @@ def wire_compare(parts: Parts, runs: Runs) -> None:
     # Named apart from the /compare endpoint: Gradio names an event's endpoint after its function.
     def compare_shown(*args: Any) -> tuple[Any, ...]:
         *values, parent = args
-        comparison = runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+        comparison = runs.experiments.compare(dict(zip(CONTROLS, values, strict=True)), parent)
         return comparison, *compare_views(parent, comparison)
 
     parts.compare_button.click(
@@ -352,8 +352,8 @@ def wire_compare(parts: Parts, runs: Runs) -> None:
     )
 
     def compare_runs(payload: str) -> str:
-        """Runs A from settings and compares configuration B with it along A's text (see Runs.compare_json)."""
-        return runs.compare_json(payload)
+        """Runs A from settings and compares configuration B with it along A's text (see JsonApi.compare_json)."""
+        return runs.api.compare_json(payload)
 
     gr.api(compare_runs, api_name="compare", concurrency_limit=1, concurrency_id="model")
 
@@ -362,7 +362,7 @@ def wire_mass(parts: Parts, runs: Runs) -> None:
     """Where the mass goes: the controls' prompt and settings, drawn as a sunburst; also the /mass endpoint."""
 
     def show_mass(*values: Any) -> tuple[str, Any]:
-        tree = runs.mass(dict(zip(CONTROLS, values, strict=True)))
+        tree = runs.experiments.mass(dict(zip(CONTROLS, values, strict=True)))
         return status_line(mass_summary(tree)), mass_figure(tree)
 
     parts.mass_button.click(
@@ -377,6 +377,6 @@ def wire_mass(parts: Parts, runs: Runs) -> None:
 
     def mass(payload: str) -> str:
         """Every continuation up to mass_depth tokens with probability at least mass_threshold, as a JSON tree."""
-        return runs.mass_json(payload)
+        return runs.api.mass_json(payload)
 
     gr.api(mass, api_name="mass", concurrency_limit=1, concurrency_id="model")

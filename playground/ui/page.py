@@ -126,7 +126,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             "New here? Pick a preset."
         )
         # The model served at start, then the model of the run shown (the Precision control may have changed it).
-        parts.model_info = gr.Markdown(describe_model(runs.default), elem_id="model-info")
+        parts.model_info = gr.Markdown(describe_model(runs.gate.default), elem_id="model-info")
         with gr.Row():
             with gr.Column(scale=3):
                 build_prompt(parts, models, model_id, precision, lessons)
