@@ -155,7 +155,7 @@ def test_the_run_endpoint_answers_every_payload_with_a_trace_or_a_message(tiny, 
     sent = as_json(payload) if raw else payload
     assume(sent is not None or not raw)  # an object JSON cannot spell is no payload a client can send
     try:
-        trace = json.loads(runs.run_json(sent))
+        trace = json.loads(runs.api.run_json(sent))
     except gr.Error as exc:
         assert isinstance(exc.message, str) and exc.message and "<" not in exc.message
         event("refused")

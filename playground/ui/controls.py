@@ -103,6 +103,12 @@ def make_settings(values: dict[str, Any]) -> Settings:
     return Settings(**{knob.name: read(knob, values[knob.name]) for knob in PAGE_KNOBS if knob.name in values})
 
 
+def single(values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values for one run: the Samples control is Sample many's alone (Generate, Compare and the
+    mass tree make or read one run, whatever it says)."""
+    return {**values, "num_samples": 1}
+
+
 def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
     """What each control shows for `settings` and `prompt`: the inverse of `make_settings` (presets use it)."""
     return {"prompt": prompt, **{knob.name: show(knob, getattr(settings, knob.name)) for knob in PAGE_KNOBS}}

@@ -1,6 +1,7 @@
 """Every event of the page: runs, branches, many samples and Stop; comparisons, mass trees and the Runs tree; the
-views, trace files, presets and which controls show. Everything that runs a model goes through one queue
-("model") that runs one request at a time, because a loaded model serves one run at a time.
+views, trace files and which controls show (the presets' events are `preset_events.py`'s). Everything that runs a
+model goes through one queue ("model") that runs one request at a time, because a loaded model serves one run at
+a time (`event_options.MODEL_QUEUE`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,22 @@ from typing import Any
 
 import gradio as gr
 
-from playground.knobs import BY_NAME, DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
+from playground.knobs import DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
 from playground.plots.mass import mass_figure
 from playground.settings import STRATEGIES
 from playground.summary import mass_summary
 from playground.ui.compare_view import compare_views, compared_step
-from playground.ui.controls import CONTROLS, annotations, control_values, signature
+from playground.ui.controls import CONTROLS, annotations, signature
+from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
 from playground.ui.files import export_runs, export_trace
 from playground.ui.parts import Parts
+from playground.ui.preset_events import wire_presets
 from playground.ui.presets import Preset
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
 from playground.ui.status import status_line
 from playground.ui.views import all_views, beam_view, sample_views, shown_model, step_view, tree_view
-
-# A preset sets every control but the model (and the precision, where it says) and those of the view tabs.
-PRESET_FIELDS = [name for name in CONTROLS[2:] if name == "prompt" or not BY_NAME[name].widget.tab]
 
 
 def show_controls(groups: list[Knob], strategy: str, do_sample: bool) -> tuple[Any, ...]:
@@ -56,47 +56,54 @@ def show_draft_controls(knobs: list[Knob], draft_model: Any) -> tuple[Any, ...]:
 def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) -> None:
     """Every event of the page: runs and Stop, the views, trace files, presets and which controls show."""
     wire_runs(demo, parts, runs)
+    wire_shown_runs(parts, runs)
+    wire_views(demo, parts)
+    wire_strategy_controls(parts)
+    wire_presets(parts, lessons)
+
+
+def wire_shown_runs(parts: Parts, runs: Runs) -> None:
+    """A run shown again, from a loaded file or a click on the Runs tree: its text, views and settings."""
     views = list(parts.views)
     shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
     shown += [parts.export_button, parts.export_runs_button, *(parts.controls[name] for name in CONTROLS)]
 
     def load_run(tree: Any, path: Any) -> tuple[Any, ...]:
-        return load_file(tree, path, runs.models)
+        return load_file(tree, path, runs.gate.models)
 
     def pick_run(tree: Any, event: gr.SelectData) -> tuple[Any, ...]:
-        return show_run(tree, event, runs.models)
+        return show_run(tree, event, runs.gate.models)
 
-    loaded = parts.trace_file.upload(
-        load_run, inputs=[parts.run_tree, parts.trace_file], outputs=shown, api_visibility="private"
-    )
-    picked = parts.tree_view.select(pick_run, inputs=[parts.run_tree], outputs=shown, api_visibility="private")
+    loaded = parts.trace_file.upload(load_run, inputs=[parts.run_tree, parts.trace_file], outputs=shown, **PRIVATE)
+    picked = parts.tree_view.select(pick_run, inputs=[parts.run_tree], outputs=shown, **PRIVATE)
     for event in (loaded, picked):
-        event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
-        event.success(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], api_visibility="private")
-    parts.views.step.change(
+        event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **PRIVATE)
+        event.success(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **PRIVATE)
+
+
+def wire_views(demo: gr.Blocks, parts: Parts) -> None:
+    """The view tabs' own controls (the step, the draft round, every beam candidate), a click on the Output, and
+    the views of the session's last run when the page loads."""
+    views = parts.views
+    views.step.change(
         step_view,
-        inputs=[parts.last_trace, parts.views.step],
-        outputs=[parts.views.step_plot, parts.views.take, parts.views.temperature_plot],
-        api_visibility="private",
+        inputs=[parts.last_trace, views.step],
+        outputs=[views.step_plot, views.take, views.temperature_plot],
+        **PRIVATE,
     )
-    parts.views.draft_round.change(
-        tree_view,
-        inputs=[parts.last_trace, parts.views.draft_round],
-        outputs=[parts.views.tree_plot],
-        api_visibility="private",
+    views.draft_round.change(
+        tree_view, inputs=[parts.last_trace, views.draft_round], outputs=[views.tree_plot], **PRIVATE
     )
     # `input`, not `change`: a new run resets the box, and that must not draw its tree a second time.
-    parts.views.beam_all.input(
-        beam_view,
-        inputs=[parts.last_trace, parts.views.beam_all],
-        outputs=[parts.views.beam_plot],
-        api_visibility="private",
-    )
-    parts.output.select(
-        select_step, inputs=[parts.last_trace], outputs=[parts.views.step, parts.tabs], api_visibility="private"
-    )
-    demo.load(all_views, inputs=[parts.last_trace], outputs=views, api_visibility="private")
-    demo.load(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), api_visibility="private")
+    views.beam_all.input(beam_view, inputs=[parts.last_trace, views.beam_all], outputs=[views.beam_plot], **PRIVATE)
+    parts.output.select(select_step, inputs=[parts.last_trace], outputs=[views.step, parts.tabs], **PRIVATE)
+    demo.load(all_views, inputs=[parts.last_trace], outputs=list(views), **PRIVATE)
+    demo.load(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **PRIVATE)
+
+
+def wire_strategy_controls(parts: Parts) -> None:
+    """Which controls show: those the chosen strategy uses (and sampling, where it switches), and the chosen
+    draft's own."""
     controls = parts.controls
     strategy, do_sample = controls["strategy"], controls["do_sample"]
     for trigger in (strategy.change, do_sample.change):
@@ -108,134 +115,92 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
                 *(controls[knob.name] for knob in PAGE_KNOBS if knob.greyed),
                 parts.strategy_help,
             ],
-            queue=False,
-            api_visibility="private",
+            **INSTANT,
         )
-
     drafted = [knob for knob in PAGE_KNOBS if knob.drafts != DRAFT_KINDS]
     controls["draft_model"].change(
         functools.partial(show_draft_controls, drafted),
         inputs=[controls["draft_model"]],
         outputs=[controls[knob.name] for knob in drafted],
-        queue=False,
-        api_visibility="private",
+        **INSTANT,
     )
-
-    def apply_preset(name: str | None) -> tuple[Any, ...]:
-        if name not in lessons:
-            return (
-                gr.update(visible=False),
-                gr.update(visible=False),
-                gr.update(),
-                *(gr.update() for _ in PRESET_FIELDS),
-            )
-        chosen = lessons[name]
-        values = control_values(chosen.settings, chosen.prompt)
-        precision = gr.update(value=chosen.precision) if chosen.precision else gr.update()
-        lesson = gr.update(value=f"**{name}.** {chosen.lesson}", visible=True)
-        return (lesson, gr.update(visible=False), precision, *(values[f] for f in PRESET_FIELDS))
-
-    preset_outputs = [parts.lesson, parts.reset_preset, controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
-    for trigger in (parts.preset.change, parts.reset_preset.click):
-        trigger(apply_preset, inputs=[parts.preset], outputs=preset_outputs, queue=False, api_visibility="private")
-
-    def lesson_state(name: str | None, precision: Any, *values: Any) -> tuple[Any, Any]:
-        """The lesson's text, marked as no longer describing the page once a control it set has moved."""
-        if name not in lessons:
-            return gr.update(), gr.update()
-        chosen = lessons[name]
-        wanted = control_values(chosen.settings, chosen.prompt)
-        moved = [
-            BY_NAME[field].label if field in BY_NAME else field.capitalize()
-            for field, value in zip(PRESET_FIELDS, values, strict=True)
-            if value != wanted[field]
-        ]
-        if chosen.precision and precision != chosen.precision:
-            moved.insert(0, "Precision")
-        if not moved:
-            return gr.update(value=f"**{name}.** {chosen.lesson}"), gr.update(visible=False)
-        # The lesson stays readable: many ask the reader to move a control, and following one is no mistake.
-        note = (f"**{name}.** {chosen.lesson}\n\n*Changed since you chose it: {', '.join(moved)}. Where the "
-                "lesson quotes what the preset gives, that is with its own settings.*")  # fmt: skip
-        return gr.update(value=note), gr.update(visible=True)
-
-    watched = [controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
-    for control in watched:  # `input`: a person's change only, not the preset's own setting of the controls
-        control.input(
-            lesson_state,
-            inputs=[parts.preset, *watched],
-            outputs=[parts.lesson, parts.reset_preset],
-            queue=False,
-            api_visibility="private",
-        )
 
 
 def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
-    """Generate (the page's run, also the /generate endpoint), Stop, /run, and what follows a run."""
+    """Generate (the page's run, also the /generate endpoint), its branches and many samples, Stop, /run, and
+    what follows a run."""
+
+    def arm(request: gr.Request) -> None:
+        runs.switches.arm(request.session_hash)
+
+    run_event = wire_generate(parts, runs, arm)
+    branch_events = wire_branch(parts, runs, arm)
+    many_events = wire_many(parts, runs, arm)
+    wire_compare(parts, runs)
+    wire_mass(parts, runs)
+    for event in (run_event, *branch_events, *many_events):
+        after_run(event, parts)
+
+    def forget(request: gr.Request) -> None:
+        runs.switches.forget(request.session_hash)
+
+    demo.unload(forget)  # a closed tab stops its run and frees the model
+
+    def run(payload: str) -> str:
+        """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
+        return runs.api.run_json(payload)
+
+    gr.api(run, api_name="run", **MODEL_QUEUE)
+
+    def stop(request: gr.Request) -> None:
+        # Stop answers nothing: the status line is the run's alone. Were Stop to write "Stopping…" there, its
+        # answer could arrive after the run's last one and hide the finished run's summary. It is not queued,
+        # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
+        runs.switches.stop(request.session_hash)
+
+    parts.stop_button.click(stop, **INSTANT)
+
+
+def wire_generate(parts: Parts, runs: Runs, arm: Any) -> Any:
+    """Generate: a click arms the tab's Stop switch, then the run streams; also the /generate endpoint. Returns
+    the run's event."""
 
     def generate(*args: Any) -> Any:
         """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
         values = dict(zip(CONTROLS, args, strict=False))
         request = args[len(CONTROLS)] if len(args) > len(CONTROLS) else None
-        yield from handed_over(runs.generate(values, request and request.session_hash))
+        yield from handed_over(runs.page.generate(values, request and request.session_hash))
 
     # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
     generate.__signature__ = signature()
     generate.__annotations__ = annotations(generate.__signature__)
-
-    def arm(request: gr.Request) -> None:
-        runs.arm(request.session_hash)
-
-    armed = parts.run_button.click(arm, queue=False, api_visibility="private")
-    run_event = armed.success(
+    return parts.run_button.click(arm, **INSTANT).success(
         generate,
         inputs=[parts.controls[name] for name in CONTROLS],
         outputs=[parts.output, parts.status, parts.last_trace, parts.made],
         api_name="generate",
-        concurrency_limit=1,
-        concurrency_id="model",  # one queue for everything that runs the model
+        **MODEL_QUEUE,  # one queue for everything that runs the model
         # Values go to Settings unchecked: its messages name the field, where Gradio's own range check
         # ("Value 0 is less than minimum value 0.05.") would not, and the server limits live in Settings.
         preprocess=False,
         show_progress="hidden",  # the status line counts the steps; an animated spinner costs CPU
     )
 
-    branch_events = wire_branch(parts, runs, arm)
-    many_events = wire_many(parts, runs, arm)
-    wire_compare(parts, runs)
-    wire_mass(parts, runs)
-    views = list(parts.views)
-    private = dict(api_visibility="private")
-    for event in (run_event, *branch_events, *many_events):
-        event.then(all_views, inputs=[parts.last_trace], outputs=views, **private).then(
-            export_trace, inputs=[parts.last_trace], outputs=[parts.export_button], **private
-        ).then(
-            remember,
-            inputs=[parts.run_tree, parts.made, parts.last_trace],
-            outputs=[parts.run_tree, parts.tree_view, parts.made],
-            **private,
-        ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], **private).then(
-            sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **private
-        ).then(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **private)
 
-    def forget(request: gr.Request) -> None:
-        runs.forget(request.session_hash)
-
-    demo.unload(forget)  # a closed tab stops its run and frees the model
-
-    def run(payload: str) -> str:
-        """Runs one experiment from a JSON object of settings (plus "prompt") and returns its trace as JSON."""
-        return runs.run_json(payload)
-
-    gr.api(run, api_name="run", concurrency_limit=1, concurrency_id="model")
-
-    def stop(request: gr.Request) -> None:
-        # Stop answers nothing: the status line is the run's alone. Were Stop to write "Stopping…" there, its
-        # answer could arrive after the run's last one and hide the finished run's summary. It is not queued,
-        # so a full queue cannot hold it up (and a toast, which needs the queue, cannot be shown).
-        runs.stop(request.session_hash)
-
-    parts.stop_button.click(stop, queue=False, api_visibility="private")
+def after_run(event: Any, parts: Parts) -> None:
+    """What follows a run, in order: its views, its export, its place in the Runs tree, the tree's export, the
+    samples' views and the model line."""
+    trace = [parts.last_trace]
+    event.then(all_views, inputs=trace, outputs=list(parts.views), **PRIVATE).then(
+        export_trace, inputs=trace, outputs=[parts.export_button], **PRIVATE
+    ).then(
+        remember,
+        inputs=[parts.run_tree, parts.made, parts.last_trace],
+        outputs=[parts.run_tree, parts.tree_view, parts.made],
+        **PRIVATE,
+    ).then(export_runs, inputs=[parts.run_tree], outputs=[parts.export_runs_button], **PRIVATE).then(
+        sample_views, inputs=trace, outputs=list(parts.samples), **PRIVATE
+    ).then(shown_model, inputs=trace, outputs=[parts.model_info], **PRIVATE)
 
 
 def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
@@ -247,7 +212,7 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         """Continues the shown run from its chosen step with another token, streaming like Generate."""
         *values, parent, step, token, request = args
         values = dict(zip(CONTROLS, values, strict=True))
-        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
 
     def take(*args: Any) -> Any:
         """Continues the shown run with the token chosen in the Output's card ({step, token})."""
@@ -255,7 +220,7 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         chosen = chosen if isinstance(chosen, dict) else {}
         values = dict(zip(CONTROLS, values, strict=True))
         step, token = chosen.get("step"), chosen.get("token")
-        yield from handed_over(runs.branch(values, parent, step, token, request.session_hash))
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
 
     def arm_take(event: gr.EventData, request: gr.Request) -> Any:
         # Only the event's first function receives its data: keep it for the run that follows.
@@ -269,11 +234,11 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         fn.__annotations__ = annotations(fn.__signature__)
     controls = [parts.controls[name] for name in CONTROLS]
     options = streamed(parts)
-    step_view_event = parts.branch_button.click(arm, queue=False, api_visibility="private").success(
+    step_view_event = parts.branch_button.click(arm, **INSTANT).success(
         branch, inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
     )
     chosen = gr.State(None)  # the card's {step, token}, from the click to the run
-    card_event = parts.output.submit(arm_take, outputs=[chosen], queue=False, api_visibility="private").success(
+    card_event = parts.output.submit(arm_take, outputs=[chosen], **INSTANT).success(
         take, inputs=[*controls, parts.last_trace, chosen], **options
     )
     return [step_view_event, card_event]
@@ -287,19 +252,19 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         """Many samples of the sampling settings, streaming the first (Output HTML so far, status line, trace)."""
         *values, request = args
         values = dict(zip(CONTROLS, values, strict=True))
-        yield from handed_over(runs.generate(values, request.session_hash, many=True))
+        yield from handed_over(runs.page.generate(values, request.session_hash, many=True))
 
     def open_sample(many: Any, seed: Any, request: gr.Request) -> Any:
         """The chosen sample of the shown many-sample run, run alone with its seed: the same tokens, and every
         candidate of every step."""
-        yield from handed_over(runs.open_sample(many, seed, request.session_hash))
+        yield from handed_over(runs.page.open_sample(many, seed, request.session_hash))
 
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
-    many = parts.many_button.click(arm, queue=False, api_visibility="private").success(
+    many = parts.many_button.click(arm, **INSTANT).success(
         sample_many, inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
     )
-    opened = parts.open_button.click(arm, queue=False, api_visibility="private").success(
+    opened = parts.open_button.click(arm, **INSTANT).success(
         open_sample, inputs=[parts.samples.many_trace, parts.samples.sample_pick], **streamed(parts)
     )
     return [many, opened]
@@ -317,9 +282,8 @@ def streamed(parts: Parts) -> dict[str, Any]:
     as Generate does (in the model's queue; values unchecked by Gradio, for Settings to name the bad one)."""
     return dict(
         outputs=[parts.output, parts.status, parts.last_trace, parts.made],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="model",
+        **PRIVATE,
+        **MODEL_QUEUE,
         preprocess=False,
         show_progress="hidden",
     )
@@ -332,51 +296,49 @@ def wire_compare(parts: Parts, runs: Runs) -> None:
     # Named apart from the /compare endpoint: Gradio names an event's endpoint after its function.
     def compare_shown(*args: Any) -> tuple[Any, ...]:
         *values, parent = args
-        comparison = runs.compare(dict(zip(CONTROLS, values, strict=True)), parent)
+        comparison = runs.experiments.compare(dict(zip(CONTROLS, values, strict=True)), parent)
         return comparison, *compare_views(parent, comparison)
 
     parts.compare_button.click(
         compare_shown,
         inputs=[*(parts.controls[name] for name in CONTROLS), parts.last_trace],
         outputs=[parts.comparison, *parts.compare],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="model",
+        **PRIVATE,
+        **MODEL_QUEUE,
         preprocess=False,
     )
     parts.compare.compare_step.change(
         compared_step,
         inputs=[parts.comparison, parts.compare.compare_step],
         outputs=[parts.compare.candidates_plot],
-        api_visibility="private",
+        **PRIVATE,
     )
 
     def compare_runs(payload: str) -> str:
-        """Runs A from settings and compares configuration B with it along A's text (see Runs.compare_json)."""
-        return runs.compare_json(payload)
+        """Runs A from settings and compares configuration B with it along A's text (see JsonApi.compare_json)."""
+        return runs.api.compare_json(payload)
 
-    gr.api(compare_runs, api_name="compare", concurrency_limit=1, concurrency_id="model")
+    gr.api(compare_runs, api_name="compare", **MODEL_QUEUE)
 
 
 def wire_mass(parts: Parts, runs: Runs) -> None:
     """Where the mass goes: the controls' prompt and settings, drawn as a sunburst; also the /mass endpoint."""
 
     def show_mass(*values: Any) -> tuple[str, Any]:
-        tree = runs.mass(dict(zip(CONTROLS, values, strict=True)))
+        tree = runs.experiments.mass(dict(zip(CONTROLS, values, strict=True)))
         return status_line(mass_summary(tree)), mass_figure(tree)
 
     parts.mass_button.click(
         show_mass,
         inputs=[parts.controls[name] for name in CONTROLS],
         outputs=[parts.mass_status, parts.mass_plot],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="model",
+        **PRIVATE,
+        **MODEL_QUEUE,
         preprocess=False,
     )
 
     def mass(payload: str) -> str:
         """Every continuation up to mass_depth tokens with probability at least mass_threshold, as a JSON tree."""
-        return runs.mass_json(payload)
+        return runs.api.mass_json(payload)
 
-    gr.api(mass, api_name="mass", concurrency_limit=1, concurrency_id="model")
+    gr.api(mass, api_name="mass", **MODEL_QUEUE)

@@ -2,6 +2,7 @@
 
 The controls are the knob table's (`playground.knobs`), made and read by `controls.py`; runs go through
 `runs.Runs`. The default model is loaded once here, when the page is built, and shared by every request.
+Each view tab is laid out by a builder of its own, which returns or sets its parts by name.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             "New here? Pick a preset."
         )
         # The model served at start, then the model of the run shown (the Precision control may have changed it).
-        parts.model_info = gr.Markdown(describe_model(runs.default), elem_id="model-info")
+        parts.model_info = gr.Markdown(describe_model(runs.gate.default), elem_id="model-info")
         with gr.Row():
             with gr.Column(scale=3):
                 build_prompt(parts, models, model_id, precision, lessons)
@@ -268,65 +269,15 @@ def build_views(parts: Parts, models: list[str]) -> None:
     """The view tabs, each with its explanation."""
     with gr.Tabs() as parts.tabs:
         with gr.Tab("Token distributions", id="distributions"):
-            gr.Markdown(explain("token_distributions"))
-            step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
-            with gr.Row(equal_height=True):
-                take = gr.Dropdown(
-                    [], label="Take instead", info="Another token for this step", interactive=False, scale=3
-                )
-                parts.branch_button = gr.Button("Continue from here", scale=1, elem_id="branch")
-            gr.Markdown(explain("branch"))
-            step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
-            gr.Markdown(explain("temperatures"))
-            temperature_plot = gr.Plot(label="The same step at other temperatures", elem_id="temperature-plot")
-            gr.Markdown(explain("overview"))
-            overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
+            distributions = distributions_tab(parts)
         with gr.Tab("Beam tree", id="beams"):
-            gr.Markdown(explain("beam_tree"))
-            beam_all = gr.Checkbox(
-                False, label="Show every candidate",
-                info="Also the pruned ones that ranked far down their step (counted as +N when hidden)",
-                elem_id="beam-all",
-            )  # fmt: skip
-            beam_plot = gr.Plot(label="Beam tree", elem_id="beam-plot")
-            gr.HTML("", js_on_load=BEAM_HOVER_JS, elem_id="beam-hover-script")  # draws a hovered node's beam
+            beams = beam_tab()
         with gr.Tab("Draft acceptance", id="acceptance"):
-            gr.Markdown(explain("draft_acceptance"))
-            accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")
-            gr.Markdown(explain("draft_tree"))
-            draft_round = gr.Slider(1, 2, value=1, step=1, label="Round", info="Whose draft tree to show",
-                                    interactive=False, elem_id="draft-round")  # fmt: skip
-            tree_plot = gr.Plot(label="Draft tree", elem_id="tree-plot")
-            depth_plot = gr.Plot(label="Acceptance by depth", elem_id="depth-plot")
+            acceptance = acceptance_tab()
         with gr.Tab("Compare", id="compare"):
-            gr.Markdown(explain("compare"))
-            parts.compare_button = gr.Button("Compare the shown run with the current settings", elem_id="compare")
-            parts.comparison = gr.State(None, time_to_live=7200)
-            parts.compare = CompareViews(
-                compare_status=gr.Markdown(elem_id="compare-status"),
-                aligned=gr.HTML("", elem_id="aligned"),
-                compare_plot=gr.Plot(label="Divergence along A's text", elem_id="compare-plot"),
-                compare_step=gr.Slider(
-                    1, 2, value=1, step=1, label="Step of A's text", info="Whose candidates to set side by side"
-                ),
-                candidates_plot=gr.Plot(label="A's and B's candidates at this step", elem_id="candidates-plot"),
-            )
+            compare_tab(parts)
         with gr.Tab("Sample many", id="samples"):
-            parts.many_button = tab_controls(parts, "samples", models, "Sample many", "many")
-            samples_plot = gr.Plot(label="The samples' prefix tree", elem_id="samples-plot")
-            with gr.Row(equal_height=True):
-                sample_pick = gr.Dropdown(
-                    [], label="Open a sample", info="As a run of its own: every candidate of every step",
-                    interactive=False, scale=3,
-                )  # fmt: skip
-                parts.open_button = gr.Button("Open it", scale=1, elem_id="open-sample")
-            parts.samples = SampleViews(
-                samples_plot=samples_plot,
-                continuations_plot=gr.Plot(label="Distinct continuations", elem_id="continuations-plot"),
-                diversity_plot=gr.Plot(label="Diversity by position", elem_id="diversity-plot"),
-                sample_pick=sample_pick,
-                many_trace=gr.State(None, time_to_live=7200),
-            )
+            samples_tab(parts, models)
         with gr.Tab("Where the mass goes", id="mass"):
             parts.mass_button = tab_controls(parts, "mass", models, "Show where the mass goes", "mass")
             parts.mass_status = gr.Markdown(elem_id="mass-status")
@@ -340,17 +291,83 @@ def build_views(parts: Parts, models: list[str]) -> None:
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
-    parts.views = Views(
-        step=step,
-        step_plot=step_plot,
-        take=take,
-        temperature_plot=temperature_plot,
-        overview_plot=overview_plot,
-        beam_plot=beam_plot,
-        beam_all=beam_all,
-        accept_plot=accept_plot,
-        draft_round=draft_round,
-        tree_plot=tree_plot,
-        depth_plot=depth_plot,
-        reads=parts.reads,
+    parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads)
+
+
+def distributions_tab(parts: Parts) -> dict[str, Any]:
+    """Token distributions: the step, Take instead and Continue from here, then the step's candidates at every
+    stage and at other temperatures, and the overview; returns its `Views` parts by name."""
+    gr.Markdown(explain("token_distributions"))
+    step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
+    with gr.Row(equal_height=True):
+        take = gr.Dropdown([], label="Take instead", info="Another token for this step", interactive=False, scale=3)
+        parts.branch_button = gr.Button("Continue from here", scale=1, elem_id="branch")
+    gr.Markdown(explain("branch"))
+    step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
+    gr.Markdown(explain("temperatures"))
+    temperature_plot = gr.Plot(label="The same step at other temperatures", elem_id="temperature-plot")
+    gr.Markdown(explain("overview"))
+    overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
+    return dict(
+        step=step, take=take, step_plot=step_plot, temperature_plot=temperature_plot, overview_plot=overview_plot
+    )
+
+
+def beam_tab() -> dict[str, Any]:
+    """Beam tree: the tree, and whether it shows every candidate; returns its `Views` parts by name."""
+    gr.Markdown(explain("beam_tree"))
+    beam_all = gr.Checkbox(
+        False, label="Show every candidate",
+        info="Also the pruned ones that ranked far down their step (counted as +N when hidden)",
+        elem_id="beam-all",
+    )  # fmt: skip
+    beam_plot = gr.Plot(label="Beam tree", elem_id="beam-plot")
+    gr.HTML("", js_on_load=BEAM_HOVER_JS, elem_id="beam-hover-script")  # draws a hovered node's beam
+    return dict(beam_all=beam_all, beam_plot=beam_plot)
+
+
+def acceptance_tab() -> dict[str, Any]:
+    """Draft acceptance: per round, then a Medusa run's draft trees; returns its `Views` parts by name."""
+    gr.Markdown(explain("draft_acceptance"))
+    accept_plot = gr.Plot(label="Draft acceptance", elem_id="accept-plot")
+    gr.Markdown(explain("draft_tree"))
+    draft_round = gr.Slider(1, 2, value=1, step=1, label="Round", info="Whose draft tree to show",
+                            interactive=False, elem_id="draft-round")  # fmt: skip
+    tree_plot = gr.Plot(label="Draft tree", elem_id="tree-plot")
+    depth_plot = gr.Plot(label="Acceptance by depth", elem_id="depth-plot")
+    return dict(accept_plot=accept_plot, draft_round=draft_round, tree_plot=tree_plot, depth_plot=depth_plot)
+
+
+def compare_tab(parts: Parts) -> None:
+    """Compare: the button, then the comparison's line, both texts, the divergence and a step's candidates."""
+    gr.Markdown(explain("compare"))
+    parts.compare_button = gr.Button("Compare the shown run with the current settings", elem_id="compare")
+    parts.comparison = gr.State(None, time_to_live=7200)
+    parts.compare = CompareViews(
+        compare_status=gr.Markdown(elem_id="compare-status"),
+        aligned=gr.HTML("", elem_id="aligned"),
+        compare_plot=gr.Plot(label="Divergence along A's text", elem_id="compare-plot"),
+        compare_step=gr.Slider(
+            1, 2, value=1, step=1, label="Step of A's text", info="Whose candidates to set side by side"
+        ),
+        candidates_plot=gr.Plot(label="A's and B's candidates at this step", elem_id="candidates-plot"),
+    )
+
+
+def samples_tab(parts: Parts, models: list[str]) -> None:
+    """Sample many: its controls and button, the samples' views, and Open a sample."""
+    parts.many_button = tab_controls(parts, "samples", models, "Sample many", "many")
+    samples_plot = gr.Plot(label="The samples' prefix tree", elem_id="samples-plot")
+    with gr.Row(equal_height=True):
+        sample_pick = gr.Dropdown(
+            [], label="Open a sample", info="As a run of its own: every candidate of every step",
+            interactive=False, scale=3,
+        )  # fmt: skip
+        parts.open_button = gr.Button("Open it", scale=1, elem_id="open-sample")
+    parts.samples = SampleViews(
+        samples_plot=samples_plot,
+        continuations_plot=gr.Plot(label="Distinct continuations", elem_id="continuations-plot"),
+        diversity_plot=gr.Plot(label="Diversity by position", elem_id="diversity-plot"),
+        sample_pick=sample_pick,
+        many_trace=gr.State(None, time_to_live=7200),
     )

@@ -876,7 +876,7 @@ def test_closing_the_tab_stops_its_run_and_frees_the_model(browser, app_url):
 
 def test_a_second_generate_while_one_runs_does_not_queue_another(page):
     # The page ignores clicks on Generate while its run is pending (Gradio's trigger_mode "once"); the server
-    # refuses a second run from the same tab anyway (Runs.arm), for clients that are not this page.
+    # refuses a second run from the same tab anyway (Switches.arm), for clients that are not this page.
     start_long_run(page)
     page.get_by_role("button", name="Generate").click()
     page.get_by_role("button", name="Stop").click()

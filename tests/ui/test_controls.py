@@ -77,7 +77,7 @@ def test_another_allowlisted_model_can_be_the_draft_but_never_a_path(runs):
     assert make_settings(control_values(settings, "hi")) == settings
     assert make_settings({**VALUES, "strategy": "speculative", "draft_model": ""}).draft_model is None
     with pytest.raises(gr.Error, match="model '/etc' is not served here"):
-        list(runs.generate({**VALUES, "strategy": "speculative", "draft_model": "/etc"}))
+        list(runs.page.generate({**VALUES, "strategy": "speculative", "draft_model": "/etc"}))
 
 
 def test_the_old_generate_names_and_draft_values_still_work():

@@ -43,8 +43,8 @@ def calls(log: Path) -> list[dict]:
 
 def test_each_run_executes_in_a_forked_worker_and_the_tab_is_free_after_it(zerogpu_runs, zerogpu):
     for _ in range(3):
-        zerogpu_runs.arm("alice")  # refused if the last run's record were left behind
-        *_, (_, _, trace) = zerogpu_runs.generate(VALUES, session="alice")
+        zerogpu_runs.switches.arm("alice")  # refused if the last run's record were left behind
+        *_, (_, _, trace) = zerogpu_runs.page.generate(VALUES, session="alice")
         assert trace.output.stop_reason == "max_new_tokens" and len(trace.steps) == 8
     workers = {call["worker"] for call in calls(zerogpu)}
     assert len(workers) == 1 and os.getpid() not in workers  # one worker, forked once, reused
@@ -52,17 +52,27 @@ def test_each_run_executes_in_a_forked_worker_and_the_tab_is_free_after_it(zerog
 
 def test_stop_reaches_a_run_in_the_worker_every_time(zerogpu_runs):
     for _ in range(3):
-        zerogpu_runs.arm("bob")
-        run = zerogpu_runs.generate({**VALUES, "max_new_tokens": 400.0}, session="bob")
+        zerogpu_runs.switches.arm("bob")
+        run = zerogpu_runs.page.generate({**VALUES, "max_new_tokens": 400.0}, session="bob")
         next(run)
-        assert zerogpu_runs.stop("bob") is True
+        assert zerogpu_runs.switches.stop("bob") is True
         *_, (_, _, trace) = run
         assert trace.output.stop_reason == "cancelled" and len(trace.steps) < 400
-        assert zerogpu_runs.stop("bob") is False
+        assert zerogpu_runs.switches.stop("bob") is False
 
 
 def test_a_lease_is_sized_from_the_request(zerogpu_runs, zerogpu):
-    list(zerogpu_runs.generate(VALUES, session="carol"))
-    list(zerogpu_runs.generate({**VALUES, "max_new_tokens": 400.0, "strategy": "beam"}, session="carol"))
+    list(zerogpu_runs.page.generate(VALUES, session="carol"))
+    list(zerogpu_runs.page.generate({**VALUES, "max_new_tokens": 400.0, "strategy": "beam"}, session="carol"))
     short, long = (call["seconds"] for call in calls(zerogpu))
     assert 0 < short < long <= 120
+
+
+def test_compare_mass_and_the_json_api_each_execute_in_a_forked_worker(zerogpu_runs, zerogpu):
+    *_, (_, _, parent) = zerogpu_runs.page.generate(VALUES)
+    assert len(zerogpu_runs.experiments.compare(VALUES, parent).steps) == 8  # pickled back from its worker
+    assert zerogpu_runs.experiments.mass({**VALUES, "mass_depth": 1.0}).depth == 1
+    assert '"schema"' in zerogpu_runs.api.run_json({"prompt": "the cat", "chat": False, "max_new_tokens": 3})
+    workers = {call["task"]: call["worker"] for call in calls(zerogpu)}
+    assert set(workers) == {"_stream_task", "_compare_task", "_mass_task", "_json_task"}
+    assert os.getpid() not in workers.values()

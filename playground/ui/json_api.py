@@ -1,0 +1,126 @@
+"""The headless endpoints, /run, /compare and /mass: a JSON object of settings in (the Settings/CLI names, plus
+"prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is one GPU
+lease on ZeroGPU; errors become a `gr.Error`."""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from typing import Any
+
+import gradio as gr
+
+from playground.engine.mass import mass_tree
+from playground.settings import Settings, SettingsError
+from playground.spaces import on_gpu
+from playground.trace import Trace
+from playground.ui.errors import answered
+from playground.ui.experiments import compared
+from playground.ui.gate import Gate
+from playground.ui.leases import bounded, request_seconds
+from playground.ui.pump import batches
+
+
+class JsonApi:
+    """The /run, /compare and /mass endpoints over the models `gate` lets a request name."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        # One GPU lease per request on ZeroGPU (arguments and result pickled), sized from the request.
+        self._json_leased = on_gpu(self._json_task, duration=self._json_seconds)
+
+    def run_json(self, payload: Any) -> str:
+        """The headless endpoint: one JSON object of settings (the Settings/CLI names, plus "prompt", and
+        optionally "model" and "precision" from the host's allowlist) in, the run's trace as JSON out.
+
+        Keys that the chosen strategy does not use are accepted and ignored, as the page sends every control;
+        an unknown key is an error naming it. Errors become a `gr.Error`.
+        """
+        return self._json_leased("run", json_object(payload, "payload"))
+
+    def compare_json(self, payload: Any) -> str:
+        """The headless Compare: {"prompt": ..., "a": {settings}, "b": {settings}} in, where "a" is run A's
+        settings (as /run takes them, "model" and "precision" included) and "b" the settings in which B differs
+        from A; out {"a": A's trace, "comparison": per step KL (null when infinite), JS, TV, top-1 agreement,
+        A's token under B, both sides' candidates, and B's own text}. Errors become a `gr.Error`."""
+        data = json_object(payload, "payload")
+        unknown = sorted(set(data) - {"prompt", "a", "b"})
+        if unknown:
+            raise gr.Error(
+                f'unknown key {html.escape(unknown[0])!r}: give "prompt", "a" and "b"', print_exception=False
+            )
+        a, b = json_object(data.get("a", {}), '"a"'), json_object(data.get("b", {}), '"b"')
+        return self._json_leased("compare", {"a": {**a, "prompt": data.get("prompt")}, "b": b})
+
+    def mass_json(self, payload: Any) -> str:
+        """The headless "Where the mass goes": /run's JSON object of settings (mass_depth and mass_threshold
+        among them) in, the tree as JSON out: nested nodes of token_id, text, prob, joint, other, ended and
+        children."""
+        return self._json_leased("mass", json_object(payload, "payload"))
+
+    def _json_task(self, kind: str, data: dict[str, Any]) -> str:
+        """The headless endpoints' model work, where the GPU is: a run, a comparison or a mass tree."""
+        with answered():
+            if kind == "compare":
+                return self._compare_object(data["a"], data["b"])
+            if kind == "mass":
+                prompt, model, precision, fields = self._target(data)
+                return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
+            return self._run_object(data).to_json()
+
+    def _json_seconds(self, kind: str, data: dict[str, Any]) -> int:
+        """The GPU lease of `_json_task`."""
+
+        def request() -> tuple[Any, Any, Settings]:
+            _, model, precision, fields = self._target(data["a"] if kind == "compare" else data)
+            return model, precision, Settings.from_dict(fields)
+
+        return request_seconds(self.gate, kind, request)
+
+    def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:
+        """`compare_json`'s work: run A from its settings `a`, then B (`b`: what differs) along its text."""
+        trace = self._run_object(a)
+        if not trace.steps:
+            raise SettingsError("max_new_tokens", "run A made no token: there is nothing to compare")
+        b = dict(b)
+        model, precision = b.pop("model", trace.model.id), b.pop("precision", trace.model.precision)
+        b_settings = Settings.from_dict({**trace.settings, **b})
+        comparison = compared(self.gate, trace, model, precision, b_settings)
+        return json.dumps({"a": trace.to_dict(), "comparison": comparison.to_dict()}, ensure_ascii=False)
+
+    def _target(self, data: dict[str, Any]) -> tuple[Any, Any, Any, dict[str, Any]]:
+        """/run's object split into (prompt, model, precision, the settings' fields); model and precision
+        default to the served ones."""
+        data = dict(data)
+        return (
+            data.pop("prompt", None),
+            data.pop("model", self.gate.default.info.id),
+            data.pop("precision", self.gate.precision),
+            data,
+        )
+
+    def _run_object(self, data: dict[str, Any]) -> Trace:
+        """One run from /run's object of settings (see `run_json`)."""
+        prompt, model, precision, data = self._target(data)
+        self.gate.check(model, precision)
+        self.gate.check_draft(data.get("draft_model"))
+        settings = bounded(self.gate, model, precision, Settings.from_dict(data), "run")
+        trace = None
+        run = lambda: self.gate.stream(model, precision, prompt, settings)  # noqa: E731
+        for batch in batches(run, threading.Event()):
+            trace = batch[-1].trace
+        return trace
+
+
+def json_object(payload: Any, name: str) -> dict[str, Any]:
+    """`payload` (a JSON text or an already parsed value) as a dict; a gr.Error naming `name` otherwise."""
+    try:
+        data = json.loads(payload) if isinstance(payload, str) else payload
+    except json.JSONDecodeError as exc:
+        raise gr.Error(
+            f"{name} is not valid JSON: {html.escape(exc.msg)} at position {exc.pos}", print_exception=False
+        ) from exc
+    if not isinstance(data, dict):
+        raise gr.Error(f"{name} must be a JSON object of settings", print_exception=False)
+    return data
