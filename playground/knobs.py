@@ -13,6 +13,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground import stages
 from playground.settings import (
     BEAM_STRATEGIES,
     MAX_DRAFT_TOKENS,
@@ -25,6 +26,7 @@ from playground.settings import (
     STRATEGIES,
 )
 
+DEFAULT_ORDER = ";".join(spec.name for spec in stages.CHAIN)  # the chain's order when sampler_order is empty
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
 CONSTRAINED = ("constrained",)
@@ -75,7 +77,7 @@ class Widget:
     step: float | None = None
     info: str | None = None
     choices: str | None = None  # radio and dropdown: the name of the page's list of choices
-    text: str | None = None  # text: phrases | sets | lines
+    text: str | None = None  # text: phrases | sets | lines | order (stage names joined by ;)
     placeholder: str | None = None
     value: Any = None  # the page's default where it differs from Settings' (None: Settings' default)
     side: bool = True  # in the side column of knobs (else under the prompt, beside its strategy)
@@ -212,6 +214,13 @@ KNOBS = (
                                 side=False), drafts=(MEDUSA,)),
     Knob("top_h", "Top-H", "sampling: keep the likeliest tokens while they hold at most this share of the entropy; "
          "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4")),
+    Knob("sampler_order", "Sampler order", "the stages in the order they run, separated by semicolons, as llama.cpp's "
+         f"--samplers (default: {DEFAULT_ORDER})", cli=dict(type=str),
+         widget=Widget("text", info="Stage names separated by ;, first to last; empty = the default order shown",
+                       text="order", placeholder=DEFAULT_ORDER)),
+    Knob("temperature_last", "Temperature last", "sampling: apply temperature after every other stage",
+         SAMPLING, dict(action="store_true", default=None),
+         Widget("checkbox", info="Sampling only: temperature after the filters")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

@@ -108,6 +108,9 @@ class Settings:
     eta_cutoff: float = 0.0  # sampling only; eta sampling's epsilon, scaled by the entropy; 0.0 switches it off
     repetition_penalty: float = 1.0  # every strategy; 1.0 switches it off; 0.01 to 100
     no_repeat_ngram_size: int = 0  # every strategy; 0 switches it off
+    # The chain's stage names in the order they run ("top_k;top_p;..." or a list); () = the registry's order.
+    sampler_order: tuple[str, ...] = ()
+    temperature_last: bool = False  # move the temperature-like stages (kind "transform") to the end of the chain
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
@@ -157,6 +160,7 @@ class Settings:
             _check(isinstance(getattr(self, name), bool), name, "must be true or false", getattr(self, name))
         # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
         object.__setattr__(self, "stop", _sequence("stop", self.stop))
+        object.__setattr__(self, "sampler_order", _stage_names(self.sampler_order))
         object.__setattr__(self, "prefix_ids", _token_ids("prefix_ids", self.prefix_ids))
         object.__setattr__(self, "force_words", _strings("force_words", self.force_words))
         object.__setattr__(
@@ -216,6 +220,9 @@ class Settings:
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("no_repeat_ngram_size", self.no_repeat_ngram_size, 0, 64)
         _check_float("repetition_penalty", self.repetition_penalty, low=MIN_SCALE, high=1 / MIN_SCALE)
+        for number, name in enumerate(self.sampler_order):
+            # Which names are stages is the registry's to say (`stages.run_order`): it sits above this module.
+            _check(name not in self.sampler_order[:number], "sampler_order", "must list each stage once", name)
         if self.max_time is not None:
             limit = self.limits.max_time
             _check_float("max_time", self.max_time, low=0.0, low_open=True, high=limit, why=SERVER_LIMIT)
@@ -346,6 +353,7 @@ class Settings:
         data["force_words"] = list(self.force_words)
         data["force_one_of"] = [list(group) for group in self.force_one_of]
         data["prefix_ids"] = list(self.prefix_ids)
+        data["sampler_order"] = list(self.sampler_order)
         return data
 
     @classmethod
@@ -375,6 +383,18 @@ def _sequence(name: str, value: Any) -> tuple:
     if not isinstance(value, (list, tuple)):
         raise SettingsError(name, f"{name} must be a string or a list of strings, got {value!r:.80}")
     return tuple(value)
+
+
+def _stage_names(value: Any) -> tuple[str, ...]:
+    """A chain order from "top_k; top_p" (llama.cpp's --samplers spelling) or ["top_k", "top_p"]; None and blanks
+    give the default order, ()."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(";")
+    if not isinstance(value, (list, tuple)) or not all(isinstance(name, str) for name in value):
+        raise SettingsError("sampler_order", f"sampler_order must be stage names, got {value!r:.80}")
+    return tuple(name.strip() for name in value if name.strip())
 
 
 def _token_ids(name: str, value: Any) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""The stage registry: every logits-processing stage of a run, one record each, in the order the chain applies them.
+"""The stage registry: every logits-processing stage of a run, one record each, in the chain's default order.
 
 A stage's facts live on its record, as a transformers processor carries its own on its class: its name (the trace's
 spelling), kind, whether it reads the tokens before a position, the Settings fields it reads, the knob whose label
@@ -16,12 +16,12 @@ process nothing, so they are no rows here, only the two ends of `trace.STAGES`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from playground import palette
-from playground.settings import Settings
+from playground.settings import Settings, SettingsError
 
 RAW = "raw"  # the model's own logits, before any stage
 FINAL = "final"  # what is decoded: the scores after the last active stage (the raw ones when none is)
@@ -112,3 +112,36 @@ BY_NAME = {spec.name: spec for spec in CHAIN}
 FILTERS = frozenset(spec.name for spec in CHAIN if spec.kind == "filter")
 # Stages whose scores depend on the tokens before a position: rows with their own pasts go through them one by one.
 HISTORY = frozenset(spec.name for spec in CHAIN if spec.history)
+
+
+def run_order(sampler_order: Sequence[str] = (), temperature_last: bool = False) -> tuple[StageSpec, ...]:
+    """Every stage a run may apply, in the order it applies them: `sampler_order`'s (the settings' names, already
+    checked for repeats) or, when empty, the registry's; with `temperature_last`, the transforms (temperature and
+    its kind) move to the end, keeping their own order. Raises SettingsError naming an unknown stage."""
+    for name in sampler_order:
+        if name not in BY_NAME:
+            known = ", ".join(BY_NAME)
+            raise SettingsError("sampler_order", f"sampler_order names {name!r}, no stage; the stages: {known}")
+    specs = tuple(BY_NAME[name] for name in sampler_order) if sampler_order else CHAIN
+    if temperature_last:
+        specs = (*(s for s in specs if s.kind != "transform"), *(s for s in specs if s.kind == "transform"))
+    return specs
+
+
+def run_chain(settings: Settings, where: Where) -> tuple[StageSpec, ...]:
+    """The stages a run with `settings` applies, in its order (`run_order`); a listed stage that is off does nothing.
+
+    A stage that `sampler_order` leaves out while the run would apply it is refused by name rather than skipped
+    (llama.cpp skips it): a knob that is on but does nothing would mislead whoever set it.
+    """
+    specs = run_order(settings.sampler_order, settings.temperature_last)
+    listed = {spec.name for spec in specs}
+    for spec in CHAIN:
+        if spec.name not in listed and spec.applies(settings, where):
+            value = getattr(settings, spec.fields[0])
+            raise SettingsError(
+                "sampler_order",
+                f"sampler_order leaves out {spec.name}, which this run applies ({spec.fields[0]} = {value!r}): "
+                "list it, or switch it off",
+            )
+    return tuple(spec for spec in specs if spec.applies(settings, where))

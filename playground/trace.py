@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from playground.settings import FLOAT_FIELDS, PRECISIONS, RUN_ID
-from playground.stages import CHAIN, FINAL, RAW
+from playground.stages import CHAIN, FINAL, RAW, run_order
 
 SCHEMA = "decoding-playground/trace@1"
 
 # Names of the processing stages, in transformers' order (the stage registry's). A step records a candidate's
-# probability after each stage that was active in the run ("raw" and "final" always are).
+# probability after each stage that was active in the run ("raw" and "final" always are); the run applied them in
+# its own order, `Trace.stage_order`.
 STAGES = (RAW, *(spec.name for spec in CHAIN), FINAL)
 # The temperatures a step records its normalisers at (Step.log_z): the step's candidates at each, exactly, from
 # the one forward pass the run made.
@@ -398,6 +399,14 @@ class Trace:
     samples: Samples | None = None  # set for a many-sample run (settings.num_samples > 1)
     schema: str = SCHEMA
 
+    def stage_order(self) -> tuple[str, ...]:
+        """Every stage name in the order this run applied them, "raw" first and "final" last: `stages.run_order` of
+        its settings (a trace from before sampler_order ran the registry's order). Raises ValueError naming a
+        stage of settings.sampler_order that is none."""
+        order = self.settings.get("sampler_order") or ()
+        specs = run_order(order, bool(self.settings.get("temperature_last")))
+        return (RAW, *(spec.name for spec in specs), FINAL)
+
     def to_dict(self) -> dict[str, Any]:
         """The trace as nested dicts and lists, schema first. Optional values that are not set are left out, as
         the format has always had them (a prompt-lookup draft has no model id, a step that was not forced has
@@ -493,6 +502,7 @@ class Trace:
         for name in FLOAT_FIELDS:
             if self.settings.get(name) is not None:
                 _check_value(self.settings[name], float, f"trace.settings.{name}")
+        self.stage_order()  # raises naming a stage of settings.sampler_order that is none
         if self.samples is not None:
             for index, sample in enumerate(self.samples.samples):
                 if sample.stop_reason not in STOP_REASONS:

@@ -14,23 +14,27 @@ import torch
 from transformers.generation.logits_process import LogitsProcessor
 
 from playground.settings import Settings
-from playground.stages import CHAIN, HISTORY, StageSpec, Where
+from playground.stages import HISTORY, StageSpec, Where, run_chain
 
 Stage = tuple[str, LogitsProcessor]
 
 
 def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device) -> list[Stage]:
-    """The active processing stages for `settings`, in the order transformers' `generate` applies them (the
-    registry's order, `stages.CHAIN`).
+    """The active processing stages for `settings`, in the run's order (`stages.run_chain`): by default the
+    registry's, `stages.CHAIN`, the order transformers' `generate` applies them; else `settings.sampler_order`,
+    with the transforms last when `settings.temperature_last`.
 
     Args:
         settings: the run's settings; warpers (temperature ... eta_cutoff) apply to sampling only.
         prompt_len: prompt length in tokens, for min_new_tokens.
         eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
         device: the model's device, where the scores will be (min_new_tokens keeps its EOS ids there).
+
+    Raises:
+        SettingsError: `sampler_order` names no stage, or leaves out one this run applies.
     """
     where = Where(prompt_len, eos_ids, device)
-    return [(spec.name, make_processor(spec, settings, where)) for spec in CHAIN if spec.applies(settings, where)]
+    return [(spec.name, make_processor(spec, settings, where)) for spec in run_chain(settings, where)]
 
 
 def make_processor(spec: StageSpec, settings: Settings, where: Where) -> LogitsProcessor:

@@ -21,14 +21,15 @@ from playground.plots.style import (
     stage_label,
 )
 from playground.stages import FILTERS
-from playground.trace import STAGES, Trace
+from playground.trace import Trace
 from playground.words import counted, ordinal
 
 
-def _stages_of(step) -> list[str]:
+def _stages_of(trace: Trace, step) -> list[str]:
+    """The stages step `step` of `trace` recorded, in the order the run applied them."""
     present = set(step.candidates[0].probs) if step.candidates else {"raw", "final"}
     # "final" repeats the last stage's numbers; show it only when no stage ran (it is then the raw softmax).
-    names = [s for s in STAGES if s in present and s != "final"]
+    names = [s for s in trace.stage_order() if s in present and s != "final"]
     return names if len(names) > 1 else [*names, "final"]
 
 
@@ -62,7 +63,7 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         f"{r}. {preview(show_token(candidate_text(c, pending)), LABEL)}" for r, c in zip(ranks, cands, strict=True)
     ]
     fig = go.Figure()
-    for stage in _stages_of(step):
+    for stage in _stages_of(trace, step):
         probs = [c.probs.get(stage, 0.0) for c in cands]
         fig.add_bar(
             name=STAGE_LABELS[stage],
@@ -80,7 +81,7 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
             font=dict(color=BLUE), yanchor="middle",
         )  # fmt: skip
     if cands and "top_p" in cands[0].probs:
-        _cumulative(fig, step, labels, trace.settings.get("top_p", 1.0))
+        _cumulative(fig, trace, step, labels)
     note = None
     if penalized:
         note = f"{counted(penalized, 'candidate')} already in the context (marked ⟲): the repetition penalty moved "
@@ -131,9 +132,10 @@ def _cut_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> N
         )
 
 
-def _cumulative(fig: go.Figure, step, labels: list[str], top_p: float) -> None:
+def _cumulative(fig: go.Figure, trace: Trace, step, labels: list[str]) -> None:
     """Top-p's running total over the candidates (from the distribution it filtered) and its cut-off line."""
-    before = _stage_before(step, "top_p")
+    top_p = trace.settings.get("top_p", 1.0)
+    before = _stage_before(trace, step, "top_p")
     cumulative, total = [], 0.0
     for c in step.candidates:
         total += c.probs[before]
@@ -163,7 +165,7 @@ def _title(trace: Trace, index: int, pending: bytes) -> str:
 def _left(trace: Trace, step) -> str:
     """How many tokens the filters left (a recorded top 20 cannot show top-p keeping 60), and why more than k
     are left after top-k: transformers' TopKLogitsWarper keeps every token whose score ties the k-th."""
-    stages = set(_stages_of(step))
+    stages = set(_stages_of(trace, step))
     if not step.kept or not FILTERS & stages:
         return ""
     left = f", {counted(step.kept, 'token')} left"
@@ -184,7 +186,7 @@ def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) 
     for label, c in zip(labels, step.candidates, strict=True):
         if c.id not in seen:
             continue
-        before, after = c.probs["raw"], c.probs["repetition_penalty"]
+        before, after = c.probs[_stage_before(trace, step, "repetition_penalty")], c.probs["repetition_penalty"]
         tall = max(before, after) > 0.6  # the label would run off the top: write it down the bar instead
         fig.add_annotation(
             x=label,
@@ -205,8 +207,9 @@ def _penalty_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) 
     return marked
 
 
-def _stage_before(step, stage: str) -> str:
-    names = [s for s in STAGES if s in step.candidates[0].probs]
+def _stage_before(trace: Trace, step, stage: str) -> str:
+    """The stage whose distribution `stage` processed at `step`, in the run's order ("raw" when it ran first)."""
+    names = [s for s in trace.stage_order() if s in step.candidates[0].probs]
     return names[max(0, names.index(stage) - 1)]
 
 

@@ -181,6 +181,8 @@ def show(knob: Knob, value: Any) -> Any:
         return "\n".join(" | ".join(group) for group in value)
     if text == "lines":
         return "\n".join(s.replace("\n", "\\n") for s in value)
+    if text == "order":
+        return ";".join(value)
     if knob.name == "draft_model" and value is None:
         return SAME_WEIGHTS
     if knob.name == "chat" and value is None:  # the checkbox has no "when the model has one"
