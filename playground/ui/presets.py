@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from playground import stages
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 
 
@@ -23,6 +24,18 @@ SKY = "Explain in two sentences why the sky is blue."
 COPY = (
     "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog, and the lazy dog does not mind at all."
 )
+
+# llama.cpp's default chain (`--samplers`), in our names: its penalties sampler holds the repetition penalty and
+# presence/frequency; typ_p is typical_p.
+LLAMA_CPP_CHAIN = (
+    "repetition_penalty", "presence_frequency", "dry", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "xtc",
+    "temperature",
+)  # fmt: skip
+
+
+def llama_cpp_order() -> tuple[str, ...]:
+    """llama.cpp's chain for the stages this registry has, in llama.cpp's order."""
+    return tuple(name for name in LLAMA_CPP_CHAIN if name in stages.BY_NAME)
 
 
 def speculative(base: Settings, **changes) -> Settings:
@@ -58,6 +71,26 @@ def presets() -> list[Preset]:
             "many tokens are left (the step's title counts them); top-k would keep the same count at every step.",
             STORY,
             base.replace(strategy="sample", temperature=1.0, top_k=0, top_p=0.9, seed=3, max_new_tokens=48),
+        ),
+        Preset(
+            "llama.cpp order: temperature last",
+            "llama.cpp runs the penalties, then top-k, typical-p, top-p and min-p, and temperature last; "
+            "transformers divides by the temperature first. Here the filters judge the model's own probabilities, "
+            "so they keep the same tokens whatever the temperature, and temperature 1.5 only flattens what they "
+            "kept: the step view draws the stages in the order they ran. Then clear Sampler order (transformers' "
+            "order) and run again: min-p now sees the flattened distribution and lets more tokens through (the "
+            "step's title counts them).",
+            STORY,
+            base.replace(
+                strategy="sample",
+                sampler_order=llama_cpp_order(),
+                temperature=1.5,
+                top_k=40,
+                top_p=0.95,
+                min_p=0.05,
+                seed=2,
+                max_new_tokens=48,
+            ),
         ),
         Preset(
             "Beam search prefers short, safe text",
