@@ -79,8 +79,9 @@ def test_uniform_distribution_stays_uniform_under_temperature():
     [
         dict(strategy="sample", temperature=0.7, top_k=5, top_p=0.9),
         dict(repetition_penalty=1.5, no_repeat_ngram_size=2),
+        dict(strategy="sample", smoothing_factor=0.5, top_n_sigma=1.0, top_k=0),  # each row's own max and σ
     ],
-    ids=["row-alike stages at once", "stages that read the past, row by row"],
+    ids=["row-alike stages at once", "stages that read the past, row by row", "our stages at once"],
 )
 def test_rows_with_their_own_pasts_are_processed_as_one_row_each(knobs):
     torch.manual_seed(0)

@@ -1,13 +1,15 @@
 """Top-nσ and smoothing in a run: the engine records each under its name, the step's probabilities are the ones
-their published definitions give on the model's raw logits, a trace with them survives export and import, and
-sampled first tokens follow that distribution (chi-square)."""
+their published definitions give on the model's raw logits, a trace with them survives export and import and a
+branch, and sampled first tokens follow that distribution (chi-square)."""
 
 import dataclasses
 import math
 
+import pytest
 import torch
 
 from playground.engine import generate
+from playground.engine.branch import branch_point
 from playground.engine.compare import staged_scores
 from playground.settings import Limits, Settings
 from playground.trace import Trace
@@ -51,6 +53,22 @@ def test_a_run_records_both_stages_by_name_with_the_definitions_probabilities(ti
         assert (c.removed_by == "top_n_sigma") is (expected["top_n_sigma"][c.id].item() == 0)
     assert all(s.chosen.prob > 0 for s in trace.steps)
     assert Trace.from_json(trace.to_json()).to_dict() == trace.to_dict()
+
+
+def test_a_branch_keeps_both_stages_and_goes_on_as_its_parent_would(tiny_loaded):
+    settings = Settings(**BOTH, max_new_tokens=6, seed=3, top_n=50)
+    parent = generate(tiny_loaded, PROMPT, settings)
+    step = parent.steps[2]
+    token = next(c.id for c in step.candidates if c.id != step.chosen.id and c.removed_by is None)
+    child = generate(tiny_loaded, PROMPT, settings.replace(**branch_point(parent, 3, token)))
+    assert child.output.token_ids[:3] == [*parent.output.token_ids[:2], token]
+    assert all(list(s.candidates[0].probs) == list(step.candidates[0].probs) for s in child.steps)
+    # The forced step shows what the parent saw there, through both stages (the prefix is read in one pass, the
+    # parent read it token by token: the last float bits may differ).
+    forced = child.steps[2].candidates
+    assert [(c.id, c.removed_by) for c in forced] == [(c.id, c.removed_by) for c in step.candidates]
+    for mine, theirs in zip(forced, step.candidates, strict=True):
+        assert mine.probs == pytest.approx(theirs.probs, abs=1e-6)
 
 
 def test_first_tokens_follow_the_final_distribution(tiny_loaded):
