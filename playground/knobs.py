@@ -221,6 +221,12 @@ KNOBS = (
     Knob("temperature_last", "Temperature last", "sampling: apply temperature after every other stage",
          SAMPLING, dict(action="store_true", default=None),
          Widget("checkbox", info="Sampling only: temperature after the filters")),
+    Knob("top_n_sigma", "Top-nσ", "sampling: keep the tokens whose logit is within this many standard deviations "
+         "of the top logit; 0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 1")),
+    Knob("smoothing_factor", "Smoothing", "sampling: quadratic sampling, bends each logit by its squared distance "
+         "from the top one; 0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 5.0, 0.01, "0 = off; try 0.3")),
+    Knob("smoothing_curve", "Smoothing curve", "sampling: smoothing's curve; 1 = a pure quadratic, above 1 the tail "
+         "falls faster", SAMPLING, dict(type=float), Widget("slider", 1.0, 10.0, 0.1, "Used when smoothing is on")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

@@ -2,8 +2,9 @@
 
 Defaults follow transformers' GenerationConfig: for sampling top_k 50, top_p 1.0, temperature 1.0; top_k 0,
 top_p 1.0, typical_p 1.0, min_p 0.0, epsilon_cutoff 0.0 and eta_cutoff 0.0 switch that filter off, and so does
-top_h 0.0 (transformers' None). A bad value raises `SettingsError` (a `ValueError`) naming the field and the
-value, e.g. "temperature must be > 0 for sampling, got -1".
+top_h 0.0 (transformers' None); so do our own samplers' top_n_sigma 0.0 and smoothing_factor 0.0. A bad value
+raises `SettingsError` (a `ValueError`) naming the field and the value, e.g. "temperature must be > 0 for
+sampling, got -1".
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ EARLY_STOPPING = (True, False, "never")
 # Temperature and repetition penalty divide (or multiply) the logits: far below 0.01 the scaled logits overflow
 # to infinity and the probabilities become NaN. Nothing a person can see changes below 0.01 anyway.
 MIN_SCALE = 0.01
+# Our samplers' upper bounds refuse only nonsense: at 100 σ top-nσ keeps every token of a real model, and a
+# smoothing factor of 100 already keeps nothing beyond a tenth of a logit from the top (text-generation-webui's
+# controls stop at 5 σ, a factor of 10 and a curve of 10).
+MAX_SIGMAS = 100.0
+MAX_SMOOTHING_FACTOR = 100.0
+MAX_SMOOTHING_CURVE = 10.0
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a trace's run_id looks like
 
 
@@ -99,10 +106,13 @@ class Settings:
 
     strategy: str = "greedy"  # greedy | sample | beam | constrained | speculative
     temperature: float = 1.0  # sampling only; divides the logits; at least 0.01
+    smoothing_factor: float = 0.0  # sampling only; quadratic sampling's factor; 0.0 switches it off
+    smoothing_curve: float = 1.0  # sampling only; quadratic sampling's curve, 1 (a pure quadratic) to 10
     top_k: int = 50  # sampling only; 0 switches it off
     top_p: float = 1.0  # sampling only; 1.0 switches it off
     min_p: float = 0.0  # sampling only; 0.0 switches it off
     top_h: float = 0.0  # sampling only; share of the entropy the kept tokens may hold; 0.0 switches it off
+    top_n_sigma: float = 0.0  # sampling only; keeps logits within this many std devs of the top; 0.0 switches it off
     typical_p: float = 1.0  # sampling only; 1.0 switches it off
     epsilon_cutoff: float = 0.0  # sampling only; drops tokens below this probability; 0.0 switches it off
     eta_cutoff: float = 0.0  # sampling only; eta sampling's epsilon, scaled by the entropy; 0.0 switches it off
@@ -244,6 +254,12 @@ class Settings:
         _check_float("top_p", self.top_p, low=0.0, high=1.0, low_open=True)
         _check_float("min_p", self.min_p, low=0.0, high=1.0)
         _check_float("top_h", self.top_h, low=0.0, high=1.0)
+        # 0 is off; llama.cpp's -1 is not taken, so that a negative value is a mistake named, not a silent off.
+        _check_float("top_n_sigma", self.top_n_sigma, low=0.0, high=MAX_SIGMAS)
+        _check_float("smoothing_factor", self.smoothing_factor, low=0.0, high=MAX_SMOOTHING_FACTOR)
+        # Below 1 the cubic term turns upwards and lifts the tail above the top token (text-generation-webui's
+        # control also spans 1 to 10).
+        _check_float("smoothing_curve", self.smoothing_curve, low=1.0, high=MAX_SMOOTHING_CURVE)
         _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
         # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
         _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)

@@ -6,9 +6,10 @@ names it, its colour, when it is active and which processor it makes. The trace'
 the recording of a step and the figures' colours and labels all read this table; adding a stage is one row here
 (plus its knob, its explanation section and, for a new processor, nothing else).
 
-The module stays in the base layer: it names each processor by its import path ("transformers.TopKLogitsWarper")
-and the arguments it takes, and the engine (`engine/processors.build_stages`) imports and makes it. So the trace,
-the plots and the command line read the table without importing torch or transformers.
+The module stays in the base layer: it names each processor by its import path ("transformers.TopKLogitsWarper",
+or "playground.engine.samplers.top_n_sigma.TopNSigmaLogitsWarper" for one of ours) and the arguments it takes,
+and the engine (`engine/processors.build_stages`) imports and makes it. So the trace, the plots and the command
+line read the table without importing torch or transformers.
 
 "raw" and "final" are the trace's names for the distribution before the first stage and after the last one: they
 process nothing, so they are no rows here, only the two ends of `trace.STAGES`.
@@ -69,15 +70,23 @@ class StageSpec:
 
 
 def _spec(name: str, kind: str, colour: str, processor: str, active, arguments, **more: Any) -> StageSpec:
-    """A row whose one field is its name and whose knob is that field, unless `more` says otherwise."""
+    """A row whose one field is its name and whose knob is that field, unless `more` says otherwise. `processor` is
+    a class name in transformers, or the full import path of one of ours (playground.engine.samplers...)."""
     more.setdefault("fields", (name,))
     more.setdefault("knob", more["fields"][0])
-    return StageSpec(name, kind, colour=colour, processor=f"transformers.{processor}", active=active,
-                     arguments=arguments, **more)  # fmt: skip
+    path = processor if "." in processor else f"transformers.{processor}"
+    return StageSpec(name, kind, colour=colour, processor=path, active=active, arguments=arguments,
+                     **more)  # fmt: skip
+
+
+SAMPLERS = "playground.engine.samplers"  # our own processors' package (the engine layer, imported by path only)
 
 
 # transformers' order (`GenerationMixin._get_logits_processor`): the penalties, then temperature, Top-H and the
-# other filters. `test_processors` checks it against the list `generate` itself builds.
+# other filters. `test_processors` checks it against the list `generate` itself builds. Our own stages sit next to
+# their neighbours in llama.cpp's chain: top-nσ just before top-k; smoothing, which reshapes every logit as
+# temperature does, in temperature's place, just before it, so that its factor reads the model's own logit scale
+# (d = logit - max in the model's units) and the temperature then divides what it made, as it divides raw logits.
 CHAIN = (
     _spec("repetition_penalty", "penalty", palette.PURPLE, "RepetitionPenaltyLogitsProcessor",
           lambda s, w: s.repetition_penalty != 1.0, lambda s, w: dict(penalty=s.repetition_penalty), history=True),
@@ -89,10 +98,16 @@ CHAIN = (
           # The EOS ids go to `device` with the scores, as a tensor made there.
           lambda s, w: dict(prompt_length_to_skip=w.prompt_len, min_new_tokens=s.min_new_tokens,
                             eos_token_id=list(w.eos_ids), device=w.device), history=True),
+    _spec("smoothing", "transform", palette.TEAL, f"{SAMPLERS}.smoothing.SmoothingLogitsWarper",
+          lambda s, w: s.smoothing_factor > 0.0,
+          lambda s, w: dict(smoothing_factor=s.smoothing_factor, smoothing_curve=s.smoothing_curve),
+          fields=("smoothing_factor", "smoothing_curve")),
     _spec("temperature", "transform", palette.ORANGE, "TemperatureLogitsWarper",
           lambda s, w: s.temperature != 1.0, lambda s, w: dict(temperature=s.temperature)),
     _spec("top_h", "filter", palette.OLIVE, "TopHLogitsWarper",
           lambda s, w: s.top_h > 0.0, lambda s, w: dict(top_h=s.top_h)),
+    _spec("top_n_sigma", "filter", palette.ROSE, f"{SAMPLERS}.top_n_sigma.TopNSigmaLogitsWarper",
+          lambda s, w: s.top_n_sigma > 0.0, lambda s, w: dict(n_sigma=s.top_n_sigma)),
     _spec("top_k", "filter", palette.VERMILLION, "TopKLogitsWarper",
           lambda s, w: s.top_k != 0, lambda s, w: dict(top_k=s.top_k)),
     _spec("top_p", "filter", palette.GREEN, "TopPLogitsWarper",

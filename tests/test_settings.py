@@ -17,6 +17,12 @@ from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, S
         ({"strategy": "sample", "typical_p": 0}, "typical_p", "got 0"),
         ({"strategy": "sample", "top_h": 1.5}, "top_h", "top_h must be <= 1, got 1.5"),
         ({"strategy": "sample", "top_h": -0.1}, "top_h", "top_h must be >= 0, got -0.1"),
+        ({"strategy": "sample", "top_n_sigma": -1}, "top_n_sigma", "top_n_sigma must be >= 0, got -1"),
+        ({"strategy": "sample", "top_n_sigma": 101}, "top_n_sigma", "top_n_sigma must be <= 100, got 101"),
+        ({"strategy": "sample", "smoothing_factor": -0.5}, "smoothing_factor", "must be >= 0, got -0.5"),
+        ({"strategy": "sample", "smoothing_factor": 150}, "smoothing_factor", "must be <= 100, got 150"),
+        ({"strategy": "sample", "smoothing_curve": 0.5}, "smoothing_curve", "smoothing_curve must be >= 1, got 0.5"),
+        ({"strategy": "sample", "smoothing_curve": 11}, "smoothing_curve", "smoothing_curve must be <= 10, got 11"),
         ({"repetition_penalty": 0}, "repetition_penalty", "got 0"),
         ({"repetition_penalty": 1e-137}, "repetition_penalty", "repetition_penalty must be >= 0.01, got 1e-137"),
         ({"repetition_penalty": 101}, "repetition_penalty", "repetition_penalty must be <= 100, got 101"),
@@ -130,6 +136,7 @@ def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     # JSON clients write 2 for 2.0; transformers' processors refuse an int where they take a float.
     whole = dict(temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, max_time=3, length_penalty=1)
     whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1, top_h=1)
+    whole |= dict(top_n_sigma=2, smoothing_factor=1, smoothing_curve=3)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

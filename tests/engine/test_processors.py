@@ -1,4 +1,5 @@
-"""The stage list is transformers' processors, in transformers' order, applied without side effects."""
+"""The stage list is transformers' processors, in transformers' order, with ours (playground/engine/samplers) next
+to their neighbours in llama.cpp's chain, applied without side effects."""
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ CPU = torch.device("cpu")
 # Every knob with a processing stage, at a value that switches it on.
 ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typical_p=0.95, epsilon_cutoff=0.001)
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
+OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5)  # our own samplers' knobs, which `generate` does not know
 
 
 def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
@@ -27,10 +29,17 @@ def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
 
 
 def test_every_knob_adds_transformers_processor_in_transformers_order():
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=4, eos_ids=[2], device=CPU)
-    assert [type(p).__name__ for _, p in stages] == transformers_processors(ALL_KNOBS, do_sample=True)
-    assert len(stages) == len(ALL_KNOBS)  # one stage per knob, each named in the trace's stage list
+    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), prompt_len=4, eos_ids=[2], device=CPU)
+    theirs = [type(p).__name__ for _, p in stages if type(p).__module__.startswith("transformers.")]
+    assert theirs == transformers_processors(ALL_KNOBS, do_sample=True)
+    assert len(stages) == len(ALL_KNOBS) + len(OURS)  # one stage per knob, each named in the trace's stage list
     assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final")]
+
+
+def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():
+    stages = [name for name, _ in build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), 4, [2], CPU)]
+    assert stages[stages.index("smoothing") + 1] == "temperature"  # in temperature's place, just before it
+    assert stages[stages.index("top_n_sigma") + 1] == "top_k"
 
 
 def test_neutral_values_add_no_stage():
@@ -39,14 +48,14 @@ def test_neutral_values_add_no_stage():
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        stages = build_stages(Settings(strategy=strategy, **ALL_KNOBS), 4, [2], CPU)
+        stages = build_stages(Settings(strategy=strategy, **ALL_KNOBS, **OURS), 4, [2], CPU)
         assert [type(p).__name__ for _, p in stages] == transformers_processors(ALL_KNOBS, do_sample=False)
         assert [n for n, _ in stages] == ["repetition_penalty", "no_repeat_ngram", "min_new_tokens"]
 
 
 def test_staged_result_equals_transformers_list_and_leaves_input_alone():
     torch.manual_seed(0)
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS), prompt_len=2, eos_ids=[2], device=CPU)
+    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), prompt_len=2, eos_ids=[2], device=CPU)
     input_ids = torch.tensor([[1, 7, 7, 3, 7]])
     scores = torch.randn(1, 16)
     before = scores.clone()
@@ -70,8 +79,9 @@ def test_uniform_distribution_stays_uniform_under_temperature():
     [
         dict(strategy="sample", temperature=0.7, top_k=5, top_p=0.9),
         dict(repetition_penalty=1.5, no_repeat_ngram_size=2),
+        dict(strategy="sample", smoothing_factor=0.5, top_n_sigma=1.0, top_k=0),  # each row's own max and σ
     ],
-    ids=["row-alike stages at once", "stages that read the past, row by row"],
+    ids=["row-alike stages at once", "stages that read the past, row by row", "our stages at once"],
 )
 def test_rows_with_their_own_pasts_are_processed_as_one_row_each(knobs):
     torch.manual_seed(0)
