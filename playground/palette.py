@@ -14,3 +14,5 @@ BLACK = "#000000"
 INDIGO = "#332288"  # Paul Tol
 WINE = "#882255"  # Paul Tol
 OLIVE = "#999933"  # Paul Tol
+TEAL = "#44AA99"  # Paul Tol
+ROSE = "#CC6677"  # Paul Tol
