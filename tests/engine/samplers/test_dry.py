@@ -101,6 +101,7 @@ def test_breakers_are_the_tokens_whose_text_holds_one(tiny_tokenizer):
     ids = breaker_token_ids(tiny_tokenizer, ("\n", ":", '"', "*"))
     assert sorted(tiny_tokenizer.decode([i]) for i in ids) == sorted(["\n", ":", '"', "*"])
     assert breaker_token_ids(tiny_tokenizer, ()) == frozenset()
+    assert breaker_token_ids(tiny_tokenizer, ("\n", ":", '"', "*")) is ids  # read once, not every run
 
 
 def test_the_engine_records_the_stage_under_its_name(tiny_loaded):
