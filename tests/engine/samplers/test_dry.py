@@ -4,11 +4,14 @@ from a tokenizer; and a run through the engine that records the stage under its 
 
 import math
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 from playground.engine import generate
+from playground.engine.branch import branch_point
+from playground.engine.compare import staged_scores
 from playground.engine.samplers.dry import DRYLogitsProcessor, breaker_token_ids, repeat_lengths, z_array
 from playground.settings import Settings
 
@@ -114,3 +117,22 @@ def test_the_engine_records_the_stage_under_its_name(tiny_loaded):
     assert max(free) - min(free) < 1e-4 and min(free) > 1.0  # the others share what d lost
     if d in ratios:  # 100 of the 101 tokens are recorded
         assert abs(ratios[d] - min(free) * math.exp(-0.5 * 2.0 ** (3 - 2))) < 1e-4
+
+
+def test_a_branch_replays_the_penalties_with_the_runs_breakers(tiny_loaded):
+    # The prompt ends in the breaker ":": DRY leaves the first step alone, and would not without the breakers.
+    settings = Settings(dry_multiplier=1.0, presence_penalty=0.5, max_new_tokens=4, chat=False)
+    parent = generate(tiny_loaded, "ab:ab:ab:", settings)
+    step = parent.steps[0]
+    token = next(c for c in step.candidates if c.id != step.chosen.id)
+    child = generate(tiny_loaded, "ab:ab:ab:", settings.replace(**branch_point(parent, 1, token.id)))
+    assert child.branch.probs == pytest.approx(token.probs, abs=1e-6)
+    assert token.probs["dry"] == pytest.approx(token.probs["presence_frequency"], abs=1e-6)
+
+
+def test_compare_reads_the_penalties_with_the_runs_breakers(tiny_loaded):
+    settings = Settings(dry_multiplier=1.0, chat=False)
+    prompt = tiny_loaded.tokenizer("ab:ab:ab:")["input_ids"]
+    (staged,) = next(staged_scores(tiny_loaded, [settings], prompt, [5]))
+    assert [name for name, _ in staged] == ["raw", "dry"]
+    assert torch.equal(staged[0][1], staged[1][1])  # the prompt ends in the breaker ":": nothing to penalize
