@@ -10,6 +10,7 @@ Ranges a control shows come from here and the server's Limits; Settings checks e
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,20 @@ def token_ids(value: str) -> tuple[int, ...]:
         return tuple(int(part) for part in value.split(",") if part.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be token ids separated by commas, got {value!r}") from None
+
+
+def strings_arg(value: str) -> list[str]:
+    """The command line's list of strings: a JSON list ('["\\n", ":"]', so a line break can be written), or one
+    string (the flag repeats for more)."""
+    if not value.lstrip().startswith("["):
+        return [value]
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"must be a JSON list of strings or one string, got {value!r}") from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise argparse.ArgumentTypeError(f"must be a JSON list of strings or one string, got {value!r}")
+    return items
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,24 @@ KNOBS = (
          "from the top one; 0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 5.0, 0.01, "0 = off; try 0.3")),
     Knob("smoothing_curve", "Smoothing curve", "sampling: smoothing's curve; 1 = a pure quadratic, above 1 the tail "
          "falls faster", SAMPLING, dict(type=float), Widget("slider", 1.0, 10.0, 0.1, "Used when smoothing is on")),
+    Knob("presence_penalty", "Presence penalty", "subtract this from every token in the last penalty-last-n tokens; "
+         "0 = off (-2 to 2)", cli=dict(type=float), widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off")),
+    Knob("frequency_penalty", "Frequency penalty", "subtract this once per occurrence in the last penalty-last-n "
+         "tokens; 0 = off (-2 to 2)", cli=dict(type=float), widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off")),
+    Knob("penalty_last_n", "Penalty window", "presence and frequency penalties: the last n tokens counted, prompt "
+         "included; -1 = the whole context, 0 = off (default 64)", cli=dict(type=whole_arg),
+         widget=Widget("number", -1, info="Tokens counted, prompt included; -1 = all")),
+    Knob("dry_multiplier", "DRY", "DRY: penalty for extending a repeat; 0 = off (try 0.8)", cli=dict(type=float),
+         widget=Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 0.8")),
+    Knob("dry_base", "DRY base", "DRY: the penalty grows by this factor per repeated token (1-10, default 1.75)",
+         cli=dict(type=float), widget=Widget("slider", 1.0, 4.0, 0.05)),
+    Knob("dry_allowed_length", "DRY allowed length", "DRY: the longest repeat left alone (default 2)",
+         cli=dict(type=whole_arg), widget=Widget("slider", 1, 20, 1)),
+    Knob("dry_penalty_last_n", "DRY window", "DRY: tokens searched for repeats; -1 = the whole context, 0 = off",
+         cli=dict(type=whole_arg), widget=Widget("number", -1, info="-1 = the whole context")),
+    Knob("dry_sequence_breakers", "DRY sequence breakers", "DRY: a token holding this text ends every repeat "
+         '(repeatable, or a JSON list; default ["\\n", ":", "\\"", "*"])', cli=dict(action="extend", type=strings_arg),
+         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

@@ -16,3 +16,5 @@ WINE = "#882255"  # Paul Tol
 OLIVE = "#999933"  # Paul Tol
 TEAL = "#44AA99"  # Paul Tol
 ROSE = "#CC6677"  # Paul Tol
+SAND = "#DDCC77"  # Paul Tol
+MAGENTA = "#AA4499"  # Paul Tol

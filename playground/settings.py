@@ -27,6 +27,13 @@ MAX_CONSTRAINTS = 8  # forced words plus one-of sets, per request
 MAX_STOP_STRINGS = 8
 MAX_PHRASE_CHARS = 200  # a stop string, forced word or one-of option
 EARLY_STOPPING = (True, False, "never")
+MAX_PENALTY = 2.0  # presence and frequency penalties, as OpenAI bounds them
+MAX_LAST_N = 10**6  # a penalty window longer than any context
+MAX_DRY_BASE = 10.0
+MAX_DRY_MULTIPLIER = 100.0
+MAX_DRY_ALLOWED_LENGTH = 100
+MAX_DRY_BREAKERS = 16
+DRY_SEQUENCE_BREAKERS = ("\n", ":", '"', "*")  # text-generation-webui's and llama.cpp's defaults
 # Temperature and repetition penalty divide (or multiply) the logits: far below 0.01 the scaled logits overflow
 # to infinity and the probabilities become NaN. Nothing a person can see changes below 0.01 anyway.
 MIN_SCALE = 0.01
@@ -121,6 +128,16 @@ class Settings:
     # The chain's stage names in the order they run ("top_k;top_p;..." or a list); () = the registry's order.
     sampler_order: tuple[str, ...] = ()
     temperature_last: bool = False  # move the temperature-like stages (kind "transform") to the end of the chain
+    # Presence and frequency penalties (every strategy; OpenAI's semantics, llama.cpp's window): 0 switches each off.
+    presence_penalty: float = 0.0  # subtracted from every token in the window; -2 to 2
+    frequency_penalty: float = 0.0  # subtracted once per occurrence in the window; -2 to 2
+    penalty_last_n: int = 64  # the window: the last n tokens, prompt included; -1 = the whole context, 0 = off
+    # DRY (every strategy): logit -= dry_multiplier * dry_base ** (L - dry_allowed_length) for a repeat of length L.
+    dry_multiplier: float = 0.0  # 0 switches it off
+    dry_base: float = 1.75  # 1 to MAX_DRY_BASE
+    dry_allowed_length: int = 2  # the longest repeat left alone; 1 to MAX_DRY_ALLOWED_LENGTH
+    dry_penalty_last_n: int = -1  # tokens searched for repeats; -1 = the whole context, 0 = off
+    dry_sequence_breakers: tuple[str, ...] = DRY_SEQUENCE_BREAKERS  # a token holding one of them ends every match
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
@@ -171,6 +188,9 @@ class Settings:
         # Normalize lists (CLI, JSON) to tuples so the dataclass stays hashable.
         object.__setattr__(self, "stop", _sequence("stop", self.stop))
         object.__setattr__(self, "sampler_order", _stage_names(self.sampler_order))
+        object.__setattr__(
+            self, "dry_sequence_breakers", _sequence("dry_sequence_breakers", self.dry_sequence_breakers)
+        )
         object.__setattr__(self, "prefix_ids", _token_ids("prefix_ids", self.prefix_ids))
         object.__setattr__(self, "force_words", _strings("force_words", self.force_words))
         object.__setattr__(
@@ -233,6 +253,7 @@ class Settings:
         for number, name in enumerate(self.sampler_order):
             # Which names are stages is the registry's to say (`stages.run_order`): it sits above this module.
             _check(name not in self.sampler_order[:number], "sampler_order", "must list each stage once", name)
+        self._validate_penalties()
         if self.max_time is not None:
             limit = self.limits.max_time
             _check_float("max_time", self.max_time, low=0.0, low_open=True, high=limit, why=SERVER_LIMIT)
@@ -245,6 +266,22 @@ class Settings:
             "must be true, false or unset",
             self.chat,
         )
+
+    def _validate_penalties(self) -> None:
+        """The presence and frequency penalties and DRY: every strategy applies them."""
+        _check_float("presence_penalty", self.presence_penalty, low=-MAX_PENALTY, high=MAX_PENALTY)
+        _check_float("frequency_penalty", self.frequency_penalty, low=-MAX_PENALTY, high=MAX_PENALTY)
+        _check_int("penalty_last_n", self.penalty_last_n, -1, MAX_LAST_N)
+        _check_float("dry_multiplier", self.dry_multiplier, low=0.0, high=MAX_DRY_MULTIPLIER)
+        _check_float("dry_base", self.dry_base, low=1.0, high=MAX_DRY_BASE)
+        _check_int("dry_allowed_length", self.dry_allowed_length, 1, MAX_DRY_ALLOWED_LENGTH)
+        _check_int("dry_penalty_last_n", self.dry_penalty_last_n, -1, MAX_LAST_N)
+        breakers = self.dry_sequence_breakers
+        rule = f"allows at most {MAX_DRY_BREAKERS} strings"
+        _check(len(breakers) <= MAX_DRY_BREAKERS, "dry_sequence_breakers", rule, len(breakers))
+        for text in breakers:
+            _check(isinstance(text, str) and text != "", "dry_sequence_breakers", "strings must be non-empty", text)
+            check_text("dry_sequence_breakers", text, MAX_PHRASE_CHARS)
 
     def _validate_sampling(self) -> None:
         """The warpers' knobs, checked only when the run samples (they are recorded, and unused, otherwise)."""
@@ -366,6 +403,7 @@ class Settings:
         """The normalized settings as plain JSON-ready data (limits left out: they belong to the server)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "limits"}
         data["stop"] = list(self.stop)
+        data["dry_sequence_breakers"] = list(self.dry_sequence_breakers)
         data["force_words"] = list(self.force_words)
         data["force_one_of"] = [list(group) for group in self.force_one_of]
         data["prefix_ids"] = list(self.prefix_ids)

@@ -38,6 +38,9 @@ class Where:
     prompt_len: int  # tokens before the first generated one (min_new_tokens counts from there)
     eos_ids: list[int]  # end-of-sequence token ids
     device: Any  # the torch.device of the scores (typed loosely: this module does not import torch)
+    # DRY's sequence breakers as token ids (the tokens whose text holds a breaker string), read from the tokenizer
+    # once per run by the engine, and only when DRY is on.
+    breakers: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,18 @@ CHAIN = (
           # The EOS ids go to `device` with the scores, as a tensor made there.
           lambda s, w: dict(prompt_length_to_skip=w.prompt_len, min_new_tokens=s.min_new_tokens,
                             eos_token_id=list(w.eos_ids), device=w.device), history=True),
+    # Ours from here (playground/engine/samplers/), llama.cpp's penalties then DRY, after transformers' penalties.
+    _spec("presence_frequency", "penalty", palette.SAND,
+          f"{SAMPLERS}.presence_frequency.PresenceFrequencyPenaltyLogitsProcessor",
+          lambda s, w: (s.presence_penalty != 0.0 or s.frequency_penalty != 0.0) and s.penalty_last_n != 0,
+          lambda s, w: dict(presence=s.presence_penalty, frequency=s.frequency_penalty, last_n=s.penalty_last_n),
+          fields=("presence_penalty", "frequency_penalty", "penalty_last_n"), history=True),
+    _spec("dry", "penalty", palette.MAGENTA, f"{SAMPLERS}.dry.DRYLogitsProcessor",
+          lambda s, w: s.dry_multiplier > 0.0 and s.dry_penalty_last_n != 0,
+          lambda s, w: dict(multiplier=s.dry_multiplier, base=s.dry_base, allowed_length=s.dry_allowed_length,
+                            last_n=s.dry_penalty_last_n, breakers=w.breakers),
+          fields=("dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n", "dry_sequence_breakers"),
+          history=True),
     _spec("smoothing", "transform", palette.TEAL, f"{SAMPLERS}.smoothing.SmoothingLogitsWarper",
           lambda s, w: s.smoothing_factor > 0.0,
           lambda s, w: dict(smoothing_factor=s.smoothing_factor, smoothing_curve=s.smoothing_curve),

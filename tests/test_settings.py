@@ -24,6 +24,15 @@ from playground.settings import BOOL_FIELDS, FLOAT_FIELDS, INT_FIELDS, Limits, S
         ({"strategy": "sample", "smoothing_curve": 0.5}, "smoothing_curve", "smoothing_curve must be >= 1, got 0.5"),
         ({"strategy": "sample", "smoothing_curve": 11}, "smoothing_curve", "smoothing_curve must be <= 10, got 11"),
         ({"repetition_penalty": 0}, "repetition_penalty", "got 0"),
+        ({"presence_penalty": 2.5}, "presence_penalty", "presence_penalty must be <= 2, got 2.5"),
+        ({"frequency_penalty": -3}, "frequency_penalty", "frequency_penalty must be >= -2, got -3"),
+        ({"penalty_last_n": -2}, "penalty_last_n", "penalty_last_n must be >= -1, got -2"),
+        ({"dry_multiplier": -0.1}, "dry_multiplier", "dry_multiplier must be >= 0, got -0.1"),
+        ({"dry_base": 0.5}, "dry_base", "dry_base must be >= 1, got 0.5"),
+        ({"dry_allowed_length": 0}, "dry_allowed_length", "dry_allowed_length must be >= 1, got 0"),
+        ({"dry_penalty_last_n": -5}, "dry_penalty_last_n", "dry_penalty_last_n must be >= -1, got -5"),
+        ({"dry_sequence_breakers": [""]}, "dry_sequence_breakers", "strings must be non-empty"),
+        ({"dry_sequence_breakers": 3}, "dry_sequence_breakers", "must be a string or a list of strings"),
         ({"repetition_penalty": 1e-137}, "repetition_penalty", "repetition_penalty must be >= 0.01, got 1e-137"),
         ({"repetition_penalty": 101}, "repetition_penalty", "repetition_penalty must be <= 100, got 101"),
         ({"strategy": "sample", "temperature": 2e-137}, "temperature", "must be >= 0.01 for sampling, got 2e-137"),
@@ -137,6 +146,7 @@ def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     whole = dict(temperature=2, top_p=1, min_p=0, typical_p=1, repetition_penalty=2, max_time=3, length_penalty=1)
     whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1, top_h=1)
     whole |= dict(top_n_sigma=2, smoothing_factor=1, smoothing_curve=3)
+    whole |= dict(presence_penalty=1, frequency_penalty=-1, dry_multiplier=1, dry_base=2)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

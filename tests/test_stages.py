@@ -40,7 +40,7 @@ def test_the_trace_lists_the_registry_between_raw_and_final_with_no_name_twice()
     assert ("raw", *(spec.name for spec in stages.CHAIN), "final") == STAGES
     assert len(set(STAGES)) == len(STAGES)
     assert {spec.name for spec in stages.CHAIN if spec.kind == "filter"} == stages.FILTERS
-    assert {"repetition_penalty", "no_repeat_ngram", "min_new_tokens"} == stages.HISTORY
+    assert {"repetition_penalty", "no_repeat_ngram", "min_new_tokens", "presence_frequency", "dry"} == stages.HISTORY
 
 
 def active(settings: Settings, where: stages.Where) -> list[str]:
@@ -52,5 +52,8 @@ def test_off_settings_make_no_stage_and_penalties_apply_to_every_strategy():
     assert active(Settings(strategy="sample", top_k=0), where) == []
     greedy = Settings(repetition_penalty=1.2, temperature=0.5, top_k=5, min_new_tokens=2)
     assert active(greedy, where) == ["repetition_penalty", "min_new_tokens"]
+    penalties = Settings(presence_penalty=0.5, dry_multiplier=0.8)
+    assert active(penalties, where) == ["presence_frequency", "dry"]  # every strategy, as the penalties
+    assert active(penalties.replace(penalty_last_n=0, dry_penalty_last_n=0), where) == []  # llama.cpp's 0 = off
     no_eos = stages.Where(prompt_len=3, eos_ids=[], device="cpu")
     assert not stages.BY_NAME["min_new_tokens"].applies(greedy, no_eos)  # no EOS to mask

@@ -52,7 +52,7 @@ def forced_steps(ctx: RunContext) -> Iterator[Step]:
     prefix = ctx.prefix
     prompt_len = ctx.input_ids.shape[1] - len(prefix)
     # min_new_tokens counts from the prompt here, as it did for the run the tokens came from.
-    stages = build_stages(ctx.settings, prompt_len, ctx.eos_ids, ctx.device)
+    stages = build_stages(ctx.settings, prompt_len, ctx.eos_ids, ctx.device, ctx.loaded.tokenizer)
     read = teacher_forced(ctx.loaded.model, ctx.input_ids[:, :prompt_len], prefix)
     for index, (token, logits) in enumerate(zip(prefix, read, strict=True)):
         context = ctx.input_ids[:, : prompt_len + index]  # (1, T + index): what the penalties look at

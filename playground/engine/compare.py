@@ -56,7 +56,7 @@ def staged_scores(
     device = input_device(loaded.model)
     text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
     eos = eos_token_ids(loaded.model, loaded.tokenizer)
-    stages = [build_stages(s, len(prompt_ids), eos, device) for s in settings]
+    stages = [build_stages(s, len(prompt_ids), eos, device, loaded.tokenizer) for s in settings]
     for i, logits in enumerate(teacher_forced(loaded.model, text[:, : len(prompt_ids)], tokens)):
         context = text[:, : len(prompt_ids) + i]
         yield tuple(apply_stages(st, context, logits) for st in stages)

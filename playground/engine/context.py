@@ -62,7 +62,7 @@ class RunContext:
 
     def stages(self) -> list[Stage]:
         """The run's logits-processing stages, in transformers' order (`processors.build_stages`)."""
-        return build_stages(self.settings, self.input_ids.shape[1], self.eos_ids, self.device)
+        return build_stages(self.settings, self.input_ids.shape[1], self.eos_ids, self.device, self.loaded.tokenizer)
 
     def decode(self, token_ids: list[int]) -> str:
         """Generated tokens as text, special tokens left out."""

@@ -8,18 +8,23 @@ is ours.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+from typing import Any
 
 import torch
 from transformers.generation.logits_process import LogitsProcessor
 
+from playground.engine.samplers.dry import breaker_token_ids
 from playground.settings import Settings
-from playground.stages import HISTORY, StageSpec, Where, run_chain
+from playground.stages import BY_NAME, HISTORY, StageSpec, Where, run_chain
 
 Stage = tuple[str, LogitsProcessor]
 
 
-def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device) -> list[Stage]:
+def build_stages(
+    settings: Settings, prompt_len: int, eos_ids: list[int], device: torch.device, tokenizer: Any = None
+) -> list[Stage]:
     """The active processing stages for `settings`, in the run's order (`stages.run_chain`): by default the
     registry's, `stages.CHAIN`, the order transformers' `generate` applies them; else `settings.sampler_order`,
     with the transforms last when `settings.temperature_last`.
@@ -29,11 +34,14 @@ def build_stages(settings: Settings, prompt_len: int, eos_ids: list[int], device
         prompt_len: prompt length in tokens, for min_new_tokens.
         eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
         device: the model's device, where the scores will be (min_new_tokens keeps its EOS ids there).
+        tokenizer: the run's tokenizer, read once here for DRY's sequence breakers (none without it).
 
     Raises:
         SettingsError: `sampler_order` names no stage, or leaves out one this run applies.
     """
     where = Where(prompt_len, eos_ids, device)
+    if tokenizer is not None and BY_NAME["dry"].applies(settings, where):
+        where = dataclasses.replace(where, breakers=breaker_token_ids(tokenizer, settings.dry_sequence_breakers))
     return [(spec.name, make_processor(spec, settings, where)) for spec in run_chain(settings, where)]
 
 

@@ -15,7 +15,10 @@ CPU = torch.device("cpu")
 # Every knob with a processing stage, at a value that switches it on.
 ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typical_p=0.95, epsilon_cutoff=0.001)
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
-OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5)  # our own samplers' knobs, which `generate` does not know
+# Our own stages' knobs (playground/engine/samplers/), which `generate` has no processor for.
+OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8)
+OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma")
+EVERY = ALL_KNOBS | OURS
 
 
 def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
@@ -29,10 +32,10 @@ def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
 
 
 def test_every_knob_adds_transformers_processor_in_transformers_order():
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), prompt_len=4, eos_ids=[2], device=CPU)
+    stages = build_stages(Settings(strategy="sample", **EVERY), prompt_len=4, eos_ids=[2], device=CPU)
     theirs = [type(p).__name__ for _, p in stages if type(p).__module__.startswith("transformers.")]
     assert theirs == transformers_processors(ALL_KNOBS, do_sample=True)
-    assert len(stages) == len(ALL_KNOBS) + len(OURS)  # one stage per knob, each named in the trace's stage list
+    assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES)  # one stage per knob (presence and frequency share one)
     assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final")]
 
 
@@ -48,14 +51,21 @@ def test_neutral_values_add_no_stage():
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        stages = build_stages(Settings(strategy=strategy, **ALL_KNOBS, **OURS), 4, [2], CPU)
-        assert [type(p).__name__ for _, p in stages] == transformers_processors(ALL_KNOBS, do_sample=False)
-        assert [n for n, _ in stages] == ["repetition_penalty", "no_repeat_ngram", "min_new_tokens"]
+        stages = build_stages(Settings(strategy=strategy, **EVERY), 4, [2], CPU)
+        theirs = [type(p).__name__ for name, p in stages if name not in OUR_STAGES]
+        assert theirs == transformers_processors(ALL_KNOBS, do_sample=False)
+        assert [n for n, _ in stages] == [
+            "repetition_penalty",
+            "no_repeat_ngram",
+            "min_new_tokens",
+            "presence_frequency",
+            "dry",
+        ]
 
 
 def test_staged_result_equals_transformers_list_and_leaves_input_alone():
     torch.manual_seed(0)
-    stages = build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), prompt_len=2, eos_ids=[2], device=CPU)
+    stages = build_stages(Settings(strategy="sample", **EVERY), prompt_len=2, eos_ids=[2], device=CPU)
     input_ids = torch.tensor([[1, 7, 7, 3, 7]])
     scores = torch.randn(1, 16)
     before = scores.clone()

@@ -1,2 +1,3 @@
-"""Our own logits processors, for samplers transformers does not ship: one file per sampler, each a
-`LogitsProcessor` subclass over a pure function of the scores, named by import path in the stage registry."""
+"""Our own logits processors, for the samplers transformers does not ship: one file per sampler, its math as pure
+functions over tensors or token lists, its class a transformers `LogitsProcessor` that the stage registry names by
+import path."""
