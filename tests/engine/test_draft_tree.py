@@ -88,7 +88,7 @@ def test_sampling_verification_emits_what_plain_sampling_would():
     """Recursive rejection over the heads' guesses: the emitted sequence (accepted guesses, then the drawn token)
     has exactly the probability sampling token by token from the target gives it (chi-square over 20,000
     rounds, on a tree three deep with guesses that are likely, unlikely and impossible under p)."""
-    from tests.engine.test_speculative import _chi2_critical
+    from tests.chi_square import critical
 
     tree = build_tree(CHOICES)  # root; 1 "0" and 2 "1" at depth 1; 3 under 1, 4 under 2; 5 under 3
     tokens = [7, 0, 1, 2, 3, 4]
@@ -113,7 +113,7 @@ def test_sampling_verification_emits_what_plain_sampling_would():
     exact = _exact_outcomes(tree, tokens, probs)
     assert set(counts) <= set(exact)  # nothing impossible is ever emitted (the "3" after "1", say)
     stat = sum((counts.get(seq, 0) - p * rounds) ** 2 / (p * rounds) for seq, p in exact.items())
-    assert stat < _chi2_critical(len(exact) - 1)
+    assert stat < critical(len(exact) - 1)
     assert counts[(0, 2, 4, 0)] > 0 and counts[(1, 2)] > 0  # deep paths and rejections both happen
 
 

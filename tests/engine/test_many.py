@@ -2,7 +2,6 @@
 samples, finished samples leave the batch, and the first tokens follow the model's final distribution."""
 
 import dataclasses
-import math
 
 import pytest
 import torch
@@ -10,6 +9,7 @@ import torch
 from playground.engine import generate
 from playground.engine.compare import distributions
 from playground.settings import Limits, Settings, SettingsError
+from tests.chi_square import assert_follows
 from tests.tiny import make_tiny_model, wrap_loaded
 
 PROMPT = "the cat sat"
@@ -60,11 +60,6 @@ def test_finished_samples_leave_the_batch(tiny):
     assert [s.token_ids for s in again.samples.samples] == [s.token_ids for s in trace.samples.samples]
 
 
-def _chi2_critical(df: int, z: float = 3.09) -> float:
-    """Chi-square quantile at p = 0.001 by the Wilson-Hilferty approximation."""
-    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
-
-
 def test_first_tokens_follow_the_final_distribution(tiny):
     count = 2000
     limits = dataclasses.replace(Limits(), max_samples=count)
@@ -75,15 +70,7 @@ def test_first_tokens_follow_the_final_distribution(tiny):
     for sample in trace.samples.samples:
         counts[sample.token_ids[0]] += 1
     (p,) = next(distributions(tiny, [settings], trace.prompt.token_ids, [0]))
-    expected = p * count
-    common, rare = expected >= 5, (expected < 5) & (expected > 0)
-    observed, wanted = counts[common], expected[common]
-    if rare.any():
-        observed = torch.cat([observed, counts[rare].sum(dim=0, keepdim=True)])
-        wanted = torch.cat([wanted, expected[rare].sum(dim=0, keepdim=True)])
-    assert float(counts[p == 0].sum()) == 0  # top-k's removed tokens are never drawn
-    stat = float(((observed - wanted) ** 2 / wanted).sum())
-    assert stat < _chi2_critical(len(observed) - 1)
+    assert_follows(counts, p)  # top-k's removed tokens among those never drawn
 
 
 @pytest.mark.parametrize(

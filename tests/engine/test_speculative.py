@@ -1,7 +1,6 @@
 """Speculative decoding end to end on tiny random models: greedy equals plain greedy, sampling is lossless,
 caches roll back correctly, and runs stop where plain decoding stops."""
 
-import math
 import statistics
 import threading
 
@@ -14,6 +13,7 @@ from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.models import load_model
 from playground.settings import Settings, SettingsError
 from playground.trace import Trace
+from tests.chi_square import assert_follows
 from tests.helpers import run as generate
 from tests.tiny import CHARS, make_tiny_tokenizer, save_tiny_model
 
@@ -130,11 +130,6 @@ def test_seeded_sampling_is_reproducible(dirs):
     assert kinds <= {"bonus", "resampled"}
 
 
-def _chi2_critical(df: int, z: float = 3.09) -> float:
-    """Chi-square quantile at p = 0.001 by the Wilson-Hilferty approximation."""
-    return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
-
-
 def test_sampled_tokens_follow_the_targets_distribution(dirs):
     """With a draft that disagrees with the target, the first token of many seeded runs is distributed as the
     target's own next-token distribution (chi-square, rare tokens pooled)."""
@@ -146,14 +141,7 @@ def test_sampled_tokens_follow_the_targets_distribution(dirs):
         counts[generate(target, PROMPT, settings).output.token_ids[0]] += 1
     ids = target.tokenizer(PROMPT)["input_ids"]
     p = torch.softmax(forward_tokens(target.model, ids, new_cache(target.model))[-1], dim=-1)
-    expected = p * runs
-    common = expected >= 5
-    observed, wanted = counts[common], expected[common]
-    if (~common).any():
-        observed = torch.cat([observed, counts[~common].sum(dim=0, keepdim=True)])
-        wanted = torch.cat([wanted, expected[~common].sum(dim=0, keepdim=True)])
-    stat = float(((observed - wanted) ** 2 / wanted).sum())
-    assert stat < _chi2_critical(len(observed) - 1)
+    assert_follows(counts, p)
 
 
 def test_measured_speedup_times_plain_and_speculative_decoding_alternately(tiny_loaded, monkeypatch):

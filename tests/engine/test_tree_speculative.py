@@ -171,7 +171,7 @@ def test_sampled_pairs_follow_the_targets_distribution(tiny):
     """The first two tokens of many seeded runs (the second comes out of a verified tree: an accepted guess,
     or drawn from the residual after the guesses were turned down) are distributed as the target's own
     p(x1) p(x2 | x1) (chi-square, rare pairs pooled)."""
-    from tests.engine.test_speculative import _chi2_critical
+    from tests.chi_square import critical
 
     target, heads = tiny["target"], tiny["trained"]
     runs = 1500
@@ -207,7 +207,7 @@ def test_sampled_pairs_follow_the_targets_distribution(tiny):
     obs = torch.cat([observed[common], observed[~common].sum(dim=0, keepdim=True)])
     want = torch.cat([joint[common], joint[~common].sum(dim=0, keepdim=True)])
     stat = float(((obs - want) ** 2 / want).sum())
-    assert stat < _chi2_critical(len(obs) - 1)
+    assert stat < critical(len(obs) - 1)
 
 
 def test_heads_ship_for_the_embedded_default_only(tiny):

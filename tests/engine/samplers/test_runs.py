@@ -13,9 +13,9 @@ from playground.engine.branch import branch_point
 from playground.engine.compare import staged_scores
 from playground.settings import Limits, Settings
 from playground.trace import Trace
+from tests.chi_square import assert_follows
 from tests.engine.samplers.test_smoothing import smoothed_by_formula
 from tests.engine.samplers.test_top_n_sigma import kept_by_definition
-from tests.engine.test_many import _chi2_critical
 
 PROMPT = "the cat sat"
 # The tiny model's logits lie close together, its top apart from the rest: 0.2 σ keeps 18 of its 101 tokens.
@@ -81,12 +81,4 @@ def test_first_tokens_follow_the_final_distribution(tiny_loaded):
         counts[sample.token_ids[0]] += 1
     p = by_definition(raw_logits(tiny_loaded, settings, trace.prompt.token_ids))["top_n_sigma"]
     assert 2 < int((p > 0).sum()) < len(p) / 2, "top-nσ keeps a few tokens and removes most"
-    assert float(counts[p == 0].sum()) == 0  # a token top-nσ removed is never drawn
-    expected = p * count
-    common, rare = expected >= 5, (expected < 5) & (expected > 0)
-    observed, wanted = counts[common], expected[common]
-    if rare.any():
-        observed = torch.cat([observed, counts[rare].sum(dim=0, keepdim=True)])
-        wanted = torch.cat([wanted, expected[rare].sum(dim=0, keepdim=True)])
-    stat = float(((observed - wanted) ** 2 / wanted).sum())
-    assert stat < _chi2_critical(len(observed) - 1)
+    assert_follows(counts, p)  # a token top-nσ removed is never drawn
