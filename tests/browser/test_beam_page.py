@@ -12,7 +12,7 @@ from playground.plots.beam_paths import answers
 from playground.plots.beam_tree import VISIBLE_STEPS
 from playground.settings import Settings
 from tests.browser import test_page
-from tests.browser.test_page import choose_precision, run, set_number, shot, status_line
+from tests.browser.test_page import choose_precision, in_view, run, set_number, shot, status_line
 from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 
 browser, page = test_page.browser, test_page.page  # the same Chromium and page fixtures
@@ -72,7 +72,7 @@ def test_beam_search_says_its_time_and_work_and_ranks_from_one(page):
     plot = beam_tree(page)
     expect(plot.get_by_text(f"Beam tree: {work.group(3).replace(',', '')} candidates")).to_be_visible()
     # The best node of step 1 sits level with the tick "1", and its hover says rank 1.
-    x, y, tick = page.evaluate(TOP_NODE)
+    x, y, tick = in_view(page, TOP_NODE)
     assert tick == "1"
     assert "0" not in [text.strip() for text in plot.locator(".ytick text").all_text_contents()]
     page.mouse.move(x, y)

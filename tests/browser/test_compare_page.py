@@ -12,7 +12,7 @@ from playground.engine import generate
 from playground.engine.compare import compare_path
 from playground.settings import Settings
 from tests.browser import test_page
-from tests.browser.test_page import ARTIFACTS, RUN_TIMEOUT, ask, choose_precision, compare_at, set_number, shot
+from tests.browser.test_page import ARTIFACTS, RUN_TIMEOUT, ask, choose_precision, compare_at, in_view, set_number, shot
 
 pytestmark = pytest.mark.browser
 
@@ -78,6 +78,6 @@ def test_top_k_is_named_with_the_token_it_removed(page, bundled_fp32):
     # Hovering a marker says it too.
     plot = page.locator("#compare-plot")
     plot.scroll_into_view_if_needed()
-    page.mouse.move(*page.evaluate(FIRST_MARKER))
+    page.mouse.move(*in_view(page, FIRST_MARKER))
     expect(plot.locator(".hoverlayer").get_by_text("top-k 50 removed")).to_be_visible(timeout=10_000)
     plot.screenshot(path=ARTIFACTS / "compare-top-k-50-hover.png")  # the plot alone: a full page drops the label

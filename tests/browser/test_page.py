@@ -74,6 +74,15 @@ HOVER_TARGET = """(status) => {
 }"""
 
 
+def in_view(page: Page, script: str, arg=None, y_at: int = 1) -> list:
+    """What `script` returns for a plot's point, its window position at `y_at`, after scrolling the point to the
+    middle of the window: the mouse reaches only what the window shows, and on a long page a plot's lower points
+    can sit below it while the plot's top is in sight."""
+    found = page.evaluate(script, arg)
+    page.evaluate("(y) => window.scrollBy(0, y - window.innerHeight / 2)", found[y_at])
+    return page.evaluate(script, arg)
+
+
 def output_text(page: Page) -> str:
     """The text the Output shows (its tokens, without the legend)."""
     return page.locator("#output .tokens").text_content()
@@ -449,7 +458,7 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     expect(plot.get_by_text("answers' paths", exact=True)).to_be_visible()
     # Hovering a node draws its beam back to step 1: one corner per step, over the node's own ancestors.
     plot.scroll_into_view_if_needed()
-    node_id, x, y = page.evaluate(HOVER_TARGET, "returned")
+    node_id, x, y = in_view(page, HOVER_TARGET, "returned", y_at=2)
     page.mouse.move(x, y)
     line = plot.locator("polyline.beam-hover")
     expect(line).to_have_count(1, timeout=10_000)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from playground.engine import generate
 from playground.settings import PROMPT_LOOKUP, Settings
 from tests.browser import test_page
-from tests.browser.test_page import choose_precision, expect_output, run, set_number, shot, shown, speculate
+from tests.browser.test_page import choose_precision, expect_output, in_view, run, set_number, shot, shown, speculate
 
 pytestmark = pytest.mark.browser
 browser, page = test_page.browser, test_page.page  # the page's fixtures, shared
@@ -49,7 +49,7 @@ def run_story(page: Page, expected) -> None:
 
 
 def hover_label(page: Page, name: str, index: int) -> str:
-    x, y = page.evaluate(POINT_AT, [name, index])
+    x, y = in_view(page, POINT_AT, [name, index])
     page.mouse.move(x, y)
     label = page.locator("#accept-plot .hoverlayer .hovertext")
     expect(label).to_be_visible(timeout=10_000)
