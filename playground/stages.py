@@ -38,9 +38,7 @@ class Where:
     prompt_len: int  # tokens before the first generated one (min_new_tokens counts from there)
     eos_ids: list[int]  # end-of-sequence token ids
     device: Any  # the torch.device of the scores (typed loosely: this module does not import torch)
-    # DRY's sequence breakers as token ids (the tokens whose text holds a breaker string), read from the tokenizer
-    # once per run by the engine, and only when DRY is on.
-    breakers: frozenset[int] = frozenset()
+    tokenizer: Any = None  # the run's tokenizer, for a stage that reads token texts (DRY's sequence breakers)
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,8 @@ CHAIN = (
     _spec("dry", "penalty", palette.MAGENTA, f"{SAMPLERS}.dry.DRYLogitsProcessor",
           lambda s, w: s.dry_multiplier > 0.0 and s.dry_penalty_last_n != 0,
           lambda s, w: dict(multiplier=s.dry_multiplier, base=s.dry_base, allowed_length=s.dry_allowed_length,
-                            last_n=s.dry_penalty_last_n, breakers=w.breakers),
+                            last_n=s.dry_penalty_last_n, tokenizer=w.tokenizer,
+                            sequence_breakers=s.dry_sequence_breakers),
           fields=("dry_multiplier", "dry_base", "dry_allowed_length", "dry_penalty_last_n", "dry_sequence_breakers"),
           history=True),
     _spec("smoothing", "transform", palette.TEAL, f"{SAMPLERS}.smoothing.SmoothingLogitsWarper",

@@ -8,16 +8,14 @@ is ours.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from typing import Any
 
 import torch
 from transformers.generation.logits_process import LogitsProcessor
 
-from playground.engine.samplers.dry import breaker_token_ids
 from playground.settings import Settings
-from playground.stages import BY_NAME, HISTORY, StageSpec, Where, run_chain
+from playground.stages import HISTORY, StageSpec, Where, run_chain
 
 Stage = tuple[str, LogitsProcessor]
 
@@ -34,14 +32,12 @@ def build_stages(
         prompt_len: prompt length in tokens, for min_new_tokens.
         eos_ids: end-of-sequence token ids, masked until min_new_tokens exist.
         device: the model's device, where the scores will be (min_new_tokens keeps its EOS ids there).
-        tokenizer: the run's tokenizer, read once here for DRY's sequence breakers (none without it).
+        tokenizer: the run's tokenizer, for the stages that read token texts (DRY's breakers; none without it).
 
     Raises:
         SettingsError: `sampler_order` names no stage, or leaves out one this run applies.
     """
-    where = Where(prompt_len, eos_ids, device)
-    if tokenizer is not None and BY_NAME["dry"].applies(settings, where):
-        where = dataclasses.replace(where, breakers=breaker_token_ids(tokenizer, settings.dry_sequence_breakers))
+    where = Where(prompt_len, eos_ids, device, tokenizer)
     return [(spec.name, make_processor(spec, settings, where)) for spec in run_chain(settings, where)]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import torch
 from transformers.generation.logits_process import LogitsProcessor
@@ -112,10 +113,19 @@ class DRYLogitsProcessor(LogitsProcessor):
         allowed_length: the longest repeat left alone (>= 1).
         last_n: how many of the last tokens are searched; -1 for the whole context.
         breakers: token ids that end every match.
+        tokenizer, sequence_breakers: more breakers, as strings, read through the tokenizer once
+            (`breaker_token_ids`, remembered per tokenizer): the tokens whose text holds one of them.
     """
 
     def __init__(
-        self, multiplier: float, base: float, allowed_length: int, last_n: int, breakers: frozenset[int]
+        self,
+        multiplier: float,
+        base: float,
+        allowed_length: int,
+        last_n: int,
+        breakers: frozenset[int] = frozenset(),
+        tokenizer: Any = None,
+        sequence_breakers: tuple[str, ...] = (),
     ) -> None:
         if base < 1.0:
             raise ValueError(f"`base` has to be >= 1, but is {base}")
@@ -125,7 +135,8 @@ class DRYLogitsProcessor(LogitsProcessor):
         self.base = base
         self.allowed_length = allowed_length
         self.last_n = last_n
-        self.breakers = frozenset(breakers)
+        read = breaker_token_ids(tokenizer, sequence_breakers) if tokenizer is not None else frozenset()
+        self.breakers = frozenset(breakers) | read
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         window = input_ids if self.last_n < 0 else input_ids[:, max(input_ids.shape[1] - self.last_n, 0) :]
