@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from playground.characters import candidate_text, pending_before
 from playground.engine import generate
@@ -81,6 +82,24 @@ def in_view(page: Page, script: str, arg=None, y_at: int = 1) -> list:
     found = page.evaluate(script, arg)
     page.evaluate("(y) => window.scrollBy(0, y - window.innerHeight / 2)", found[y_at])
     return page.evaluate(script, arg)
+
+
+def hovered_beam(page: Page, tries: int = 3) -> tuple[int, int]:
+    """A returned beam-tree node's id and how many corners the line drawn on hovering it has. The line is read in
+    the same script that finds it: a late re-render of the plot (the run's last steps) clears the line, and then
+    the node is hovered again."""
+    for _ in range(tries):
+        node_id, x, y = in_view(page, HOVER_TARGET, "returned", y_at=2)
+        page.mouse.move(5, 5)
+        page.mouse.move(x, y)
+        try:
+            drawn = page.wait_for_function(
+                "() => document.querySelector('#beam-plot polyline.beam-hover')?.dataset.nodes", timeout=10_000
+            )
+            return node_id, int(drawn.json_value())
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"hovering a returned node drew no beam line in {tries} tries")
 
 
 def output_text(page: Page) -> str:
@@ -458,12 +477,10 @@ def test_beam_search_shows_the_tree_and_the_steps_of_the_best_beam(page, bundled
     expect(plot.get_by_text("answers' paths", exact=True)).to_be_visible()
     # Hovering a node draws its beam back to step 1: one corner per step, over the node's own ancestors.
     plot.scroll_into_view_if_needed()
-    node_id, x, y = in_view(page, HOVER_TARGET, "returned", y_at=2)
-    page.mouse.move(x, y)
-    line = plot.locator("polyline.beam-hover")
-    expect(line).to_have_count(1, timeout=10_000)
-    assert int(line.get_attribute("data-nodes")) == len(lineages(expected.beams)[node_id])
+    node_id, drawn = hovered_beam(page)
+    assert drawn == len(lineages(expected.beams)[node_id])
     shot(page, "beam-tree")
+    line = plot.locator("polyline.beam-hover")
     page.mouse.move(5, 5)
     expect(line).to_have_count(0)
     page.get_by_role("tab", name="Draft acceptance").click()
