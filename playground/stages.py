@@ -59,6 +59,9 @@ class StageSpec:
     active: Callable[[Settings, Where], bool]
     arguments: Callable[[Settings, Where], dict[str, Any]]
     history: bool = False  # its scores depend on the tokens before a position (else every row is treated alike)
+    # Numbers of its step notes (`Step.notes[name]`) worth following over a run: (note key, what the overview's
+    # line for it is called). A key whose values are true/false is drawn as marks at the steps where it is true.
+    series: tuple[tuple[str, str], ...] = ()
 
     @property
     def sampling_only(self) -> bool:

@@ -99,6 +99,10 @@ class Step:
     # by T as text ("0.3"): with a candidate's raw logit it gives the token's exact probability at temperature T,
     # exp(logit / T - log_z[T]). None in traces written before it was recorded.
     log_z: dict[str, float] | None = None
+    # What a stage of ours did at this step beyond the probabilities, by stage name: values a view explains it with
+    # (XTC's coin, mirostat's mu, the temperature dynamic temperature used, the span DRY found). Each stage says
+    # what its notes hold (`engine/samplers/state.py`); None for a step no such stage ran in.
+    notes: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass
@@ -413,7 +417,7 @@ class Trace:
         no origin, a run that is not a branch no branch)."""
         data = asdict(self)
         for step in data["steps"]:
-            for key in ("origin", "log_z"):
+            for key in ("origin", "log_z", "notes"):
                 if step[key] is None:
                     del step[key]
             for candidate in step["candidates"]:
@@ -657,6 +661,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         origin=data.get("origin"),
         kept=data.get("kept"),
         log_z=data.get("log_z"),
+        notes=data.get("notes"),
     )
 
 

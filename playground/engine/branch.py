@@ -17,7 +17,7 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import teacher_forced
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.processors import after_choice, apply_stages, build_stages, stage_notes, start_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.settings import SettingsError
 from playground.trace import Branch, Step, Trace
@@ -27,7 +27,10 @@ def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]
     """Yields an Update per forced token, then the strategy's own, with their steps numbered after the forced
     ones; the final trace holds every token, forced ones first, and where the branch was taken."""
     forced = []
-    for step in forced_steps(ctx):
+    prompt_len = ctx.input_ids.shape[1] - len(ctx.prefix)
+    # min_new_tokens counts from the prompt here, as it did for the run the tokens came from.
+    stages = build_stages(ctx.settings, prompt_len, ctx.eos_ids, ctx.device, ctx.loaded.tokenizer)
+    for step in forced_steps(ctx, stages):
         forced.append(step)
         yield Update(text=ctx.decode(ctx.prefix[: len(forced)]), step=step)
     text, hit_stop = ctx.visible_text([])
@@ -36,6 +39,7 @@ def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]
         trace = make_trace(ctx, [], "eos" if ended else "stop_string", [], 0.0, 0.0)
         yield Update(text=text, trace=graft(ctx, trace, forced))
         return
+    ctx.earlier_stages = stages  # the strategy's chain carries on from the forced tokens' (`RunContext.stages`)
     for update in strategy(ctx):
         if update.trace is not None:
             yield Update(text=update.text, trace=graft(ctx, update.trace, forced))
@@ -45,21 +49,25 @@ def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]
             yield update
 
 
-def forced_steps(ctx: RunContext) -> Iterator[Step]:
-    """One Step per forced token: the distribution at its position under this run's stages (teacher forcing:
+def forced_steps(ctx: RunContext, stages: list) -> Iterator[Step]:
+    """One Step per forced token: the distribution at its position under this run's `stages` (teacher forcing:
     prompt and earlier forced tokens as context), the forced token as the choice. The last is the branch
-    point ("forced"); the ones before it are the parent's tokens ("inherited")."""
+    point ("forced"); the ones before it are the parent's tokens ("inherited").
+
+    Nothing is drawn here, so a random stage records what the step samples from on average (`start_stages` with
+    no generators), and a stage that remembers takes each forced token as the one chosen."""
     prefix = ctx.prefix
     prompt_len = ctx.input_ids.shape[1] - len(prefix)
-    # min_new_tokens counts from the prompt here, as it did for the run the tokens came from.
-    stages = build_stages(ctx.settings, prompt_len, ctx.eos_ids, ctx.device, ctx.loaded.tokenizer)
+    start_stages(stages, None)
     read = teacher_forced(ctx.loaded.model, ctx.input_ids[:, :prompt_len], prefix)
     for index, (token, logits) in enumerate(zip(prefix, read, strict=True)):
         context = ctx.input_ids[:, : prompt_len + index]  # (1, T + index): what the penalties look at
         staged = apply_stages(stages, context, logits)
         chosen = torch.tensor([token], device=ctx.device)
         summary = summarize_rows(staged, logits, ctx.settings.top_n, must_include=chosen)
+        after_choice(stages, chosen)
         step = to_step(index, summary, 0, token, ctx.texts, ctx.settings.top_n)
+        step.notes = stage_notes(stages, 0)
         step.origin = "forced" if index == len(prefix) - 1 else "inherited"
         yield step
 

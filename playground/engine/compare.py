@@ -28,7 +28,7 @@ from playground.engine.divergence import (
 )
 from playground.engine.forward import teacher_forced
 from playground.engine.placement import read_values
-from playground.engine.processors import apply_stages, build_stages
+from playground.engine.processors import after_choice, apply_stages, build_stages, start_stages
 from playground.engine.recording import removing_stage
 from playground.engine.stopping import eos_token_ids
 from playground.models.device_map import input_device
@@ -57,9 +57,13 @@ def staged_scores(
     text = torch.tensor([prompt_ids + tokens], dtype=torch.long, device=device)  # (1, T + n)
     eos = eos_token_ids(loaded.model, loaded.tokenizer)
     stages = [build_stages(s, len(prompt_ids), eos, device, loaded.tokenizer) for s in settings]
+    for st in stages:  # nothing is drawn: a random stage gives the distribution a step samples from on average
+        start_stages(st, None)
     for i, logits in enumerate(teacher_forced(loaded.model, text[:, : len(prompt_ids)], tokens)):
         context = text[:, : len(prompt_ids) + i]
         yield tuple(apply_stages(st, context, logits) for st in stages)
+        for st in stages:  # a stage that remembers (mirostat's mu) follows the path's tokens
+            after_choice(st, text[0, len(prompt_ids) + i : len(prompt_ids) + i + 1])
 
 
 def distributions(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
-from playground.engine.processors import Stage, build_stages
+from playground.engine.processors import Stage, build_stages, resume_stages
 from playground.engine.recording import TokenTexts
 from playground.engine.stopping import Deadline, eos_token_ids, find_stop
 from playground.models.device_map import input_device
@@ -49,6 +49,9 @@ class RunContext:
     prefix: list[int] = field(default_factory=list)
     typed: tuple[int, int] = (0, 0)  # [start, end) of the prompt's tokens the person typed (the rest: template)
     started: float = field(default_factory=time.perf_counter)
+    # The chain that processed a branch's forced tokens: the strategy's stages carry on from its state (a stage
+    # that remembers, as mirostat's mu, replays the forced tokens before deciding the next one).
+    earlier_stages: list[Stage] | None = None
 
     @property
     def context_ids(self) -> list[int]:
@@ -61,8 +64,12 @@ class RunContext:
         return self.input_ids.device
 
     def stages(self) -> list[Stage]:
-        """The run's logits-processing stages, in transformers' order (`processors.build_stages`)."""
-        return build_stages(self.settings, self.input_ids.shape[1], self.eos_ids, self.device, self.loaded.tokenizer)
+        """The run's logits-processing stages, in the run's order (`processors.build_stages`), carrying on from
+        `earlier_stages` when a branch's forced tokens went through a chain first."""
+        stages = build_stages(self.settings, self.input_ids.shape[1], self.eos_ids, self.device, self.loaded.tokenizer)
+        if self.earlier_stages is not None:
+            resume_stages(stages, self.earlier_stages)
+        return stages
 
     def decode(self, token_ids: list[int]) -> str:
         """Generated tokens as text, special tokens left out."""

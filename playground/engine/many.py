@@ -18,7 +18,7 @@ import torch
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
 from playground.engine.placement import read_values
-from playground.engine.processors import apply_stages
+from playground.engine.processors import after_choice, apply_stages, keep_rows, stage_notes, start_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.trace import Sample, Samples, Step, Trace
 
@@ -51,6 +51,7 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
     count = settings.num_samples
     generators = [torch.Generator(device=ctx.device).manual_seed(settings.seed + i) for i in range(count)]
     stages = ctx.stages()
+    start_stages(stages, generators)  # row r draws with generators[r] until rows leave the batch (`keep_rows`)
     cache = new_cache(model)
     started = time.perf_counter()
     logits = prefill(model, ctx.input_ids, cache)  # (1, V): the prompt is read once
@@ -66,8 +67,10 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, input_ids, logits)
         drawn, picks = _draw(staged, generators, going)
+        after_choice(stages, drawn[:, 0])
         if going[0] == 0:  # the first sample is still going: record its step in full, the draws read with it
             step, (ids, chosen) = _first_step(ctx, index, staged, logits, picks)
+            step.notes = stage_notes(stages, 0)
             steps.append(step)
         else:
             ids, chosen = read_values(*picks)  # the step's one read
@@ -80,6 +83,7 @@ def sample_many(ctx: RunContext) -> Iterator[Update]:
             rows = torch.tensor(keep, dtype=torch.long, device=ctx.device)
             cache.reorder_cache(rows)
             input_ids, drawn = input_ids[rows], drawn[rows]
+            keep_rows(stages, keep)
             going = [going[row] for row in keep]
         input_ids = torch.cat([input_ids, drawn], dim=-1)
         logits = decode_one_token(model, drawn, cache)  # (n, V)

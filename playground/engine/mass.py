@@ -18,7 +18,7 @@ import torch
 from playground.engine.context import prepare
 from playground.engine.forward import decode_one_token, new_cache, prefill
 from playground.engine.placement import read_values
-from playground.engine.processors import apply_stages
+from playground.engine.processors import after_choice, apply_stages, keep_rows, start_stages
 from playground.settings import Settings
 from playground.trace import MassNode, MassTree
 
@@ -37,6 +37,7 @@ def mass_tree(loaded: LoadedModel, prompt: str, settings: Settings, cancel: thre
     ctx = prepare(loaded, prompt, settings, cancel)
     model = loaded.model
     stages = ctx.stages()
+    start_stages(stages, None)  # the tree's joints are exact: a random stage gives its average distribution
     root = MassNode(token_id=None, text=ctx.prompt.text, prob=1.0, joint=1.0)
     frontier = [root]  # the nodes whose continuations the next level reads, one per row
     joints = torch.ones(1, dtype=torch.float64, device=ctx.device)  # (n,) each row's joint probability
@@ -59,6 +60,8 @@ def mass_tree(loaded: LoadedModel, prompt: str, settings: Settings, cancel: thre
             parents = torch.tensor([rows[i] for i in going], dtype=torch.long, device=ctx.device)
             next_tokens = torch.tensor([tokens[i] for i in going], dtype=torch.long, device=ctx.device)  # (n',)
             cache.reorder_cache(parents)  # each new row starts from its parent's cached prefix
+            keep_rows(stages, [rows[i] for i in going])  # a stage that remembers: each row its parent's state,
+            after_choice(stages, next_tokens)  # then the row's own token taken
             input_ids = torch.cat([input_ids[parents], next_tokens[:, None]], dim=-1)
             joints = torch.tensor(values, dtype=torch.float64, device=ctx.device)[keep]
             frontier = [children[i] for i in going]

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from transformers.generation.logits_process import LogitsProcessor
 
+from playground.engine.samplers.state import StageState
 from playground.settings import Settings
 from playground.stages import HISTORY, StageSpec, Where, run_chain
 
@@ -87,3 +88,40 @@ def apply_stages_rows(
     ]
     # [(stage, (R, V))] with the rows stacked again.
     return [(name, torch.cat([row[i][1] for row in rows])) for i, (name, _) in enumerate(rows[0])]
+
+
+def stateful(stages: list[Stage]) -> list[tuple[str, StageState]]:
+    """The stages with hooks (`samplers/state.py`), in the chain's order."""
+    return [(name, p) for name, p in stages if isinstance(p, StageState)]
+
+
+def start_stages(stages: list[Stage], generators: list[torch.Generator] | None) -> None:
+    """Hands the run's generators, one per row (None: nothing is drawn), to every stage with hooks."""
+    for _, processor in stateful(stages):
+        processor.start(generators)
+
+
+def after_choice(stages: list[Stage], tokens: torch.Tensor) -> None:
+    """Tells every stage with hooks which (B,) tokens the step took."""
+    for _, processor in stateful(stages):
+        processor.chosen(tokens)
+
+
+def keep_rows(stages: list[Stage], rows: list[int]) -> None:
+    """Tells every stage with hooks that only `rows` of the batch go on."""
+    for _, processor in stateful(stages):
+        processor.keep(rows)
+
+
+def resume_stages(stages: list[Stage], earlier: list[Stage]) -> None:
+    """Each stage with hooks carries on from the same stage of `earlier`, the chain of the steps before."""
+    before = dict(stateful(earlier))
+    for name, processor in stateful(stages):
+        if name in before:
+            processor.resume(before[name])
+
+
+def stage_notes(stages: list[Stage], row: int) -> dict[str, dict[str, Any]] | None:
+    """What each stage with hooks said about `row` at the step just taken (`Step.notes`); None when none did."""
+    notes = {name: note for name, p in stateful(stages) if (note := p.notes(row)) is not None}
+    return notes or None

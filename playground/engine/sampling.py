@@ -9,7 +9,7 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import decode_one_token, new_cache, prefill
-from playground.engine.processors import apply_stages
+from playground.engine.processors import after_choice, apply_stages, stage_notes, start_stages
 from playground.engine.recording import summarize_rows, to_step
 
 
@@ -33,6 +33,7 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     # torch.manual_seed(seed), without touching the global RNG other threads may use.
     generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if sample else None
     stages = ctx.stages()
+    start_stages(stages, [generator] if sample else None)
     input_ids = ctx.input_ids
     cache = new_cache(model)
 
@@ -44,10 +45,12 @@ def decode_tokens(ctx: RunContext) -> Iterator[Update]:
     for index in range(settings.max_new_tokens):
         staged = apply_stages(stages, input_ids, logits)
         token = choose(staged[-1][1], generator)  # (1,) on the model's device
+        after_choice(stages, token)
         # The step's one read from the device: the token comes to the host with its record.
         summary = summarize_rows(staged, logits, settings.top_n, must_include=token)
         token_id = summary.chosen[0]
         step = to_step(index, summary, 0, token_id, ctx.texts, settings.top_n)
+        step.notes = stage_notes(stages, 0)
         steps.append(step)
         generated.append(token_id)
         input_ids = torch.cat([input_ids, token[:, None]], dim=-1)

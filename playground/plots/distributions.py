@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from playground.characters import candidate_text, pending_before
 from playground.plots.context_marks import earlier, repeated_ngram, token_texts
+from playground.plots.stage_notes import Series, note_lines, note_series
 from playground.plots.style import (
     BLUE,
     GREY,
@@ -82,12 +83,13 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         )  # fmt: skip
     if cands and "top_p" in cands[0].probs:
         _cumulative(fig, trace, step, labels)
-    note = None
+    lines = note_lines(trace, index)
     if penalized:
-        note = f"{counted(penalized, 'candidate')} already in the context (marked ⟲): the repetition penalty moved "
-        note += "each one's p as labelled; hover for where it appeared"
+        lines.insert(0, f"{counted(penalized, 'candidate')} already in the context (marked ⟲): the repetition "
+                        "penalty moved each one's p as labelled; hover for where it appeared")  # fmt: skip
+    note = "<br>".join(hover_escape(line) for line in lines) or None
     # Plotly stands the title's first line on `band` and draws the subtitle below it, into the band.
-    band = CHOSEN_BAND + (NOTE_LINE if note else 0)
+    band = CHOSEN_BAND + NOTE_LINE * len(lines)
     fig.update_layout(
         title=dict(
             text=_title(trace, index, pending), subtitle=dict(text=note), yref="paper", y=1, yanchor="bottom",
@@ -214,17 +216,16 @@ def _stage_before(trace: Trace, step, stage: str) -> str:
 
 
 def overview_figure(trace: Trace) -> go.Figure:
-    """Every step at a glance: the chosen token's probability and the distribution's entropy."""
+    """Every step at a glance: the chosen token's probability, the distribution's entropy, and a line for each
+    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC fired)."""
     steps = trace.steps
     x = [s.index + 1 for s in steps]
     tokens = [show_token(s.chosen.text) for s in steps]
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.08,
-        subplot_titles=("probability of the chosen token", "entropy (nats)"),
-    )
+    series = note_series(trace)
+    titles = ("probability of the chosen token", "entropy (nats)", *(f"{stage_label(s.stage)}: {s.label}"
+                                                                     for s in series))  # fmt: skip
+    fig = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=0.08 / (len(titles) - 1),
+                        subplot_titles=titles)  # fmt: skip
     fig.add_bar(
         x=x,
         y=[s.chosen.prob for s in steps],
@@ -246,7 +247,35 @@ def overview_figure(trace: Trace) -> go.Figure:
         row=2,
         col=1,
     )
+    for row, line in enumerate(series, start=3):
+        _series_row(fig, line, row, dict(zip(x, tokens, strict=True)))
     fig.update_yaxes(range=[0, 1.05], row=1, col=1)
-    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_xaxes(title_text="step", row=len(titles), col=1)
     fig.update_layout(showlegend=False, margin=dict(t=40))
+    if series:  # each line of its own gets room, on top of the two plots every run has
+        fig.update_layout(height=450 + 150 * len(series))
     return fig
+
+
+def _series_row(fig: go.Figure, series: Series, row: int, tokens: dict[int, str]) -> None:
+    """One stage note over the run in its own row: a line of its values, or marks at the steps where it is true."""
+    colour = STAGE_COLOURS[series.stage]
+    if series.marks:
+        steps = [step for step, value in zip(series.steps, series.values, strict=True) if value]
+        fig.add_scatter(
+            x=steps,
+            y=[1] * len(steps),
+            customdata=[tokens.get(s, "") for s in steps],
+            mode="markers",
+            marker=dict(color=colour, size=10, symbol="diamond"),
+            name=series.label,
+            hovertemplate="step %{x}: %{customdata}<extra>" + series.label + "</extra>",
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(range=[0, 2], showticklabels=False, row=row, col=1)
+        return
+    fig.add_scatter(x=series.steps, y=series.values, customdata=[tokens.get(s, "") for s in series.steps],
+                    mode="lines+markers", line=dict(color=colour), name=series.label,
+                    hovertemplate="step %{x}: %{customdata}<br>%{y:.3f}<extra>" + series.label + "</extra>",
+                    row=row, col=1)  # fmt: skip
