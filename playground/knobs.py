@@ -260,6 +260,11 @@ KNOBS = (
     Knob("dry_sequence_breakers", "DRY sequence breakers", "DRY: a token holding this text ends every repeat "
          '(repeatable, or a JSON list; default ["\\n", ":", "\\"", "*"])', cli=dict(action="extend", type=strings_arg),
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+    Knob("xtc_probability", "XTC", "sampling: the chance that a step removes every token with p >= xtc-threshold but "
+         "the least probable of them (exclude top choices); 0 = off", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5")),
+    Knob("xtc_threshold", "XTC threshold", "sampling: XTC's top choices are the tokens with p >= this (0 to 0.5, "
+         "default 0.1)", SAMPLING, dict(type=float), Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

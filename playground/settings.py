@@ -138,6 +138,10 @@ class Settings:
     dry_allowed_length: int = 2  # the longest repeat left alone; 1 to MAX_DRY_ALLOWED_LENGTH
     dry_penalty_last_n: int = -1  # tokens searched for repeats; -1 = the whole context, 0 = off
     dry_sequence_breakers: tuple[str, ...] = DRY_SEQUENCE_BREAKERS  # a token holding one of them ends every match
+    # XTC (sampling only): with probability xtc_probability a step removes every token with p >= xtc_threshold but
+    # the least probable of them, when there are two or more.
+    xtc_threshold: float = 0.1  # 0 to 0.5 (above 0.5 at most one token can reach it, so XTC could never fire)
+    xtc_probability: float = 0.0  # the chance a step's coin fires, 0 to 1; 0 switches it off
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
@@ -301,6 +305,28 @@ class Settings:
         # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
         _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
         _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
+        self._validate_xtc()
+
+    def _validate_xtc(self) -> None:
+        """XTC's threshold and probability, and what it cannot be combined with."""
+        _check_float("xtc_threshold", self.xtc_threshold, low=0.0, high=1.0)
+        _check_float("xtc_probability", self.xtc_probability, low=0.0, high=1.0)
+        if self.xtc_probability == 0.0:
+            return
+        _check(
+            self.xtc_threshold <= 0.5,
+            "xtc_threshold",
+            "must be at most 0.5 when XTC is on: at most one token can have a probability above 0.5, and XTC "
+            "removes tokens only when two or more reach the threshold, so it could never fire",
+            self.xtc_threshold,
+        )
+        _check(
+            self.strategy != "speculative",
+            "xtc_probability",
+            "must be 0 with speculative decoding: verification checks each drafted token against one fixed target "
+            "distribution, and XTC's coin makes a step's distribution random; use the sample strategy",
+            self.xtc_probability,
+        )
 
     def _validate_beams(self) -> None:
         """Beam search's knobs (beam and constrained strategies)."""

@@ -131,6 +131,11 @@ CHAIN = (
           lambda s, w: s.top_p < 1.0, lambda s, w: dict(top_p=s.top_p)),
     _spec("min_p", "filter", palette.BLACK, "MinPLogitsWarper",
           lambda s, w: s.min_p > 0.0, lambda s, w: dict(min_p=s.min_p)),
+    # XTC just after min-p, as llama.cpp places it; its coin is the run's (`samplers/xtc.py`), noted every step.
+    _spec("xtc", "filter", palette.CYAN, f"{SAMPLERS}.xtc.XTCLogitsWarper",
+          lambda s, w: s.xtc_probability > 0.0,
+          lambda s, w: dict(threshold=s.xtc_threshold, probability=s.xtc_probability),
+          fields=("xtc_probability", "xtc_threshold"), series=(("fired", "steps where its coin fired"),)),
     _spec("typical_p", "filter", palette.SKY, "TypicalLogitsWarper",
           lambda s, w: s.typical_p < 1.0, lambda s, w: dict(mass=s.typical_p)),
     _spec("epsilon_cutoff", "filter", palette.INDIGO, "EpsilonLogitsWarper",

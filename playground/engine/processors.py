@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from transformers.generation.logits_process import LogitsProcessor
 
-from playground.engine.samplers.state import StageState
+from playground.engine.samplers.state import Outcomes, StageState, mix_outcomes
 from playground.settings import Settings
 from playground.stages import HISTORY, StageSpec, Where, run_chain
 
@@ -60,13 +60,35 @@ def apply_stages(
 
     Returns:
         [(stage name, (B, V) scores)], one entry per stage plus "raw"; the last entry is what gets decoded.
-        transformers' processors never modify their input in place, so the entries are independent.
+        transformers' processors never modify their input in place, so the entries are independent. From a
+        stage that gives several outcomes (a random one where nothing is drawn: `StageState.outcomes`) on, each
+        entry is the mixture of what the chain gives on every outcome, as log-probabilities (`mix_outcomes`).
     """
-    staged = [("raw", scores)]
-    for name, processor in stages:
+    return [("raw", scores), *_through(stages, input_ids, scores)]
+
+
+def _through(stages: list[Stage], input_ids: torch.LongTensor, scores: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """The scores after each of `stages`, branching at the first stage that gives outcomes."""
+    staged = []
+    for at, (name, processor) in enumerate(stages):
+        ways = processor.outcomes(input_ids, scores) if isinstance(processor, StageState) else None
+        if ways is not None:
+            return [*staged, *_mixed(name, stages[at + 1 :], input_ids, ways)]
         scores = processor(input_ids, scores)
         staged.append((name, scores))
     return staged
+
+
+def _mixed(name: str, rest: list[Stage], input_ids: torch.LongTensor, ways: Outcomes) -> list[tuple[str, torch.Tensor]]:
+    """Stage `name`'s outcomes each taken through the `rest` of the chain, then every stage's entry mixed with the
+    outcomes' weights: a filter after a random stage cuts each outcome, not their mixture."""
+    ways = [(weight, scores) for weight, scores in ways if weight > 0]
+    runs = [[(name, scores), *_through(rest, input_ids, scores)] for _, scores in ways]  # one chain per outcome
+    weights = [weight for weight, _ in ways]
+    return [
+        (stage, mix_outcomes([(w, run[at][1]) for w, run in zip(weights, runs, strict=True)]))
+        for at, (stage, _) in enumerate(runs[0])
+    ]
 
 
 def apply_stages_rows(

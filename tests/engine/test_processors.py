@@ -17,7 +17,8 @@ ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typ
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
 # Our own stages' knobs (playground/engine/samplers/), which `generate` has no processor for.
 OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8)
-OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma")
+OURS |= dict(xtc_probability=0.5)
+OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc")
 EVERY = ALL_KNOBS | OURS
 
 
@@ -43,6 +44,7 @@ def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():
     stages = [name for name, _ in build_stages(Settings(strategy="sample", **ALL_KNOBS, **OURS), 4, [2], CPU)]
     assert stages[stages.index("smoothing") + 1] == "temperature"  # in temperature's place, just before it
     assert stages[stages.index("top_n_sigma") + 1] == "top_k"
+    assert stages[stages.index("xtc") - 1] == "min_p"  # just after min-p
 
 
 def test_neutral_values_add_no_stage():

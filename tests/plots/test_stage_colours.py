@@ -10,7 +10,7 @@ from playground.stages import CHAIN
 
 # Every stage switched on; Top-H's small share keeps a few of the tiny model's nearly uniform 101 tokens.
 ALL_ON = dict(strategy="sample", temperature=0.7, top_h=0.1, top_k=50, top_p=0.99, min_p=0.001, typical_p=0.99)
-ALL_ON |= dict(smoothing_factor=0.05, top_n_sigma=3.0)
+ALL_ON |= dict(smoothing_factor=0.05, top_n_sigma=3.0, xtc_probability=0.5)
 ALL_ON |= dict(epsilon_cutoff=0.0001, eta_cutoff=0.0001, repetition_penalty=1.3, no_repeat_ngram_size=2)
 ALL_ON |= dict(min_new_tokens=3, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8, seed=0)
 ALL_ON |= dict(max_new_tokens=3, chat=False)

@@ -11,6 +11,13 @@ probabilities show (the temperature dynamic temperature used, the span DRY found
                         generators, one per row; None when nothing is drawn (greedy, and the views that compute
                         a distribution rather than draw from it: Compare, the mass tree, a branch's forced
                         tokens), where a random stage gives exactly what the step samples from on average
+    outcomes(ids, s)    every step, before __call__: where nothing is drawn, a random stage's possible scores,
+                        each with its probability ([(weight, (B, V) scores)]); the engine then runs the rest of
+                        the chain on each and mixes what they give (`mix_outcomes`), so that the final distribution
+                        is exactly what the step samples from on average, whatever stages follow (a filter after
+                        XTC acts on one outcome or the other, not on their mixture). None: call the stage.
+                        A stage after it is then called once per outcome at the same step: keep its state
+                        updates in `chosen`.
     __call__            every step, as any processor: (B, T) ids, (B, V) scores -> (B, V) scores
     chosen(tokens)      after the step's draw: the (B,) tokens taken, for a stage that updates from them
     notes(row)          then: what the stage did for that row at this step, JSON-ready, or None
@@ -25,10 +32,13 @@ Notes are what the trace keeps (`Step.notes[stage name]`), so they hold plain nu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 from transformers.generation.logits_process import LogitsProcessor
+
+Outcomes = list[tuple[float, torch.Tensor]]  # [(probability, (B, V) scores)], the probabilities summing to 1
 
 
 class StageState(LogitsProcessor):
@@ -36,6 +46,10 @@ class StageState(LogitsProcessor):
 
     def start(self, generators: list[torch.Generator] | None) -> None:
         """The run's random generators, one per row (None when the run draws nothing: greedy)."""
+
+    def outcomes(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> Outcomes | None:
+        """The step's possible scores with their probabilities, where the run draws nothing; None: call the stage."""
+        return None
 
     def notes(self, row: int) -> dict[str, Any] | None:
         """What the last call did for `row`, for the step's record; None when there is nothing to say."""
@@ -49,3 +63,18 @@ class StageState(LogitsProcessor):
 
     def resume(self, other: StageState) -> None:
         """Carry on from `other`, the same stage built for the steps before this one's first."""
+
+
+def mix_outcomes(outcomes: Outcomes) -> torch.Tensor:
+    """The distribution a step samples from when a stage gives several outcomes, as log-probabilities:
+    log(sum_i w_i * softmax(scores_i)), (B, V). An outcome of weight 0 is left out; a single one left comes back
+    as it is (its own scores, a token it removed still -inf).
+
+    Args:
+        outcomes: [(weight w_i, (B, V) scores_i)], the weights summing to 1.
+    """
+    ways = [(w, s) for w, s in outcomes if w > 0]
+    if len(ways) == 1:
+        return ways[0][1]
+    logs = [torch.log_softmax(s.float(), dim=-1) + math.log(w) for w, s in ways]  # [(B, V)]
+    return torch.logsumexp(torch.stack(logs), dim=0)
