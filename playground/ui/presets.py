@@ -201,4 +201,23 @@ def presets() -> list[Preset]:
             base.replace(strategy="greedy", max_new_tokens=min(32, base.max_new_tokens)),
             precision="nf4",
         ),
+        Preset(
+            "XTC: creative by excluding the obvious",
+            "XTC (exclude top choices) flips a coin at every step, here with probability 0.5; when it fires and "
+            "two or more tokens reach the threshold of 10%, it removes all of them but the least likely, so the "
+            "text leaves the obvious path while staying among tokens the model finds likely. The overview marks "
+            "the steps where the coin fired; at each of them the step view says what XTC excluded (✂ XTC) and the "
+            "token taken is never the model's first choice. Set XTC to 0 and run again with the same seed to read "
+            "the obvious version.",
+            STORY,
+            base.replace(
+                strategy="sample",
+                xtc_probability=0.5,
+                xtc_threshold=0.1,
+                top_k=0,
+                min_p=0.05,
+                seed=1,
+                max_new_tokens=48,
+            ),
+        ),
     ]
