@@ -260,6 +260,13 @@ KNOBS = (
     Knob("dry_sequence_breakers", "DRY sequence breakers", "DRY: a token holding this text ends every repeat "
          '(repeatable, or a JSON list; default ["\\n", ":", "\\"", "*"])', cli=dict(action="extend", type=strings_arg),
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+    Knob("mirostat", "Mirostat", "sampling: 1 or 2 holds the chosen tokens' surprise near mirostat-tau bits, as the "
+         "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", ("sample",), dict(type=whole_arg),
+         Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)")),
+    Knob("mirostat_tau", "Mirostat tau", "mirostat: the target surprise, in bits (default 5)", ("sample",),
+         dict(type=float), Widget("slider", 0.5, 10.0, 0.1, "Target surprise in bits; mu starts at twice it")),
+    Knob("mirostat_eta", "Mirostat eta", "mirostat: how far each token's surprise moves mu, above 0 and at most 1 "
+         "(default 0.1)", ("sample",), dict(type=float), Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

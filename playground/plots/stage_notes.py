@@ -12,12 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from playground.plots.mirostat_note import mirostat_sentence
 from playground.stages import BY_NAME, StageSpec
 from playground.trace import Trace
 
 Sentence = Callable[[dict[str, Any], Trace, int], "str | None"]
 # stage name -> its step note in words (None: nothing worth a line at this step)
-SENTENCES: dict[str, Sentence] = {}
+SENTENCES: dict[str, Sentence] = {
+    "mirostat": mirostat_sentence,
+}
 
 
 @dataclass(frozen=True)
