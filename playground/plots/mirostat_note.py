@@ -1,5 +1,5 @@
 """Mirostat's step note in words, for the step view: the mu its cut used, what it kept, how surprising the chosen
-token was and where that moved mu ("mirostat 2: mu 7.31 bits kept 12 tokens; ␣the surprised 3.20 bits,
+token was and where that moved mu ("mirostat 2: mu 7.31 bits, kept 12 tokens; '␣the' surprised 3.20 bits,
 mu → 7.49")."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def mirostat_sentence(note: dict[str, Any], trace: Trace, index: int) -> str:
     if "k" in note:  # mirostat 1: the cut is a top-k from the fitted Zipf exponent
         s = "unknown" if note["s"] is None else f"{note['s']:.2f}"
         cut = f"Zipf s {s} gives k = {note['k']}, {cut}"
-    token = show_token(trace.steps[index].chosen.text)
+    token = f"'{show_token(trace.steps[index].chosen.text)}'"
     if note["surprise"] is None:
         took = f"{token} had probability 0 before mirostat (an earlier stage removed it), so mu stays"
     else:
