@@ -265,6 +265,13 @@ KNOBS = (
          Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5")),
     Knob("xtc_threshold", "XTC threshold", "sampling: XTC's top choices are the tokens with p >= this (0 to 0.5, "
          "default 0.1)", SAMPLING, dict(type=float), Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on")),
+    Knob("mirostat", "Mirostat", "sampling: 1 or 2 holds the chosen tokens' surprise near mirostat-tau bits, as the "
+         "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", ("sample",), dict(type=whole_arg),
+         Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)")),
+    Knob("mirostat_tau", "Mirostat tau", "mirostat: the target surprise, in bits (default 5)", ("sample",),
+         dict(type=float), Widget("slider", 0.5, 10.0, 0.1, "Target surprise in bits; mu starts at twice it")),
+    Knob("mirostat_eta", "Mirostat eta", "mirostat: how far each token's surprise moves mu, above 0 and at most 1 "
+         "(default 0.1)", ("sample",), dict(type=float), Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

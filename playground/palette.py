@@ -19,3 +19,4 @@ ROSE = "#CC6677"  # Paul Tol
 SAND = "#DDCC77"  # Paul Tol
 MAGENTA = "#AA4499"  # Paul Tol
 CYAN = "#88CCEE"  # Paul Tol
+PINE = "#117733"  # Paul Tol

@@ -43,6 +43,14 @@ MIN_SCALE = 0.01
 MAX_SIGMAS = 100.0
 MAX_SMOOTHING_FACTOR = 100.0
 MAX_SMOOTHING_CURVE = 10.0
+MIROSTAT_VERSIONS = (0, 1, 2)
+# A surprise above 100 bits is a probability below 2**-100: mu there keeps every token a float32 softmax can give.
+MAX_MIROSTAT_TAU = 100.0
+MIROSTAT_REFUSED = {  # strategy -> why mirostat cannot join it
+    "beam": "beam search draws no token to update mu from",
+    "constrained": "constrained beam search draws no token to update mu from",
+    "speculative": "verification needs a target that does not move with every token drawn",
+}
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a trace's run_id looks like
 
 
@@ -142,6 +150,10 @@ class Settings:
     # the least probable of them, when there are two or more.
     xtc_threshold: float = 0.1  # 0 to 0.5 (above 0.5 at most one token can reach it, so XTC could never fire)
     xtc_probability: float = 0.0  # the chance a step's coin fires, 0 to 1; 0 switches it off
+    # Mirostat (sampling only; llama.cpp's names): the chain's last stage cuts to a target surprise, tau bits.
+    mirostat: int = 0  # 0 off, 1 (top-k from a Zipf estimate) or 2 (the surprise cut)
+    mirostat_tau: float = 5.0  # the target surprise, in bits; mu starts at twice it
+    mirostat_eta: float = 0.1  # how far one token's surprise moves mu, (0, 1]
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
@@ -225,6 +237,7 @@ class Settings:
             self._validate_constraints()
         if self.strategy == "speculative":
             self._validate_speculative()
+        self._validate_mirostat()
 
     def _validate_run(self) -> None:
         """The run's size and where it starts: token counts, a branch's forced tokens and parent, the mass tree."""
@@ -326,6 +339,23 @@ class Settings:
             "must be 0 with speculative decoding: verification checks each drafted token against one fixed target "
             "distribution, and XTC's coin makes a step's distribution random; use the sample strategy",
             self.xtc_probability,
+        )
+
+    def _validate_mirostat(self) -> None:
+        """Mirostat's knobs, and the strategies it cannot join (`MIROSTAT_REFUSED`): its cut moves with every
+        token drawn, which beam search never draws and speculative decoding's verification cannot follow."""
+        _check(self.mirostat in MIROSTAT_VERSIONS, "mirostat", "must be 0 (off), 1 or 2", self.mirostat)
+        _check_float("mirostat_tau", self.mirostat_tau, low=0.0, low_open=True, high=MAX_MIROSTAT_TAU)
+        _check_float("mirostat_eta", self.mirostat_eta, low=0.0, low_open=True, high=1.0)
+        why = MIROSTAT_REFUSED.get(self.strategy)
+        _check(self.mirostat == 0 or why is None, "mirostat", f"must be 0 with {self.strategy}: {why}", self.mirostat)
+        _check(
+            self.mirostat == 0 or self.xtc_probability == 0.0,
+            "mirostat",
+            "must be 0 while XTC is on: mu moves by the surprise of each token under the distribution its step drew "
+            "from, and where a run is replayed (a branch's tokens, Compare, the mass tree) XTC's coin is not known, "
+            "so mu could not follow (llama.cpp runs mirostat without XTC too)",
+            self.mirostat,
         )
 
     def _validate_beams(self) -> None:

@@ -27,7 +27,8 @@ from playground.settings import Settings, SettingsError
 RAW = "raw"  # the model's own logits, before any stage
 FINAL = "final"  # what is decoded: the scores after the last active stage (the raw ones when none is)
 # penalty: pushes down or bans tokens for what came before (any strategy); transform: reshapes every score (sampling);
-# filter: only removes tokens (sampling); selector: picks the token itself (none yet: mirostat will be one).
+# filter: only removes tokens (sampling; mirostat's cut is one, its draw the engine's own); selector: picks the token
+# itself (none yet).
 KINDS = ("penalty", "transform", "filter", "selector")
 
 
@@ -143,6 +144,13 @@ CHAIN = (
     # EtaLogitsWarper keeps its cutoff as a tensor on `device`, next to the scores.
     _spec("eta_cutoff", "filter", palette.WINE, "EtaLogitsWarper",
           lambda s, w: s.eta_cutoff > 0.0, lambda s, w: dict(epsilon=s.eta_cutoff, device=w.device)),
+    # Mirostat last, after every other stage, so they shape what it cuts (llama.cpp skips them instead). The cut is
+    # the visible stage; the engine's ordinary draw picks the token, and the stage updates mu from it.
+    _spec("mirostat", "filter", palette.PINE, f"{SAMPLERS}.mirostat.MirostatLogitsWarper",
+          lambda s, w: s.mirostat != 0,
+          lambda s, w: dict(version=s.mirostat, tau=s.mirostat_tau, eta=s.mirostat_eta),
+          fields=("mirostat", "mirostat_tau", "mirostat_eta"),
+          series=(("mu", "mu (bits)"), ("surprise", "surprise of the chosen token (bits)"))),
 )  # fmt: skip
 BY_NAME = {spec.name: spec for spec in CHAIN}
 # Stages that only remove tokens: a step's candidates are ranked by the distribution just before the first of them.

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from playground.plots.mirostat_note import mirostat_sentence
 from playground.plots.xtc_note import xtc_sentence
 from playground.stages import BY_NAME, StageSpec
 from playground.trace import Trace
@@ -20,6 +21,7 @@ Sentence = Callable[[dict[str, Any], Trace, int], "str | None"]
 # stage name -> its step note in words (None: nothing worth a line at this step)
 SENTENCES: dict[str, Sentence] = {
     "xtc": xtc_sentence,
+    "mirostat": mirostat_sentence,
 }
 
 

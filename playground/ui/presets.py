@@ -33,6 +33,10 @@ LLAMA_CPP_CHAIN = (
 )  # fmt: skip
 
 
+MIROSTAT_LESSON = "Mirostat holds the surprise near tau"
+MIROSTAT_BAND = 0.5  # bits: the run's mean surprise lies this close to tau (tests/ui/test_preset_mirostat.py)
+
+
 def llama_cpp_order() -> tuple[str, ...]:
     """llama.cpp's chain for the stages this registry has, in llama.cpp's order."""
     return tuple(name for name in LLAMA_CPP_CHAIN if name in stages.BY_NAME)
@@ -218,6 +222,28 @@ def presets() -> list[Preset]:
                 min_p=0.05,
                 seed=1,
                 max_new_tokens=48,
+            ),
+        ),
+        Preset(
+            MIROSTAT_LESSON,
+            "Mirostat 2 aims each token's surprise (−log2 p, in bits, under the model's own distribution here: "
+            "the other filters are off) at tau = 2 bits. It cuts the tokens more surprising than a limit mu, and "
+            "after every draw moves mu by eta × (surprise − tau): down after a surprising token, up after a dull "
+            "one. The overview draws mu and each chosen token's surprise: over these 80 tokens the surprise "
+            f"averages within {MIROSTAT_BAND} bit of tau, while mu climbs from 2 × tau to where its cut holds "
+            "that average. Open a step: its subtitle says mu, how many tokens the cut kept, and where the token "
+            "moved mu. llama.cpp runs mirostat instead of the other samplers; here it runs after them, last.",
+            STORY,
+            base.replace(
+                strategy="sample",
+                mirostat=2,
+                mirostat_tau=2.0,
+                mirostat_eta=0.1,
+                top_k=0,
+                top_p=1.0,
+                temperature=1.0,
+                seed=0,
+                max_new_tokens=min(80, base.max_new_tokens),
             ),
         ),
     ]

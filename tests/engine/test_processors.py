@@ -17,8 +17,8 @@ ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typ
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
 # Our own stages' knobs (playground/engine/samplers/), which `generate` has no processor for.
 OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8)
-OURS |= dict(xtc_probability=0.5)
-OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc")
+OURS |= dict(xtc_probability=0.5, mirostat=2)
+OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc", "mirostat")
 EVERY = ALL_KNOBS | OURS
 
 
@@ -45,6 +45,7 @@ def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():
     assert stages[stages.index("smoothing") + 1] == "temperature"  # in temperature's place, just before it
     assert stages[stages.index("top_n_sigma") + 1] == "top_k"
     assert stages[stages.index("xtc") - 1] == "min_p"  # just after min-p
+    assert stages[-1] == "mirostat"  # last, so every other sampler shapes what it cuts
 
 
 def test_neutral_values_add_no_stage():
@@ -53,7 +54,8 @@ def test_neutral_values_add_no_stage():
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        stages = build_stages(Settings(strategy=strategy, **EVERY), 4, [2], CPU)
+        knobs = EVERY if strategy == "greedy" else EVERY | dict(mirostat=0)  # beam search refuses mirostat by name
+        stages = build_stages(Settings(strategy=strategy, **knobs), 4, [2], CPU)
         theirs = [type(p).__name__ for name, p in stages if name not in OUR_STAGES]
         assert theirs == transformers_processors(ALL_KNOBS, do_sample=False)
         assert [n for n, _ in stages] == [

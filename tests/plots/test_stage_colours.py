@@ -13,7 +13,7 @@ ALL_ON = dict(strategy="sample", temperature=0.7, top_h=0.1, top_k=50, top_p=0.9
 ALL_ON |= dict(smoothing_factor=0.05, top_n_sigma=3.0, xtc_probability=0.5)
 ALL_ON |= dict(epsilon_cutoff=0.0001, eta_cutoff=0.0001, repetition_penalty=1.3, no_repeat_ngram_size=2)
 ALL_ON |= dict(min_new_tokens=3, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8, seed=0)
-ALL_ON |= dict(max_new_tokens=3, chat=False)
+ALL_ON |= dict(max_new_tokens=3, chat=False, mirostat=2)
 
 
 def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded):
