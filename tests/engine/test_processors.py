@@ -17,9 +17,11 @@ ALL_KNOBS = dict(temperature=0.7, top_h=0.5, top_k=5, top_p=0.9, min_p=0.05, typ
 ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size=2, min_new_tokens=3)
 # Our own stages' knobs (playground/engine/samplers/), which `generate` has no processor for.
 OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8)
-OURS |= dict(xtc_probability=0.5, mirostat=2)
+OURS |= dict(xtc_probability=0.5)
 OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc", "mirostat")
 EVERY = ALL_KNOBS | OURS
+# Mirostat is refused beside XTC (a replay could not know XTC's coin that mu followed): runs take one or the other.
+MIROSTAT = EVERY | dict(xtc_probability=0.0, mirostat=2)
 
 
 def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
@@ -36,8 +38,10 @@ def test_every_knob_adds_transformers_processor_in_transformers_order():
     stages = build_stages(Settings(strategy="sample", **EVERY), prompt_len=4, eos_ids=[2], device=CPU)
     theirs = [type(p).__name__ for _, p in stages if type(p).__module__.startswith("transformers.")]
     assert theirs == transformers_processors(ALL_KNOBS, do_sample=True)
-    assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES)  # one stage per knob (presence and frequency share one)
-    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final")]
+    assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES) - 1  # a stage per knob (presence and frequency share one)
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "mirostat")]
+    stages = build_stages(Settings(strategy="sample", **MIROSTAT), prompt_len=4, eos_ids=[2], device=CPU)
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "xtc")]
 
 
 def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():
@@ -45,6 +49,7 @@ def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():
     assert stages[stages.index("smoothing") + 1] == "temperature"  # in temperature's place, just before it
     assert stages[stages.index("top_n_sigma") + 1] == "top_k"
     assert stages[stages.index("xtc") - 1] == "min_p"  # just after min-p
+    stages = [name for name, _ in build_stages(Settings(strategy="sample", **MIROSTAT), 4, [2], CPU)]
     assert stages[-1] == "mirostat"  # last, so every other sampler shapes what it cuts
 
 
@@ -54,8 +59,7 @@ def test_neutral_values_add_no_stage():
 
 def test_warpers_apply_to_sampling_only():
     for strategy in ("greedy", "beam"):
-        knobs = EVERY if strategy == "greedy" else EVERY | dict(mirostat=0)  # beam search refuses mirostat by name
-        stages = build_stages(Settings(strategy=strategy, **knobs), 4, [2], CPU)
+        stages = build_stages(Settings(strategy=strategy, **EVERY), 4, [2], CPU)
         theirs = [type(p).__name__ for name, p in stages if name not in OUR_STAGES]
         assert theirs == transformers_processors(ALL_KNOBS, do_sample=False)
         assert [n for n, _ in stages] == [

@@ -1,6 +1,8 @@
 """The step view draws every stage the registry lists, in its own colour and named by its control, from a run the
 engine recorded on a tiny random model (so a new stage is drawn from its row alone: Top-H is the latest)."""
 
+import pytest
+
 from playground.engine import generate
 from playground.knobs import BY_NAME as KNOBS
 from playground.palette import GREY
@@ -16,11 +18,14 @@ ALL_ON |= dict(min_new_tokens=3, presence_penalty=0.5, frequency_penalty=0.1, dr
 ALL_ON |= dict(max_new_tokens=3, chat=False, mirostat=2)
 
 
-def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded):
-    trace = generate(tiny_loaded, "the cat sat", Settings(**ALL_ON))
-    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in CHAIN), "final"]
+@pytest.mark.parametrize("left_out", ["xtc", "mirostat"])  # refused together: each run has one of them
+def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded, left_out):
+    off = {"xtc": dict(xtc_probability=0.0), "mirostat": dict(mirostat=0)}[left_out]
+    trace = generate(tiny_loaded, "the cat sat", Settings(**(ALL_ON | off)))
+    chain = [spec for spec in CHAIN if spec.name != left_out]
+    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in chain), "final"]
     bars = {bar.name: bar.marker.color for bar in stage_figure(trace, 0).data if bar.type == "bar"}
-    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in CHAIN}}
+    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in chain}}
 
 
 def test_the_step_view_marks_the_tokens_top_h_removed(tiny_loaded):
