@@ -85,15 +85,14 @@ def default_order() -> tuple[str, bool]:
 
 
 def build_order(parts: Parts) -> None:
-    """The chain line, then the picker beside its Reset; the Order family's knobs follow (`page.knob_family`)."""
+    """The chain line, then the picker and its Reset under it; the Order family's knobs follow (`page.knob_family`)."""
     parts.chain_line = gr.Markdown(chain_line({}), elem_id="chain-line")
-    with gr.Row(equal_height=True):
-        parts.order_picker = gr.Dropdown(
-            PICKER_CHOICES, value=[], multiselect=True, label="Pick the order",
-            info="Stages first to last, in the order you pick them; empty = the default order", scale=3,
-            elem_id="order-picker",
-        )  # fmt: skip
-        parts.order_reset = gr.Button("Default order", size="sm", scale=1, min_width=120, elem_id="order-reset")
+    parts.order_picker = gr.Dropdown(
+        PICKER_CHOICES, value=[], multiselect=True, label="Pick the order",
+        info="Stages first to last, in the order you pick them; empty = the default order", elem_id="order-picker",
+    )  # fmt: skip
+    with gr.Row():  # the button at its own width, not stretched across the column
+        parts.order_reset = gr.Button("Default order", size="sm", scale=0, min_width=140, elem_id="order-reset")
 
 
 def wire_order(parts: Parts) -> list[Any]:

@@ -121,3 +121,8 @@ def test_a_preset_that_sets_the_order_opens_its_family_and_shows_its_chain(page)
     expect(picked(page)).to_have_text([stage_label(name) for name in llama_cpp_order()])  # the box moved it
     expect(page.locator("#chain-line")).to_contain_text("→ Temperature, then a token is drawn.")
     side_column(page, "knob-families-preset")
+    # The page settles: the box, set while its family was closed, does not keep the line and the picker answering.
+    answers = []
+    page.on("request", lambda request: answers.append(request.url) if "/run/predict" in request.url else None)
+    page.wait_for_timeout(2_000)
+    assert answers == [], f"{len(answers)} page events in 2 s after the preset settled"
