@@ -97,6 +97,7 @@ class Widget:
     value: Any = None  # the page's default where it differs from Settings' (None: Settings' default)
     side: bool = True  # in the side column of knobs (else under the prompt, beside its strategy)
     tab: str | None = None  # in this view tab, beside its button (else where `side` says)
+    family: str | None = None  # the side column's family it sits in (a name in FAMILIES); every side knob names one
 
     def upper(self, limits: Any) -> float | None:
         """The largest value the control offers on a server with `limits`; a slider needs it above the minimum."""
@@ -104,6 +105,28 @@ class Widget:
         if top is None or self.minimum is None:
             return top
         return max(top, self.minimum + (self.step or 1))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of the side column's knobs, drawn as one accordion under its name."""
+
+    name: str  # the accordion's label, and what a knob's `Widget.family` says
+    open: bool  # open when the page loads (closed ones open by themselves when a preset or a run sets their knobs)
+
+
+# The side column, top to bottom: the families most runs touch open, the expert ones closed. DRY, the repetition
+# sampler llama.cpp's users reach for first, stays open. A family no knob names yet is not drawn.
+FAMILIES = (
+    Family("Length and seed", open=True),
+    Family("Beam search", open=True),
+    Family("Temperature and shape", open=True),
+    Family("Filters", open=True),
+    Family("Penalties", open=True),
+    Family("DRY", open=True),
+    Family("Mirostat", open=False),
+    Family("Order", open=False),
+)
 
 
 @dataclass(frozen=True)
@@ -144,30 +167,30 @@ KNOBS = (
     Knob("strategy", "Strategy", "how the next token is chosen", cli=dict(choices=STRATEGIES),
          widget=Widget("radio", choices="strategies", side=False)),
     Knob("temperature", "Temperature", "sampling: divides the logits (at least 0.01)", SAMPLING, dict(type=float),
-         Widget("slider", 0.05, 2.0, 0.05, SAMPLING_ONLY), greyed=True),
+         Widget("slider", 0.05, 2.0, 0.05, SAMPLING_ONLY, family="Temperature and shape"), greyed=True),
     # Settings rejects top_p = 0 (it would keep no token), so the slider starts one step above it.
     Knob("top_p", "Top-p", "sampling: keep the smallest set holding this probability; 1 = off", SAMPLING,
-         dict(type=float), Widget("slider", 0.01, 1.0, 0.01, SAMPLING_ONLY), greyed=True),
+         dict(type=float), Widget("slider", 0.01, 1.0, 0.01, SAMPLING_ONLY, family="Filters"), greyed=True),
     Knob("top_k", "Top-k", "sampling: keep the k most likely tokens; 0 = off", SAMPLING, dict(type=whole_arg),
-         Widget("slider", 0, 200, 1, "Sampling only; 0 = off"), greyed=True),
+         Widget("slider", 0, 200, 1, "Sampling only; 0 = off", family="Filters"), greyed=True),
     Knob("min_p", "Min-p", "sampling: drop tokens below this share of the top token's probability; 0 = off",
-         SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01)),
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, family="Filters")),
     Knob("typical_p", "Typical-p", "sampling: keep the most typical tokens holding this mass; 1 = off", SAMPLING,
-         dict(type=float), Widget("slider", 0.01, 1.0, 0.01)),
+         dict(type=float), Widget("slider", 0.01, 1.0, 0.01, family="Filters")),
     Knob("repetition_penalty", "Repetition penalty", "push down tokens already in the text; 1 = off (0.01-100)",
-         cli=dict(type=float), widget=Widget("slider", 1.0, 2.0, 0.05)),
+         cli=dict(type=float), widget=Widget("slider", 1.0, 2.0, 0.05, family="Penalties")),
     Knob("no_repeat_ngram_size", "No-repeat n-gram", "never repeat an n-gram of this size; 0 = off",
-         cli=dict(type=whole_arg), widget=Widget("slider", 0, 10, 1, "0 = off")),
+         cli=dict(type=whole_arg), widget=Widget("slider", 0, 10, 1, "0 = off", family="Penalties")),
     Knob("max_new_tokens", "Max new tokens", "the longest output", cli=dict(type=whole_arg),
-         widget=Widget("slider", 1, "max_new_tokens", 1)),
+         widget=Widget("slider", 1, "max_new_tokens", 1, family="Length and seed")),
     Knob("seed", "Seed", "seed of the run's random generator", SAMPLING, dict(type=whole_arg),
-         Widget("number", 0)),
+         Widget("number", 0, family="Length and seed")),
     Knob("num_beams", "Number of beams", "beams kept at every step", BEAM_STRATEGIES, dict(type=whole_arg),
-         Widget("slider", 2, "max_beams", 1)),
+         Widget("slider", 2, "max_beams", 1, family="Beam search")),
     Knob("length_penalty", "Length penalty", "score = log-probability / length ** this", BEAM_STRATEGIES,
-         dict(type=float), Widget("slider", -2.0, 3.0, 0.1)),
+         dict(type=float), Widget("slider", -2.0, 3.0, 0.1, family="Beam search")),
     Knob("num_return_sequences", "Return sequences", "how many of the best sequences to return", BEAM_STRATEGIES,
-         dict(type=whole_arg), Widget("slider", 1, "max_beams", 1)),
+         dict(type=whole_arg), Widget("slider", 1, "max_beams", 1, family="Beam search")),
     Knob("force_words", "Forced words", "constrained: a phrase that must appear (repeatable)", CONSTRAINED,
          dict(action="append"), Widget("text", info="Phrases that must appear, separated by commas or lines",
                                        text="phrases", placeholder="umbrella, rainy day", side=False)),
@@ -189,14 +212,15 @@ KNOBS = (
          Widget("checkbox", info="Times plain and speculative decoding 3 times each (six times the wait)", value=True,
                 side=False)),
     Knob("stop", "Stop strings", "stop string (repeatable)", cli=dict(action="append"),
-         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break",
+                       family="Length and seed")),
     Knob("draft_precision", "Draft precision", "speculative: the draft model's precision", SPECULATIVE,
          dict(choices=PRECISIONS), Widget("dropdown", choices="precisions", info="Of a draft model", side=False),
          drafts=("model",)),
     Knob("epsilon_cutoff", "Epsilon cutoff", "sampling: drop tokens whose probability is below this; 0 = off",
-         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003")),
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0003", family="Filters")),
     Knob("eta_cutoff", "Eta cutoff", "sampling: drop tokens below min(eta, sqrt(eta) * exp(-entropy)); 0 = off",
-         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0006")),
+         SAMPLING, dict(type=float), Widget("slider", 0.0, 0.01, 0.0001, "0 = off; try 0.0006", family="Filters")),
     Knob("mass_depth", "Depth", "where the mass goes: tokens to look ahead (1-4)", cli=dict(type=whole_arg),
          widget=Widget("slider", 1, MAX_MASS_DEPTH, 1, "Tokens to look ahead", tab="mass")),
     Knob("mass_threshold", "Threshold", "where the mass goes: smallest joint probability shown (default 0.005)",
@@ -228,50 +252,59 @@ KNOBS = (
          dict(type=whole_arg), Widget("slider", 1, MAX_TREE_SIZE, 1, info="Medusa heads: guesses verified per round",
                                 side=False), drafts=(MEDUSA,)),
     Knob("top_h", "Top-H", "sampling: keep the likeliest tokens while they hold at most this share of the entropy; "
-         "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4")),
+         "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4", family="Filters")),
     Knob("sampler_order", "Sampler order", "the stages in the order they run, separated by semicolons, as llama.cpp's "
          f"--samplers (default: {DEFAULT_ORDER})", cli=dict(type=str),
          widget=Widget("text", info="Stage names separated by ;, first to last; empty = the default order shown",
-                       text="order", placeholder=DEFAULT_ORDER)),
+                       text="order", placeholder=DEFAULT_ORDER, family="Order")),
     Knob("temperature_last", "Temperature last", "sampling: apply temperature after every other stage",
          SAMPLING, dict(action="store_true", default=None),
-         Widget("checkbox", info="Sampling only: temperature after the filters")),
+         Widget("checkbox", info="Sampling only: temperature after the filters", family="Order")),
     Knob("top_n_sigma", "Top-nσ", "sampling: keep the tokens whose logit is within this many standard deviations "
-         "of the top logit; 0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 1")),
+         "of the top logit; 0 = off", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 1", family="Filters")),
     Knob("smoothing_factor", "Smoothing", "sampling: quadratic sampling, bends each logit by its squared distance "
-         "from the top one; 0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 5.0, 0.01, "0 = off; try 0.3")),
+         "from the top one; 0 = off", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 5.0, 0.01, "0 = off; try 0.3", family="Temperature and shape")),
     Knob("smoothing_curve", "Smoothing curve", "sampling: smoothing's curve; 1 = a pure quadratic, above 1 the tail "
-         "falls faster", SAMPLING, dict(type=float), Widget("slider", 1.0, 10.0, 0.1, "Used when smoothing is on")),
+         "falls faster", SAMPLING, dict(type=float),
+         Widget("slider", 1.0, 10.0, 0.1, "Used when smoothing is on", family="Temperature and shape")),
     Knob("presence_penalty", "Presence penalty", "subtract this from every token in the last penalty-last-n tokens; "
-         "0 = off (-2 to 2)", cli=dict(type=float), widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off")),
+         "0 = off (-2 to 2)", cli=dict(type=float),
+         widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off", family="Penalties")),
     Knob("frequency_penalty", "Frequency penalty", "subtract this once per occurrence in the last penalty-last-n "
-         "tokens; 0 = off (-2 to 2)", cli=dict(type=float), widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off")),
+         "tokens; 0 = off (-2 to 2)", cli=dict(type=float),
+         widget=Widget("slider", -2.0, 2.0, 0.05, "0 = off", family="Penalties")),
     Knob("penalty_last_n", "Penalty window", "presence and frequency penalties: the last n tokens counted, prompt "
          "included; -1 = the whole context, 0 = off (default 64)", cli=dict(type=whole_arg),
-         widget=Widget("number", -1, info="Tokens counted, prompt included; -1 = all")),
+         widget=Widget("number", -1, info="Tokens counted, prompt included; -1 = all", family="Penalties")),
     Knob("dry_multiplier", "DRY", "DRY: penalty for extending a repeat; 0 = off (try 0.8)", cli=dict(type=float),
-         widget=Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 0.8")),
+         widget=Widget("slider", 0.0, 5.0, 0.05, "0 = off; try 0.8", family="DRY")),
     Knob("dry_base", "DRY base", "DRY: the penalty grows by this factor per repeated token (1-10, default 1.75)",
-         cli=dict(type=float), widget=Widget("slider", 1.0, 4.0, 0.05)),
+         cli=dict(type=float), widget=Widget("slider", 1.0, 4.0, 0.05, family="DRY")),
     Knob("dry_allowed_length", "DRY allowed length", "DRY: the longest repeat left alone (default 2)",
-         cli=dict(type=whole_arg), widget=Widget("slider", 1, 20, 1)),
+         cli=dict(type=whole_arg), widget=Widget("slider", 1, 20, 1, family="DRY")),
     Knob("dry_penalty_last_n", "DRY window", "DRY: tokens searched for repeats; -1 = the whole context, 0 = off",
-         cli=dict(type=whole_arg), widget=Widget("number", -1, info="-1 = the whole context")),
+         cli=dict(type=whole_arg), widget=Widget("number", -1, info="-1 = the whole context", family="DRY")),
     Knob("dry_sequence_breakers", "DRY sequence breakers", "DRY: a token holding this text ends every repeat "
          '(repeatable, or a JSON list; default ["\\n", ":", "\\"", "*"])', cli=dict(action="extend", type=strings_arg),
-         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+         widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break", family="DRY")),
     Knob("xtc_probability", "XTC", "sampling: the chance that a step removes every token with p >= xtc-threshold but "
          "the least probable of them (exclude top choices); 0 = off", SAMPLING, dict(type=float),
-         Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5")),
+         Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5", family="Filters")),
     Knob("xtc_threshold", "XTC threshold", "sampling: XTC's top choices are the tokens with p >= this (0 to 0.5, "
-         "default 0.1)", SAMPLING, dict(type=float), Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on")),
+         "default 0.1)", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on", family="Filters")),
     Knob("mirostat", "Mirostat", "sampling: 1 or 2 holds the chosen tokens' surprise near mirostat-tau bits, as the "
          "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", ("sample",), dict(type=whole_arg),
-         Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)")),
+         Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)",
+                family="Mirostat")),
     Knob("mirostat_tau", "Mirostat tau", "mirostat: the target surprise, in bits (default 5)", ("sample",),
-         dict(type=float), Widget("slider", 0.5, 10.0, 0.1, "Target surprise in bits; mu starts at twice it")),
+         dict(type=float), Widget("slider", 0.5, 10.0, 0.1, "Target surprise in bits; mu starts at twice it",
+                                   family="Mirostat")),
     Knob("mirostat_eta", "Mirostat eta", "mirostat: how far each token's surprise moves mu, above 0 and at most 1 "
-         "(default 0.1)", ("sample",), dict(type=float), Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate")),
+         "(default 0.1)", ("sample",), dict(type=float),
+         Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate", family="Mirostat")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

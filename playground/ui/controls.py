@@ -114,6 +114,13 @@ def control_values(settings: Settings, prompt: str) -> dict[str, Any]:
     return {"prompt": prompt, **{knob.name: show(knob, getattr(settings, knob.name)) for knob in PAGE_KNOBS}}
 
 
+def page_defaults() -> dict[str, Any]:
+    """What each knob's control shows when the page opens, by knob name: its widget's own default where it has one,
+    else the default Settings' value on this server (`control_values`)."""
+    shown = control_values(Settings.within(), "")
+    return {knob.name: shown[knob.name] if knob.widget.value is None else knob.widget.value for knob in PAGE_KNOBS}
+
+
 def run_controls(trace: Trace, models: list[str]) -> tuple[dict[str, Any], list[str]]:
     """What the controls show for the run `trace`, so that what the page shows is what runs next: its model,
     precision, prompt and settings by control name (`control_values`), and what was left as it is, in words.

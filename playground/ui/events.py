@@ -16,11 +16,13 @@ from playground.knobs import DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
 from playground.plots.mass import mass_figure
 from playground.settings import STRATEGIES
 from playground.summary import mass_summary
+from playground.ui.chain_order import wire_order
 from playground.ui.compare_view import compare_views, compared_step
 from playground.ui.controls import CONTROLS, annotations, signature
 from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
 from playground.ui.files import export_runs, export_trace
+from playground.ui.knob_families import open_set_families
 from playground.ui.parts import Parts
 from playground.ui.preset_events import wire_presets
 from playground.ui.presets import Preset
@@ -54,16 +56,20 @@ def show_draft_controls(knobs: list[Knob], draft_model: Any) -> tuple[Any, ...]:
 
 
 def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) -> None:
-    """Every event of the page: runs and Stop, the views, trace files, presets and which controls show."""
+    """Every event of the page: runs and Stop, the views, trace files, presets, which controls show, the chain's
+    order and which families open."""
     wire_runs(demo, parts, runs)
-    wire_shown_runs(parts, runs)
+    shown = wire_shown_runs(parts, runs)
     wire_views(demo, parts)
     wire_strategy_controls(parts)
-    wire_presets(parts, lessons)
+    order_setters = wire_order(parts)
+    presets_applied = wire_presets(parts, lessons, order_setters)
+    open_set_families(parts, [*presets_applied, *shown])  # a preset or a run that sets an expert knob shows it
 
 
-def wire_shown_runs(parts: Parts, runs: Runs) -> None:
-    """A run shown again, from a loaded file or a click on the Runs tree: its text, views and settings."""
+def wire_shown_runs(parts: Parts, runs: Runs) -> list[Any]:
+    """A run shown again, from a loaded file or a click on the Runs tree: its text, views and settings. Returns
+    both events."""
     views = list(parts.views)
     shown = [parts.run_tree, parts.last_trace, parts.output, parts.status, *views, parts.tree_view]
     shown += [parts.export_button, parts.export_runs_button, *(parts.controls[name] for name in CONTROLS)]
@@ -79,6 +85,7 @@ def wire_shown_runs(parts: Parts, runs: Runs) -> None:
     for event in (loaded, picked):
         event.success(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **PRIVATE)
         event.success(shown_model, inputs=[parts.last_trace], outputs=[parts.model_info], **PRIVATE)
+    return [loaded, picked]
 
 
 def wire_views(demo: gr.Blocks, parts: Parts) -> None:

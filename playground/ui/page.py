@@ -12,16 +12,19 @@ from typing import Any
 
 import gradio as gr
 
-from playground.knobs import BY_NAME, PAGE_KNOBS, Knob, draft_kind
+from playground.knobs import BY_NAME, PAGE_KNOBS, Family, Knob, draft_kind
 from playground.models import DEFAULT_MODEL_ID, LoadedModel, load_model
 from playground.models.allowlist import allowed_models
 from playground.run_tree import RunTree
 from playground.settings import PRECISIONS, STRATEGIES, Limits, Settings
 from playground.ui.beam_hover import BEAM_HOVER_JS
+from playground.ui.chain_order import FAMILY as ORDER
+from playground.ui.chain_order import build_order
 from playground.ui.compare_view import CompareViews
-from playground.ui.controls import control_values, make_control
+from playground.ui.controls import make_control, page_defaults
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
+from playground.ui.knob_families import drawn_families, family_id
 from playground.ui.parts import Parts
 from playground.ui.presets import Preset, presets
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
@@ -132,7 +135,7 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
             with gr.Column(scale=3):
                 build_prompt(parts, models, model_id, precision, lessons)
                 build_output(parts)
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="side-knobs"):
                 build_knobs(parts, models)
         build_files(parts)
         build_views(parts, models)
@@ -145,13 +148,11 @@ def build_demo(model_id: str = DEFAULT_MODEL_ID, precision: str = "nf4", models:
 def knob_controls(parts: Parts, knobs: list[Knob], models: list[str]) -> None:
     """Makes the controls of `knobs` in table order; the knobs only some strategies use go in one container per
     group (where its first knob is), hidden until a strategy that uses them is chosen."""
-    defaults = Settings.within()  # the controls' values and ranges come from Settings and the server's limits
-    shown = control_values(defaults, "")
     made: set[Any] = set()
     for knob in knobs:
         key = group_key(knob)
         if key is None:
-            parts.controls[knob.name] = _control(knob, shown, defaults, models)
+            parts.controls[knob.name] = _control(knob, models)
             continue
         if key in made:
             continue  # made with the first of its group
@@ -160,22 +161,23 @@ def knob_controls(parts: Parts, knobs: list[Knob], models: list[str]) -> None:
         if key[0]:  # the side column: one box
             with gr.Group(visible=False) as container:
                 for member in members:
-                    parts.controls[member.name] = _control(member, shown, defaults, models)
+                    parts.controls[member.name] = _control(member, models)
         else:  # beside the prompt: a row of the group's values, then one of its switches, so neither is squeezed
             with gr.Column(visible=False) as container:
                 for switches in (False, True):
                     with gr.Row():
                         for member in members:
                             if (member.widget.kind == "checkbox") == switches:
-                                parts.controls[member.name] = _control(member, shown, defaults, models)
+                                parts.controls[member.name] = _control(member, models)
         parts.groups.append((members[0], container))
 
 
-def _control(knob: Knob, shown: dict[str, Any], defaults: Settings, models: list[str]) -> Any:
-    value = knob.widget.value if knob.widget.value is not None else shown[knob.name]
+def _control(knob: Knob, models: list[str]) -> Any:
+    # The controls' values and ranges come from Settings and the server's limits.
+    shown = page_defaults()
     # A draft's own knobs show for that kind of draft only (events.show_draft_controls follows the Draft).
     visible = draft_kind(shown["draft_model"]) in knob.drafts
-    return make_control(knob, value, defaults.limits, models, visible)
+    return make_control(knob, shown[knob.name], Settings.within().limits, models, visible)
 
 
 def build_prompt(parts: Parts, models: list[str], model_id: str, precision: str, lessons: dict[str, Preset]) -> None:
@@ -236,10 +238,31 @@ def build_output(parts: Parts) -> None:
 
 
 def build_knobs(parts: Parts, models: list[str]) -> None:
-    """The side column: every knob of the table that sits there, then what each knob does."""
-    knob_controls(parts, [knob for knob in PAGE_KNOBS if knob.widget.side and not knob.widget.tab], models)
+    """The side column: its knobs family by family (`knob_families`), then what each knob does."""
+    for family, members in drawn_families():
+        knob_family(parts, family, members, models)
     with gr.Accordion("What each knob does", open=False):
         gr.Markdown(explain_all(KNOB_HELP), elem_id="knob-help")
+
+
+def knob_family(parts: Parts, family: Family, members: list[Knob], models: list[str]) -> None:
+    """One family's accordion and its knobs (the Order family's begins with the chain as it runs). A family whose
+    knobs all serve the same strategies (beam search's) shows and hides as one: its accordion is their container,
+    hidden until a strategy that uses them is chosen."""
+    keys = {group_key(knob) for knob in members}
+    alone = len(keys) == 1 and None not in keys
+    with gr.Accordion(
+        family.name, open=family.open, visible=not alone, elem_id=family_id(family.name), elem_classes=["knob-family"]
+    ) as accordion:
+        if family.name == ORDER:
+            build_order(parts)
+        if alone:
+            for member in members:
+                parts.controls[member.name] = _control(member, models)
+            parts.groups.append((members[0], accordion))
+        else:
+            knob_controls(parts, members, models)
+    parts.families[family.name] = accordion
 
 
 def build_files(parts: Parts) -> None:

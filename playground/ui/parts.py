@@ -17,6 +17,10 @@ class Parts:
     controls: dict[str, Any] = field(default_factory=dict)  # by CONTROLS name
     # The knobs only some strategies use, one container per set of strategies, shown while one of them is chosen.
     groups: list[tuple[Knob, Any]] = field(default_factory=list)  # (a knob of the group, its container)
+    families: dict[str, Any] = field(default_factory=dict)  # the side column's accordions, by family name
+    chain_line: Any = None  # the chain as the next run applies it (the Order family's)
+    order_picker: Any = None  # the stages picked in order, kept in step with the Sampler order box
+    order_reset: Any = None  # back to the default order
     strategy_help: Any = None
     preset: Any = None
     lesson: Any = None

@@ -74,18 +74,23 @@ def lesson_text(name: str, chosen: Preset) -> str:
     return f"**{name}.** {chosen.lesson}"
 
 
-def wire_presets(parts: Parts, lessons: dict[str, Preset]) -> None:
-    """The Preset dropdown and Reset set the controls (`apply_preset`); a person's change of one of them updates
-    the lesson (`lesson_state`)."""
+def wire_presets(parts: Parts, lessons: dict[str, Preset], setters: list[Any]) -> list[Any]:
+    """The Preset dropdown and Reset set the controls (`apply_preset`); a person's change of one of them, or
+    `setters` (events by which a person sets controls through other parts, such as the order picker), update the
+    lesson (`lesson_state`). Returns the two events that set the controls."""
     controls = parts.controls
     outputs = [parts.lesson, parts.reset_preset, controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
-    for trigger in (parts.preset.change, parts.reset_preset.click):
+    applied = [
         trigger(functools.partial(apply_preset, lessons), inputs=[parts.preset], outputs=outputs, **INSTANT)
+        for trigger in (parts.preset.change, parts.reset_preset.click)
+    ]
     watched = [controls["precision"], *(controls[n] for n in PRESET_FIELDS)]
-    for control in watched:  # `input`: a person's change only, not the preset's own setting of the controls
-        control.input(
+    # `input`: a person's change only, not the preset's own setting of the controls.
+    for trigger in (*(control.input for control in watched), *(setter.then for setter in setters)):
+        trigger(
             functools.partial(lesson_state, lessons),
             inputs=[parts.preset, *watched],
             outputs=[parts.lesson, parts.reset_preset],
             **INSTANT,
         )
+    return applied

@@ -18,12 +18,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playground.characters import candidate_text, pending_before
 from playground.engine import generate
 from playground.engine.branch import branch_point
+from playground.knobs import PAGE_KNOBS
 from playground.plots import stage_figure
 from playground.plots.beam_paths import lineages, ranks
 from playground.plots.context_marks import context_ids
 from playground.plots.style import show_token
 from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
 from playground.trace import Trace
+from playground.ui.knob_families import family_id
 from playground.ui.presets import presets
 from playground.ui.tokens import others
 from tests.helpers import run as run_with_draft
@@ -152,8 +154,20 @@ def shown(trace) -> str:
     return "".join(step.chosen.text for step in trace.steps)
 
 
+def reveal(page: Page, label: str) -> None:
+    """Opens the side column's family holding the knob labelled `label` when it is closed, as a person opens it to
+    reach the knob: a closed family's controls are not on the page until it opens. Other labels change nothing."""
+    family = next((k.widget.family for k in PAGE_KNOBS if k.label == label and k.widget.family), None)
+    if family is None:
+        return
+    header = page.locator(f"#{family_id(family)} button.label-wrap").first
+    if "open" not in (header.get_attribute("class") or "").split():
+        header.click()
+
+
 def set_number(page: Page, label: str, value: str) -> None:
-    """Types into the number box beside a slider, as a person would."""
+    """Types into the number box beside a slider, as a person would (opening its family when closed)."""
+    reveal(page, label)
     box = page.get_by_label(f"number input for {label}")
     box.fill(value)
     box.press("Tab")
