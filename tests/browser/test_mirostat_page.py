@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from playground.engine import generate
 from playground.settings import Settings
-from tests.browser.test_page import browser, choose_precision, expect_output, page, run, set_number, shot, shown  # noqa: F401
+from tests.browser.test_page import browser, choose_precision, expect_output, page, reveal, run, set_number, shot, shown  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +19,7 @@ def test_mirostat_runs_from_the_page_and_the_views_say_and_draw_mu(page, bundled
     page.get_by_label("Prompt").fill(prompt)
     choose_precision(page, "fp32")  # the server's tokens and this process's are the same only at fp32
     page.get_by_label("Sampling", exact=True).check()
+    reveal(page, "Mirostat")  # its family starts closed
     expect(mirostat).to_be_visible()
     box = page.get_by_label("number input for Mirostat", exact=True)  # set_number's label would match tau and eta
     box.fill("2")
