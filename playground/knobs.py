@@ -260,6 +260,12 @@ KNOBS = (
     Knob("dry_sequence_breakers", "DRY sequence breakers", "DRY: a token holding this text ends every repeat "
          '(repeatable, or a JSON list; default ["\\n", ":", "\\"", "*"])', cli=dict(action="extend", type=strings_arg),
          widget=Widget("text", text="lines", placeholder="one per line; \\n for a line break")),
+    Knob("dynatemp_range", "Dynamic temperature", "sampling: temperature +- this range, higher where the model is "
+         "unsure (by entropy); --temperature is the centre; 0 = off", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 2.0, 0.05, "0 = off; Temperature is the centre; try 0.5")),
+    Knob("dynatemp_exponent", "Dynamic temperature exponent", "sampling: dynamic temperature's exponent on the "
+         "normalized entropy; 1 = linear, above 1 keeps T low longer (default 1)", SAMPLING, dict(type=float),
+         Widget("slider", 0.1, 5.0, 0.05, "Used when dynamic temperature is on")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

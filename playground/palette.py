@@ -18,3 +18,4 @@ TEAL = "#44AA99"  # Paul Tol
 ROSE = "#CC6677"  # Paul Tol
 SAND = "#DDCC77"  # Paul Tol
 MAGENTA = "#AA4499"  # Paul Tol
+CORAL = "#EE8866"  # Paul Tol (light scheme)

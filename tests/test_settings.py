@@ -147,6 +147,7 @@ def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     whole |= dict(epsilon_cutoff=0, eta_cutoff=0, mass_threshold=1, top_h=1)
     whole |= dict(top_n_sigma=2, smoothing_factor=1, smoothing_curve=3)
     whole |= dict(presence_penalty=1, frequency_penalty=-1, dry_multiplier=1, dry_base=2)
+    whole |= dict(dynatemp_range=1, dynatemp_exponent=2)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

@@ -8,6 +8,7 @@ and the step, in `SENTENCES`; the numbers worth following over a run are named o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,3 +62,14 @@ def note_series(trace: Trace, specs: Sequence[StageSpec] | None = None) -> list[
                 steps, values = zip(*noted, strict=True)
                 found.append(Series(spec.name, key, label, list(steps), list(values)))
     return found
+
+
+def _dynatemp(note: dict[str, Any], trace: Trace, index: int) -> str | None:
+    """Dynamic temperature's T, with the entropy it came from and the most entropy its N candidates could hold."""
+    if "T" not in note:
+        return "dynamic temperature: a single candidate left, nothing to scale"
+    most = math.log(note["N"])  # the entropy of N equally likely tokens
+    return f"dynamic temperature: T = {note['T']:.2f} (entropy {note['H']:.1f} of at most {most:.1f} nats)"
+
+
+SENTENCES["dynatemp"] = _dynatemp

@@ -26,10 +26,11 @@ COPY = (
 )
 
 # llama.cpp's default chain (`--samplers`), in our names: its penalties sampler holds the repetition penalty and
-# presence/frequency; typ_p is typical_p.
+# presence/frequency; typ_p is typical_p; its temperature sampler (temp-ext) is dynamic temperature when its range
+# is set, our dynatemp, listed beside temperature (only one of the two is ever on).
 LLAMA_CPP_CHAIN = (
     "repetition_penalty", "presence_frequency", "dry", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "xtc",
-    "temperature",
+    "dynatemp", "temperature",
 )  # fmt: skip
 
 

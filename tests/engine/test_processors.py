@@ -36,7 +36,8 @@ def test_every_knob_adds_transformers_processor_in_transformers_order():
     theirs = [type(p).__name__ for _, p in stages if type(p).__module__.startswith("transformers.")]
     assert theirs == transformers_processors(ALL_KNOBS, do_sample=True)
     assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES)  # one stage per knob (presence and frequency share one)
-    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final")]
+    # Dynamic temperature stands in for the temperature when it is on (tests/engine/samplers/test_dynatemp.py).
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "dynatemp")]
 
 
 def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():

@@ -1,6 +1,8 @@
 """The step view draws every stage the registry lists, in its own colour and named by its control, from a run the
 engine recorded on a tiny random model (so a new stage is drawn from its row alone: Top-H is the latest)."""
 
+import pytest
+
 from playground.engine import generate
 from playground.knobs import BY_NAME as KNOBS
 from playground.palette import GREY
@@ -16,11 +18,15 @@ ALL_ON |= dict(min_new_tokens=3, presence_penalty=0.5, frequency_penalty=0.1, dr
 ALL_ON |= dict(max_new_tokens=3, chat=False)
 
 
-def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded):
-    trace = generate(tiny_loaded, "the cat sat", Settings(**ALL_ON))
-    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in CHAIN), "final"]
+@pytest.mark.parametrize("instead", ["temperature", "dynatemp"])
+def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded, instead):
+    """Every stage at once, but for the one of temperature and dynamic temperature that stands aside."""
+    knobs = ALL_ON | (dict(dynatemp_range=0.3) if instead == "dynatemp" else {})
+    trace = generate(tiny_loaded, "the cat sat", Settings(**knobs))
+    drawn = [spec for spec in CHAIN if spec.name != ({"temperature", "dynatemp"} - {instead}).pop()]
+    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in drawn), "final"]
     bars = {bar.name: bar.marker.color for bar in stage_figure(trace, 0).data if bar.type == "bar"}
-    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in CHAIN}}
+    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in drawn}}
 
 
 def test_the_step_view_marks_the_tokens_top_h_removed(tiny_loaded):
