@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from playground.plots.penalty_marks import dry_sentence
 from playground.stages import BY_NAME, StageSpec
 from playground.trace import Trace
 
@@ -73,3 +74,4 @@ def _dynatemp(note: dict[str, Any], trace: Trace, index: int) -> str | None:
 
 
 SENTENCES["dynatemp"] = _dynatemp
+SENTENCES["dry"] = dry_sentence
