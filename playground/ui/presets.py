@@ -94,6 +94,25 @@ def presets() -> list[Preset]:
             ),
         ),
         Preset(
+            "Top-nσ does not care about temperature",
+            "Top-nσ keeps the tokens whose score lies within n standard deviations of the top score. Both the gap "
+            "to the top and the deviation are divided by the temperature alike, so the tokens it keeps are the "
+            "same at any temperature: here it runs first (Temperature last is on), and the step title counts the "
+            "tokens left. Set Temperature to 0.5 and Generate again: where the two runs share their text, every "
+            "step keeps the same tokens, only their probabilities move.",
+            STORY,
+            base.replace(
+                strategy="sample",
+                temperature=1.5,
+                temperature_last=True,
+                top_n_sigma=1.0,
+                top_k=0,
+                top_p=1.0,
+                seed=4,
+                max_new_tokens=48,
+            ),
+        ),
+        Preset(
             "Beam search prefers short, safe text",
             "Beam search keeps the most probable sequences. It ranks them by log-probability divided by "
             "length to the power Length penalty; at 0.5 every extra token still costs, so the short finished "
