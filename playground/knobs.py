@@ -305,6 +305,13 @@ KNOBS = (
     Knob("mirostat_eta", "Mirostat eta", "mirostat: how far each token's surprise moves mu, above 0 and at most 1 "
          "(default 0.1)", ("sample",), dict(type=float),
          Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate", family="Mirostat")),
+    Knob("dynatemp_range", "Dynamic temperature", "sampling: temperature +- this range, higher where the model is "
+         "unsure (by entropy); --temperature is the centre; 0 = off", SAMPLING, dict(type=float),
+         Widget("slider", 0.0, 2.0, 0.05, "0 = off; Temperature is the centre; try 0.5",
+                family="Temperature and shape")),
+    Knob("dynatemp_exponent", "Dynamic temperature exponent", "sampling: dynamic temperature's exponent on the "
+         "normalized entropy; 1 = linear, above 1 keeps T low longer (default 1)", SAMPLING, dict(type=float),
+         Widget("slider", 0.1, 5.0, 0.05, "Used when dynamic temperature is on", family="Temperature and shape")),
 )  # fmt: skip
 BY_NAME = {knob.name: knob for knob in KNOBS}
 PAGE_KNOBS = tuple(knob for knob in KNOBS if knob.widget is not None)

@@ -20,3 +20,4 @@ SAND = "#DDCC77"  # Paul Tol
 MAGENTA = "#AA4499"  # Paul Tol
 CYAN = "#88CCEE"  # Paul Tol
 PINE = "#117733"  # Paul Tol
+CORAL = "#EE8866"  # Paul Tol (light scheme)

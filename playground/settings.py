@@ -51,6 +51,11 @@ MIROSTAT_REFUSED = {  # strategy -> why mirostat cannot join it
     "constrained": "constrained beam search draws no token to update mu from",
     "speculative": "verification needs a target that does not move with every token drawn",
 }
+# Dynamic temperature: a range of 10 either side already spans every temperature worth sampling at, and an
+# exponent of 10 already keeps T at the bottom of its range for all but the flattest steps (text-generation-webui's
+# controls stop at 5 for both).
+MAX_DYNATEMP_RANGE = 10.0
+MAX_DYNATEMP_EXPONENT = 10.0
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a trace's run_id looks like
 
 
@@ -154,6 +159,11 @@ class Settings:
     mirostat: int = 0  # 0 off, 1 (top-k from a Zipf estimate) or 2 (the surprise cut)
     mirostat_tau: float = 5.0  # the target surprise, in bits; mu starts at twice it
     mirostat_eta: float = 0.1  # how far one token's surprise moves mu, (0, 1]
+    # Dynamic temperature (sampling only; llama.cpp's temp-ext): T = T_min + (T_max - T_min) * (H / ln N) ** exponent
+    # with T_min = max(0, temperature - dynatemp_range), T_max = temperature + dynatemp_range. In place of the plain
+    # temperature, which becomes the centre of the range.
+    dynatemp_range: float = 0.0  # 0 switches it off; up to MAX_DYNATEMP_RANGE
+    dynatemp_exponent: float = 1.0  # > 0, up to MAX_DYNATEMP_EXPONENT; 1 maps the normalized entropy linearly
     max_new_tokens: int = 64
     min_new_tokens: int = 0  # EOS is masked until this many tokens exist
     stop: tuple[str, ...] = ()  # stop strings, matched on the decoded text
@@ -314,6 +324,8 @@ class Settings:
         # Below 1 the cubic term turns upwards and lifts the tail above the top token (text-generation-webui's
         # control also spans 1 to 10).
         _check_float("smoothing_curve", self.smoothing_curve, low=1.0, high=MAX_SMOOTHING_CURVE)
+        _check_float("dynatemp_range", self.dynatemp_range, low=0.0, high=MAX_DYNATEMP_RANGE)
+        _check_float("dynatemp_exponent", self.dynatemp_exponent, low=0.0, low_open=True, high=MAX_DYNATEMP_EXPONENT)
         _check_float("typical_p", self.typical_p, low=0.0, high=1.0, low_open=True)
         # transformers' warpers take a cutoff strictly between 0 and 1; 0 here means off.
         _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)

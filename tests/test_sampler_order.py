@@ -51,7 +51,8 @@ def test_the_default_order_is_the_registrys_and_temperature_last_moves_the_trans
     assert stages.run_order() == stages.CHAIN
     last = names(stages.run_order(temperature_last=True))
     transforms = [spec.name for spec in stages.CHAIN if spec.kind == "transform"]
-    assert last == [n for n in NAMES if n not in transforms] + transforms and transforms == ["smoothing", "temperature"]
+    assert transforms == ["smoothing", "dynatemp", "temperature"]
+    assert last == [n for n in NAMES if n not in transforms] + transforms
 
 
 @given(order=st.permutations(NAMES).flatmap(lambda p: st.integers(0, len(p)).map(lambda n: p[:n])), last=st.booleans())

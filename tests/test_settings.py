@@ -149,6 +149,7 @@ def test_float_fields_take_whole_numbers_and_hold_floats(strategy):
     whole |= dict(presence_penalty=1, frequency_penalty=-1, dry_multiplier=1, dry_base=2)
     whole |= dict(xtc_threshold=0, xtc_probability=1)
     whole |= dict(mirostat_tau=2, mirostat_eta=1)
+    whole |= dict(dynatemp_range=1, dynatemp_exponent=2)
     settings = Settings(strategy=strategy, **whole)
     assert set(whole) == set(FLOAT_FIELDS)
     for name, value in whole.items():

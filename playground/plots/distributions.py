@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from playground.characters import candidate_text, pending_before
 from playground.plots.context_marks import earlier, repeated_ngram, token_texts
+from playground.plots.penalty_marks import mark_penalties
 from playground.plots.stage_notes import Series, note_lines, note_series
 from playground.plots.style import (
     BLUE,
@@ -75,6 +76,7 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         )
     _cut_marks(fig, trace, index, labels)
     penalized = _penalty_marks(fig, trace, index, labels)
+    said = mark_penalties(fig, trace, index, labels, beside=bool(penalized))
     chosen = next((label for label, c in zip(labels, cands, strict=True) if c.id == step.chosen.id), None)
     if chosen is not None:
         fig.add_annotation(
@@ -83,7 +85,7 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         )  # fmt: skip
     if cands and "top_p" in cands[0].probs:
         _cumulative(fig, trace, step, labels)
-    lines = note_lines(trace, index)
+    lines = [*said, *note_lines(trace, index)]
     if penalized:
         lines.insert(0, f"{counted(penalized, 'candidate')} already in the context (marked ⟲): the repetition "
                         "penalty moved each one's p as labelled; hover for where it appeared")  # fmt: skip

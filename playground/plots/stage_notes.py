@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from playground.plots.dynatemp_note import dynatemp_sentence
 from playground.plots.mirostat_note import mirostat_sentence
+from playground.plots.penalty_marks import dry_sentence
 from playground.plots.xtc_note import xtc_sentence
 from playground.stages import BY_NAME, StageSpec
 from playground.trace import Trace
@@ -22,6 +24,8 @@ Sentence = Callable[[dict[str, Any], Trace, int], "str | None"]
 SENTENCES: dict[str, Sentence] = {
     "xtc": xtc_sentence,
     "mirostat": mirostat_sentence,
+    "dynatemp": dynatemp_sentence,
+    "dry": dry_sentence,
 }
 
 

@@ -26,10 +26,12 @@ COPY = (
 )
 
 # llama.cpp's default chain (`--samplers`), in our names: its penalties sampler holds the repetition penalty and
-# presence/frequency; typ_p is typical_p.
+# presence/frequency; typ_p is typical_p; its temperature sampler (temp-ext) is dynamic temperature when its range
+# is set, our dynatemp, listed beside temperature (only one of the two is ever on). Mirostat, which llama.cpp runs
+# instead of the chain, is listed last, where ours runs, so that turning it on under this order is not refused.
 LLAMA_CPP_CHAIN = (
     "repetition_penalty", "presence_frequency", "dry", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "xtc",
-    "temperature",
+    "dynatemp", "temperature", "mirostat",
 )  # fmt: skip
 
 
@@ -93,6 +95,25 @@ def presets() -> list[Preset]:
                 top_p=0.95,
                 min_p=0.05,
                 seed=2,
+                max_new_tokens=48,
+            ),
+        ),
+        Preset(
+            "Top-nσ does not care about temperature",
+            "Top-nσ keeps the tokens whose score lies within n standard deviations of the top score. Both the gap "
+            "to the top and the deviation are divided by the temperature alike, so the tokens it keeps are the "
+            "same at any temperature: here it runs first (Temperature last is on), and the step title counts the "
+            "tokens left. Set Temperature to 0.5 and Generate again: where the two runs share their text, every "
+            "step keeps the same tokens, only their probabilities move.",
+            STORY,
+            base.replace(
+                strategy="sample",
+                temperature=1.5,
+                temperature_last=True,
+                top_n_sigma=1.0,
+                top_k=0,
+                top_p=1.0,
+                seed=4,
                 max_new_tokens=48,
             ),
         ),

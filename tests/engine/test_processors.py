@@ -18,10 +18,11 @@ ALL_KNOBS |= dict(eta_cutoff=0.002, repetition_penalty=1.3, no_repeat_ngram_size
 # Our own stages' knobs (playground/engine/samplers/), which `generate` has no processor for.
 OURS = dict(smoothing_factor=0.3, top_n_sigma=1.5, presence_penalty=0.5, frequency_penalty=0.1, dry_multiplier=0.8)
 OURS |= dict(xtc_probability=0.5)
-OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc", "mirostat")
+OUR_STAGES = ("presence_frequency", "dry", "smoothing", "top_n_sigma", "xtc", "mirostat", "dynatemp")
 EVERY = ALL_KNOBS | OURS
-# Mirostat is refused beside XTC (a replay could not know XTC's coin that mu followed): runs take one or the other.
-MIROSTAT = EVERY | dict(xtc_probability=0.0, mirostat=2)
+# Mirostat is refused beside XTC (a replay could not know XTC's coin that mu followed): runs take one or the other;
+# this one also takes dynamic temperature, in the temperature's place.
+MIROSTAT = EVERY | dict(xtc_probability=0.0, mirostat=2, dynatemp_range=0.3)
 
 
 def transformers_processors(knobs: dict, do_sample: bool) -> list[str]:
@@ -38,10 +39,12 @@ def test_every_knob_adds_transformers_processor_in_transformers_order():
     stages = build_stages(Settings(strategy="sample", **EVERY), prompt_len=4, eos_ids=[2], device=CPU)
     theirs = [type(p).__name__ for _, p in stages if type(p).__module__.startswith("transformers.")]
     assert theirs == transformers_processors(ALL_KNOBS, do_sample=True)
-    assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES) - 1  # a stage per knob (presence and frequency share one)
-    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "mirostat")]
+    assert len(stages) == len(ALL_KNOBS) + len(OUR_STAGES) - 2  # a stage per knob (presence and frequency share one)
+    # Mirostat is refused beside XTC, and dynamic temperature stands in for the temperature when it is on
+    # (tests/engine/samplers/test_dynatemp.py): the second run has the stages the first leaves out.
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "mirostat", "dynatemp")]
     stages = build_stages(Settings(strategy="sample", **MIROSTAT), prompt_len=4, eos_ids=[2], device=CPU)
-    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "xtc")]
+    assert [name for name, _ in stages] == [s for s in STAGES if s not in ("raw", "final", "xtc", "temperature")]
 
 
 def test_our_stages_sit_next_to_their_neighbours_in_llama_cpps_chain():

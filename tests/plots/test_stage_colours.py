@@ -18,14 +18,17 @@ ALL_ON |= dict(min_new_tokens=3, presence_penalty=0.5, frequency_penalty=0.1, dr
 ALL_ON |= dict(max_new_tokens=3, chat=False, mirostat=2)
 
 
-@pytest.mark.parametrize("left_out", ["xtc", "mirostat"])  # refused together: each run has one of them
-def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded, left_out):
-    off = {"xtc": dict(xtc_probability=0.0), "mirostat": dict(mirostat=0)}[left_out]
-    trace = generate(tiny_loaded, "the cat sat", Settings(**(ALL_ON | off)))
-    chain = [spec for spec in CHAIN if spec.name != left_out]
-    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in chain), "final"]
+# Mirostat is refused beside XTC, and dynamic temperature takes the temperature's place: two runs draw every stage.
+@pytest.mark.parametrize(("left_out", "changes"), [
+    (("mirostat", "dynatemp"), dict(mirostat=0)),
+    (("xtc", "temperature"), dict(xtc_probability=0.0, dynatemp_range=0.3)),
+])  # fmt: skip
+def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_loaded, left_out, changes):
+    trace = generate(tiny_loaded, "the cat sat", Settings(**(ALL_ON | changes)))
+    drawn = [spec for spec in CHAIN if spec.name not in left_out]
+    assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in drawn), "final"]
     bars = {bar.name: bar.marker.color for bar in stage_figure(trace, 0).data if bar.type == "bar"}
-    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in chain}}
+    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in drawn}}
 
 
 def test_the_step_view_marks_the_tokens_top_h_removed(tiny_loaded):

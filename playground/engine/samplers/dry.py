@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers.generation.logits_process import LogitsProcessor
+
+from playground.engine.samplers.state import StageState
 
 # ln of float32's largest value: llama.cpp clamps the exponent so that base ** exponent stays below it.
 FLOAT32_MAX_LOG = 88.7228391
+# Penalized tokens a step's note names at most: the step view shows the top candidates, and a long loop can put
+# dozens of tokens in reach of a repeat; the ones the model liked most are the ones worth a word.
+NOTED = 8
 
 
 def z_array(seq: list[int]) -> list[int]:
@@ -49,25 +54,31 @@ def breaker_limit(context: list[int], breakers: frozenset[int]) -> int:
     return len(context)
 
 
-def repeat_lengths(context: list[int], breakers: frozenset[int]) -> dict[int, int]:
+def repeat_spans(context: list[int], breakers: frozenset[int]) -> dict[int, tuple[int, int]]:
     """For each token that follows an earlier occurrence of a suffix of `context`, the longest such suffix's length
-    (at most the tokens after the last breaker); tokens with no match (L = 0) are left out.
+    L (at most the tokens after the last breaker) and where that earlier occurrence starts in `context` (the latest
+    of the longest, when several are as long); tokens with no match (L = 0) are left out.
 
     With rev = context reversed, z[k] is how far the suffix matches the span ending k tokens before the end, and
-    context[n - k] is the token that followed that span.
+    context[n - k] is the token that followed that span, which starts at n - k - L.
     """
     n = len(context)
     limit = breaker_limit(context, breakers)
-    lengths: dict[int, int] = {}
+    spans: dict[int, tuple[int, int]] = {}
     if limit == 0:
-        return lengths
+        return spans
     z = z_array(context[::-1])
     for k in range(1, n):
         length = min(z[k], limit)
-        if length > 0:
-            follower = context[n - k]
-            lengths[follower] = max(length, lengths.get(follower, 0))
-    return lengths
+        follower = context[n - k]
+        if length > spans.get(follower, (0, 0))[0]:
+            spans[follower] = (length, n - k - length)
+    return spans
+
+
+def repeat_lengths(context: list[int], breakers: frozenset[int]) -> dict[int, int]:
+    """`repeat_spans`' lengths alone: token -> L."""
+    return {token: length for token, (length, _) in repeat_spans(context, breakers).items()}
 
 
 def dry_penalties(
@@ -104,8 +115,20 @@ def _breaker_ids(tokenizer, size: int, breakers: tuple[str, ...]) -> frozenset[i
     return frozenset(i for i, text in enumerate(texts) if any(b in text for b in breakers))
 
 
-class DRYLogitsProcessor(LogitsProcessor):
-    """Subtracts DRY's penalty from each token that would extend a repeat.
+@dataclass(frozen=True)
+class Penalized:
+    """A token DRY pushed down at a step: the repeat it would extend and what that cost it."""
+
+    token: int
+    length: int  # L, the repeated span's length
+    start: int  # where the earlier occurrence of the span starts, as a position in the whole context
+    penalty: float  # subtracted from its logit
+
+
+class DRYLogitsProcessor(StageState):
+    """Subtracts DRY's penalty from each token that would extend a repeat, and notes, per row, what it penalized:
+    for the (at most NOTED) tokens scored highest before the penalty, L, where the span they would repeat starts
+    in the context (0 = the first token of the prompt) and the penalty.
 
     Args:
         multiplier: the penalty at L = allowed_length; 0 would switch DRY off (the registry leaves it out).
@@ -137,15 +160,40 @@ class DRYLogitsProcessor(LogitsProcessor):
         self.last_n = last_n
         read = breaker_token_ids(tokenizer, sequence_breakers) if tokenizer is not None else frozenset()
         self.breakers = frozenset(breakers) | read
+        self._found: list[list[Penalized]] = []  # per row of the last call: the tokens it penalized
+        self._before: torch.Tensor | None = None  # (B, V) the last call's scores before the penalty
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         window = input_ids if self.last_n < 0 else input_ids[:, max(input_ids.shape[1] - self.last_n, 0) :]
-        scores = scores.clone()
+        offset = input_ids.shape[1] - window.shape[1]  # the window's first position in the context
+        before, scores = scores, scores.clone()
+        self._found = []
         for row, context in enumerate(window.tolist()):  # (B, n) -> B lists of token ids
-            lengths = repeat_lengths(context, self.breakers)
+            spans = repeat_spans(context, self.breakers)
+            lengths = {token: length for token, (length, _) in spans.items()}
             penalties = dry_penalties(lengths, self.multiplier, self.base, self.allowed_length, self.breakers)
+            self._found.append([Penalized(t, spans[t][0], offset + spans[t][1], p) for t, p in penalties.items()])
             if penalties:
                 amounts = torch.tensor(list(penalties.values()), dtype=torch.float64)
                 index = torch.tensor(list(penalties), dtype=torch.long, device=scores.device)
                 scores[row, index] -= amounts.clamp(max=torch.finfo(scores.dtype).max).to(scores)
+        self._before = before  # (B, V): ranks the penalized tokens when a note is asked for
         return scores
+
+    def notes(self, row: int) -> dict[str, Any] | None:
+        """The last call's penalized tokens of `row`, the NOTED scored highest before the penalty, highest first:
+        {"penalized": [{"id", "L", "start", "penalty"}], "count": how many it penalized}; None when none."""
+        if not self._found or not self._found[row]:
+            return None
+        penalized = self._found[row]
+        # One read of the penalized tokens' scores, only by a view that records notes.
+        index = torch.tensor([p.token for p in penalized], dtype=torch.long, device=self._before.device)
+        ranked = sorted(zip(self._before[row, index].tolist(), penalized, strict=True), key=lambda pair: -pair[0])
+        named = [dict(id=p.token, L=p.length, start=p.start, penalty=p.penalty) for _, p in ranked[:NOTED]]
+        return {"penalized": named, "count": len(penalized)}
+
+    def keep(self, rows: list[int]) -> None:
+        """The last call's findings follow the rows that go on."""
+        if self._found:
+            self._found = [self._found[r] for r in rows]
+            self._before = self._before[torch.tensor(rows, dtype=torch.long, device=self._before.device)]
