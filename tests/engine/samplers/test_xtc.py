@@ -67,8 +67,18 @@ def test_the_removal_set_is_the_definitions(rows, threshold, coins):
         assert gone(filtered[r]) - gone(scores[r]) == (expected if coins[r] else set())
 
 
-@given(logits=row, threshold=thresholds)
-def test_when_it_fires_exactly_one_token_above_the_threshold_stays_the_least_probable(logits, threshold):
+@st.composite
+def two_above(draw) -> tuple[list[float], float]:
+    """A row with at least two candidates and a threshold at most the second probability (and 0.5), so that two or
+    more tokens reach it: drawn, not filtered, since most random thresholds leave one token or none above."""
+    logits = draw(row.filter(lambda xs: sum(math.isfinite(x) for x in xs) >= 2))
+    second = sorted(probabilities(logits), reverse=True)[1]
+    return logits, draw(st.floats(0.0, 1.0)) * min(second, 0.5)
+
+
+@given(case=two_above())
+def test_when_it_fires_exactly_one_token_above_the_threshold_stays_the_least_probable(case):
+    logits, threshold = case
     scores = torch.tensor([logits], dtype=torch.float32)
     probs = torch.softmax(scores, dim=-1)[0]
     above = [i for i, x in enumerate(logits) if math.isfinite(x) and probs[i] >= threshold]
