@@ -21,7 +21,7 @@ from playground.ui.compare_view import compare_views, compared_step
 from playground.ui.controls import CONTROLS, annotations, signature
 from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
-from playground.ui.files import export_runs, export_trace
+from playground.ui.files import export_runs, export_trace, withheld_export
 from playground.ui.knob_families import open_set_families
 from playground.ui.parts import Parts
 from playground.ui.preset_events import wire_presets
@@ -137,8 +137,10 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     """Generate (the page's run, also the /generate endpoint), its branches and many samples, Stop, /run, and
     what follows a run."""
 
-    def arm(request: gr.Request) -> None:
+    def arm(request: gr.Request) -> Any:
+        # The export is withheld until the run's own file replaces it (`after_run`).
         runs.switches.arm(request.session_hash)
+        return withheld_export()
 
     run_event = wire_generate(parts, runs, arm)
     branch_events = wire_branch(parts, runs, arm)
@@ -169,8 +171,8 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
 
 
 def wire_generate(parts: Parts, runs: Runs, arm: Any) -> Any:
-    """Generate: a click arms the tab's Stop switch, then the run streams; also the /generate endpoint. Returns
-    the run's event."""
+    """Generate: a click arms the tab's Stop switch and withholds the export, then the run streams; also the
+    /generate endpoint. Returns the run's event."""
 
     def generate(*args: Any) -> Any:
         """Generates a continuation of `prompt`, streaming (Output HTML so far, status line, trace)."""
@@ -181,7 +183,7 @@ def wire_generate(parts: Parts, runs: Runs, arm: Any) -> Any:
     # One parameter per control, named after it (Gradio names /generate's parameters from the signature).
     generate.__signature__ = signature()
     generate.__annotations__ = annotations(generate.__signature__)
-    return parts.run_button.click(arm, **INSTANT).success(
+    return parts.run_button.click(arm, outputs=[parts.export_button], **INSTANT).success(
         generate,
         inputs=[parts.controls[name] for name in CONTROLS],
         outputs=[parts.output, parts.status, parts.last_trace, parts.made],
@@ -195,11 +197,11 @@ def wire_generate(parts: Parts, runs: Runs, arm: Any) -> Any:
 
 
 def after_run(event: Any, parts: Parts) -> None:
-    """What follows a run, in order: its views, its export, its place in the Runs tree, the tree's export, the
-    samples' views and the model line."""
+    """What follows a run, in order: its export (withheld since the click, so that it is never the run before),
+    its views, its place in the Runs tree, the tree's export, the samples' views and the model line."""
     trace = [parts.last_trace]
-    event.then(all_views, inputs=trace, outputs=list(parts.views), **PRIVATE).then(
-        export_trace, inputs=trace, outputs=[parts.export_button], **PRIVATE
+    event.then(export_trace, inputs=trace, outputs=[parts.export_button], **PRIVATE).then(
+        all_views, inputs=trace, outputs=list(parts.views), **PRIVATE
     ).then(
         remember,
         inputs=[parts.run_tree, parts.made, parts.last_trace],
@@ -231,8 +233,7 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
 
     def arm_take(event: gr.EventData, request: gr.Request) -> Any:
         # Only the event's first function receives its data: keep it for the run that follows.
-        arm(request)
-        return event._data
+        return event._data, arm(request)
 
     # As for generate: named parameters, so Gradio hands the request to the last one.
     branch.__signature__ = signature(("parent", "step", "token"))
@@ -241,11 +242,12 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         fn.__annotations__ = annotations(fn.__signature__)
     controls = [parts.controls[name] for name in CONTROLS]
     options = streamed(parts)
-    step_view_event = parts.branch_button.click(arm, **INSTANT).success(
+    withheld = dict(outputs=[parts.export_button], **INSTANT)
+    step_view_event = parts.branch_button.click(arm, **withheld).success(
         branch, inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
     )
     chosen = gr.State(None)  # the card's {step, token}, from the click to the run
-    card_event = parts.output.submit(arm_take, outputs=[chosen], **INSTANT).success(
+    card_event = parts.output.submit(arm_take, outputs=[chosen, parts.export_button], **INSTANT).success(
         take, inputs=[*controls, parts.last_trace, chosen], **options
     )
     return [step_view_event, card_event]
@@ -268,10 +270,11 @@ def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
 
     sample_many.__signature__ = signature()
     sample_many.__annotations__ = annotations(sample_many.__signature__)
-    many = parts.many_button.click(arm, **INSTANT).success(
+    withheld = dict(outputs=[parts.export_button], **INSTANT)
+    many = parts.many_button.click(arm, **withheld).success(
         sample_many, inputs=[parts.controls[name] for name in CONTROLS], **streamed(parts)
     )
-    opened = parts.open_button.click(arm, **INSTANT).success(
+    opened = parts.open_button.click(arm, **withheld).success(
         open_sample, inputs=[parts.samples.many_trace, parts.samples.sample_pick], **streamed(parts)
     )
     return [many, opened]

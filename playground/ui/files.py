@@ -28,7 +28,14 @@ def export_trace(trace: Trace | None) -> Any:
     if trace is None:
         return gr.DownloadButton(value=None, visible=False)
     name = f"trace-{trace.settings.get('strategy', 'run')}.json"
-    return gr.DownloadButton(value=_export(name, trace.to_json(indent=1)), visible=True)
+    return gr.DownloadButton(value=_export(name, trace.to_json(indent=1)), visible=True, interactive=True)
+
+
+def withheld_export() -> Any:
+    """The download button greyed and pointing at nothing, from the click that starts a run until `export_trace`
+    gives it that run's file: the status line shows a run's summary before its export is written, and a click
+    in between would save the run before it."""
+    return gr.DownloadButton(value=None, interactive=False)
 
 
 def export_runs(tree: RunTree | None) -> Any:
