@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from playground.plots.style import stage_setting
+from playground.settings import Settings
 from playground.speedup import speedup_text
+from playground.stages import Where, run_chain
 from playground.trace import MassTree, Trace
 from playground.words import counted
 
@@ -95,13 +98,25 @@ def mass_summary(tree: MassTree) -> str:
     first = tree.root.children[0] if tree.root.children else None
     top = f"likeliest first token {first.text!r} (p = {first.prob:.3f})" if first else "no first token is that likely"
     capped = f" (stopped at the server's cap of {tree.nodes})" if tree.capped else ""
-    settings = tree.settings
-    if settings.get("strategy") == "sample":  # what shaped the probabilities: the sampling knobs a lesson moves
-        shaped = f"temperature {settings['temperature']:g}, top-k {settings['top_k']}, top-p {settings['top_p']:g}"
-    else:
-        shaped = "the model's own probabilities (no sampling filters)"
+    shaped = applied_stages(Settings.from_dict(tree.settings), len(tree.prompt.token_ids))
+    shaped = shaped or "the model's own probabilities (no stage changes them)"
     return (
         f"{tree.model.id} {tree.model.precision} · {tree.nodes} continuations up to {counted(tree.depth, 'token')} "
         f"at p ≥ {tree.threshold:g}{capped} under {shaped} · {top} · {tree.forward_passes} forward passes · "
         f"{tree.seconds:.2f} s"
     )
+
+
+def applied_stages(settings: Settings, prompt_len: int) -> str:
+    """The stages a run with `settings` applies (`stages.run_chain`), in its order, each named as its control with
+    its value ("top-k 50 → min-p 0.05 → XTC 0.5"); "" where none does (greedy with no penalty).
+
+    Args:
+        settings: the run's settings.
+        prompt_len: the prompt's tokens, where min-new-tokens starts counting.
+    """
+    # A mass tree keeps no end-of-sequence ids: min-new-tokens applies wherever the model has one, as every model
+    # the page serves does, so any id stands for them here.
+    where = Where(prompt_len=prompt_len, eos_ids=[0], device=None)
+    values = settings.to_dict()
+    return " → ".join(stage_setting(spec.name, values) for spec in run_chain(settings, where))

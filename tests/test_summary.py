@@ -54,3 +54,20 @@ def test_one_token_reads_as_one_token(tiny_loaded):
     # "1 tokens" may not stand as words; "574.1 tokens/s", the speed, holds those characters and is right.
     assert " · 1 token · " in summary(trace) and not re.search(r"(?<![\d.])1 tokens\b", summary(trace))
     assert int(re.search(r"· (\d+) tokens? ·", status_line(summary(trace))).group(1)) == 1
+
+
+def test_a_mass_trees_line_names_the_stages_its_run_applies_in_their_order(tiny_loaded):
+    from playground.engine.mass import mass_tree
+    from playground.summary import mass_summary
+
+    def line(**knobs) -> str:
+        settings = Settings(chat=False, mass_depth=1, mass_threshold=0.05, **knobs)
+        return mass_summary(mass_tree(tiny_loaded, PROMPT, settings))
+
+    # Not a fixed "temperature 1, top-k 0, top-p 1": what the run applies, named as its controls with their values.
+    assert " under min-p 0.05 → XTC 0.5 · " in line(strategy="sample", top_k=0, xtc_probability=0.5, min_p=0.05)
+    assert " under top-k 40 → temperature 0.7 · " in line(strategy="sample", top_k=40, temperature=0.7,
+                                                          temperature_last=True)  # fmt: skip
+    # Greedy applies the penalties only; with none, the model's own probabilities.
+    assert " under repetition penalty 1.3 · " in line(repetition_penalty=1.3, temperature=0.5)
+    assert " under the model's own probabilities (no stage changes them) · " in line(strategy="sample", top_k=0)

@@ -26,14 +26,16 @@ STAGE_LABELS = {stage: stage if stage in ("raw", "final") else f"after {stage_la
 
 
 def stage_setting(stage: str, settings: dict[str, Any]) -> str:
-    """A stage named as the page's control for it, in lower case, with the value `settings` give it: "top-k 50",
-    "no-repeat n-gram 3", "epsilon cutoff 0.0003". A stage no control sets ("raw") is named as it is.
+    """A stage named as the page's control for it, in lower case but for its acronyms, with the value `settings`
+    give it: "top-k 50", "no-repeat n-gram 3", "epsilon cutoff 0.0003", "XTC 0.5", "top-H 0.4". A stage no control
+    sets ("raw") is named as it is.
 
     Args:
         stage: a key of STAGE_COLOURS.
         settings: the run's settings as a dict (`Settings.to_dict`, a trace's `settings`).
     """
-    name = stage_label(stage).lower()
+    # Each word's first letter only: "XTC" and "DRY" stay names, and Top-H's H is the entropy's letter.
+    name = " ".join(word if word.isupper() else word[0].lower() + word[1:] for word in stage_label(stage).split())
     spec = stages.BY_NAME.get(stage)
     if spec is None or settings.get(spec.knob) is None:
         return name

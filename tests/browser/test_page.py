@@ -404,7 +404,7 @@ def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(
         expect(status).not_to_contain_text("processing", timeout=RUN_TIMEOUT)  # Gradio's progress, then the line
         expect(status.get_by_text("p = ")).to_be_visible(timeout=RUN_TIMEOUT)
         # The line names the temperature the tree was drawn at: the typed one, not the last run's.
-        expect(status).to_contain_text(f"under temperature {temperature}, top-k 0")
+        expect(status).to_contain_text(f"under temperature {temperature} · ")
         expect(page.locator("#mass-plot").get_by_text("Where the mass goes:")).to_be_visible(timeout=30_000)
         expect(page.locator("#mass-plot").get_by_text("␣Paris").first).to_be_visible()
         line = " ".join(status.text_content().split())  # as Playwright compares it: whitespace collapsed

@@ -199,10 +199,13 @@ def test_every_stage_a_control_sets_is_named_as_that_control_with_its_value():
     for stage in set(STAGE_LABELS) - {"raw", "final"}:
         named = stage_setting(stage, settings)
         label = named.rsplit(" ", 1)[0]  # the value follows the control's label
-        knob = next(k for k in BY_NAME.values() if k.label.lower() == label)
+        knob = next(k for k in BY_NAME.values() if k.label.lower() == label.lower())
         assert named == f"{label} {settings[knob.name]:g}", stage
     assert stage_setting("top_k", settings) == "top-k 50"
     assert stage_setting("raw", settings) == "raw"
+    # Lower case but for the acronyms: a sentence names XTC and DRY as the page does, and Top-H keeps its H.
+    on = Settings(strategy="sample", xtc_probability=0.5, dry_multiplier=0.8, top_h=0.4).to_dict()
+    assert [stage_setting(stage, on) for stage in ("xtc", "dry", "top_h")] == ["XTC 0.5", "DRY 0.8", "top-H 0.4"]
 
 
 def test_candidates_figure_pairs_a_and_b_per_token_and_marks_the_token_a_took():

@@ -63,7 +63,7 @@ def test_where_the_mass_goes_reads_the_controls_and_names_bad_ones(runs):
     assert tree.settings["top_k"] == 3 and tree.prompt.text == "the cat"
     line = mass_summary(tree)
     assert line.startswith("tiny-random-llama fp32 · ") and "up to 2 tokens at p ≥ 0.01" in line
-    assert "under temperature 1, top-k 3, top-p 1 · " in line  # the knobs that shaped it, as a lesson checks
+    assert " under top-k 3 · " in line  # the stages that shaped it, as a lesson checks
     fig = mass_figure(tree)
     assert fig.data[0].type == "sunburst" and fig.layout.title.text.startswith("Where the mass goes: ")
     with pytest.raises(gr.Error, match="Depth"):
