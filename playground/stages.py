@@ -42,6 +42,18 @@ class Where:
     tokenizer: Any = None  # the run's tokenizer, for a stage that reads token texts (DRY's sequence breakers)
 
 
+# A series' reference lines from a run's settings (a trace's `settings` dict): [(value, what it is)], drawn across
+# the series' row of the overview (mirostat's tau under the surprise, dynamic temperature's lowest and highest T).
+References = Callable[[dict[str, Any]], list[tuple[float, str]]]
+
+
+def _dynatemp_bounds(settings: dict[str, Any]) -> list[tuple[float, str]]:
+    """Dynamic temperature's lowest and highest T (`samplers/dynatemp.py`): the temperature minus and plus the
+    range, the lowest no less than 0."""
+    centre, spread = settings["temperature"], settings["dynatemp_range"]
+    return [(max(0.0, centre - spread), "lowest T"), (centre + spread, "highest T")]
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One processing stage: what it is, what it reads and how the engine makes it.
@@ -61,8 +73,9 @@ class StageSpec:
     arguments: Callable[[Settings, Where], dict[str, Any]]
     history: bool = False  # its scores depend on the tokens before a position (else every row is treated alike)
     # Numbers of its step notes (`Step.notes[name]`) worth following over a run: (note key, what the overview's
-    # line for it is called). A key whose values are true/false is drawn as marks at the steps where it is true.
-    series: tuple[tuple[str, str], ...] = ()
+    # line for it is called), or with a third item, the run's reference lines for it (`References`). A key whose
+    # values are true/false is drawn as marks at the steps where it is true.
+    series: tuple[tuple[str, str] | tuple[str, str, References], ...] = ()
 
     @property
     def sampling_only(self) -> bool:
@@ -125,7 +138,7 @@ CHAIN = (
     _spec("dynatemp", "transform", palette.CORAL, f"{SAMPLERS}.dynatemp.DynamicTemperatureLogitsWarper",
           lambda s, w: s.dynatemp_range > 0.0,
           lambda s, w: dict(temperature=s.temperature, spread=s.dynatemp_range, exponent=s.dynatemp_exponent),
-          fields=("dynatemp_range", "dynatemp_exponent", "temperature"), series=(("T", "T used"),)),
+          fields=("dynatemp_range", "dynatemp_exponent", "temperature"), series=(("T", "T used", _dynatemp_bounds),)),
     _spec("temperature", "transform", palette.ORANGE, "TemperatureLogitsWarper",
           lambda s, w: s.temperature != 1.0 and s.dynatemp_range == 0.0, lambda s, w: dict(temperature=s.temperature)),
     _spec("top_h", "filter", palette.OLIVE, "TopHLogitsWarper",
@@ -156,7 +169,8 @@ CHAIN = (
           lambda s, w: s.mirostat != 0,
           lambda s, w: dict(version=s.mirostat, tau=s.mirostat_tau, eta=s.mirostat_eta),
           fields=("mirostat", "mirostat_tau", "mirostat_eta"),
-          series=(("mu", "mu (bits)"), ("surprise", "surprise of the chosen token (bits)"))),
+          series=(("mu", "mu (bits)"),
+                  ("surprise", "surprise of the chosen token (bits)", lambda s: [(s["mirostat_tau"], "tau")]))),
 )  # fmt: skip
 BY_NAME = {spec.name: spec for spec in CHAIN}
 # Stages that only remove tokens: a step's candidates are ranked by the distribution just before the first of them.

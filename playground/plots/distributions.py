@@ -217,16 +217,33 @@ def _stage_before(trace: Trace, step, stage: str) -> str:
     return names[max(0, names.index(stage) - 1)]
 
 
+# The overview's rows and the gaps between them, in pixels: each gap holds the title of the row below it, clear of
+# the row above however many series rows a run adds (a fraction of the figure would shrink as rows are added).
+OVERVIEW_ROW = 150  # the two rows every run has: the chosen token's probability, the entropy
+SERIES_ROW = 110  # each stage note's row
+ROW_GAP = 48  # a subplot title (16 px) with room above and below it
+OVERVIEW_TOP, OVERVIEW_BOTTOM = 40, 60  # the first title above, the "step" axis title below
+
+
+def overview_rows(series: int) -> tuple[int, list[int], float]:
+    """The overview's height in pixels, each row's height (pixels) and the gap between rows as make_subplots takes
+    it (a fraction of the plot area), for a run with `series` stage-note rows under its two."""
+    rows = [OVERVIEW_ROW, OVERVIEW_ROW, *[SERIES_ROW] * series]
+    area = sum(rows) + ROW_GAP * (len(rows) - 1)
+    return OVERVIEW_TOP + area + OVERVIEW_BOTTOM, rows, ROW_GAP / area
+
+
 def overview_figure(trace: Trace) -> go.Figure:
     """Every step at a glance: the chosen token's probability, the distribution's entropy, and a line for each
-    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC fired)."""
+    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC fired),
+    a line of numbers titled with its mean and crossed by its reference lines from the run's settings."""
     steps = trace.steps
     x = [s.index + 1 for s in steps]
     tokens = [show_token(s.chosen.text) for s in steps]
     series = note_series(trace)
-    titles = ("probability of the chosen token", "entropy (nats)", *(f"{stage_label(s.stage)}: {s.label}"
-                                                                     for s in series))  # fmt: skip
-    fig = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=0.08 / (len(titles) - 1),
+    titles = ("probability of the chosen token", "entropy (nats)", *(_series_title(s) for s in series))
+    height, rows, gap = overview_rows(len(series))
+    fig = make_subplots(rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=gap, row_heights=rows,
                         subplot_titles=titles)  # fmt: skip
     fig.add_bar(
         x=x,
@@ -253,10 +270,14 @@ def overview_figure(trace: Trace) -> go.Figure:
         _series_row(fig, line, row, dict(zip(x, tokens, strict=True)))
     fig.update_yaxes(range=[0, 1.05], row=1, col=1)
     fig.update_xaxes(title_text="step", row=len(titles), col=1)
-    fig.update_layout(showlegend=False, margin=dict(t=40))
-    if series:  # each line of its own gets room, on top of the two plots every run has
-        fig.update_layout(height=450 + 150 * len(series))
+    fig.update_layout(showlegend=False, height=height, margin=dict(t=OVERVIEW_TOP, b=OVERVIEW_BOTTOM))
     return fig
+
+
+def _series_title(series: Series) -> str:
+    """A stage note's row title: the stage's control, what the note is, and a line of numbers' mean."""
+    title = f"{stage_label(series.stage)}: {series.label}"
+    return title if series.mean is None else f"{title} · mean {series.mean:.2f}"
 
 
 def _series_row(fig: go.Figure, series: Series, row: int, tokens: dict[int, str]) -> None:
@@ -281,3 +302,13 @@ def _series_row(fig: go.Figure, series: Series, row: int, tokens: dict[int, str]
                     mode="lines+markers", line=dict(color=colour), name=series.label,
                     hovertemplate="step %{x}: %{customdata}<br>%{y:.3f}<extra>" + series.label + "</extra>",
                     row=row, col=1)  # fmt: skip
+    for value, what in series.lines:
+        fig.add_hline(
+            y=value,
+            line=dict(color=GREY, dash="dash", width=1),
+            annotation_text=f"{what} {value:g}",
+            annotation_position="top left",
+            annotation_font=dict(color=GREY, size=11),
+            row=row,
+            col=1,
+        )

@@ -9,7 +9,7 @@ and the step, in `SENTENCES`; the numbers worth following over a run are named o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from playground.plots.dynatemp_note import dynatemp_sentence
@@ -37,12 +37,19 @@ class Series:
     key: str
     label: str
     steps: list[int]  # 1-based steps that have the note
-    values: list[Any]  # the note's value at each of them
+    values: list[Any]  # the note's value at each of them (None where the step had none to give)
+    lines: list[tuple[float, str]] = field(default_factory=list)  # the run's reference lines: (value, what)
 
     @property
     def marks(self) -> bool:
         """Whether the values are true/false: drawn as marks at the steps where they are true."""
         return all(isinstance(v, bool) for v in self.values)
+
+    @property
+    def mean(self) -> float | None:
+        """The mean of the numbers over the steps that have one (None for marks, or where no step has a number)."""
+        numbers = [v for v in self.values if isinstance(v, int | float) and not isinstance(v, bool)]
+        return None if self.marks or not numbers else sum(numbers) / len(numbers)
 
 
 def note_lines(trace: Trace, index: int) -> list[str]:
@@ -58,15 +65,16 @@ def note_lines(trace: Trace, index: int) -> list[str]:
 
 def note_series(trace: Trace, specs: Sequence[StageSpec] | None = None) -> list[Series]:
     """Every series (`StageSpec.series`) of `specs` (default: the stages this run applied) that some step noted,
-    in the run's order."""
+    in the run's order, with its reference lines from the run's settings."""
     if specs is None:
         specs = [BY_NAME[name] for name in trace.stage_order() if name in BY_NAME]
     found = []
     for spec in specs:
-        for key, label in spec.series:
+        for key, label, *references in spec.series:
             noted = [(s.index + 1, s.notes[spec.name][key]) for s in trace.steps
                      if s.notes and key in s.notes.get(spec.name, {})]  # fmt: skip
             if noted:
                 steps, values = zip(*noted, strict=True)
-                found.append(Series(spec.name, key, label, list(steps), list(values)))
+                lines = [line for refer in references for line in refer(trace.settings)]
+                found.append(Series(spec.name, key, label, list(steps), list(values), lines))
     return found

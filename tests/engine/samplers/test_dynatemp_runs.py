@@ -103,7 +103,10 @@ def test_the_step_view_says_t_and_the_overview_draws_it(tiny_loaded):
     sentence = f"dynamic temperature: T = {note['T']:.2f} (entropy {note['H']:.1f} of at most {math.log(101):.1f} nats)"
     assert sentence in stage_figure(trace, 1).layout.title.subtitle.text
     fig = overview_figure(trace)
-    assert [a.text for a in fig.layout.annotations][2:] == ["Dynamic temperature: T used"]
+    mean = sum(s.notes["dynatemp"]["T"] for s in trace.steps) / len(trace.steps)
+    low, high = max(0.0, settings.temperature - settings.dynatemp_range), settings.temperature + settings.dynatemp_range
+    titles = [f"Dynamic temperature: T used · mean {mean:.2f}", f"lowest T {low:g}", f"highest T {high:g}"]
+    assert [a.text for a in fig.layout.annotations][2:] == titles
     line = fig.data[2]
     assert list(line.x) == [s.index + 1 for s in trace.steps]
     assert list(line.y) == [s.notes["dynatemp"]["T"] for s in trace.steps]
