@@ -15,6 +15,7 @@ from typing import Any
 from playground.plots.dynatemp_note import dynatemp_sentence
 from playground.plots.mirostat_note import mirostat_sentence
 from playground.plots.penalty_marks import dry_sentence
+from playground.plots.top_n_sigma_note import top_n_sigma_sentence
 from playground.plots.xtc_note import xtc_sentence
 from playground.stages import BY_NAME, StageSpec
 from playground.trace import Trace
@@ -26,6 +27,7 @@ SENTENCES: dict[str, Sentence] = {
     "mirostat": mirostat_sentence,
     "dynatemp": dynatemp_sentence,
     "dry": dry_sentence,
+    "top_n_sigma": top_n_sigma_sentence,
 }
 
 

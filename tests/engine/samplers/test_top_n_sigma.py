@@ -109,3 +109,21 @@ def test_rows_are_filtered_independently():
 def test_the_warper_takes_only_a_positive_float(n):
     with pytest.raises(ValueError, match="n_sigma"):
         TopNSigmaLogitsWarper(n)
+
+
+def test_each_row_notes_what_it_kept_and_where_it_cut():
+    # Row 0: [0, 1, 2, 3, 4] has σ = √2, so n = 1.3 cuts at 4 - 1.3√2 = 2.16 and keeps 3 and 4. Row 1: the finite
+    # 4, 3, 2 have σ = 0.816, n = 1.3 cuts at 2.94 and keeps 4 and 3. Row 2 has nothing finite: no note.
+    scores = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, -INF, -INF], [-INF] * 5])
+    warper = TopNSigmaLogitsWarper(1.3)
+    assert warper.notes(0) is None  # before any call
+    warper(torch.zeros(3, 1, dtype=torch.long), scores)
+    for row, logits in enumerate(([0.0, 1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, -INF, -INF])):
+        expected, threshold = kept_by_definition(logits, 1.3)
+        note = warper.notes(row)
+        assert note["kept"] == len(expected) == 2 and note["top"] == 4.0
+        assert note["cutoff"] == pytest.approx(threshold, abs=1e-6)
+        assert note["sigma"] == pytest.approx((4.0 - threshold) / 1.3, abs=1e-6)
+    assert warper.notes(2) is None
+    warper.keep([1, 1])  # the rows that go on (the mass tree repeats one): their notes follow them
+    assert warper.notes(0) == warper.notes(1) and warper.notes(0)["cutoff"] == pytest.approx(2.9386, abs=1e-4)
