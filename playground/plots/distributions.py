@@ -36,6 +36,9 @@ def _stages_of(trace: Trace, step) -> list[str]:
 
 
 LABEL = 14  # characters of a candidate's token in its axis label
+# Top-p's running total: a dark grey line of hollow points, a colour no stage's bars have (every palette colour is
+# some stage's; it was temperature's amber), between raw's light grey and min-p's black.
+CUMULATIVE = "#4D4D4D"
 
 
 # Above the plot area, in pixels: the title (and the penalty note as its subtitle) stands on a band that holds
@@ -132,6 +135,9 @@ def _cut_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> N
             xshift=-6,  # left of the group's centre: a penalty mark may stand at the right (both read)
             textangle=-90,
             font=dict(color=VERMILLION, size=10),
+            # On white: a filter that removes the likeliest tokens (XTC) writes over its group's tallest, darkest bars.
+            bgcolor="rgba(255, 255, 255, 0.85)",
+            borderpad=1,
             yanchor="bottom",
         )
 
@@ -149,7 +155,8 @@ def _cumulative(fig: go.Figure, trace: Trace, step, labels: list[str]) -> None:
         x=labels,
         y=cumulative,
         mode="lines+markers",
-        line=dict(color=ORANGE, dash="dot"),
+        line=dict(color=CUMULATIVE, dash="dot", width=1.5),
+        marker=dict(color=CUMULATIVE, symbol="circle-open", size=7),
         yaxis="y",
     )
     fig.add_hline(y=top_p, line=dict(color=GREY, dash="dash"), annotation_text=f"{stage_label('top_p')} = {top_p:g}")
