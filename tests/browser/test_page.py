@@ -396,7 +396,7 @@ def test_where_the_mass_goes_draws_the_continuations_and_temperature_moves_them(
     for temperature in ("0.5", "1.5"):
         set_number(page, "Temperature", temperature)
         # The slider takes the typed value on blur; let it reach the component before the button reads it.
-        expect(page.get_by_role("slider", name="Temperature")).to_have_value(temperature)
+        expect(page.get_by_role("slider", name="range slider for Temperature", exact=True)).to_have_value(temperature)
         page.get_by_label("Prompt", exact=True).click()  # and moves on, as a person would, before the next click
         page.get_by_role("tab", name="Where the mass goes").click()
         page.get_by_role("button", name="Show where the mass goes").click()
