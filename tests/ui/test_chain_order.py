@@ -28,6 +28,17 @@ def test_the_line_names_the_stages_a_greedy_run_applies_and_the_ones_it_skips():
     )
 
 
+def test_mirostat_left_on_under_a_strategy_that_draws_nothing_is_skipped_like_every_sampling_stage():
+    on = {"mirostat": 2.0, "top_k": 0.0}
+    for strategy, after in [("greedy", "the most likely token is taken"), ("beam", "beam search keeps the best beams")]:
+        assert chain_line({**on, "strategy": strategy}) == (
+            f"**As it runs:** no stage is on: {after}. Set but used only when sampling: Mirostat."
+        )
+    assert chain_line({**on, "strategy": "speculative"}).endswith("Set but used only when sampling: Mirostat.")
+    refused = chain_line({**on, "strategy": "speculative", "do_sample": True})
+    assert refused.startswith("**The chain cannot run:** mirostat must be 0 with speculative sampling: ")
+
+
 def test_the_line_follows_temperature_last_the_filters_and_the_typed_order():
     assert chain_line(SAMPLING) == "**As it runs:** Top-k, then a token is drawn."
     warm = {**SAMPLING, "temperature": 0.7}
