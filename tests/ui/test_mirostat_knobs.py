@@ -53,8 +53,10 @@ def test_the_command_line_takes_its_flags(tiny_dir, capsys):
     for bad, message in [
         (["--strategy", "sample", "--mirostat", "3"], "argument --mirostat: mirostat must be 0 (off), 1 or 2, got 3"),
         (["--strategy", "sample", "--mirostat-tau", "0"], "argument --mirostat-tau: mirostat_tau must be > 0, got 0"),
-        (["--strategy", "speculative", "--do-sample", "--mirostat", "1"],
-         "argument --mirostat: mirostat must be 0 with speculative sampling"),
+        (
+            ["--strategy", "speculative", "--do-sample", "--mirostat", "1"],
+            "argument --mirostat: mirostat must be 0 with speculative sampling",
+        ),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             main([*common, *bad])
