@@ -138,7 +138,8 @@ CHAIN = (
           lambda s, w: s.top_p < 1.0, lambda s, w: dict(top_p=s.top_p)),
     _spec("min_p", "filter", palette.BLACK, "MinPLogitsWarper",
           lambda s, w: s.min_p > 0.0, lambda s, w: dict(min_p=s.min_p)),
-    # XTC just after min-p, as llama.cpp places it; its coin is the run's (`samplers/xtc.py`), noted every step.
+    # XTC just after min-p, as llama.cpp places it; its coin has its own generators, seeded from the run's
+    # (`samplers/xtc.py`), and is noted every step.
     _spec("xtc", "filter", palette.CYAN, f"{SAMPLERS}.xtc.XTCLogitsWarper",
           lambda s, w: s.xtc_probability > 0.0,
           lambda s, w: dict(threshold=s.xtc_threshold, probability=s.xtc_probability),
