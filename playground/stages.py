@@ -143,7 +143,7 @@ CHAIN = (
     _spec("xtc", "filter", palette.CYAN, f"{SAMPLERS}.xtc.XTCLogitsWarper",
           lambda s, w: s.xtc_probability > 0.0,
           lambda s, w: dict(threshold=s.xtc_threshold, probability=s.xtc_probability),
-          fields=("xtc_probability", "xtc_threshold"), series=(("fired", "steps where its coin fired"),)),
+          fields=("xtc_probability", "xtc_threshold"), series=(("excluded_some", "steps where it excluded tokens"),)),
     _spec("typical_p", "filter", palette.SKY, "TypicalLogitsWarper",
           lambda s, w: s.typical_p < 1.0, lambda s, w: dict(mass=s.typical_p)),
     _spec("epsilon_cutoff", "filter", palette.INDIGO, "EpsilonLogitsWarper",

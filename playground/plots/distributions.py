@@ -219,7 +219,8 @@ def _stage_before(trace: Trace, step, stage: str) -> str:
 
 def overview_figure(trace: Trace) -> go.Figure:
     """Every step at a glance: the chosen token's probability, the distribution's entropy, and a line for each
-    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC fired)."""
+    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC excluded
+    tokens)."""
     steps = trace.steps
     x = [s.index + 1 for s in steps]
     tokens = [show_token(s.chosen.text) for s in steps]

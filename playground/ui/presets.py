@@ -231,9 +231,10 @@ def presets() -> list[Preset]:
             "XTC (exclude top choices) flips a coin at every step, here with probability 0.5; when it fires and "
             "two or more tokens reach the threshold of 10%, it removes all of them but the least likely, so the "
             "text leaves the obvious path while staying among tokens the model finds likely. The overview marks "
-            "the steps where the coin fired; at each of them the step view says what XTC excluded (✂ XTC) and the "
-            "token taken is never the model's first choice. Set XTC to 0 and run again with the same seed to read "
-            "the obvious version.",
+            "the steps where it excluded tokens: at each of them the step view says what XTC excluded (its bars "
+            "marked ✂ XTC), and the token taken is not the model's first choice. Set XTC to 0 and run again with "
+            "the same seed to read the obvious version: XTC's coin has a generator of its own, so the two texts "
+            "are the same until they part at one of the marked steps.",
             STORY,
             base.replace(
                 strategy="sample",

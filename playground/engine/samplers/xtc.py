@@ -143,8 +143,9 @@ class XTCLogitsWarper(StageState):
             self.read = None
 
     def notes(self, row: int) -> dict[str, Any] | None:
-        """Whether the coin fired ("fired"; "mixed" where nothing was drawn), q, the threshold, how many tokens were
-        above it, the ids excluded (those it would exclude, where mixed), most probable first, and the one kept."""
+        """Whether the coin fired ("fired"; "mixed" where nothing was drawn) and whether it then excluded something
+        ("excluded_some": it fired with two or more tokens above the threshold), q, the threshold, how many tokens
+        were above it, the ids excluded (those it would exclude, where mixed), most probable first, and the one kept."""
         if self.last is None:
             return None
         if self.read is None:  # one read for every row of the step
@@ -153,6 +154,7 @@ class XTCLogitsWarper(StageState):
         note: dict[str, Any] = {"q": self.probability, "threshold": self.threshold, "above": above}
         if "fired" in self.read:
             note["fired"] = self.read["fired"][row]
+            note["excluded_some"] = note["fired"] and above >= 2
         else:
             note["mixed"] = True
         shown = note.get("fired", True) and above >= 2

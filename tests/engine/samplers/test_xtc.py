@@ -189,8 +189,9 @@ def test_a_drawn_step_notes_its_coin_and_rows_follow_keep():
     xtc.start([torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)])
     out = xtc(None, scores)
     assert gone(out[0]) == {0, 1} and gone(out[1]) == set()
-    assert xtc.notes(0) == {"q": 1.0, "threshold": 0.1, "above": 3, "fired": True, "excluded": [0, 1], "kept": 2}
-    assert xtc.notes(1) == {"q": 1.0, "threshold": 0.1, "above": 1, "fired": True, "excluded": [], "kept": 0}
+    fired = {"q": 1.0, "threshold": 0.1, "fired": True}
+    assert xtc.notes(0) == {**fired, "above": 3, "excluded_some": True, "excluded": [0, 1], "kept": 2}
+    assert xtc.notes(1) == {**fired, "above": 1, "excluded_some": False, "excluded": [], "kept": 0}
     xtc.keep([1])
     assert xtc.notes(0)["above"] == 1 and len(xtc.generators) == 1
     assert gone(xtc(None, scores[:1])[0]) == {0, 1}  # one row now, drawn with the second generator

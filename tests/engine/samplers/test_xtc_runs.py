@@ -60,6 +60,7 @@ def test_the_coin_is_xtcs_own_draw_and_the_token_the_runs_and_each_step_notes_it
         assert note["fired"] is fired
         excluded = removed_by_definition((raw / XTC["temperature"]).tolist(), XTC["xtc_threshold"])
         assert set(note["excluded"]) == (excluded if fired else set())
+        assert note["excluded_some"] is (fired and bool(excluded))
         # Then the token, from the distribution the coin left (float32, as the engine draws).
         scores = raw / XTC["temperature"]
         if fired:
