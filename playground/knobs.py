@@ -294,7 +294,8 @@ KNOBS = (
          Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5", family="Filters")),
     Knob("xtc_threshold", "XTC threshold", "sampling: XTC's top choices are the tokens with p >= this (0 to 0.5, "
          "default 0.1)", SAMPLING, dict(type=float),
-         Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on", family="Filters")),
+         Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on; stops at 0.5, where XTC can still fire",
+                family="Filters")),
     Knob("mirostat", "Mirostat", "sampling: 1 or 2 holds the chosen tokens' surprise near mirostat-tau bits, as the "
          "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", SAMPLING, dict(type=whole_arg),
          Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)",
