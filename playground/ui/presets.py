@@ -53,6 +53,7 @@ def speculative(base: Settings, **changes) -> Settings:
 def presets() -> list[Preset]:
     """The presets, in the order a lesson would take them. Built on call, so the server's limits apply."""
     base = Settings.within().replace(chat=True)  # the page's Chat/Raw switch has no "auto"
+    mirostat_tokens = min(80, base.max_new_tokens)  # the mirostat lesson's run, whose text quotes its length
     return [
         Preset(
             "Greedy loops and repeats",
@@ -251,9 +252,9 @@ def presets() -> list[Preset]:
             "Mirostat 2 aims each token's surprise (−log2 p, in bits, under the model's own distribution here: "
             "the other filters are off) at tau = 2 bits. It cuts the tokens more surprising than a limit mu, and "
             "after every draw moves mu by eta × (surprise − tau): down after a surprising token, up after a dull "
-            "one. The overview draws mu and each chosen token's surprise: over these 80 tokens the surprise "
-            f"averages within {MIROSTAT_BAND} bit of tau, while mu climbs from 2 × tau to where its cut holds "
-            "that average. Open a step: its subtitle says mu, how many tokens the cut kept, and where the token "
+            f"one. The overview draws mu and each chosen token's surprise: over these {mirostat_tokens} tokens the "
+            f"surprise averages within {MIROSTAT_BAND} bit of tau, while mu climbs from 2 × tau to where its cut "
+            "holds that average. Open a step: its subtitle says mu, how many tokens the cut kept, and where the token "
             "moved mu. llama.cpp runs mirostat instead of the other samplers; here it runs after them, last.",
             STORY,
             base.replace(
@@ -265,7 +266,7 @@ def presets() -> list[Preset]:
                 top_p=1.0,
                 temperature=1.0,
                 seed=0,
-                max_new_tokens=min(80, base.max_new_tokens),
+                max_new_tokens=mirostat_tokens,
             ),
         ),
     ]
