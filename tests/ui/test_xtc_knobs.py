@@ -31,7 +31,7 @@ def test_the_threshold_says_its_control_stops_where_settings_stop_and_that_more_
     assert f"the control stops at {top:g}, and /run and the command line refuse a higher value" in body
     assert f"stops at {top:g}" in widget.info
     assert Settings(strategy="sample", xtc_probability=0.5, xtc_threshold=top).xtc_threshold == top
-    with pytest.raises(SettingsError, match="xtc_threshold must be at most 0.5 when XTC is on"):
+    with pytest.raises(SettingsError, match=r"xtc_threshold must be at most 0\.5 when XTC is on"):
         Settings(strategy="sample", xtc_probability=0.5, xtc_threshold=top + 0.01)
 
 
