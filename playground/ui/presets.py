@@ -104,8 +104,10 @@ def presets() -> list[Preset]:
             "Top-nσ keeps the tokens whose score lies within n standard deviations of the top score. Both the gap "
             "to the top and the deviation are divided by the temperature alike, so the tokens it keeps are the "
             "same at any temperature: here it runs first (Temperature last is on), and the step title counts the "
-            "tokens left. Set Temperature to 0.5 and Generate again: where the two runs share their text, every "
-            "step keeps the same tokens, only their probabilities move.",
+            "tokens left. Generate: this is A. Then set Temperature to 0.5 and press Compare in the Compare tab: B "
+            "reads A's text, so at every step both answer the same question, and B keeps the tokens A kept. The "
+            "line says the most likely tokens agree at 100% of steps and names no infinite KL (B rules out no "
+            "token A could take); only the probabilities move.",
             STORY,
             base.replace(
                 strategy="sample",
