@@ -60,6 +60,9 @@ class StageSpec:
     active: Callable[[Settings, Where], bool]
     arguments: Callable[[Settings, Where], dict[str, Any]]
     history: bool = False  # its scores depend on the tokens before a position (else every row is treated alike)
+    # What the page calls the stage where its knob's label does not fit (a stage of several knobs: presence and
+    # frequency); None: the knob's label. Named so, the stage shows no one knob's value (`plots.style.stage_setting`).
+    label: str | None = None
     # Numbers of its step notes (`Step.notes[name]`) worth following over a run: (note key, what the overview's
     # line for it is called). A key whose values are true/false is drawn as marks at the steps where it is true.
     series: tuple[tuple[str, str], ...] = ()
@@ -108,7 +111,8 @@ CHAIN = (
           f"{SAMPLERS}.presence_frequency.PresenceFrequencyPenaltyLogitsProcessor",
           lambda s, w: (s.presence_penalty != 0.0 or s.frequency_penalty != 0.0) and s.penalty_last_n != 0,
           lambda s, w: dict(presence=s.presence_penalty, frequency=s.frequency_penalty, last_n=s.penalty_last_n),
-          fields=("presence_penalty", "frequency_penalty", "penalty_last_n"), history=True),
+          fields=("presence_penalty", "frequency_penalty", "penalty_last_n"), history=True,
+          label="Presence/frequency penalty"),
     _spec("dry", "penalty", palette.MAGENTA, f"{SAMPLERS}.dry.DRYLogitsProcessor",
           lambda s, w: s.dry_multiplier > 0.0 and s.dry_penalty_last_n != 0,
           lambda s, w: dict(multiplier=s.dry_multiplier, base=s.dry_base, allowed_length=s.dry_allowed_length,

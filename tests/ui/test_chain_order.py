@@ -6,7 +6,14 @@ import gradio as gr
 from playground import stages
 from playground.knobs import PAGE_KNOBS
 from playground.settings import Settings
-from playground.ui.chain_order import CHAIN_CONTROLS, chain_line, follow_box, order_picks, picked_order
+from playground.ui.chain_order import (
+    CHAIN_CONTROLS,
+    PICKER_CHOICES,
+    chain_line,
+    follow_box,
+    order_picks,
+    picked_order,
+)
 from playground.ui.controls import control_values
 from tests.ui.conftest import as_browser_sends
 
@@ -37,6 +44,13 @@ def test_mirostat_left_on_under_a_strategy_that_draws_nothing_is_skipped_like_ev
     assert chain_line({**on, "strategy": "speculative"}).endswith("Set but used only when sampling: Mirostat.")
     refused = chain_line({**on, "strategy": "speculative", "do_sample": True})
     assert refused.startswith("**The chain cannot run:** mirostat must be 0 with speculative sampling: ")
+
+
+def test_the_presence_frequency_stage_is_named_for_both_its_penalties_in_the_line_and_the_picker():
+    assert chain_line({"frequency_penalty": 0.5, "top_k": 0.0}) == (
+        "**As it runs:** Presence/frequency penalty, then the most likely token is taken."
+    )
+    assert ("Presence/frequency penalty", "presence_frequency") in PICKER_CHOICES
 
 
 def test_the_line_follows_temperature_last_the_filters_and_the_typed_order():
