@@ -255,8 +255,8 @@ KNOBS = (
          "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4", family="Filters")),
     Knob("sampler_order", "Sampler order", "the stages in the order they run, separated by semicolons, as llama.cpp's "
          f"--samplers (default: {DEFAULT_ORDER})", cli=dict(type=str),
-         widget=Widget("text", info="Stage names separated by ;, first to last; empty = the default order shown",
-                       text="order", placeholder=DEFAULT_ORDER, family="Order")),
+         widget=Widget("text", info="Stages by name or as the picker shows them, separated by ;, first to last; "
+                       "empty = the default order shown", text="order", placeholder=DEFAULT_ORDER, family="Order")),
     Knob("temperature_last", "Temperature last", "sampling: apply temperature after every other stage",
          SAMPLING, dict(action="store_true", default=None),
          Widget("checkbox", info="Sampling only: temperature after the filters", family="Order")),

@@ -177,7 +177,7 @@ def run_order(sampler_order: Sequence[str] = (), temperature_last: bool = False)
     for name in sampler_order:
         if name not in BY_NAME:
             known = ", ".join(BY_NAME)
-            raise SettingsError("sampler_order", f"sampler_order names {name!r}, no stage; the stages: {known}")
+            raise SettingsError("sampler_order", f"sampler_order: {name!r} is not a stage; the stages are {known}")
     specs = tuple(BY_NAME[name] for name in sampler_order) if sampler_order else CHAIN
     if temperature_last:
         specs = (*(s for s in specs if s.kind != "transform"), *(s for s in specs if s.kind == "transform"))

@@ -14,7 +14,7 @@ from playground.ui.chain_order import (
     order_picks,
     picked_order,
 )
-from playground.ui.controls import control_values
+from playground.ui.controls import control_values, make_settings
 from tests.ui.conftest import as_browser_sends
 
 SAMPLING = as_browser_sends(control_values(Settings(strategy="sample"), "a prompt"))
@@ -68,7 +68,7 @@ def test_the_line_follows_temperature_last_the_filters_and_the_typed_order():
 
 def test_a_value_the_run_would_refuse_shows_its_message():
     assert chain_line({**SAMPLING, "sampler_order": "top_k;nucleus"}).startswith(
-        "**The chain cannot run:** sampler_order names 'nucleus', no stage; the stages: repetition_penalty,"
+        "**The chain cannot run:** sampler_order: 'nucleus' is not a stage; the stages are repetition_penalty,"
     )
     left_out = chain_line({**SAMPLING, "sampler_order": "top_p;temperature"})
     assert left_out.startswith("**The chain cannot run:** sampler_order leaves out top_k, which this run applies")
@@ -89,3 +89,14 @@ def test_the_picker_and_the_box_follow_each_other():
     assert follow_box("top_k;top_p", ["top_k", "top_p"]) == gr.update()  # set from the picker: left alone
     assert follow_box("top_p;top_k", ["top_k"]) == gr.update(value=["top_p", "top_k"])
     assert follow_box("", ["top_k"]) == gr.update(value=[])
+
+
+def test_the_box_takes_the_stages_as_the_picker_shows_them_and_keeps_their_names():
+    typed = {**SAMPLING, "temperature": 0.7, "sampler_order": "Top-k; TEMPERATURE"}  # the picker's labels, any case
+    assert chain_line(typed) == "**As it runs:** Top-k → Temperature, then a token is drawn."
+    assert make_settings(typed).sampler_order == ("top_k", "temperature")
+    assert order_picks("Presence/frequency penalty;min_p;top-nσ") == ["presence_frequency", "min_p", "top_n_sigma"]
+    for label, name in PICKER_CHOICES:  # every label the picker shows reads as its stage, and so does the name
+        for typed in (label, label.lower(), name, name.upper()):
+            assert make_settings({**SAMPLING, "sampler_order": typed}).sampler_order == (name,)
+            assert order_picks(typed) == [name]
