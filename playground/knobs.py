@@ -255,8 +255,8 @@ KNOBS = (
          "0 = off", SAMPLING, dict(type=float), Widget("slider", 0.0, 1.0, 0.01, "0 = off; try 0.4", family="Filters")),
     Knob("sampler_order", "Sampler order", "the stages in the order they run, separated by semicolons, as llama.cpp's "
          f"--samplers (default: {DEFAULT_ORDER})", cli=dict(type=str),
-         widget=Widget("text", info="Stage names separated by ;, first to last; empty = the default order shown",
-                       text="order", placeholder=DEFAULT_ORDER, family="Order")),
+         widget=Widget("text", info="Stages by name or as the picker shows them, separated by ;, first to last; "
+                       "empty = the default order shown", text="order", placeholder=DEFAULT_ORDER, family="Order")),
     Knob("temperature_last", "Temperature last", "sampling: apply temperature after every other stage",
          SAMPLING, dict(action="store_true", default=None),
          Widget("checkbox", info="Sampling only: temperature after the filters", family="Order")),
@@ -294,16 +294,17 @@ KNOBS = (
          Widget("slider", 0.0, 1.0, 0.05, "0 = off; try 0.5", family="Filters")),
     Knob("xtc_threshold", "XTC threshold", "sampling: XTC's top choices are the tokens with p >= this (0 to 0.5, "
          "default 0.1)", SAMPLING, dict(type=float),
-         Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on", family="Filters")),
+         Widget("slider", 0.0, 0.5, 0.01, "Used when XTC is on; stops at 0.5, where XTC can still fire",
+                family="Filters")),
     Knob("mirostat", "Mirostat", "sampling: 1 or 2 holds the chosen tokens' surprise near mirostat-tau bits, as the "
-         "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", ("sample",), dict(type=whole_arg),
+         "chain's last stage (llama.cpp skips the other samplers instead); 0 = off", SAMPLING, dict(type=whole_arg),
          Widget("slider", 0, 2, 1, "0 = off; runs last, after the other samplers (llama.cpp skips them)",
                 family="Mirostat")),
-    Knob("mirostat_tau", "Mirostat tau", "mirostat: the target surprise, in bits (default 5)", ("sample",),
+    Knob("mirostat_tau", "Mirostat tau", "mirostat: the target surprise, in bits (default 5)", SAMPLING,
          dict(type=float), Widget("slider", 0.5, 10.0, 0.1, "Target surprise in bits; mu starts at twice it",
                                    family="Mirostat")),
     Knob("mirostat_eta", "Mirostat eta", "mirostat: how far each token's surprise moves mu, above 0 and at most 1 "
-         "(default 0.1)", ("sample",), dict(type=float),
+         "(default 0.1)", SAMPLING, dict(type=float),
          Widget("slider", 0.01, 1.0, 0.01, "mu's learning rate", family="Mirostat")),
     Knob("dynatemp_range", "Dynamic temperature", "sampling: temperature +- this range, higher where the model is "
          "unsure (by entropy); --temperature is the centre; 0 = off", SAMPLING, dict(type=float),

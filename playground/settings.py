@@ -46,11 +46,6 @@ MAX_SMOOTHING_CURVE = 10.0
 MIROSTAT_VERSIONS = (0, 1, 2)
 # A surprise above 100 bits is a probability below 2**-100: mu there keeps every token a float32 softmax can give.
 MAX_MIROSTAT_TAU = 100.0
-MIROSTAT_REFUSED = {  # strategy -> why mirostat cannot join it
-    "beam": "beam search draws no token to update mu from",
-    "constrained": "constrained beam search draws no token to update mu from",
-    "speculative": "verification needs a target that does not move with every token drawn",
-}
 # Dynamic temperature: a range of 10 either side already spans every temperature worth sampling at, and an
 # exponent of 10 already keeps T at the bottom of its range for all but the flattest steps (text-generation-webui's
 # controls stop at 5 for both).
@@ -247,7 +242,6 @@ class Settings:
             self._validate_constraints()
         if self.strategy == "speculative":
             self._validate_speculative()
-        self._validate_mirostat()
 
     def _validate_run(self) -> None:
         """The run's size and where it starts: token counts, a branch's forced tokens and parent, the mass tree."""
@@ -331,6 +325,7 @@ class Settings:
         _check_float("epsilon_cutoff", self.epsilon_cutoff, low=0.0, high=1.0, high_open=True)
         _check_float("eta_cutoff", self.eta_cutoff, low=0.0, high=1.0, high_open=True)
         self._validate_xtc()
+        self._validate_mirostat()
 
     def _validate_xtc(self) -> None:
         """XTC's threshold and probability, and what it cannot be combined with."""
@@ -345,29 +340,33 @@ class Settings:
             "removes tokens only when two or more reach the threshold, so it could never fire",
             self.xtc_threshold,
         )
-        _check(
+        _require(
             self.strategy != "speculative",
             "xtc_probability",
-            "must be 0 with speculative decoding: verification checks each drafted token against one fixed target "
-            "distribution, and XTC's coin makes a step's distribution random; use the sample strategy",
-            self.xtc_probability,
+            "xtc_probability must be 0 with speculative sampling: its verification needs one fixed target distribution "
+            "per step, and XTC's coin makes a step's distribution random (Sampling runs XTC)",
         )
 
     def _validate_mirostat(self) -> None:
-        """Mirostat's knobs, and the strategies it cannot join (`MIROSTAT_REFUSED`): its cut moves with every
-        token drawn, which beam search never draws and speculative decoding's verification cannot follow."""
+        """Mirostat's knobs, and the runs that would apply it but cannot do so exactly. Like every sampling-only stage
+        it is checked only when the run samples: greedy decoding, beam search and greedy speculative decoding draw no
+        token and do not apply it."""
         _check(self.mirostat in MIROSTAT_VERSIONS, "mirostat", "must be 0 (off), 1 or 2", self.mirostat)
         _check_float("mirostat_tau", self.mirostat_tau, low=0.0, low_open=True, high=MAX_MIROSTAT_TAU)
         _check_float("mirostat_eta", self.mirostat_eta, low=0.0, low_open=True, high=1.0)
-        why = MIROSTAT_REFUSED.get(self.strategy)
-        _check(self.mirostat == 0 or why is None, "mirostat", f"must be 0 with {self.strategy}: {why}", self.mirostat)
-        _check(
-            self.mirostat == 0 or self.xtc_probability == 0.0,
+        if self.mirostat == 0:
+            return
+        _require(
+            self.strategy != "speculative",
             "mirostat",
-            "must be 0 while XTC is on: mu moves by the surprise of each token under the distribution its step drew "
-            "from, and where a run is replayed (a branch's tokens, Compare, the mass tree) XTC's coin is not known, "
-            "so mu could not follow (llama.cpp runs mirostat without XTC too)",
-            self.mirostat,
+            "mirostat must be 0 with speculative sampling: its verification needs a target distribution that does not "
+            "move with every token drawn (Sampling runs mirostat)",
+        )
+        _require(
+            self.xtc_probability == 0.0,
+            "mirostat",
+            "mirostat must be 0 while XTC is on: where a run is replayed (a branch, Compare, the mass tree) XTC's coin "
+            "is not known, so mu could not follow it",
         )
 
     def _validate_beams(self) -> None:
@@ -556,6 +555,13 @@ def check_text(name: str, text: str, max_chars: int) -> None:
 def _check(ok: bool, name: str, rule: str, value: Any) -> None:
     if not ok:
         raise SettingsError(name, f"{name} {rule}, got {value!r:.80}")
+
+
+def _require(ok: bool, name: str, message: str) -> None:
+    """Raises SettingsError(`name`, `message`) unless `ok`: for a refusal whose value says nothing more (0 or 1 of
+    a knob that is simply on), so the message ends without "got ..."."""
+    if not ok:
+        raise SettingsError(name, message)
 
 
 def _check_int(name: str, value: int, low: int, high: int | None, why: str = "") -> None:

@@ -72,6 +72,9 @@ class StageSpec:
     active: Callable[[Settings, Where], bool]
     arguments: Callable[[Settings, Where], dict[str, Any]]
     history: bool = False  # its scores depend on the tokens before a position (else every row is treated alike)
+    # What the page calls the stage where its knob's label does not fit (a stage of several knobs: presence and
+    # frequency); None: the knob's label. Named so, the stage shows no one knob's value (`plots.style.stage_setting`).
+    label: str | None = None
     # Numbers of its step notes (`Step.notes[name]`) worth following over a run: (note key, what the overview's
     # line for it is called), or with a third item, the run's reference lines for it (`References`). A key whose
     # values are true/false is drawn as marks at the steps where it is true.
@@ -121,7 +124,8 @@ CHAIN = (
           f"{SAMPLERS}.presence_frequency.PresenceFrequencyPenaltyLogitsProcessor",
           lambda s, w: (s.presence_penalty != 0.0 or s.frequency_penalty != 0.0) and s.penalty_last_n != 0,
           lambda s, w: dict(presence=s.presence_penalty, frequency=s.frequency_penalty, last_n=s.penalty_last_n),
-          fields=("presence_penalty", "frequency_penalty", "penalty_last_n"), history=True),
+          fields=("presence_penalty", "frequency_penalty", "penalty_last_n"), history=True,
+          label="Presence/frequency penalty"),
     _spec("dry", "penalty", palette.MAGENTA, f"{SAMPLERS}.dry.DRYLogitsProcessor",
           lambda s, w: s.dry_multiplier > 0.0 and s.dry_penalty_last_n != 0,
           lambda s, w: dict(multiplier=s.dry_multiplier, base=s.dry_base, allowed_length=s.dry_allowed_length,
@@ -151,11 +155,12 @@ CHAIN = (
           lambda s, w: s.top_p < 1.0, lambda s, w: dict(top_p=s.top_p)),
     _spec("min_p", "filter", palette.BLACK, "MinPLogitsWarper",
           lambda s, w: s.min_p > 0.0, lambda s, w: dict(min_p=s.min_p)),
-    # XTC just after min-p, as llama.cpp places it; its coin is the run's (`samplers/xtc.py`), noted every step.
+    # XTC just after min-p, as llama.cpp places it; its coin has its own generators, seeded from the run's
+    # (`samplers/xtc.py`), and is noted every step.
     _spec("xtc", "filter", palette.CYAN, f"{SAMPLERS}.xtc.XTCLogitsWarper",
           lambda s, w: s.xtc_probability > 0.0,
           lambda s, w: dict(threshold=s.xtc_threshold, probability=s.xtc_probability),
-          fields=("xtc_probability", "xtc_threshold"), series=(("fired", "steps where its coin fired"),)),
+          fields=("xtc_probability", "xtc_threshold"), series=(("excluded_some", "steps where it excluded tokens"),)),
     _spec("typical_p", "filter", palette.SKY, "TypicalLogitsWarper",
           lambda s, w: s.typical_p < 1.0, lambda s, w: dict(mass=s.typical_p)),
     _spec("epsilon_cutoff", "filter", palette.INDIGO, "EpsilonLogitsWarper",
@@ -186,7 +191,7 @@ def run_order(sampler_order: Sequence[str] = (), temperature_last: bool = False)
     for name in sampler_order:
         if name not in BY_NAME:
             known = ", ".join(BY_NAME)
-            raise SettingsError("sampler_order", f"sampler_order names {name!r}, no stage; the stages: {known}")
+            raise SettingsError("sampler_order", f"sampler_order: {name!r} is not a stage; the stages are {known}")
     specs = tuple(BY_NAME[name] for name in sampler_order) if sampler_order else CHAIN
     if temperature_last:
         specs = (*(s for s in specs if s.kind != "transform"), *(s for s in specs if s.kind == "transform"))

@@ -1,10 +1,12 @@
-"""Mirostat's knobs are checked on the server, each refusal naming the knob: its three ranges, and the strategies
-it cannot join (beam search and constrained beam search draw no token to update mu from; speculative decoding's
-verification cannot follow a target that moves with every token drawn)."""
+"""Mirostat's knobs are checked on the server, each refusal naming the knob: its three ranges, and the runs that
+would apply it but cannot (speculative sampling, whose verification cannot follow a target that moves with every
+token drawn; XTC, whose coin a replayed run does not know). Like every sampling-only stage it is simply not applied
+where nothing is drawn (greedy, beam search, constrained beam search, greedy speculative decoding), so those run."""
 
 import pytest
 
 from playground.settings import Settings, SettingsError
+from playground.stages import BY_NAME, Where
 
 
 @pytest.mark.parametrize(
@@ -18,16 +20,43 @@ from playground.settings import Settings, SettingsError
         ({"mirostat_tau": 101}, "mirostat_tau", "mirostat_tau must be <= 100, got 101"),
         ({"mirostat_eta": 0}, "mirostat_eta", "mirostat_eta must be > 0, got 0"),
         ({"mirostat_eta": 1.01}, "mirostat_eta", "mirostat_eta must be <= 1, got 1.01"),
-        ({"strategy": "beam", "mirostat": 2}, "mirostat", "mirostat must be 0 with beam: beam search draws no"),
-        ({"strategy": "constrained", "force_words": ("rain",), "mirostat": 1}, "mirostat", "0 with constrained"),
-        ({"strategy": "speculative", "do_sample": True, "mirostat": 2}, "mirostat", "0 with speculative: verific"),
-        ({"mirostat": 2, "xtc_probability": 0.5}, "mirostat", "must be 0 while XTC is on: mu moves"),
     ],
 )
 def test_a_bad_value_is_refused_by_name(changes, field, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
         Settings(**{"strategy": "sample", **changes})
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"strategy": "speculative", "do_sample": True, "mirostat": 2}, "mirostat must be 0 with speculative sampling"),
+        ({"mirostat": 2, "xtc_probability": 0.5}, "mirostat must be 0 while XTC is on: "),
+    ],
+)
+def test_where_it_would_apply_but_cannot_it_is_refused_in_words(changes, message):
+    with pytest.raises(SettingsError) as info:
+        Settings(**{"strategy": "sample", **changes})
+    assert info.value.field == "mirostat" and str(info.value).startswith(message)
+    assert "got" not in str(info.value)  # the knob is simply on: its value says nothing more
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"strategy": "greedy"},
+        {"strategy": "beam"},
+        {"strategy": "constrained", "force_words": ("rain",)},
+        {"strategy": "speculative"},  # greedy speculative decoding
+        {"strategy": "speculative", "draft_model": "prompt-lookup"},
+        {"strategy": "greedy", "xtc_probability": 0.5},  # neither stage applies, so they do not clash
+    ],
+)
+def test_a_run_that_draws_nothing_does_not_apply_it_and_is_not_refused(changes):
+    settings = Settings(**{"mirostat": 2, **changes})
+    where = Where(prompt_len=0, eos_ids=[], device=None)
+    assert settings.mirostat == 2 and not BY_NAME["mirostat"].applies(settings, where)
 
 
 def test_the_defaults_leave_it_off_and_the_edges_pass():

@@ -44,7 +44,7 @@ def test_an_unknown_stage_is_refused_listing_the_known_ones():
     with pytest.raises(SettingsError) as err:
         stages.run_order(("top_k", "topp"))
     assert err.value.field == "sampler_order"
-    assert str(err.value) == f"sampler_order names 'topp', no stage; the stages: {', '.join(NAMES)}"
+    assert str(err.value) == f"sampler_order: 'topp' is not a stage; the stages are {', '.join(NAMES)}"
 
 
 def test_the_default_order_is_the_registrys_and_temperature_last_moves_the_transforms_only():

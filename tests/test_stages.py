@@ -22,7 +22,7 @@ def test_every_stage_has_every_part(spec):
     assert spec.kind in stages.KINDS
     assert spec.fields and set(spec.fields) <= FIELDS, "a stage reads Settings fields"
     assert spec.knob in KNOBS, "a stage's knob, in playground/knobs.py, names it on the page"
-    assert KNOBS[spec.knob].label and STAGE_LABELS[spec.name] == f"after {KNOBS[spec.knob].label}"
+    assert KNOBS[spec.knob].label and STAGE_LABELS[spec.name] == f"after {spec.label or KNOBS[spec.knob].label}"
     assert re.fullmatch(r"#[0-9A-F]{6}", spec.colour) and STAGE_COLOURS[spec.name] == spec.colour
     title, body = explanations()[spec.knob]  # a KeyError: the stage has no section in assets/explanations.md
     assert title and body

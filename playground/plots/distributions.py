@@ -242,8 +242,8 @@ def overview_rows(series: int) -> tuple[int, list[int], float]:
 
 def overview_figure(trace: Trace) -> go.Figure:
     """Every step at a glance: the chosen token's probability, the distribution's entropy, and a line for each
-    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC fired),
-    a line of numbers titled with its mean and crossed by its reference lines from the run's settings."""
+    stage note worth following over the run (mirostat's mu, dynamic temperature's T, the steps where XTC excluded
+    tokens), a line of numbers titled with its mean and crossed by its reference lines from the run's settings."""
     steps = trace.steps
     x = [s.index + 1 for s in steps]
     tokens = [show_token(s.chosen.text) for s in steps]

@@ -112,8 +112,8 @@ def count_marks(fig: go.Figure, trace: Trace, index: int, labels: list[str]) -> 
         return None
     last_n = int(settings.get("penalty_last_n", 64))
     window = "the whole context" if last_n < 0 else f"the last {last_n} tokens"
-    return (f"presence/frequency: {counted(marked, 'candidate')} in {window} (marked ×count), each {presence:g} + "
-            f"count × {frequency:g} lower")  # fmt: skip
+    return (f"presence/frequency: {counted(marked, 'candidate')} in {window} (marked ×count), each logit "
+            f"{presence:g} + count × {frequency:g} lower")  # fmt: skip
 
 
 def mark_penalties(fig: go.Figure, trace: Trace, index: int, labels: list[str], beside: bool) -> list[str]:

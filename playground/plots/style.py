@@ -16,9 +16,10 @@ STAGE_COLOURS = {stages.RAW: GREY, **{spec.name: spec.colour for spec in stages.
 
 def stage_label(stage: str) -> str:
     """What the page calls a stage: its control's label ("top_k" -> "Top-k", "no_repeat_ngram" -> "No-repeat
-    n-gram", named for its size), or the name itself for "raw" and "final", which no control sets."""
+    n-gram", named for its size), the registry's own label where that does not fit ("presence_frequency" ->
+    "Presence/frequency penalty"), or the name itself for "raw" and "final", which no control sets."""
     spec = stages.BY_NAME.get(stage)
-    return stage if spec is None else BY_NAME[spec.knob].label
+    return stage if spec is None else spec.label or BY_NAME[spec.knob].label
 
 
 # The distribution after each stage, as a legend names it.
@@ -28,7 +29,8 @@ STAGE_LABELS = {stage: stage if stage in ("raw", "final") else f"after {stage_la
 def stage_setting(stage: str, settings: dict[str, Any]) -> str:
     """A stage named as the page's control for it, in lower case but for its acronyms, with the value `settings`
     give it: "top-k 50", "no-repeat n-gram 3", "epsilon cutoff 0.0003", "XTC 0.5", "top-H 0.4". A stage no control
-    sets ("raw") is named as it is.
+    sets ("raw") is named as it is, and one with a label of its own, which no one control's value describes, by
+    that label alone.
 
     Args:
         stage: a key of STAGE_COLOURS.
@@ -37,7 +39,7 @@ def stage_setting(stage: str, settings: dict[str, Any]) -> str:
     # Each word's first letter only: "XTC" and "DRY" stay names, and Top-H's H is the entropy's letter.
     name = " ".join(word if word.isupper() else word[0].lower() + word[1:] for word in stage_label(stage).split())
     spec = stages.BY_NAME.get(stage)
-    if spec is None or settings.get(spec.knob) is None:
+    if spec is None or spec.label or settings.get(spec.knob) is None:
         return name
     return f"{name} {settings[spec.knob]:g}"
 

@@ -15,7 +15,7 @@ import gradio as gr
 from playground import stages
 from playground.plots.style import stage_label
 from playground.settings import SettingsError
-from playground.ui.controls import CONTROLS, make_settings
+from playground.ui.controls import CONTROLS, make_settings, split_order
 from playground.ui.event_options import INSTANT
 from playground.ui.parts import Parts
 
@@ -65,11 +65,11 @@ def picked_order(picked: Any) -> str:
 
 
 def order_picks(text: Any) -> list[str]:
-    """The picker's selection for the Sampler order box's `text`: its stage names in order, each once; a name that
-    is no stage is left to the box (the chain line names it)."""
-    names = text.split(";") if isinstance(text, str) else list(text or ())
-    known = [name.strip() for name in names if name.strip() in stages.BY_NAME]
-    return list(dict.fromkeys(known))
+    """The picker's selection for the Sampler order box's `text`: its stages in order, each once, written as names
+    or as the page labels them (`controls.split_order`); a word that is no stage is left to the box (the chain line
+    names it)."""
+    names = split_order(text or ())
+    return list(dict.fromkeys(name for name in names if name in stages.BY_NAME))
 
 
 def follow_box(text: Any, picked: Any) -> Any:

@@ -11,7 +11,9 @@ from typing import Any
 
 import gradio as gr
 
+from playground import stages
 from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
+from playground.plots.style import stage_label
 from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import Trace
 
@@ -38,6 +40,9 @@ STRATEGY_CHOICES = [
     ("Speculative decoding", "speculative"),
 ]
 SAME_WEIGHTS = ""  # the Draft value for the target's own weights (draft_model None)
+# A stage as the Sampler order box takes it, in any case: its name ("top_k") or what the page calls it ("Top-k", as
+# the picker and the Order line show it) -> its name.
+STAGE_SPELLINGS = {word.casefold(): spec.name for spec in stages.CHAIN for word in (spec.name, stage_label(spec.name))}
 # Speculative drafts offered on the page: the target's own weights (at the Draft precision), prompt lookup, or the
 # target's Medusa heads (shipped for the embedded default);
 # `choices` adds the host's other models, which are drafts only if they share the tokenizer.
@@ -174,6 +179,8 @@ def read(knob: Knob, value: Any) -> Any:
         return split_sets(value)
     if text == "lines":
         return split_stops(value)
+    if text == "order":
+        return split_order(value)
     if knob.name == "draft_model" and value in (SAME_WEIGHTS, None):
         return None
     return value
@@ -202,6 +209,17 @@ def split_phrases(text: Any) -> tuple[str, ...]:
     if not isinstance(text, str):
         return text or ()
     return tuple(p.strip() for line in text.splitlines() for p in line.split(",") if p.strip())
+
+
+def split_order(text: Any) -> Any:
+    """ "Top-k; temperature" -> ("top_k", "temperature"): the Sampler order box's stages, each written as its name or
+    its page label in any case, as their names (`STAGE_SPELLINGS`); blanks are dropped and a word that is neither is
+    kept as typed, for the registry to name. A value that is not text (a list, from the API) is read item by item."""
+    words = text.split(";") if isinstance(text, str) else text
+    if not isinstance(words, (list, tuple)):
+        return text  # Settings names what it is
+    return tuple(STAGE_SPELLINGS.get(w.strip().casefold(), w.strip()) if isinstance(w, str) else w
+                 for w in words if not isinstance(w, str) or w.strip())  # fmt: skip
 
 
 def split_sets(text: Any) -> tuple[tuple[str, ...], ...]:

@@ -53,6 +53,7 @@ def speculative(base: Settings, **changes) -> Settings:
 def presets() -> list[Preset]:
     """The presets, in the order a lesson would take them. Built on call, so the server's limits apply."""
     base = Settings.within().replace(chat=True)  # the page's Chat/Raw switch has no "auto"
+    mirostat_tokens = min(80, base.max_new_tokens)  # the mirostat lesson's run, whose text quotes its length
     return [
         Preset(
             "Greedy loops and repeats",
@@ -103,8 +104,10 @@ def presets() -> list[Preset]:
             "Top-nσ keeps the tokens whose score lies within n standard deviations of the top score. Both the gap "
             "to the top and the deviation are divided by the temperature alike, so the tokens it keeps are the "
             "same at any temperature: here it runs first (Temperature last is on), and the step title counts the "
-            "tokens left. Set Temperature to 0.5 and Generate again: where the two runs share their text, every "
-            "step keeps the same tokens, only their probabilities move.",
+            "tokens left. Generate: this is A. Then set Temperature to 0.5 and press Compare in the Compare tab: B "
+            "reads A's text, so at every step both answer the same question, and B keeps the tokens A kept. The "
+            "line says the most likely tokens agree at 100% of steps and names no infinite KL (B rules out no "
+            "token A could take); only the probabilities move.",
             STORY,
             base.replace(
                 strategy="sample",
@@ -231,9 +234,10 @@ def presets() -> list[Preset]:
             "XTC (exclude top choices) flips a coin at every step, here with probability 0.5; when it fires and "
             "two or more tokens reach the threshold of 10%, it removes all of them but the least likely, so the "
             "text leaves the obvious path while staying among tokens the model finds likely. The overview marks "
-            "the steps where the coin fired; at each of them the step view says what XTC excluded (✂ XTC) and the "
-            "token taken is never the model's first choice. Set XTC to 0 and run again with the same seed to read "
-            "the obvious version.",
+            "the steps where it excluded tokens: at each of them the step view says what XTC excluded (its bars "
+            "marked ✂ XTC), and the token taken is not the model's first choice. Set XTC to 0 and run again with "
+            "the same seed to read the obvious version: XTC's coin has a generator of its own, so the two texts "
+            "are the same until they part at one of the marked steps.",
             STORY,
             base.replace(
                 strategy="sample",
@@ -250,9 +254,9 @@ def presets() -> list[Preset]:
             "Mirostat 2 aims each token's surprise (−log2 p, in bits, under the model's own distribution here: "
             "the other filters are off) at tau = 2 bits. It cuts the tokens more surprising than a limit mu, and "
             "after every draw moves mu by eta × (surprise − tau): down after a surprising token, up after a dull "
-            "one. The overview draws mu and each chosen token's surprise: over these 80 tokens the surprise "
-            f"averages within {MIROSTAT_BAND} bit of tau, while mu climbs from 2 × tau to where its cut holds "
-            "that average. Open a step: its subtitle says mu, how many tokens the cut kept, and where the token "
+            f"one. The overview draws mu and each chosen token's surprise: over these {mirostat_tokens} tokens the "
+            f"surprise averages within {MIROSTAT_BAND} bit of tau, while mu climbs from 2 × tau to where its cut "
+            "holds that average. Open a step: its subtitle says mu, how many tokens the cut kept, and where the token "
             "moved mu. llama.cpp runs mirostat instead of the other samplers; here it runs after them, last.",
             STORY,
             base.replace(
@@ -264,7 +268,7 @@ def presets() -> list[Preset]:
                 top_p=1.0,
                 temperature=1.0,
                 seed=0,
-                max_new_tokens=min(80, base.max_new_tokens),
+                max_new_tokens=mirostat_tokens,
             ),
         ),
     ]

@@ -32,5 +32,5 @@ def test_dry_breaks_the_loop_as_the_engine_does_and_the_step_view_shows_it(page,
     expect_output(page, shown(expected))
     plot = page.locator("#step-plot")
     expect(plot.get_by_text("after DRY")).to_be_visible(timeout=30_000)
-    expect(plot.get_by_text("after Presence penalty")).to_be_visible()
+    expect(plot.get_by_text("after Presence/frequency penalty")).to_be_visible()
     shot(page, "dry")

@@ -41,5 +41,5 @@ def test_the_llama_cpp_preset_runs_its_chain_in_order_and_the_step_view_follows_
     shot(page, "sampler_order")
     box.fill("top_k;nucleus")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_text("sampler_order names 'nucleus', no stage").first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("sampler_order: 'nucleus' is not a stage").first).to_be_visible(timeout=30_000)
     shot(page, "sampler_order_refused")

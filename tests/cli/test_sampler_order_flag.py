@@ -25,7 +25,7 @@ def test_the_order_flag_sets_the_chain_the_run_applies(tiny_dir, capsys):
 @pytest.mark.parametrize(
     ("order", "message"),
     [
-        ("top_k;topp", "argument --sampler-order: sampler_order names 'topp', no stage; the stages: "),
+        ("top_k;topp", "argument --sampler-order: sampler_order: 'topp' is not a stage; the stages are "),
         ("top_k;top_k", "argument --sampler-order: sampler_order must list each stage once, got 'top_k'"),
         ("top_p", "argument --sampler-order: sampler_order leaves out top_k, which this run applies (top_k = 50)"),
     ],

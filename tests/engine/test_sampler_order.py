@@ -92,5 +92,5 @@ def test_a_run_records_its_stages_in_its_order_and_the_trace_keeps_it(tiny_loade
     assert list(later.steps[0].candidates[0].probs)[1:-1] == ["top_k", "top_p", "min_p", "temperature"]
     data = trace.to_dict()
     data["settings"]["sampler_order"] = ["top_p", "nucleus"]
-    with pytest.raises(ValueError, match="sampler_order names 'nucleus', no stage"):
+    with pytest.raises(ValueError, match="sampler_order: 'nucleus' is not a stage"):
         Trace.from_dict(data).validate()  # as a loaded file is checked

@@ -15,7 +15,8 @@ def noted(note: dict, version: int):
 
 def test_mirostat_2_says_mu_the_cut_and_where_the_token_moved_mu():
     trace = noted(dict(mu=7.314, kept=12, surprise=3.2, mu_after=7.494), 2)
-    line = "mirostat 2: mu 7.31 bits, kept 12 tokens; 't0' surprised 3.20 bits, mu → 7.49"
+    # The surprise is the chosen token's before mirostat's cut; the step's title gives its probability after it.
+    line = "mirostat 2: mu 7.31 bits, kept 12 tokens; 't0' surprised 3.20 bits before the cut, mu → 7.49"
     assert note_lines(trace, 0) == [line]
     assert line in stage_figure(trace, 0).layout.title.subtitle.text
 
@@ -23,7 +24,8 @@ def test_mirostat_2_says_mu_the_cut_and_where_the_token_moved_mu():
 def test_mirostat_1_says_its_zipf_fit_and_k():
     trace = noted(dict(mu=6.0, kept=1, surprise=0.5, mu_after=6.45, k=1, s=1.084), 1)
     assert note_lines(trace, 0) == [
-        "mirostat 1: mu 6.00 bits, Zipf s 1.08 gives k = 1, kept 1 token; 't0' surprised 0.50 bits, mu → 6.45"
+        "mirostat 1: mu 6.00 bits, Zipf s 1.08 gives k = 1, kept 1 token; 't0' surprised 0.50 bits before the cut, "
+        "mu → 6.45"
     ]
 
 

@@ -51,9 +51,8 @@ def test_presence_frequency_marks_each_counted_candidate_with_its_count():
     assert hovers[0] == f"'t0' occurs 2× in the window: 0.5 + 2 × 0.25 = 1 off its logit, p {before:.4f} → {after:.4f}"
     assert after == softmax([2.0 - 1.0, 1.5 - 1.0, 1.0 - 0.75, 0.5 - 0.75, 0.0, -0.5])[0]
     subtitle = fig.layout.title.subtitle.text
-    assert "presence/frequency: 4 candidates in the whole context (marked ×count), each 0.5 + count × 0.25 lower" in (
-        subtitle
-    )
+    line = "presence/frequency: 4 candidates in the whole context (marked ×count), each logit 0.5 + count × 0.25 lower"
+    assert line in subtitle
 
 
 def test_dry_marks_the_token_with_its_fall_and_names_the_span():

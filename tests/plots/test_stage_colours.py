@@ -1,5 +1,6 @@
-"""The step view draws every stage the registry lists, in its own colour and named by its control, from a run the
-engine recorded on a tiny random model (so a new stage is drawn from its row alone: Top-H is the latest)."""
+"""The step view draws every stage the registry lists, in its own colour and named by its control (or its own label,
+for a stage of several controls), from a run the engine recorded on a tiny random model (so a new stage is drawn from
+its row alone: Top-H is the latest)."""
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_the_step_view_draws_every_stage_in_its_colour_under_its_label(tiny_load
     drawn = [spec for spec in CHAIN if spec.name not in left_out]
     assert list(trace.steps[0].candidates[0].probs) == ["raw", *(spec.name for spec in drawn), "final"]
     bars = {bar.name: bar.marker.color for bar in stage_figure(trace, 0).data if bar.type == "bar"}
-    assert bars == {"raw": GREY, **{f"after {KNOBS[spec.knob].label}": spec.colour for spec in drawn}}
+    assert bars == {"raw": GREY, **{f"after {spec.label or KNOBS[spec.knob].label}": spec.colour for spec in drawn}}
 
 
 def test_the_step_view_marks_the_tokens_top_h_removed(tiny_loaded):

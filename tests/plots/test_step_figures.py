@@ -33,6 +33,8 @@ def texts(fig) -> list[str]:
 def test_every_stage_is_named_as_its_control_is():
     assert stage_label("top_k") == "Top-k" and stage_label("no_repeat_ngram") == "No-repeat n-gram"
     assert stage_label("repetition_penalty") == "Repetition penalty" and stage_label("raw") == "raw"
+    # A stage of two knobs is named for both, whichever is on (the frequency penalty alone is no presence penalty).
+    assert stage_label("presence_frequency") == "Presence/frequency penalty"
     for stage in set(STAGES) - {"raw", "final"}:
         assert stage_label(stage) != stage, f"{stage} has no control label"  # a new stage needs its knob
         assert STAGE_LABELS[stage] == f"after {stage_label(stage)}"

@@ -1,5 +1,6 @@
 """XTC's note in the step view's words: fired with what it excluded and kept, not fired, fired with too few tokens
-above the threshold, and mixed where nothing was drawn; and its fired steps as marks in the overview."""
+above the threshold, and mixed where nothing was drawn; and the steps where it excluded tokens as marks in the overview
+(not those where it fired and excluded nothing)."""
 
 import copy
 
@@ -36,11 +37,13 @@ def test_each_outcome_in_words():
     assert "XTC fired: excluded" in stage_figure(trace, 0).layout.title.subtitle.text
 
 
-def test_the_overview_marks_the_steps_where_it_fired():
-    trace = noted(dict(fired=True, above=0, excluded=[], kept=None), dict(fired=False, above=0, excluded=[]),
-                  dict(mixed=True, above=0, excluded=[], kept=None))  # fmt: skip
+def test_the_overview_marks_the_steps_where_it_excluded_tokens():
+    trace = noted(dict(fired=True, excluded_some=False, above=1, excluded=[], kept=0),
+                  dict(fired=False, excluded_some=False, above=3, excluded=[], kept=2),
+                  dict(mixed=True, above=3, excluded=[0, 1], kept=2),
+                  dict(fired=True, excluded_some=True, above=3, excluded=[0, 1], kept=2))  # fmt: skip
     (series,) = note_series(trace)
-    assert (series.stage, series.steps, series.values, series.marks) == ("xtc", [1, 2], [True, False], True)
+    assert (series.stage, series.steps, series.values, series.marks) == ("xtc", [1, 2, 4], [False, False, True], True)
     fig = overview_figure(trace)
-    assert [a.text for a in fig.layout.annotations][2:] == ["XTC: steps where its coin fired"]
-    assert list(fig.data[-1].x) == [1]
+    assert [a.text for a in fig.layout.annotations][2:] == ["XTC: steps where it excluded tokens"]
+    assert list(fig.data[-1].x) == [4]  # not step 1, where the coin fired with one token above the threshold

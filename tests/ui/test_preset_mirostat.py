@@ -15,6 +15,8 @@ LESSON = next(p for p in presets() if p.name == MIROSTAT_LESSON)
 
 def test_the_lessons_text_states_its_band_and_tau():
     assert f"within {MIROSTAT_BAND} bit of tau" in LESSON.lesson
+    # The run's length as the preset sets it (the integration test below checks the claim over that many tokens).
+    assert f"over these {LESSON.settings.max_new_tokens} tokens" in LESSON.lesson
     assert "tau = 2 bits" in LESSON.lesson and LESSON.settings.mirostat_tau == 2.0
     assert LESSON.settings.top_k == 0 and LESSON.settings.mirostat == 2  # "the other filters are off"
 

@@ -17,7 +17,9 @@ PRESET = next(p for p in presets() if p.name == "llama.cpp order: temperature la
 
 def test_the_preset_sets_llama_cpps_chain_for_the_stages_we_have():
     order = PRESET.settings.sampler_order
-    assert order == tuple(n for n in LLAMA_CPP_CHAIN if n in STAGES) and order[-1] == "temperature"
+    # Temperature last of the samplers llama.cpp chains; mirostat, which it runs instead of them, after it (ours runs
+    # last), so that turning it on under this order is not refused.
+    assert order == tuple(n for n in LLAMA_CPP_CHAIN if n in STAGES) and order[-2:] == ("temperature", "mirostat")
     assert {"repetition_penalty", "top_k", "typical_p", "top_p", "min_p"} <= set(order)
     shown = control_values(PRESET.settings, PRESET.prompt)["sampler_order"]
     assert shown == ";".join(order) and make_settings({"sampler_order": shown}).sampler_order == order
@@ -46,7 +48,7 @@ def test_run_takes_the_order_as_a_list_or_a_string_and_names_a_bad_one(runs):
     for order in (["top_p", "top_k"], "top_p;top_k"):
         trace = json.loads(runs.api.run_json({**payload, "sampler_order": order}))
         assert list(trace["steps"][0]["candidates"][0]["probs"]) == ["raw", "top_p", "top_k", "final"]
-    with pytest.raises(gr.Error, match="sampler_order names 'nucleus', no stage"):
+    with pytest.raises(gr.Error, match="sampler_order: 'nucleus' is not a stage; the stages are "):
         runs.api.run_json({**payload, "sampler_order": "nucleus;top_k"})
     with pytest.raises(gr.Error, match="sampler_order must list each stage once, got 'top_k'"):
         runs.api.run_json({**payload, "sampler_order": ["top_k", "top_p", "top_k"]})

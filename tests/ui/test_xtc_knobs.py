@@ -8,8 +8,10 @@ import pytest
 
 from playground.cli import main
 from playground.knobs import BY_NAME
+from playground.settings import Settings, SettingsError
 from playground.trace import Trace
 from playground.ui.controls import CONTROLS, make_settings
+from playground.ui.explain import explanations
 
 XTC = dict(xtc_probability=0.5, xtc_threshold=0.02)
 STAGES = ["raw", "temperature", "xtc", "final"]
@@ -20,6 +22,17 @@ def test_the_page_has_a_control_for_each_and_reads_it():
     assert all(BY_NAME[name].used("sample") and not BY_NAME[name].used("greedy") for name in XTC)
     settings = make_settings({"strategy": "sample", **XTC})
     assert {name: getattr(settings, name) for name in XTC} == XTC
+
+
+def test_the_threshold_says_its_control_stops_where_settings_stop_and_that_more_is_refused():
+    widget = BY_NAME["xtc_threshold"].widget
+    top = widget.maximum
+    _, body = explanations()["xtc_threshold"]
+    assert f"the control stops at {top:g}, and /run and the command line refuse a higher value" in body
+    assert f"stops at {top:g}" in widget.info
+    assert Settings(strategy="sample", xtc_probability=0.5, xtc_threshold=top).xtc_threshold == top
+    with pytest.raises(SettingsError, match=r"xtc_threshold must be at most 0\.5 when XTC is on"):
+        Settings(strategy="sample", xtc_probability=0.5, xtc_threshold=top + 0.01)
 
 
 def test_run_json_applies_xtc_with_its_notes_and_names_a_bad_value(runs):

@@ -1,8 +1,8 @@
 """What a stage of ours may do beyond mapping scores to scores: remember per row, draw, and say what it did.
 
-A transformers processor is a pure function of (input_ids, scores). Some samplers are not: XTC flips a coin each
-step (from the run's own seeded generator, so a seed replays it), mirostat carries a target surprise mu from one
-step to the next and updates it from the token drawn, and several stages have more to say about a step than the
+A transformers processor is a pure function of (input_ids, scores). Some samplers are not: XTC flips a coin each step
+(from generators of its own, seeded from the run's, so a seed replays it), mirostat carries a target surprise mu from
+one step to the next and updates it from the token drawn, and several stages have more to say about a step than the
 probabilities show (the temperature dynamic temperature used, the span DRY found). Such a stage subclasses
 `StageState`; the engine calls its hooks at fixed points of a run, and a plain processor has none of them
 (`processors.stateful` picks the stages that do):

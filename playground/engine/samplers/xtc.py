@@ -6,8 +6,10 @@ p is the probability of the distribution XTC receives (the softmax of its input 
 removed (-inf) is not a candidate, so it never counts as above the threshold (llama.cpp reads only the candidates
 left). text-generation-webui also spares the newline and EOS tokens; llama.cpp, whose spelling we follow, does not.
 
-The coin is drawn from the run's own seeded generator, one per row per step, before the step's token is drawn, so
-a seed replays a run. Where nothing is drawn (`start(None)`: Compare, the mass tree, a branch's forced tokens) the
+The coin has generators of its own, one per row, as llama.cpp's XTC has its own seeded RNG: each is seeded from its
+row's generator's seed plus a fixed offset (`coin_generators`), so a seed replays a run, and the run's own draws are
+left alone: a run with XTC takes the same tokens as the run without it until the first step whose coin fires and
+excludes something. Where nothing is drawn (`start(None)`: Compare, the mass tree, a branch's forced tokens) the
 step samples from the mixture (1 - q) * P(not fired) + q * P(fired): the stage gives both outcomes with their
 weights (`outcomes`) and the engine runs the rest of the chain on each (`processors.apply_stages`).
 """
@@ -60,6 +62,17 @@ def xtc_filter(
     return scores.masked_fill(xtc_removed(scores, threshold) & fired[:, None], filter_value)
 
 
+COIN_SEED_OFFSET = 0x58544300  # "XTC\0": far from seed + i, the seeds of Sample many's other rows
+
+
+def coin_generators(generators: list[torch.Generator]) -> list[torch.Generator]:
+    """XTC's own generator for each of the run's: on the same device, seeded with its seed plus COIN_SEED_OFFSET
+    (modulo 2**64, the seeds torch takes), so that the coin never moves the run's own draws."""
+    return [
+        torch.Generator(device=g.device).manual_seed((g.initial_seed() + COIN_SEED_OFFSET) % 2**64) for g in generators
+    ]
+
+
 def flip_coins(generators: list[torch.Generator], probability: float, device: torch.device) -> torch.Tensor:
     """One coin per row, each from its row's generator: (B,) bool, True with probability `probability` (a draw
     u in [0, 1) fires when u < probability, so 0 never fires and 1 always does)."""
@@ -68,7 +81,8 @@ def flip_coins(generators: list[torch.Generator], probability: float, device: to
 
 
 class XTCLogitsWarper(StageState):
-    """XTC as a stage: a coin per row per step from the run's generators, or both outcomes where nothing is drawn.
+    """XTC as a stage: a coin per row per step from its own generators (seeded from the run's), or both outcomes where
+    nothing is drawn.
 
     Args:
         threshold: the probability that makes a token a top choice (0 to 1; above 0.5 it could never fire, which
@@ -83,12 +97,12 @@ class XTCLogitsWarper(StageState):
         if not (isinstance(probability, float) and 0.0 < probability <= 1.0):
             raise ValueError(f"`probability` has to be a float > 0 and <= 1, but is {probability}")
         self.threshold, self.probability, self.filter_value = threshold, probability, filter_value
-        self.generators: list[torch.Generator] | None = None
+        self.generators: list[torch.Generator] | None = None  # the coins' own, one per row (`coin_generators`)
         self.last: dict[str, torch.Tensor] | None = None  # the last call's facts per row, on the scores' device
         self.read: dict[str, list] | None = None  # the same, read to the host once its notes are asked for
 
     def start(self, generators: list[torch.Generator] | None) -> None:
-        self.generators = None if generators is None else list(generators)
+        self.generators = None if generators is None else coin_generators(generators)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if self.generators is None:  # called as a plain processor where nothing is drawn: the average
@@ -129,8 +143,9 @@ class XTCLogitsWarper(StageState):
             self.read = None
 
     def notes(self, row: int) -> dict[str, Any] | None:
-        """Whether the coin fired ("fired"; "mixed" where nothing was drawn), q, the threshold, how many tokens were
-        above it, the ids excluded (those it would exclude, where mixed), most probable first, and the one kept."""
+        """Whether the coin fired ("fired"; "mixed" where nothing was drawn) and whether it then excluded something
+        ("excluded_some": it fired with two or more tokens above the threshold), q, the threshold, how many tokens
+        were above it, the ids excluded (those it would exclude, where mixed), most probable first, and the one kept."""
         if self.last is None:
             return None
         if self.read is None:  # one read for every row of the step
@@ -139,6 +154,7 @@ class XTCLogitsWarper(StageState):
         note: dict[str, Any] = {"q": self.probability, "threshold": self.threshold, "above": above}
         if "fired" in self.read:
             note["fired"] = self.read["fired"][row]
+            note["excluded_some"] = note["fired"] and above >= 2
         else:
             note["mixed"] = True
         shown = note.get("fired", True) and above >= 2

@@ -1,7 +1,8 @@
-"""XTC against its published definition (p-e-w; llama.cpp's xtc sampler): an independent reference removal set on
-random logits, thresholds and coins (Hypothesis), worked examples, the property the issue names (when it fires
-with two or more tokens above the threshold, exactly one of them stays, the least probable), the coin drawn from
-the run's generator, and the exact average where nothing is drawn, with a filter after XTC acting on each outcome.
+"""XTC against its published definition (p-e-w; llama.cpp's xtc sampler): an independent reference removal set on random
+logits, thresholds and coins (Hypothesis), worked examples, the property the issue names (when it fires with two or more
+tokens above the threshold, exactly one of them stays, the least probable), the coin drawn from generators of its own
+seeded from the run's (whose draws it leaves alone), and the exact average where nothing is drawn, with a filter after
+XTC acting on each outcome.
 """
 
 import math
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 
 from playground.engine.processors import apply_stages, build_stages
 from playground.engine.samplers.state import mix_outcomes
-from playground.engine.samplers.xtc import XTCLogitsWarper, flip_coins, xtc_filter, xtc_removed
+from playground.engine.samplers.xtc import (
+    COIN_SEED_OFFSET,
+    XTCLogitsWarper,
+    coin_generators,
+    flip_coins,
+    xtc_filter,
+    xtc_removed,
+)
 from playground.settings import Settings
 
 INF = math.inf
@@ -119,6 +127,19 @@ def test_each_row_flips_its_own_coin_from_its_generator():
     assert always.all()
 
 
+def test_the_coin_has_generators_of_its_own_seeded_from_the_runs_which_it_leaves_alone():
+    runs = [torch.Generator().manual_seed(seed) for seed in (3, 4)]
+    before = [g.get_state() for g in runs]
+    xtc = XTCLogitsWarper(0.1, 0.5)
+    xtc.start(runs)
+    xtc(None, torch.tensor([[0.5, 0.3, 0.15, 0.05]] * 2).log())
+    assert all(torch.equal(g.get_state(), state) for g, state in zip(runs, before, strict=True))
+    assert [g.initial_seed() for g in xtc.generators] == [3 + COIN_SEED_OFFSET, 4 + COIN_SEED_OFFSET]
+    assert all(g.device == torch.device("cpu") for g in xtc.generators)
+    (last,) = coin_generators([torch.Generator().manual_seed(2**64 - 1)])  # the largest seed torch takes wraps
+    assert last.initial_seed() == COIN_SEED_OFFSET - 1
+
+
 def test_the_warper_refuses_what_settings_would_not_make():
     with pytest.raises(ValueError, match="threshold"):
         XTCLogitsWarper(1.5, 0.5)
@@ -168,8 +189,9 @@ def test_a_drawn_step_notes_its_coin_and_rows_follow_keep():
     xtc.start([torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)])
     out = xtc(None, scores)
     assert gone(out[0]) == {0, 1} and gone(out[1]) == set()
-    assert xtc.notes(0) == {"q": 1.0, "threshold": 0.1, "above": 3, "fired": True, "excluded": [0, 1], "kept": 2}
-    assert xtc.notes(1) == {"q": 1.0, "threshold": 0.1, "above": 1, "fired": True, "excluded": [], "kept": 0}
+    fired = {"q": 1.0, "threshold": 0.1, "fired": True}
+    assert xtc.notes(0) == {**fired, "above": 3, "excluded_some": True, "excluded": [0, 1], "kept": 2}
+    assert xtc.notes(1) == {**fired, "above": 1, "excluded_some": False, "excluded": [], "kept": 0}
     xtc.keep([1])
     assert xtc.notes(0)["above"] == 1 and len(xtc.generators) == 1
     assert gone(xtc(None, scores[:1])[0]) == {0, 1}  # one row now, drawn with the second generator

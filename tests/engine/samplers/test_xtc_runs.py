@@ -1,8 +1,10 @@
-"""XTC in a run on the tiny model: the coin is the run's seeded generator's draw before the token's (replayed here
-by hand), each step notes it and a fired step's excluded tokens are marked as XTC's, the notes survive export and
-a branch, Sample many gives each sample its own coin, and sampled first tokens follow the mixture
-(1 - q) * P(not fired) + q * P(fired) that Compare, the mass tree and a branch's forced steps use, computed here
-by brute force from the definition (with a filter after XTC acting on each outcome)."""
+"""XTC in a run on the tiny model: the coin is drawn from XTC's own generator, seeded from the run's seed, and the token
+from the run's generator (both replayed here by hand), so a run with XTC takes the same tokens as the run without it
+until the first step whose coin fires and excludes something (one run and Sample many); each step notes it and a fired
+step's excluded tokens are marked as XTC's, the notes survive export and a branch, Sample many gives each sample its own
+coin, and sampled first tokens follow the mixture (1 - q) * P(not fired) + q * P(fired) that Compare, the mass tree and
+a branch's forced steps use, computed here by brute force from the definition (with a filter after XTC acting on each
+outcome)."""
 
 import dataclasses
 import math
@@ -14,6 +16,7 @@ from playground.engine import generate
 from playground.engine.branch import branch_point
 from playground.engine.compare import compare_path, distributions, staged_scores
 from playground.engine.mass import mass_tree
+from playground.engine.samplers.xtc import COIN_SEED_OFFSET
 from playground.settings import Limits, Settings
 from playground.trace import Trace
 from tests.chi_square import assert_follows
@@ -45,17 +48,19 @@ def mixture(raw: torch.Tensor, q: float = XTC["xtc_probability"], top_k: int = 0
     return (1 - q) * outcome(raw, False, top_k) + q * outcome(raw, True, top_k)
 
 
-def test_the_coin_is_the_runs_draw_before_the_token_and_each_step_notes_it(tiny_loaded):
+def test_the_coin_is_xtcs_own_draw_and_the_token_the_runs_and_each_step_notes_it(tiny_loaded):
     settings = Settings(**XTC, seed=3, max_new_tokens=8, top_n=20)
     trace = generate(tiny_loaded, PROMPT, settings)
     raws = raw_rows(tiny_loaded, trace.prompt.token_ids, trace.output.token_ids)
     generator = torch.Generator().manual_seed(settings.seed)
+    coins = torch.Generator().manual_seed(settings.seed + COIN_SEED_OFFSET)
     for step, raw in zip(trace.steps, raws, strict=True):
         note = step.notes["xtc"]
-        fired = torch.rand(1, generator=generator).item() < settings.xtc_probability  # the coin first
+        fired = torch.rand(1, generator=coins).item() < settings.xtc_probability
         assert note["fired"] is fired
         excluded = removed_by_definition((raw / XTC["temperature"]).tolist(), XTC["xtc_threshold"])
         assert set(note["excluded"]) == (excluded if fired else set())
+        assert note["excluded_some"] is (fired and bool(excluded))
         # Then the token, from the distribution the coin left (float32, as the engine draws).
         scores = raw / XTC["temperature"]
         if fired:
@@ -70,6 +75,38 @@ def test_the_coin_is_the_runs_draw_before_the_token_and_each_step_notes_it(tiny_
     again = Trace.from_dict(trace.to_dict())
     assert [s.notes for s in again.steps] == [s.notes for s in trace.steps]
     assert generate(tiny_loaded, PROMPT, settings).to_dict()["steps"] == trace.to_dict()["steps"]  # a seed replays
+
+
+def first_exclusion(trace: Trace) -> int:
+    """The index of the first step whose coin fired and excluded something (the run's length if none did)."""
+    excluded = (s.index for s in trace.steps if s.notes["xtc"]["fired"] and s.notes["xtc"]["excluded"])
+    return next(excluded, len(trace.steps))
+
+
+def test_a_run_with_xtc_is_the_run_without_it_until_the_coin_first_excludes_something(tiny_loaded):
+    shared, idle_fires = 0, 0  # tokens before a first exclusion; coins that fired there and excluded nothing
+    for seed in range(10):
+        settings = Settings(**XTC, seed=seed, max_new_tokens=12)
+        trace = generate(tiny_loaded, PROMPT, settings)
+        plain = generate(tiny_loaded, PROMPT, settings.replace(xtc_probability=0.0))
+        first = first_exclusion(trace)
+        assert trace.output.token_ids[:first] == plain.output.token_ids[:first]
+        shared += first
+        idle_fires += sum(s.notes["xtc"]["fired"] for s in trace.steps[:first])
+    assert shared >= 10 and idle_fires, "runs share tokens before XTC excludes, and a coin that fired on its own"
+
+
+def test_each_sample_is_the_sample_without_xtc_until_its_coin_first_excludes_something(tiny_loaded):
+    settings = Settings(**XTC, num_samples=8, seed=30, max_new_tokens=10)
+    many = generate(tiny_loaded, PROMPT, settings).samples.samples
+    plain = generate(tiny_loaded, PROMPT, settings.replace(xtc_probability=0.0)).samples.samples
+    parted = 0
+    for sample, without in zip(many, plain, strict=True):
+        alone = generate(tiny_loaded, PROMPT, settings.replace(num_samples=1, seed=sample.seed))
+        first = first_exclusion(alone)
+        assert sample.token_ids[:first] == without.token_ids[:first]
+        parted += first < len(alone.steps) and sample.token_ids != without.token_ids
+    assert parted, "some sample's coin excluded something and its text went another way"
 
 
 def test_a_branch_mixes_the_coin_at_its_forced_steps_then_draws_it(tiny_loaded):
@@ -111,12 +148,19 @@ def test_first_tokens_follow_the_mixture(tiny_loaded):
         counts[sample.token_ids[0]] += 1
     (raw,) = raw_rows(tiny_loaded, trace.prompt.token_ids, [0])
     p = mixture(raw)
-    assert len(removed_by_definition((raw / XTC["temperature"]).tolist(), XTC["xtc_threshold"])) >= 2
+    excluded = removed_by_definition((raw / XTC["temperature"]).tolist(), XTC["xtc_threshold"])
+    assert len(excluded) >= 2
     assert_follows(counts, p)
-    # And not the distribution of either outcome alone.
+    # And not the distribution of either outcome alone. The outcomes part on the tokens a fired coin excludes (here
+    # a few tokens near 2% each), so they are told apart on those tokens pooled against the rest: their share is
+    # (1 - q) of the unfired one, which only the mixture's q gets right.
+    gone = torch.zeros(len(p), dtype=torch.bool)
+    gone[sorted(excluded)] = True
+    pooled = lambda v: torch.stack([v[gone].sum(), v[~gone].sum()])  # noqa: E731
+    assert_follows(pooled(counts), pooled(p))
     for q in (0.0, 1.0):
         with pytest.raises(AssertionError):
-            assert_follows(counts, mixture(raw, q=q))
+            assert_follows(pooled(counts), pooled(mixture(raw, q=q)))
 
 
 def test_compare_reads_the_mixture_with_a_filter_after_xtc_acting_on_each_outcome(tiny_loaded):
