@@ -48,6 +48,11 @@ CHOSEN_RISE = 20  # the "chosen" arrow's length: its text is centred this far ab
 CHOSEN_BAND = 36  # CHOSEN_RISE plus half a line of text and a gap
 TITLE_LINE = 28  # the title's line (17 px text)
 NOTE_LINE = 20  # the subtitle's line
+# The page writes the view's name (Gradio's block label, 29 px tall, 6 px from the top) over the figure's top-left
+# corner, where the title begins: the title starts below it, 10 px clear. The figure grows by that and by each note
+# line, so that the bars keep the height they have in a step with nothing to say.
+BLOCK_LABEL = 24
+HEIGHT = 450  # Gradio's own height for a plot
 
 
 def stage_figure(trace: Trace, index: int) -> go.Figure:
@@ -105,7 +110,8 @@ def stage_figure(trace: Trace, index: int) -> go.Figure:
         xaxis=dict(title="candidates, ranked by the model before penalties and filters", tickangle=-45,
                    automargin=True),
         legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"),
-        margin=dict(t=band + TITLE_LINE + 8, b=120),
+        margin=dict(t=BLOCK_LABEL + band + TITLE_LINE + 8, b=120),
+        height=HEIGHT + BLOCK_LABEL + NOTE_LINE * len(lines),
     )  # fmt: skip
     return fig
 

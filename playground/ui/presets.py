@@ -36,6 +36,12 @@ LLAMA_CPP_CHAIN = (
 
 
 MIROSTAT_LESSON = "Mirostat holds the surprise near tau"
+
+DRY_LESSON = "DRY stops a loop that the repetition penalty only slows"
+CHANT = (
+    "Row, row, row your boat, gently down the stream. Merrily, merrily, merrily, merrily, life is but a dream. "
+    "Row, row, row your boat,"
+)
 MIROSTAT_BAND = 0.5  # bits: the run's mean surprise lies this close to tau (tests/ui/test_preset_mirostat.py)
 
 
@@ -270,5 +276,27 @@ def presets() -> list[Preset]:
                 seed=0,
                 max_new_tokens=mirostat_tokens,
             ),
+        ),
+        Preset(
+            DRY_LESSON,
+            "DRY pushes a token down by the length L of the earlier span it would repeat, more the longer the span "
+            "(here 0.8 × 1.75^(L − 2) off its logit from L = 2 on). Open step 1: the model's first choice, ' gently', "
+            "would repeat '… row, row your boat, gently' from the prompt with L = 7, so DRY takes another way; over "
+            "these 160 tokens no token extends a repeat beyond 5 tokens and no loop sets in. Set DRY to 0 and "
+            "Generate: greedy decoding sings the chant on and from step 33 repeats a stanza of 36 tokens to the "
+            "end. Set Repetition penalty to 1.1, a value people use, and Generate again: the penalty pushes down "
+            "every token already in the text alike, so the model writes new sentences for longer, variations on "
+            "'She will not be swayed by those who would …', but once a sentence's words are all used the penalty "
+            "no longer tells them apart, and from step 88 it repeats a span of 14 tokens to the end, five times "
+            "over. The loop came later; it did not stop. (1.2 ends this one too, by pushing down every word already "
+            "used, the prompt's included.) Set at fp32, where these steps are the same on any CPU.",
+            CHANT,
+            base.replace(
+                strategy="greedy",
+                chat=False,
+                dry_multiplier=0.8,
+                max_new_tokens=min(160, base.limits.max_new_tokens),
+            ),
+            precision="fp32",
         ),
     ]
