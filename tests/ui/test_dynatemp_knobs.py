@@ -7,10 +7,9 @@ import json
 import gradio as gr
 import pytest
 
-from playground.cli import main
 from playground.knobs import BY_NAME
-from playground.trace import Trace
 from playground.ui.controls import CONTROLS, make_settings
+from tests.helpers import cli_refusal, cli_run
 
 DYNATEMP = dict(dynatemp_range=0.5, dynatemp_exponent=2.0)
 STAGES = ["raw", "dynatemp", "final"]  # the temperature (0.8 below) is its centre, no stage of its own
@@ -36,13 +35,9 @@ def test_run_json_applies_it_notes_t_and_names_a_bad_value(runs):
 
 def test_the_command_line_takes_their_flags(tiny_dir, capsys):
     flags = ["--dynatemp-range", "0.5", "--dynatemp-exponent", "2", "--temperature", "0.8", "--top-k", "0"]
-    common = ["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", "--raw"]
-    assert main([*common, "--strategy", "sample", "--max-new-tokens", "2", "--json", *flags]) == 0
-    trace = Trace.from_json(capsys.readouterr().out.strip())
+    trace = cli_run(tiny_dir, capsys, flags)
     assert {k: trace.settings[k] for k in DYNATEMP} == DYNATEMP
     assert list(trace.steps[0].candidates[0].probs) == STAGES
     assert all("T" in step.notes["dynatemp"] for step in trace.steps)
-    with pytest.raises(SystemExit) as exit_info:
-        main([*common, "--strategy", "sample", "--dynatemp-range", "-1"])
-    assert exit_info.value.code == 2
-    assert "argument --dynatemp-range: dynatemp_range must be >= 0, got -1" in capsys.readouterr().err
+    refused = cli_refusal(tiny_dir, capsys, ["--strategy", "sample", "--dynatemp-range", "-1"])
+    assert "argument --dynatemp-range: dynatemp_range must be >= 0, got -1" in refused

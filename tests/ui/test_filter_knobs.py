@@ -6,10 +6,9 @@ import json
 import gradio as gr
 import pytest
 
-from playground.cli import main
 from playground.knobs import BY_NAME
-from playground.trace import Trace
 from playground.ui.controls import CONTROLS, make_settings
+from tests.helpers import cli_refusal, cli_run
 
 FILTERS = dict(top_n_sigma=0.2, smoothing_factor=2.0, smoothing_curve=1.5)
 STAGES = ["raw", "smoothing", "top_n_sigma", "final"]
@@ -33,12 +32,8 @@ def test_run_json_applies_both_stages_and_names_a_bad_value(runs):
 
 def test_the_command_line_takes_their_flags(tiny_dir, capsys):
     flags = ["--top-n-sigma", "0.2", "--smoothing-factor", "2", "--smoothing-curve", "1.5", "--top-k", "0"]
-    common = ["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", "--raw"]
-    assert main([*common, "--strategy", "sample", "--max-new-tokens", "2", "--json", *flags]) == 0
-    trace = Trace.from_json(capsys.readouterr().out.strip())
+    trace = cli_run(tiny_dir, capsys, flags)
     assert {k: trace.settings[k] for k in FILTERS} == FILTERS
     assert list(trace.steps[0].candidates[0].probs) == STAGES
-    with pytest.raises(SystemExit) as exit_info:
-        main([*common, "--strategy", "sample", "--top-n-sigma", "-1"])
-    assert exit_info.value.code == 2
-    assert "argument --top-n-sigma: top_n_sigma must be >= 0, got -1" in capsys.readouterr().err
+    refused = cli_refusal(tiny_dir, capsys, ["--strategy", "sample", "--top-n-sigma", "-1"])
+    assert "argument --top-n-sigma: top_n_sigma must be >= 0, got -1" in refused

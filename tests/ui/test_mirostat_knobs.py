@@ -7,10 +7,9 @@ import json
 import gradio as gr
 import pytest
 
-from playground.cli import main
 from playground.knobs import BY_NAME
-from playground.trace import Trace
 from playground.ui.controls import CONTROLS, make_settings
+from tests.helpers import cli_refusal, cli_run
 
 KNOBS = dict(mirostat=2, mirostat_tau=3.0, mirostat_eta=0.2)
 STAGES = ["raw", "mirostat", "final"]
@@ -45,9 +44,7 @@ def test_run_json_applies_the_stage_and_names_a_bad_value(runs):
 
 def test_the_command_line_takes_its_flags(tiny_dir, capsys):
     flags = ["--mirostat", "2", "--mirostat-tau", "3", "--mirostat-eta", "0.2", "--top-k", "0"]
-    common = ["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", "--raw"]
-    assert main([*common, "--strategy", "sample", "--max-new-tokens", "2", "--json", *flags]) == 0
-    trace = Trace.from_json(capsys.readouterr().out.strip())
+    trace = cli_run(tiny_dir, capsys, flags)
     assert {k: trace.settings[k] for k in KNOBS} == KNOBS
     assert list(trace.steps[0].candidates[0].probs) == STAGES and set(trace.steps[0].notes["mirostat"]) == NOTE
     for bad, message in [
@@ -58,7 +55,4 @@ def test_the_command_line_takes_its_flags(tiny_dir, capsys):
             "argument --mirostat: mirostat must be 0 with speculative sampling",
         ),
     ]:
-        with pytest.raises(SystemExit) as exit_info:
-            main([*common, *bad])
-        assert exit_info.value.code == 2
-        assert message in capsys.readouterr().err
+        assert message in cli_refusal(tiny_dir, capsys, bad)

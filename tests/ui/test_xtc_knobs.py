@@ -6,12 +6,11 @@ import json
 import gradio as gr
 import pytest
 
-from playground.cli import main
 from playground.knobs import BY_NAME
 from playground.settings import Settings, SettingsError
-from playground.trace import Trace
 from playground.ui.controls import CONTROLS, make_settings
 from playground.ui.explain import explanations
+from tests.helpers import cli_refusal, cli_run
 
 XTC = dict(xtc_probability=0.5, xtc_threshold=0.02)
 STAGES = ["raw", "temperature", "xtc", "final"]
@@ -47,13 +46,9 @@ def test_run_json_applies_xtc_with_its_notes_and_names_a_bad_value(runs):
 
 def test_the_command_line_takes_their_flags(tiny_dir, capsys):
     flags = ["--xtc-probability", "0.5", "--xtc-threshold", "0.02", "--temperature", "0.3", "--top-k", "0"]
-    common = ["generate", "--model", tiny_dir, "--precision", "fp32", "--prompt", "the cat sat", "--raw"]
-    assert main([*common, "--strategy", "sample", "--max-new-tokens", "3", "--json", *flags]) == 0
-    trace = Trace.from_json(capsys.readouterr().out.strip())
+    trace = cli_run(tiny_dir, capsys, flags, max_new_tokens=3)
     assert {k: trace.settings[k] for k in XTC} == XTC
     assert list(trace.steps[0].candidates[0].probs) == STAGES
     assert all("fired" in step.notes["xtc"] for step in trace.steps)
-    with pytest.raises(SystemExit) as exit_info:
-        main([*common, "--strategy", "sample", "--xtc-probability", "1.5"])
-    assert exit_info.value.code == 2
-    assert "argument --xtc-probability: xtc_probability must be <= 1, got 1.5" in capsys.readouterr().err
+    refused = cli_refusal(tiny_dir, capsys, ["--strategy", "sample", "--xtc-probability", "1.5"])
+    assert "argument --xtc-probability: xtc_probability must be <= 1, got 1.5" in refused
