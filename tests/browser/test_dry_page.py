@@ -31,6 +31,6 @@ def test_dry_breaks_the_loop_as_the_engine_does_and_the_step_view_shows_it(page,
     assert not shown(expected).startswith(" the cat sat")  # without DRY the model goes on looping
     expect_output(page, shown(expected))
     plot = page.locator("#step-plot")
-    expect(plot.get_by_text("after DRY")).to_be_visible(timeout=30_000)
-    expect(plot.get_by_text("after Presence/frequency penalty")).to_be_visible()
+    expect(plot.get_by_text("after DRY", exact=True)).to_be_visible(timeout=30_000)
+    expect(plot.get_by_text("after Presence/frequency penalty", exact=True)).to_be_visible()
     shot(page, "dry")

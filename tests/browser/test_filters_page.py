@@ -36,5 +36,5 @@ def test_top_n_sigma_and_smoothing_show_for_sampling_and_their_run_is_the_engine
     settings = Settings(strategy="sample", **knobs)
     expect_output(page, shown(generate(bundled_fp32, prompt, settings)))
     for stage in ("after Smoothing", "after Top-nσ"):
-        expect(page.locator("#step-plot").get_by_text(stage)).to_be_visible(timeout=30_000)
+        expect(page.locator("#step-plot").get_by_text(stage, exact=True)).to_be_visible(timeout=30_000)
     shot(page, "filters")

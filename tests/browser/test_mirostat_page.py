@@ -33,7 +33,7 @@ def test_mirostat_runs_from_the_page_and_the_views_say_and_draw_mu(page, bundled
     expected = generate(bundled_fp32, prompt, settings)
     expect_output(page, shown(expected))
     step_plot = page.locator("#step-plot")
-    expect(step_plot.get_by_text("after Mirostat")).to_be_visible(timeout=30_000)
+    expect(step_plot.get_by_text("after Mirostat", exact=True)).to_be_visible(timeout=30_000)
     note = expected.steps[0].notes["mirostat"]
     expect(step_plot.get_by_text(f"mirostat 2: mu 6.00 bits, kept {note['kept']} token")).to_be_visible()
     overview = page.locator("#overview-plot")

@@ -35,7 +35,7 @@ def test_the_llama_cpp_preset_runs_its_chain_in_order_and_the_step_view_follows_
     settings = lesson.settings.replace(max_new_tokens=12)
     expect_output(page, shown(generate(bundled_fp32, lesson.prompt, settings)))
     plot = page.locator("#step-plot")
-    expect(plot.get_by_text("after Temperature")).to_be_visible(timeout=30_000)
+    expect(plot.get_by_text("after Temperature", exact=True)).to_be_visible(timeout=30_000)
     legend = page.evaluate(LEGEND)
     assert legend[:5] == ["raw", "after Top-k", "after Top-p", "after Min-p", "after Temperature"], legend
     shot(page, "sampler_order")
