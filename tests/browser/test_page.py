@@ -454,8 +454,8 @@ def test_sampling_with_a_seed_is_reproducible_in_the_page(page, bundled_fp32):
     run(page)
     knobs = dict(temperature=1.3, top_p=0.9, min_p=0.02, eta_cutoff=0.0006, max_new_tokens=12, seed=7)
     expect_output(page, shown(generate(bundled_fp32, prompt, Settings(strategy="sample", **knobs))))
-    expect(page.locator("#step-plot").get_by_text("after top-p", exact=True)).to_be_visible(timeout=30_000)
-    expect(page.locator("#step-plot").get_by_text("after eta cutoff", exact=True)).to_be_visible()
+    expect(page.locator("#step-plot").get_by_text("after Top-p", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.locator("#step-plot").get_by_text("after Eta cutoff", exact=True)).to_be_visible()
     shot(page, "sampling")
 
 
