@@ -20,6 +20,7 @@ STRATEGIES = ("greedy", "sample", "beam", "constrained", "speculative")
 PRECISIONS = ("nf4", "fp4", "int8", "bf16", "fp32")
 PROMPT_LOOKUP = "prompt-lookup"  # the draft_model value that drafts by n-gram lookup instead of a model
 MEDUSA = "medusa"  # the draft_model value that drafts a tree with the target's Medusa heads
+AUTO = "auto"  # the draft_model value that picks, round by round, the cheapest draft worth its cost
 MAX_DRAFT_TOKENS = 16
 MAX_TREE_SIZE = 63  # Medusa: guesses per round; with the root, 64 tokens in one verifying pass
 BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs

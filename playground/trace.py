@@ -34,6 +34,9 @@ EMIT_KINDS = ("bonus", "resampled", "corrected")
 # Where prompt lookup found the tokens it copied: the person's own prompt, the chat template around it (its
 # markers and default system prompt), or the text generated so far (a branch's forced tokens included).
 LOOKUP_SOURCES = ("prompt", "template", "output")
+# What drafted a round of the automatic draft, in the order it tries them: prompt lookup (the prompt and the text
+# so far), the suffix index of the model's own answers, the Medusa heads; "none" for a plain step.
+DRAFT_SOURCES = ("prompt-lookup", "suffix", "medusa", "none")
 
 
 @dataclass
@@ -208,6 +211,12 @@ class SpeculativeRound:
     tokens: int  # tokens the round emitted (fewer than accepted + 1 when the run stopped inside it)
     tree: list[TreeNode] | None = None  # Medusa heads: the round's whole tree, breadth first
     lookup: str | None = None  # prompt lookup: where the copied tokens start (LOOKUP_SOURCES); None if none
+    # The automatic draft: which source drafted this round (DRAFT_SOURCES), or "none" when no draft was worth its
+    # cost and the round was a plain step; None for a run with one fixed draft.
+    source: str | None = None
+    # The round's pass cost in one-token steps, c(k) for the k tokens it fed (`Speculative.cost_curve`); None
+    # when the run measured no cost curve.
+    cost: float | None = None
 
     def accepted_count(self) -> int:
         """How many of the round's draft tokens the target kept."""
@@ -247,6 +256,9 @@ class Speculative:
     acceptance_by_depth: list[float] | None = None
     # Measure speed-up's timings in the order taken, speculative then plain, alternately (None before pairs).
     speedup_pairs: list[SpeedupPair] | None = None
+    # c(k) for k = 1, 2, ...: what a target pass over k new tokens cost, in one-token passes, measured on this
+    # model, precision and device at the run's context length (None when the run did not size its rounds by it).
+    cost_curve: list[float] | None = None
 
 
 @dataclass
@@ -429,11 +441,12 @@ class Trace:
         if data["speculative"] is not None:
             spec = data["speculative"]
             spec["draft"] = {key: value for key, value in spec["draft"].items() if value is not None}
-            for key in ("plain_tokens_per_s", "speedup", "acceptance_by_depth", "speedup_pairs"):
+            for key in ("plain_tokens_per_s", "speedup", "acceptance_by_depth", "speedup_pairs", "cost_curve"):
                 if spec[key] is None:
                     del spec[key]
             for spec_round in spec["rounds"]:
-                for key in ("tree", "lookup"):  # only Medusa rounds have a tree, only prompt lookup a source
+                # only tree rounds have a tree, only prompt lookup a place, only the automatic draft a source
+                for key in ("tree", "lookup", "source", "cost"):
                     if spec_round[key] is None:
                         del spec_round[key]
                 if spec_round["emitted"]["p"] is None:  # a trace loaded from before p was recorded
@@ -525,6 +538,8 @@ class Trace:
             for index, pair in enumerate(self.speculative.speedup_pairs or []):
                 if not (pair.speculative_tokens_per_s > 0 and pair.plain_tokens_per_s > 0):
                     raise ValueError(f"speculative.speedup_pairs[{index}] must hold two rates above 0")
+            if self.speculative.cost_curve is not None and not all(c > 0 for c in self.speculative.cost_curve):
+                raise ValueError("speculative.cost_curve must hold costs above 0")
 
 
 def _check_round(spec_round: SpeculativeRound, index: int) -> None:
@@ -534,6 +549,10 @@ def _check_round(spec_round: SpeculativeRound, index: int) -> None:
         raise ValueError(f"{where}.emitted.kind must be one of {', '.join(EMIT_KINDS)}")
     if spec_round.lookup is not None and spec_round.lookup not in LOOKUP_SOURCES:
         raise ValueError(f"{where}.lookup must be one of {', '.join(LOOKUP_SOURCES)}")
+    if spec_round.source is not None and spec_round.source not in DRAFT_SOURCES:
+        raise ValueError(f"{where}.source must be one of {', '.join(DRAFT_SOURCES)}")
+    if spec_round.cost is not None and not spec_round.cost > 0:
+        raise ValueError(f"{where}.cost must be above 0")
     verdicts = [t.accepted for t in spec_round.proposed]
     if verdicts != round_verdicts(spec_round.accepted_count(), len(verdicts)):
         raise ValueError(
