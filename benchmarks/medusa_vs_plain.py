@@ -108,7 +108,7 @@ def main() -> None:
                              **{k: v for k, v in knobs.items() if k != "do_sample"})  # fmt: skip
             spec = Settings(strategy="speculative", **exact, **knobs)
             variants = {f"medusa-{t}": spec.replace(draft_model=MEDUSA, tree_size=t) for t in trees}
-            variants |= {"same-bf16": spec.replace(draft_precision="bf16", num_draft_tokens=4),
+            variants |= {"same-bf16": spec.replace(draft_model=None, draft_precision="bf16", num_draft_tokens=4),
                          "lookup": spec.replace(draft_model=PROMPT_LOOKUP, num_draft_tokens=4)}  # fmt: skip
             run(target, prompt, plain.replace(max_new_tokens=4, min_new_tokens=4))  # warm-up
             rates: dict[str, list[float]] = {}

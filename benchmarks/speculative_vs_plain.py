@@ -86,6 +86,7 @@ def main() -> None:
             )
             spec = Settings(
                 strategy="speculative",
+                draft_model=None,
                 max_new_tokens=n,
                 min_new_tokens=n,
                 num_draft_tokens=GAMMA,

@@ -116,7 +116,10 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any] | None = N
     the dataclass defaults."""
     given = {knob.name: getattr(args, knob.name) for knob in KNOBS if knob.name != "chat"}
     given["chat"] = args.chat
-    return Settings.from_dict({**(base or {}), **{name: value for name, value in given.items() if value is not None}})
+    chosen = {name: value for name, value in given.items() if value is not None}
+    if chosen.get("draft_model") == "":  # --draft-model '': the target's own weights, the field's None
+        chosen["draft_model"] = None
+    return Settings.from_dict({**(base or {}), **chosen})
 
 
 def field_flag(field: str) -> str:

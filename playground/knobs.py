@@ -16,7 +16,9 @@ from typing import Any
 
 from playground import stages
 from playground.settings import (
+    AUTO,
     BEAM_STRATEGIES,
+    FREE_DRAFTS,
     MAX_DRAFT_TOKENS,
     MAX_MASS_DEPTH,
     MAX_SPEEDUP_PAIRS,
@@ -31,13 +33,13 @@ DEFAULT_ORDER = ";".join(spec.name for spec in stages.CHAIN)  # the chain's orde
 SAMPLING = ("sample", "speculative")  # speculative samples only with do_sample
 SPECULATIVE = ("speculative",)
 CONSTRAINED = ("constrained",)
-DRAFT_KINDS = ("model", PROMPT_LOOKUP, MEDUSA)  # what a speculative run drafts with
+DRAFT_KINDS = ("model", PROMPT_LOOKUP, MEDUSA, AUTO)  # what a speculative run drafts with
 
 
 def draft_kind(draft_model: Any) -> str:
-    """The kind of draft a draft_model value names: a model (the target's weights when empty), prompt lookup, or
-    Medusa heads."""
-    return draft_model if draft_model in (PROMPT_LOOKUP, MEDUSA) else "model"
+    """The kind of draft a draft_model value names: a model (the target's weights when empty), prompt lookup,
+    the automatic draft, or    Medusa heads."""
+    return draft_model if draft_model in FREE_DRAFTS else "model"
 
 
 def early_stopping(value: str) -> bool | str:
@@ -198,9 +200,10 @@ KNOBS = (
          CONSTRAINED, dict(action="append"),
          Widget("text", info="At least one option must appear; one set per line", text="sets",
                 placeholder="red | blue | green", side=False)),
-    Knob("draft_model", "Draft", "speculative: draft model id or directory, prompt-lookup, or medusa (the target's "
-         "shipped Medusa heads; default: the target's weights)", SPECULATIVE,
-         widget=Widget("dropdown", choices="drafts", value="", side=False)),
+    Knob("draft_model", "Draft", "speculative: auto (the default: prompt lookup, the suffix index of the model's "
+         "answers or its Medusa heads, whichever pays, round by round), prompt-lookup, medusa (the target's shipped "
+         "Medusa heads), a draft model id or directory, or '' for the target's own weights at --draft-precision",
+         SPECULATIVE, widget=Widget("dropdown", choices="drafts", value=AUTO, side=False)),
     Knob("num_draft_tokens", "Draft tokens per round", "speculative: tokens proposed per round", SPECULATIVE,
          dict(type=whole_arg), Widget("slider", 1, MAX_DRAFT_TOKENS, 1, side=False), drafts=("model", PROMPT_LOOKUP)),
     Knob("do_sample", "Sample", "speculative: sample (speculative sampling), not greedy", SPECULATIVE,
@@ -237,8 +240,8 @@ KNOBS = (
     Knob("early_stopping", "Early stopping", "true, false or never", BEAM_STRATEGIES, dict(type=early_stopping)),
     Knob("draft_schedule", "Draft schedule", "speculative: draft length schedule", SPECULATIVE,
          dict(choices=("constant", "adaptive")), drafts=("model", PROMPT_LOOKUP)),
-    Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup: longest n-gram",
-         SPECULATIVE, dict(type=whole_arg), drafts=(PROMPT_LOOKUP,)),
+    Knob("prompt_lookup_ngram", "Prompt lookup n-gram", "speculative with prompt-lookup or auto: longest n-gram",
+         SPECULATIVE, dict(type=whole_arg), drafts=(PROMPT_LOOKUP, AUTO)),
     Knob("speedup_pairs", "Speed-up pairs", "speculative with --measure-speedup: time plain and speculative "
          f"decoding alternately this many times each, report the median (1-{MAX_SPEEDUP_PAIRS})", SPECULATIVE,
          dict(type=whole_arg)),

@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
+from playground.settings import FREE_DRAFTS, Settings
 from playground.speedup import timing_order
 
 START_SECONDS = 5.0  # the worker's start and moving the model's tensors onto the GPU
@@ -76,7 +76,7 @@ def loads(settings: Settings, served: bool) -> int:
     """Models a request may have to load inside its lease: its own (model, precision) unless it is the served
     one, placed at start; a draft model unless the target's heads or the prompt serve as draft."""
     count = 0 if served else 1
-    if settings.strategy == "speculative" and settings.draft_model not in (PROMPT_LOOKUP, MEDUSA):
+    if settings.strategy == "speculative" and settings.draft_model not in FREE_DRAFTS:
         count += 1
     return count
 

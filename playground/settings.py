@@ -21,6 +21,7 @@ PRECISIONS = ("nf4", "fp4", "int8", "bf16", "fp32")
 PROMPT_LOOKUP = "prompt-lookup"  # the draft_model value that drafts by n-gram lookup instead of a model
 MEDUSA = "medusa"  # the draft_model value that drafts a tree with the target's Medusa heads
 AUTO = "auto"  # the draft_model value that picks, round by round, the cheapest draft worth its cost
+FREE_DRAFTS = (PROMPT_LOOKUP, MEDUSA, AUTO)  # draft_model values that load no second model
 MAX_DRAFT_TOKENS = 16
 MAX_TREE_SIZE = 63  # Medusa: guesses per round; with the root, 64 tokens in one verifying pass
 BEAM_STRATEGIES = ("beam", "constrained")  # strategies that take the beam knobs
@@ -173,7 +174,7 @@ class Settings:
     force_words: tuple[str, ...] = ()  # constrained only; phrases that must appear
     force_one_of: tuple[tuple[str, ...], ...] = ()  # constrained only; sets of which one option must appear
     # speculative; a model id or path, "prompt-lookup", "medusa" (the target's heads), None = the target's weights
-    draft_model: str | None = None
+    draft_model: str | None = AUTO
     draft_precision: str = "bf16"  # speculative; the draft model's precision
     num_draft_tokens: int = 4  # speculative; tokens the draft proposes per round (the start, if adaptive)
     draft_schedule: str = "constant"  # speculative; constant | adaptive
@@ -402,7 +403,7 @@ class Settings:
         _check(
             self.draft_model is None or (isinstance(self.draft_model, str) and self.draft_model.strip() != ""),
             "draft_model",
-            f"must be a model id, a directory, {PROMPT_LOOKUP!r} or {MEDUSA!r}",
+            f"must be a model id, a directory, {PROMPT_LOOKUP!r}, {MEDUSA!r} or {AUTO!r}",
             self.draft_model,
         )
         _check(

@@ -18,7 +18,7 @@ from playground.engine.many import sample_many
 from playground.engine.sampling import decode_tokens
 from playground.engine.speculative import speculative_decode, tree_decode
 from playground.engine.speedup_timing import with_speedup
-from playground.settings import MEDUSA, Settings
+from playground.settings import AUTO, MEDUSA, Settings
 from playground.trace import Trace
 
 if TYPE_CHECKING:
@@ -58,10 +58,10 @@ def stream(
         SettingsError: the prompt is empty or longer than the server allows, or the draft does not fit.
     """
     ctx = prepare(loaded, prompt, settings, cancel, draft)
-    # Many samples of the sample strategy decode as one batch; Medusa heads draft a tree.
+    # Many samples of the sample strategy decode as one batch; Medusa heads and the automatic draft verify trees.
     if settings.num_samples > 1:
         strategy = sample_many
-    elif settings.strategy == "speculative" and settings.draft_model == MEDUSA:
+    elif settings.strategy == "speculative" and settings.draft_model in (MEDUSA, AUTO):
         strategy = tree_decode
     else:
         strategy = _STRATEGIES[settings.strategy]

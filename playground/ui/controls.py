@@ -14,7 +14,7 @@ import gradio as gr
 from playground import stages
 from playground.knobs import BY_NAME, PAGE_KNOBS, Knob
 from playground.plots.style import stage_label
-from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
+from playground.settings import AUTO, MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import Trace
 
 # Every value the generate event reads, in the order of its parameters (and of the /generate API's).
@@ -47,6 +47,7 @@ STAGE_SPELLINGS = {word.casefold(): spec.name for spec in stages.CHAIN for word 
 # target's Medusa heads (shipped for the embedded default);
 # `choices` adds the host's other models, which are drafts only if they share the tokenizer.
 DRAFT_CHOICES = [
+    ("Automatic (whichever free draft pays)", AUTO),
     ("Same model", SAME_WEIGHTS),
     ("Prompt lookup (no model)", PROMPT_LOOKUP),
     ("Medusa heads (a draft tree)", MEDUSA),

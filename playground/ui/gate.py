@@ -11,7 +11,7 @@ from playground.engine import stream
 from playground.engine.speculative import load_draft
 from playground.models import LoadedModel, ModelLoadError, load_model
 from playground.models.allowlist import check_allowed
-from playground.settings import MEDUSA, PRECISIONS, PROMPT_LOOKUP, Settings
+from playground.settings import FREE_DRAFTS, PRECISIONS, Settings
 
 
 class Gate:
@@ -31,7 +31,7 @@ class Gate:
     def check_draft(self, draft: Any) -> None:
         """A draft model is a model too: the allowlist's, never a path. Prompt lookup, Medusa heads and None
         pass."""
-        if draft not in (None, PROMPT_LOOKUP, MEDUSA):
+        if draft not in (None, *FREE_DRAFTS):
             check_allowed(draft, self.models)
 
     def served(self, model: Any, precision: Any) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from playground import stages
-from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings
+from playground.settings import AUTO, MEDUSA, PROMPT_LOOKUP, Settings
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class Preset:
 STORY = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 LOOP = "The best thing about the city is that the city"
 SKY = "Explain in two sentences why the sky is blue."
+NOTE = (
+    "Correct the spelling in this sentence: Teh meeting has been moved to Thursday at 3 pm in room 204, so pleese "
+    "bring the budjet slides with you."
+)
 COPY = (
     "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog, and the lazy dog does not mind at all."
 )
@@ -202,6 +206,19 @@ def presets() -> list[Preset]:
             "speed-up measured here.",
             COPY,
             speculative(base, draft_model=PROMPT_LOOKUP, num_draft_tokens=8, max_new_tokens=40),
+        ),
+        Preset(
+            "Speculative decoding that picks its draft",
+            "The automatic draft chooses each round's guesses among the drafts that cost no model pass: a copy of "
+            "earlier text (prompt lookup), a continuation found in an index of the model's own answers to other "
+            "prompts, or the Medusa heads. It sizes each round by what a pass over k tokens costs on this machine, "
+            "measured when the run starts: the Draft acceptance tab draws that cost curve and marks each round "
+            "with the draft that made it, or as a plain step where no draft was expected to pay for its pass. "
+            "Here the answer copies most of the sentence from the prompt, and the words around it are the model's "
+            "habits. "
+            "Whether it is faster depends on the machine: the tab shows the speed-up measured here.",
+            NOTE,
+            speculative(base, draft_model=AUTO, max_new_tokens=64),
         ),
         Preset(
             "What if it had said something else?",

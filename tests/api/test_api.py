@@ -53,7 +53,9 @@ def call(client, prompt, **changes):
         dict(repetition_penalty=1.3),
         dict(strategy="constrained", num_beams=3, force_words="umbrella", force_one_of="red | blue", max_new_tokens=24),
         dict(strategy="speculative", draft_model="prompt-lookup"),
-        dict(strategy="speculative", draft_precision="bf16", do_sample=True, seed=5, num_draft_tokens=3),
+        dict(
+            strategy="speculative", draft_model=None, draft_precision="bf16", do_sample=True, seed=5, num_draft_tokens=3
+        ),
         dict(strategy="speculative", draft_model="medusa", tree_size=6),
         dict(strategy="sample", temperature=2, top_p=1, repetition_penalty=2, seed=1),
     ],

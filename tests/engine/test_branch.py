@@ -135,7 +135,7 @@ def test_a_speculative_greedy_branch_equals_a_greedy_branch(tmp_path, tiny_token
     point = branch_point(parent, 5, alternative(parent, 5))
     greedy = run(target, PROMPT, Settings(chat=False, max_new_tokens=12, **point))
     # The draft: the same weights at fp32, so exactly greedy's tokens.
-    same = dict(strategy="speculative", draft_precision="fp32")
+    same = dict(strategy="speculative", draft_model=None, draft_precision="fp32")
     speculative = run(target, PROMPT, Settings(chat=False, max_new_tokens=12, **same, **point))
     assert speculative.output.token_ids == greedy.output.token_ids
     assert speculative.speculative.acceptance_rate == 1.0

@@ -57,7 +57,9 @@ CASES = {
     "constrained": dict(
         strategy="constrained", num_beams=3, force_words=("mat",), force_one_of=(("dog", "cow"),), **EVERY_PROCESSOR
     ),
-    "speculative-greedy-same-weights": dict(strategy="speculative", draft_precision="bf16", **EVERY_PROCESSOR),
+    "speculative-greedy-same-weights": dict(
+        strategy="speculative", draft_model=None, draft_precision="bf16", **EVERY_PROCESSOR
+    ),
     "speculative-greedy-other-draft": dict(strategy="speculative", draft_model="draft", draft_schedule="adaptive"),
     "speculative-sampling": dict(
         strategy="speculative", draft_model="draft", do_sample=True, **EVERY_PROCESSOR, **SAMPLING_FILTERS

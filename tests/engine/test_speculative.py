@@ -33,7 +33,14 @@ def dirs(tmp_path_factory, tiny_tokenizer):
 
 def speculative(**knobs) -> Settings:
     return Settings(
-        **{"strategy": "speculative", "chat": False, "max_new_tokens": 40, "draft_precision": "fp32", **knobs}
+        **{
+            "strategy": "speculative",
+            "chat": False,
+            "max_new_tokens": 40,
+            "draft_model": None,
+            "draft_precision": "fp32",
+            **knobs,
+        }
     )
 
 

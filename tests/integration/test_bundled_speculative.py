@@ -17,7 +17,12 @@ PROMPTS = [
 @pytest.mark.parametrize("prompt", PROMPTS)
 @pytest.mark.parametrize(
     "draft",
-    [dict(draft_precision="bf16"), dict(draft_model="prompt-lookup"), dict(draft_schedule="adaptive")],
+    [
+        dict(draft_model=None, draft_precision="bf16"),
+        dict(draft_model="prompt-lookup"),
+        dict(draft_model=None, draft_schedule="adaptive"),
+        dict(draft_model="auto"),
+    ],
     ids=str,
 )
 def test_fp32_greedy_speculative_equals_plain_greedy(bundled_fp32, prompt, draft):
@@ -29,7 +34,9 @@ def test_fp32_greedy_speculative_equals_plain_greedy(bundled_fp32, prompt, draft
 
 
 def test_sampling_with_a_model_draft_is_seeded_and_reports_rounds(bundled_fp32):
-    settings = Settings(strategy="speculative", do_sample=True, seed=7, temperature=0.8, max_new_tokens=32)
+    settings = Settings(
+        strategy="speculative", draft_model=None, do_sample=True, seed=7, temperature=0.8, max_new_tokens=32
+    )
     first = generate(bundled_fp32, "Describe a cat.", settings)
     again = generate(bundled_fp32, "Describe a cat.", settings)
     assert first.output.token_ids == again.output.token_ids

@@ -35,7 +35,7 @@ def test_the_environment_spreads_the_model_to_disk_and_its_folder_goes_with_it(t
     assert loaded.device_map == "auto" and loaded.info.device == "cpu+disk"
     assert loaded.model.hf_device_map["model.layers.1"] == "disk"
     assert len(offload_folders(tmp_path)) == 1  # (float32 weights are read from the checkpoint, where they are)
-    draft = load_draft(Settings(strategy="speculative", draft_precision="bf16"), loaded)
+    draft = load_draft(Settings(strategy="speculative", draft_model=None, draft_precision="bf16"), loaded)
     # Placed as its target is, by accelerate: at half the size, it fits in the CPU's 100 KB.
     assert draft.device_map == "auto" and draft.info.device == "cpu"
     del loaded, draft

@@ -13,16 +13,17 @@ from playground.engine.forward import forward_tokens, new_cache, rollback
 from playground.engine.placement import read_values
 from playground.engine.processors import Stage, apply_stages
 from playground.engine.speculative import math as sm
+from playground.engine.speculative.auto import AutoDraft
 from playground.medusa.draft import HeadsDraft, load_heads
 from playground.models import LoadedModel, ModelLoadError, load_model
-from playground.settings import MEDUSA, PROMPT_LOOKUP, Settings, SettingsError
+from playground.settings import AUTO, MEDUSA, PROMPT_LOOKUP, Settings, SettingsError
 from playground.trace import DraftInfo
 
 
-def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | None:
+def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDraft | AutoDraft | None:
     """The draft model a speculative run needs, loaded like any model (once, shared), placed as the target is;
-    the target's Medusa heads for draft_model "medusa"; None when the run needs none (another strategy, or
-    prompt lookup).
+    the target's Medusa heads for draft_model "medusa"; for "auto", the heads and the suffix index that ship for
+    the target (either may be None); None when the run needs none (another strategy, or prompt lookup).
 
     Args:
         settings: the run's settings; `draft_model` None means the target's own weights at `draft_precision`.
@@ -35,6 +36,8 @@ def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDr
         return None
     if settings.draft_model == MEDUSA:
         return load_heads(target)
+    if settings.draft_model == AUTO:
+        return AutoDraft(heads=shipped_heads(target), index=None)
     try:
         device = None if target.device_map else target.info.device
         return load_model(
@@ -42,6 +45,14 @@ def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDr
         )
     except ModelLoadError as exc:
         raise SettingsError("draft_model", f"draft_model cannot be loaded: {exc}") from exc
+
+
+def shipped_heads(target: LoadedModel) -> HeadsDraft | None:
+    """The target's Medusa heads where they ship and fit it, else None (the automatic draft goes without)."""
+    try:
+        return load_heads(target)
+    except SettingsError:
+        return None
 
 
 class PromptLookupDraft:

@@ -1,6 +1,8 @@
-"""Speculative decoding with Medusa heads: the heads guess the next few tokens from the target's last hidden
-state, a tree of their top guesses is verified in one target pass, and the target keeps the longest path it
-agrees with plus one token of its own (Cai et al., 2024).
+"""Tree speculative decoding: before every round a planner (`plans.py`) picks a tree of guesses for the next
+few tokens, the tree is verified in one target pass, and the target keeps the longest path it agrees with plus
+one token of its own (Medusa, Cai et al., 2024). The Medusa heads' planner guesses from the target's last hidden
+state; the automatic draft's (`auto.py`) picks, round by round, between copies from the text, the suffix index
+and the heads, a chain being a tree with one child per node.
 
 Cache bookkeeping, as for the other drafts: the target's cache holds all of the text but its last token. A
 round feeds that token as the tree's root, followed by the guesses, each seeing only its ancestors
@@ -21,7 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-from accelerate.utils import align_module_device, has_offloaded_params
 from torch import nn
 from transformers import DynamicCache
 
@@ -29,35 +30,37 @@ from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
 from playground.engine.processors import Stage, apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows
-from playground.engine.speculative.draft_tree import ROOT_ONLY, DraftTree, best_tree, expected_length
+from playground.engine.speculative.auto import AutoDraft, AutoPlanner, auto_planner
+from playground.engine.speculative.draft_tree import DraftTree
+from playground.engine.speculative.plans import HeadsGuesses, HeadsPlanner, Plan
 from playground.engine.speculative.rounds import RoundEnd, Work, emit, stop_after_round, totals
 from playground.engine.speculative.verification import TreeVerdict, verify_tree_greedy, verify_tree_sampling
 from playground.medusa.draft import HeadsDraft
-from playground.medusa.heads import MedusaHeads
+from playground.settings import AUTO
 from playground.trace import DraftInfo, Proposal, SpeculativeRound, TreeNode
 
 
 @dataclass
 class TreeRun:
-    """What every round of one run reads: its context, the heads and the target's LM head with the heads' slice
-    of it, the static tree, the stages and the run's generator."""
+    """What every round of one run reads: its context, the planner that makes each round's tree, the target's LM
+    head, the stages and the run's generator."""
 
     ctx: RunContext
-    draft: HeadsDraft
+    planner: HeadsPlanner | AutoPlanner
+    info: DraftInfo
     lm_head: nn.Module
-    projection: torch.Tensor  # (M, d): the heads' slice of the LM head, once per run
-    tree: DraftTree
     stages: list[Stage]
     generator: torch.Generator | None
-    # tree size (one per depth the tree is cut to) -> its (N, N) attention mask and (N,) depths
-    masks: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
+    cost_curve: list[float] | None = None  # c(k), when the planner sizes rounds by it
+    # a tree's parents -> its (N, N) attention mask and (N,) depths
+    masks: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
     def mask(self, shape: DraftTree) -> tuple[torch.Tensor, torch.Tensor]:
-        """The tree attention mask and the depths of `shape` (a truncated tree's size says how deep it is)."""
-        if shape.size not in self.masks:
+        """The tree attention mask and the depths of `shape`."""
+        if shape.parents not in self.masks:
             device = self.ctx.device
-            self.masks[shape.size] = (shape.mask(device), torch.tensor(shape.depths, device=device))
-        return self.masks[shape.size]
+            self.masks[shape.parents] = (shape.mask(device), torch.tensor(shape.depths, device=device))
+        return self.masks[shape.parents]
 
 
 @dataclass
@@ -72,41 +75,31 @@ class Checked:
     verdict: TreeVerdict
 
 
-def static_tree(draft: HeadsDraft, size: int) -> DraftTree:
-    """The run's tree: the `size` guesses with the best chance of being right, from the heads' held-out hit
-    rates by rank (`draft_tree.best_tree`)."""
-    return best_tree(draft.hit_rates, size + 1)
-
-
-def heads_projection(heads: MedusaHeads, lm_head: nn.Module) -> torch.Tensor:
-    """The rows of the LM head's weight the heads score, (M, d), on the heads' device. An LM head accelerate
-    offloaded keeps its weight on `meta` between forward passes: it is brought over for the read and copied."""
-    device = next(heads.parameters()).device
-    with align_module_device(lm_head):
-        return heads.projection(lm_head.weight).to(device, copy=has_offloaded_params(lm_head))
-
-
 def start_run(ctx: RunContext) -> TreeRun:
-    """The run's fixed parts, from `ctx.draft` (a HeadsDraft) and the target.
+    """The run's fixed parts, from `ctx.draft` (a HeadsDraft, or an AutoDraft) and the target.
 
     Raises:
-        ValueError: no heads were handed over, or the target's cache drops positions (a sliding window).
+        ValueError: no draft was handed over, or the target's cache drops positions (a sliding window).
     """
     settings, model, draft = ctx.settings, ctx.loaded.model, ctx.draft
-    if not isinstance(draft, HeadsDraft):
-        raise ValueError("speculative decoding with Medusa heads needs the heads: see load_draft")
+    if not isinstance(draft, HeadsDraft | AutoDraft):
+        raise ValueError("speculative decoding with Medusa heads or the automatic draft needs load_draft's draft")
     if any(getattr(layer, "is_sliding", False) for layer in new_cache(model).layers):
-        raise ValueError("Medusa heads need a model whose cache holds every position (no sliding window)")
+        raise ValueError("tree verification needs a model whose cache holds every position (no sliding window)")
     generator = torch.Generator(device=ctx.device).manual_seed(settings.seed) if settings.samples else None
     lm_head = model.get_output_embeddings()
-    projection = heads_projection(draft.heads, lm_head)
-    tree = static_tree(draft, settings.tree_size)
-    return TreeRun(ctx, draft, lm_head, projection, tree, ctx.stages(), generator)
+    if isinstance(draft, AutoDraft):
+        planner, curve = auto_planner(ctx, draft, lm_head)
+        info = DraftInfo(source=AUTO, id=draft.heads.name if draft.heads else None)
+    else:
+        planner, curve = HeadsPlanner(HeadsGuesses(draft, lm_head, ctx.device), settings.tree_size), None
+        info = DraftInfo(source="medusa", id=draft.name, tree_size=settings.tree_size)
+    return TreeRun(ctx, planner, info, lm_head, ctx.stages(), generator, curve)
 
 
 def tree_decode(ctx: RunContext) -> Iterator[Update]:
-    """Runs speculative decoding with Medusa heads (`ctx.draft` a HeadsDraft), yielding an Update per emitted
-    token, then the trace."""
+    """Runs tree speculative decoding (`ctx.draft` Medusa heads or the automatic draft), yielding an Update per
+    emitted token, then the trace."""
     settings, model, run = ctx.settings, ctx.loaded.model, start_run(ctx)
     started = time.perf_counter()
     cache = new_cache(model)
@@ -116,51 +109,51 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
 
     started = time.perf_counter()
     text, generated, steps, rounds = list(ctx.context_ids), [], [], []
-    guesses = guess_q = None  # (K, R) the heads' best guesses for the tokens after the text, and their q
+    last = None  # (d,) the hidden state that chose the text's last token (none before the first round)
     work, stop_reason = Work(), "max_new_tokens"
     while len(generated) < settings.max_new_tokens:
         tick = time.perf_counter()
         # A round emits its accepted path and one more token: no deeper than the tokens left allow.
-        shape = ROOT_ONLY if guesses is None else run.tree.truncated(settings.max_new_tokens - len(generated) - 1)
-        checked = verify_tree(run, cache, text, shape, guesses)
+        plan = run.planner.plan(text, last, settings.max_new_tokens - len(generated) - 1)
+        work.draft_s += time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        checked = verify_tree(run, cache, text, plan)
         work.verify_s += time.perf_counter() - tick
 
         verdict = checked.verdict
+        run.planner.seen(plan, len(verdict.path) - 1)
         emitted = [checked.tokens[n] for n in verdict.path[1:]] + [verdict.token]
-        summary = path_summary(run, shape, checked, emitted, guess_q)
+        summary = path_summary(run, plan, checked, emitted)
         start = len(generated)
         text = [*text, *emitted]
         ended = yield from emit(ctx, emitted, summary, generated, steps)
         p_children, q_rows, p_token = summary.also
         end = RoundEnd(start, len(generated) - start, verdict, p_token)
-        rounds.append(record_tree_round(ctx, end, run.draft, shape, checked.tokens, p_children, q_rows))
+        rounds.append(record_tree_round(ctx, end, plan, checked.tokens, p_children, q_rows, run.cost_curve))
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
             break
-
-        tick = time.perf_counter()
-        guesses, guess_q = next_guesses(run, checked.hidden[verdict.path[-1]])
-        work.draft_s += time.perf_counter() - tick
+        last = checked.hidden[verdict.path[-1]]
     decode_s = time.perf_counter() - started
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
-    work.target_calls, work.draft_calls = len(rounds), max(len(rounds) - 1, 0)
-    info = DraftInfo(source="medusa", id=run.draft.name, tree_size=settings.tree_size)
-    trace.speculative = totals(info, settings.tree_size, "constant", rounds, work, acceptance_by_depth(rounds))
+    work.target_calls, work.draft_calls = len(rounds), run.planner.heads.calls if run.planner.heads else 0
+    size = settings.tree_size if run.info.source == "medusa" else 0
+    trace.speculative = totals(run.info, size, "constant", rounds, work, acceptance_by_depth(rounds))
+    trace.speculative.cost_curve = run.cost_curve
     yield Update(text=trace.output.text, trace=trace)
 
 
-def verify_tree(
-    run: TreeRun, cache: DynamicCache, text: list[int], shape: DraftTree, guesses: torch.Tensor | None
-) -> Checked:
-    """Feeds the tree of `shape` over the heads' `guesses` ((K, R); None: the root alone) in one target pass,
-    verifies it, and keeps the root and the accepted path in `cache`."""
-    ctx = run.ctx
+def verify_tree(run: TreeRun, cache: DynamicCache, text: list[int], plan: Plan) -> Checked:
+    """Feeds the plan's tree in one target pass, verifies it, and keeps the root and the accepted path in
+    `cache`."""
+    ctx, shape = run.ctx, plan.shape
     mask, depths = run.mask(shape)
-    if guesses is None:
+    if plan.guesses is None:
         tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
     else:
-        tokens = shape.tokens(text[-1], guesses)  # (N,)
+        tokens = shape.tokens(text[-1], plan.guesses)  # (N,)
     hidden = forward_tree(ctx.loaded.model, tokens, mask, depths, cache)  # (N, d)
     with torch.no_grad():
         # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
@@ -179,9 +172,7 @@ def verify_tree(
     return Checked(token_list, hidden, logits, staged, probs, verdict)
 
 
-def path_summary(
-    run: TreeRun, shape: DraftTree, checked: Checked, emitted: list[int], guess_q: torch.Tensor | None
-) -> RowSummary:
+def path_summary(run: TreeRun, plan: Plan, checked: Checked, emitted: list[int]) -> RowSummary:
     """The accepted path's rows for its steps (`summarize_rows`), read with the round's record (`node_figures`)."""
     rows = torch.tensor(checked.verdict.path, device=run.ctx.device)
     return summarize_rows(
@@ -189,19 +180,8 @@ def path_summary(
         checked.logits[rows],
         run.ctx.settings.top_n,
         must_include=torch.tensor(emitted, device=run.ctx.device),
-        also=node_figures(shape, checked.tokens, checked.probs, guess_q, checked.verdict),
+        also=node_figures(plan.shape, checked.tokens, checked.probs, plan.guess_q, checked.verdict),
     )
-
-
-def next_guesses(run: TreeRun, last: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The heads' best guesses for the tokens after the text, and their q: (K, R) each, from `last` ((d,), the
-    hidden state that chose the round's last token)."""
-    heads = run.draft.heads
-    with torch.no_grad():
-        # On the last layer's device; the heads sit with the LM head, usually the same one.
-        q = torch.softmax(heads(last.to(run.projection.device), run.projection).float(), dim=-1)  # (K, M)
-        guess_q, columns = torch.topk(q, k=min(max(run.tree.max_rank, 1), q.shape[-1]), dim=-1)  # (K, R)
-    return heads.token_ids(columns).to(run.ctx.device), guess_q
 
 
 def node_figures(
@@ -223,11 +203,11 @@ def node_figures(
 def record_tree_round(
     ctx: RunContext,
     end: RoundEnd,
-    draft: HeadsDraft,
-    tree: DraftTree,
+    plan: Plan,
     tokens: list[int],
     p_children: list[float],
     q_rows: list[list[float]],
+    curve: list[float] | None = None,
 ) -> SpeculativeRound:
     """The trace's record of one round: the whole tree, and as `proposed` the accepted path followed by the
     best guess the target turned down after it (so the acceptance views read tree rounds like linear ones).
@@ -236,8 +216,9 @@ def record_tree_round(
         end: how the round ended (its verdict a `TreeVerdict`).
         tokens: the tree's N tokens.
         p_children, q_rows: `node_figures`, read.
+        curve: the run's c(k), which prices the round's pass (None: not measured).
     """
-    verdict = end.verdict
+    verdict, tree = end.verdict, plan.shape
     p_node = [1.0, *p_children]  # (N,): each node's p under its parent
     on_path = set(verdict.path)
     texts = ctx.texts([*tokens, verdict.token])
@@ -267,9 +248,12 @@ def record_tree_round(
         proposed=[Proposal(id=n.id, text=n.text, q=n.q, p=n.p, accepted=n.accepted) for n in proposed],
         emitted=end.emitted(texts[-1]),
         alpha=sum(covered) / len(covered) if covered else 0.0,
-        expected_tokens=expected_length(tree, draft.hit_rates),
+        expected_tokens=plan.expected,
         tokens=end.tokens,
         tree=nodes,
+        lookup=plan.lookup,
+        source=plan.source,
+        cost=None if curve is None else curve[min(tree.size, len(curve)) - 1],
     )
 
 
