@@ -1,0 +1,168 @@
+"""What a target pass costs against the tokens it feeds, and the draft length or tree size that pays most for it.
+
+c(k) is the time of one pass over k new tokens, in one-token passes (c(1) = 1). A round that feeds k tokens and
+emits E of them on average goes E / c(k) times as fast as plain decoding, so the best round maximises that ratio,
+not E alone. On a CPU at nf4, bitsandbytes' kernel reads the 4-bit weights again for every group of four input
+tokens, so c(k) climbs in steps (about 1.2 at k = 5-8, 1.6 at 13-16); at bf16 or on a GPU it stays near 1.
+
+`curve` below is c(k) as a list: curve[k - 1] = c(k), so curve[g] is the cost of a pass over g + 1 tokens, the
+text's last token and g draft tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import torch
+from transformers import PreTrainedModel
+
+from playground.engine.forward import forward_tokens, new_cache, prefill, rollback
+from playground.engine.speculative.draft_tree import best_tree, expected_length
+from playground.models.device_map import input_device
+
+MOST = 16  # the longest pass measured: 16 new tokens
+# The pass sizes timed. bitsandbytes' CPU kernel works in groups of four input tokens, so c(k) is flat from
+# 4m + 1 to 4m + 4: the end of each group prices the whole group. 2 is timed too because one token takes a
+# different (vector) path from two or more, where the step from c(1) is largest.
+TIMED = (1, 2, 4, 8, 12, 16)
+REPEATS = 3  # timings per size; the least is kept, as noise on a shared machine only ever adds time
+BUDGET_S = 0.5  # no further repeat starts after this long, once every size has been timed once
+
+
+def timed_sizes(most: int) -> list[int]:
+    """The pass sizes `measure_cost_curve` times for c(1..most): those of TIMED below `most`, and `most`."""
+    return [k for k in TIMED if k < most] + [most]
+
+
+def curve_from_times(times: dict[int, float], most: int) -> list[float]:
+    """c(k) for k = 1..most from the least seconds measured at some sizes (which include 1 and `most`).
+
+    A pass over more tokens never costs less, so the time at k is at most the least time at any timed j >= k:
+    that bound fills the sizes between timed ones (exact on bitsandbytes' steps of four, a little high where the
+    cost grows smoothly, so a round is never priced below what it costs) and irons out a timing that noise
+    inflated. The result is non-decreasing, divided by the time of one token so that c(1) = 1.
+    """
+    if 1 not in times or most not in times:
+        raise ValueError(f"the times must include sizes 1 and {most}, got {sorted(times)}")
+    seconds = [min(t for j, t in times.items() if j >= k) for k in range(1, most + 1)]
+    return [s / seconds[0] for s in seconds]
+
+
+def _clock(device: torch.device) -> float:
+    """The time now, after the GPU's queued work (CUDA runs asynchronously: the clock would stop too early)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def _time_pass(model: PreTrainedModel, tokens: list[int], cache, length: int, device: torch.device) -> float:
+    """Seconds of one pass over `tokens` after the `length` cached ones; the cache is rolled back after it."""
+    started = _clock(device)
+    forward_tokens(model, tokens, cache)
+    seconds = _clock(device) - started
+    rollback(cache, length)
+    return seconds
+
+
+@torch.no_grad()
+def measure_cost_curve(model: PreTrainedModel, context_ids: list[int], most: int = MOST) -> list[float]:
+    """c(k) for k = 1..most, in one-token passes (the first is 1.0), measured on `model` after `context_ids`.
+
+    The context is prefilled once; then, `REPEATS` times (fewer once `BUDGET_S` has passed), one pass at each
+    of `timed_sizes(most)`, in turn so that a slow moment hits every size alike, each rolled back. Filling the
+    rest and smoothing noise is `curve_from_times`. About 25 one-token passes in all (a quarter of a second for
+    the 135M model at nf4 on a 2-core CPU), plus the prefill.
+
+    Args:
+        context_ids: the text the passes follow (its length sets the attention's cost); at least one token.
+        most: the largest pass measured.
+    """
+    if not context_ids or most < 1:
+        raise ValueError(f"measure_cost_curve needs a context and most >= 1, got {len(context_ids)} tokens, {most}")
+    device = input_device(model)
+    cache = new_cache(model)
+    prefill(model, torch.tensor([context_ids], device=device), cache)
+    length = len(context_ids)
+    filler = context_ids[-1]  # which token is fed does not change the cost
+    _time_pass(model, [filler], cache, length, device)  # a first pass warms caches and allocators: not counted
+    sizes = timed_sizes(most)
+    times = {k: math.inf for k in sizes}
+    started = time.perf_counter()
+    for _ in range(REPEATS):
+        for k in sizes:
+            times[k] = min(times[k], _time_pass(model, [filler] * k, cache, length, device))
+        if time.perf_counter() - started > BUDGET_S:
+            break
+    return curve_from_times(times, most)
+
+
+_curves: dict[tuple[str, str, str], list[float]] = {}
+_curves_lock = threading.Lock()
+
+
+def cost_curve(loaded, context_ids: list[int]) -> list[float]:
+    """c(k) for k = 1..MOST of a loaded model: measured at the first call (at that call's context length), then
+    the same list for every call on the same model id, precision and device. Call it while holding the model (a
+    run holds `loaded.lock`), so no other pass shares the processor with the timing.
+
+    Args:
+        loaded: a LoadedModel.
+        context_ids: the run's text so far (the prompt, say).
+    """
+    key = (loaded.info.id, loaded.info.precision, loaded.info.device)
+    with _curves_lock:
+        if key not in _curves:
+            _curves[key] = measure_cost_curve(loaded.model, context_ids)
+        return _curves[key]
+
+
+def clear_cost_curves() -> None:
+    """Forgets every measured curve (tests; a model reloaded on other hardware)."""
+    with _curves_lock:
+        _curves.clear()
+
+
+def chain_expected_tokens(accept: list[float], g: int) -> float:
+    """Tokens a round of `g` draft tokens emits on average: 1 (the target's own) plus, for each draft token j,
+    the chance that it and every one before it are accepted, accept[0] * ... * accept[j]."""
+    return 1.0 + sum(math.prod(accept[: j + 1]) for j in range(g))
+
+
+def best_chain_length(curve: list[float], accept: list[float]) -> int:
+    """The number of draft tokens g that makes a chain round pay most: the g in 0..min(len(accept),
+    len(curve) - 1) with the largest expected tokens per unit of cost, E(g) / curve[g] (a pass over g + 1
+    tokens). 0 means a plain step is best; of equally good lengths, the shortest.
+
+    Args:
+        curve: c(k) for k = 1, 2, ... (curve[0] = 1).
+        accept: accept[j], the chance draft token j is accepted given the ones before it were.
+    """
+    longest = min(len(accept), len(curve) - 1)
+    best, best_rate = 0, 1.0 / curve[0]
+    for g in range(1, longest + 1):
+        rate = chain_expected_tokens(accept, g) / curve[g]
+        if rate > best_rate:
+            best, best_rate = g, rate
+    return best
+
+
+def best_tree_size(curve: list[float], hit_rates: list[list[float]], most: int) -> int:
+    """The number of guesses N for Medusa heads that makes a round pay most: the N in 0..most (and at most
+    len(curve) - 1) with the largest expected tokens per unit of cost, expected_length(best_tree(hit_rates,
+    N + 1)) / curve[N]: the tree has N + 1 nodes, the root (the text's last token) and N guesses, all fed in one
+    pass. 0 means a plain step is best; of equally good sizes, the smallest.
+
+    Args:
+        curve: c(k) for k = 1, 2, ...
+        hit_rates: hit_rates[k][r], the chance head k's rank-r guess is right (the heads' card).
+    """
+    best, best_rate = 0, 1.0 / curve[0]
+    for guesses in range(1, min(most, len(curve) - 1) + 1):
+        tree = best_tree(hit_rates, guesses + 1)
+        # A tree can come out smaller when the heads have fewer guesses: its pass is priced at its real size.
+        rate = expected_length(tree, hit_rates) / curve[tree.size - 1]
+        if rate > best_rate:
+            best, best_rate = guesses, rate
+    return best
