@@ -164,4 +164,4 @@ def add_cost_panel(fig: go.Figure, trace: Trace, row: int, col: int, in_legend: 
     widest = max([len(curve), *(fed_tokens(r) for r in trace.speculative.rounds)])
     fig.update_xaxes(title_text="tokens fed to the pass (k)", dtick=max(1, math.ceil(widest / 16)), row=row, col=col)
     top = max([*curve, *(r.tokens for r in trace.speculative.rounds)])
-    fig.update_yaxes(title_text="tokens · steps", range=[0, top + 0.6], row=row, col=col)
+    fig.update_yaxes(title_text="tokens, or steps (c)", range=[0, top + 0.6], row=row, col=col)

@@ -85,7 +85,7 @@ def acceptance_panels(costed: bool) -> go.Figure:
         cols=2,
         specs=[[{}, {}], [{}, {}], [{"colspan": 2}, None]],
         row_heights=[0.36, 0.36, 0.28],
-        vertical_spacing=0.1,
+        vertical_spacing=0.12,  # room for the middle row's axis titles above the cost panel's title
         horizontal_spacing=0.1,
         subplot_titles=(*titles, "what each pass cost, c(k), and what each round emitted: above the line, it paid"),
     )
