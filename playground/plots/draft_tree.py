@@ -135,7 +135,8 @@ def _hover(node: TreeNode) -> str:
 
 def depth_figure(trace: Trace) -> go.Figure:
     """Two panels: the share of rounds that accepted a guess at each depth, and tokens per target pass round
-    by round against the tree's size, with the heads' expected tokens (from their held-out accuracy)."""
+    by round against the tree's size, with the heads' expected tokens (from their held-out accuracy) and, when the
+    run measured it, the pass cost c(k): a round of k nodes paid if it stands above it."""
     rounds = tree_rounds(trace)
     spec = trace.speculative
     fig = make_subplots(
