@@ -15,8 +15,8 @@ NF4_LIKE = [1.0] * 4 + [1.2] * 4 + [1.4] * 4 + [1.6] * 4  # bitsandbytes' steps 
 
 
 def test_the_sizes_timed_end_each_group_of_four_and_include_the_largest():
-    assert cost.timed_sizes(16) == [1, 2, 4, 8, 12, 16]
-    assert cost.timed_sizes(6) == [1, 2, 4, 6]
+    assert cost.timed_sizes(16) == [1, 4, 8, 12, 16]
+    assert cost.timed_sizes(6) == [1, 4, 6]
     assert cost.timed_sizes(1) == [1]
 
 
@@ -120,6 +120,15 @@ def test_the_measured_curve_is_positive_and_never_falls(tiny):
     assert all(c > 0 for c in curve)
     assert all(a <= b for a, b in itertools.pairwise(curve))
     assert len(cost.measure_cost_curve(tiny.model, [5], most=3)) == 3
+
+
+@pytest.mark.parametrize(("budget", "repeats"), [(0.0, 1), (60.0, cost.REPEATS)])
+def test_a_repeat_starts_only_if_it_would_end_within_the_budget(tiny, monkeypatch, budget, repeats):
+    timed = []
+    monkeypatch.setattr(cost, "BUDGET_S", budget)
+    monkeypatch.setattr(cost, "_time_pass", lambda model, tokens, *rest: timed.append(len(tokens)) or 0.01)
+    cost.measure_cost_curve(tiny.model, [5, 6, 7])
+    assert timed == [1] + cost.timed_sizes(cost.MOST) * repeats  # the warm-up pass, then each repeat's sizes
 
 
 def test_measuring_needs_a_context(tiny):
