@@ -2,7 +2,7 @@
 in one-token passes, as `measure_cost_curve` measures it for the speculative rounds, and checked against timing
 every k directly.
 
-    python -m benchmarks.cost_curve [--precisions nf4,bf16,fp32] [--measurements 5] [--context 100]
+    python -m benchmarks.cost_curve [--precisions nf4,bf16,fp32] [--measurements 5] [--context 100] [--threads 1]
 
 For each precision: `--measurements` calls of `measure_cost_curve` after a `--context`-token text, with the
 median c(k) of those calls and its min-max, and how long one call took (median and max). Then, as a check on
@@ -78,7 +78,10 @@ def main() -> None:
     parser.add_argument("--measurements", type=int, default=5, help="calls of measure_cost_curve per precision")
     parser.add_argument("--context", type=int, default=100, help="tokens of text before the timed passes")
     parser.add_argument("--direct", type=int, default=7, help="passes per k when every k is timed (the check)")
+    parser.add_argument("--threads", type=int, default=0, help="torch's CPU threads (0: its default)")
     args = parser.parse_args()
+    if args.threads:  # one thread suffers less from other processes on a busy machine, though runs use them all
+        torch.set_num_threads(args.threads)
     print(f"c(k): a pass over k new tokens after {args.context} tokens, in one-token passes; {DEFAULT_MODEL_ID}")
     print(machine.describe())
     for precision in args.precisions.split(","):
