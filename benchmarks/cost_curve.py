@@ -6,7 +6,7 @@ every k directly.
 
 For each precision: `--measurements` calls of `measure_cost_curve` after a `--context`-token text, with the
 median c(k) of those calls and its min-max, and how long one call took (median and max). Then, as a check on
-its shortcuts (it times only k = 1, 4, 8, 12, 16 and prices the others at the next timed size), c(k) timed
+its shortcut (it times k = 1, 2, 4, 5, 8, 9, 12, 16 and interpolates the others), c(k) timed
 at every k, median of `--direct` passes each. A round that feeds k tokens pays when it emits more than c(k).
 """
 

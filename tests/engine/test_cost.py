@@ -14,18 +14,26 @@ from tests.tiny import make_tiny_model, make_tiny_tokenizer, wrap_loaded
 NF4_LIKE = [1.0] * 4 + [1.2] * 4 + [1.4] * 4 + [1.6] * 4  # bitsandbytes' steps of four tokens
 
 
-def test_the_sizes_timed_end_each_group_of_four_and_include_the_largest():
-    assert cost.timed_sizes(16) == [1, 4, 8, 12, 16]
-    assert cost.timed_sizes(6) == [1, 4, 6]
+def test_the_sizes_timed_end_and_start_the_first_groups_of_four_and_include_the_largest():
+    assert cost.timed_sizes(16) == [1, 2, 4, 5, 8, 9, 12, 16]
+    assert cost.timed_sizes(6) == [1, 2, 4, 5, 6]
     assert cost.timed_sizes(1) == [1]
 
 
-def test_untimed_sizes_take_the_least_time_of_a_larger_one_and_the_curve_never_falls():
-    # 12 was slowed by noise (30 > 18 at 16): a pass over more tokens never costs less, so 9-16 all cost 18.
+def test_untimed_sizes_are_interpolated_and_a_slow_timing_is_bounded_by_a_larger_size():
+    # 12 was slowed by noise (30 > 18 at 16): a pass over more tokens never costs less, so 12 costs 18 too.
     times = {1: 10.0, 2: 12.0, 4: 12.0, 8: 14.0, 12: 30.0, 16: 18.0}
-    assert cost.curve_from_times(times, 16) == pytest.approx([1.0, 1.2, 1.2, 1.2] + [1.4] * 4 + [1.8] * 8)
+    expected = [1.0, 1.2, 1.2, 1.2, 1.25, 1.3, 1.35, 1.4, 1.5, 1.6, 1.7, 1.8, 1.8, 1.8, 1.8, 1.8]
+    assert cost.curve_from_times(times, 16) == pytest.approx(expected)
     # One token measured slower than two: c(1) is still 1, at the time of two.
     assert cost.curve_from_times({1: 12.0, 2: 10.0, 3: 15.0}, 3) == pytest.approx([1.0, 1.0, 1.5])
+    # Steps of four, timed at both ends of each group: flat inside a group, as measured.
+    steps = {1: 1.0, 2: 1.2, 4: 1.2, 5: 1.4, 8: 1.4, 9: 1.6, 12: 1.6, 16: 1.8}
+    assert cost.curve_from_times(steps, 16)[:12] == pytest.approx([1.0] + [1.2] * 3 + [1.4] * 4 + [1.6] * 4)
+
+
+def test_interpolation_is_linear_between_known_sizes():
+    assert cost.interpolate([1, 2, 3, 4, 7], [1, 4, 7], [1.0, 1.6, 1.6]) == pytest.approx([1.0, 1.2, 1.4, 1.6, 1.6])
 
 
 def test_a_curve_needs_the_time_of_one_token_and_of_the_largest_size():

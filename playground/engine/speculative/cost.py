@@ -2,8 +2,8 @@
 
 c(k) is the time of one pass over k new tokens, in one-token passes (c(1) = 1). A round that feeds k tokens and
 emits E of them on average goes E / c(k) times as fast as plain decoding, so the best round maximises that ratio,
-not E alone. On a CPU at nf4, bitsandbytes' kernel reads the 4-bit weights again for every group of four input
-tokens, so c(k) climbs in steps (about 1.2 at k = 5-8, 1.6 at 13-16); at bf16 or on a GPU it stays near 1.
+not E alone. On a CPU at nf4, bitsandbytes' kernel decodes the 4-bit weights again for more input tokens, so c(k)
+climbs (about 1.5 at k = 5-8 and 2 at 16 on a 2-core CPU); at bf16 it stays near 1.2, on a GPU near 1.
 
 `curve` below is c(k) as a list: curve[k - 1] = c(k), so curve[g] is the cost of a pass over g + 1 tokens, the
 text's last token and g draft tokens.
@@ -23,14 +23,16 @@ from playground.engine.speculative.draft_tree import best_tree, expected_length
 from playground.models.device_map import input_device
 
 MOST = 16  # the longest pass measured: 16 new tokens
-# The pass sizes timed. bitsandbytes' CPU kernel works in groups of four input tokens, so c(k) is flat from
-# 4m + 1 to 4m + 4 (beyond c(1): a pass over one token is cheaper than one over two to four): the end of each
-# group prices the whole group, and timing every k would cost four times as much for the same curve.
-TIMED = (1, 4, 8, 12, 16)
+# The pass sizes timed, the rest interpolated. issue 27 measured bitsandbytes' CPU kernel at nf4 cost in steps of
+# four input tokens (flat from 4m + 1 to 4m + 4), while at one thread it grows about evenly: timing both ends of
+# the first groups (4 | 5, 8 | 9) and interpolating linearly between timed sizes is right for either shape where
+# the choice of a round's size mostly falls (trees of 4 or so, chains of a few tokens), and costs about 12
+# one-token passes instead of the 26 of timing every k.
+TIMED = (1, 2, 4, 5, 8, 9, 12, 16)
 REPEATS = 3  # timings per size; the least is kept, as noise on a shared machine only ever adds time
 # A further repeat starts only if it would end within this many seconds of the start (the prefill included). On
-# a 2-core CPU at nf4 the prefill of ~100 tokens and one repeat take about half a second: one repeat there, all
-# of them on a GPU.
+# a 2-core CPU at nf4 the prefill of ~100 tokens and one repeat take about that long: one repeat there, all of
+# them on a GPU.
 BUDGET_S = 0.6
 
 
@@ -42,15 +44,29 @@ def timed_sizes(most: int) -> list[int]:
 def curve_from_times(times: dict[int, float], most: int) -> list[float]:
     """c(k) for k = 1..most from the least seconds measured at some sizes (which include 1 and `most`).
 
-    A pass over more tokens never costs less, so the time at k is at most the least time at any timed j >= k:
-    that bound fills the sizes between timed ones (exact on bitsandbytes' steps of four, a little high where the
-    cost grows smoothly, so a round is never priced below what it costs) and irons out a timing that noise
-    inflated. The result is non-decreasing, divided by the time of one token so that c(1) = 1.
+    A pass over more tokens never costs less, so the time at a timed k is at most the least time at any timed
+    j >= k: that bound irons out a timing that noise inflated. Sizes between two timed ones are interpolated
+    linearly. The result is non-decreasing, divided by the time of one token so that c(1) = 1.
     """
     if 1 not in times or most not in times:
         raise ValueError(f"the times must include sizes 1 and {most}, got {sorted(times)}")
-    seconds = [min(t for j, t in times.items() if j >= k) for k in range(1, most + 1)]
+    timed = sorted(k for k in times if k <= most)
+    bounded = [min(t for j, t in times.items() if j >= k) for k in timed]
+    seconds = interpolate(list(range(1, most + 1)), timed, bounded)
     return [s / seconds[0] for s in seconds]
+
+
+def interpolate(points: list[int], known: list[int], values: list[float]) -> list[float]:
+    """`values` (given at the ascending sizes `known`) at each of `points`, linear between known neighbours."""
+    out = []
+    for k in points:
+        right = next(i for i, j in enumerate(known) if j >= k)
+        if known[right] == k:
+            out.append(values[right])
+        else:
+            a, b = known[right - 1], known[right]
+            out.append(values[right - 1] + (values[right] - values[right - 1]) * (k - a) / (b - a))
+    return out
 
 
 def _clock(device: torch.device) -> float:
@@ -75,8 +91,8 @@ def measure_cost_curve(model: PreTrainedModel, context_ids: list[int], most: int
 
     The context is prefilled once; then, `REPEATS` times (fewer where a repeat would end past `BUDGET_S`), one
     pass at each of `timed_sizes(most)`, in turn so that a slow moment hits every size alike, each rolled back.
-    Filling the rest and smoothing noise is `curve_from_times`. One repeat costs about 7 one-token passes at nf4
-    (a quarter of a second for the 135M model on a 2-core CPU), the prefill of 100 tokens a little more.
+    Filling the rest and smoothing noise is `curve_from_times`. One repeat costs about 12 one-token passes at
+    nf4 (0.4 s for the 135M model on a 2-core CPU), the prefill of 100 tokens about a third of that.
 
     Args:
         context_ids: the text the passes follow (its length sets the attention's cost); at least one token.
