@@ -11,6 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.plots.draft_cost import add_cost_curve, round_note, with_note
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, hover_escape, show_token
 from playground.trace import SpeculativeRound, Trace, TreeNode
 from playground.words import counted
@@ -92,13 +93,9 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
         hovertext=[_own_hover(r)],
         hovertemplate="%{hovertext}<extra></extra>",
     )
-    accepted = tree[last].depth
     depth = max(n.depth for n in tree)
     fig.update_layout(
-        title=(
-            f"round {rounds.index(r) + 1} of {len(rounds)}: {len(tree) - 1} guesses, {depth} deep, checked in one "
-            f"pass · {accepted} accepted + the target's own = {counted(accepted + 1, 'token')}"
-        ),
+        title=_title(r, rounds.index(r), len(rounds), tree[last].depth),
         xaxis=dict(title="tokens after the root (the text's last token)", dtick=1, range=[-0.3, depth + 1.8]),
         yaxis=dict(visible=False, autorange="reversed"),
         height=max(300, 26 * (max(rows) + 1) + 140),
@@ -108,10 +105,21 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
     return fig
 
 
+def _title(r: SpeculativeRound, index: int, count: int, accepted: int) -> str:
+    """The tree's title: which round, its guesses, what was accepted, and (when the run records them) which
+    source drafted it and what its pass cost."""
+    depth = max(n.depth for n in r.tree)
+    title = (
+        f"round {index + 1} of {count}: {len(r.tree) - 1} guesses, {depth} deep, checked in one "
+        f"pass · {accepted} accepted + the target's own = {counted(accepted + 1, 'token')}"
+    )
+    return with_note(title, r)
+
+
 def _own_hover(r: SpeculativeRound) -> str:
     """The target's own token after the accepted path: why it was taken, and its p where the trace has it."""
     p = "" if r.emitted.p is None else f", p = {r.emitted.p:.3f}"
-    return f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token: {r.emitted.kind}{p}"
+    return with_note(f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token: {r.emitted.kind}{p}", r)
 
 
 def _hover(node: TreeNode) -> str:
@@ -127,7 +135,8 @@ def _hover(node: TreeNode) -> str:
 
 def depth_figure(trace: Trace) -> go.Figure:
     """Two panels: the share of rounds that accepted a guess at each depth, and tokens per target pass round
-    by round against the tree's size, with the heads' expected tokens (from their held-out accuracy)."""
+    by round against the tree's size, with the heads' expected tokens (from their held-out accuracy) and, when the
+    run measured it, the pass cost c(k): a round of k nodes paid if it stands above it."""
     rounds = tree_rounds(trace)
     spec = trace.speculative
     fig = make_subplots(
@@ -146,15 +155,20 @@ def depth_figure(trace: Trace) -> go.Figure:
         col=1,
     )
     sizes = [len(r.tree) for r in rounds]
+    notes = [round_note(r) for r in rounds]
+    hover = dict(text=notes, hovertemplate="%{x} nodes: %{y} tokens<br>%{text}<extra></extra>") if any(notes) else {}
     fig.add_scatter(
         x=sizes,
         y=[r.tokens for r in rounds],
         mode="markers",
         marker=dict(color=BLUE, size=9, opacity=0.35),
         name="a round",
+        **hover,
         row=1,
         col=2,
     )
+    if spec.cost_curve:  # the tokens a round of that many nodes must emit to pay for its pass
+        add_cost_curve(fig, spec.cost_curve, row=1, col=2)
     fig.add_scatter(
         x=[max(sizes)],
         y=[spec.tokens_per_round],

@@ -8,6 +8,7 @@ from collections import Counter
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.plots.draft_cost import add_cost_panel, add_source_row, round_note, with_note
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, hover_escape, show_token
 from playground.speedup import speedup_text
 from playground.trace import SpeculativeRound, Trace, expected_tokens
@@ -33,6 +34,8 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     """Four panels: tokens per round (green accepted, red rejected, hollow grey not checked, the target's own
     token an orange diamond, and for prompt lookup where each draft was found), acceptance per round and
     cumulative, a histogram of accepted lengths, and measured tokens per round against (1 - a^(g+1)) / (1 - a).
+    A run that measured its pass cost has a fifth, c(k) with every round's tokens against it
+    (`draft_cost.add_cost_panel`), and one whose rounds name their draft source a "drafted by" row in the first.
 
     Raises:
         ValueError: the trace is not from speculative decoding.
@@ -40,18 +43,8 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     if not trace.speculative:
         raise ValueError("this trace has no draft rounds: run speculative decoding")
     rounds = trace.speculative.rounds
-    fig = make_subplots(
-        rows=2,
-        cols=2,
-        vertical_spacing=0.16,
-        horizontal_spacing=0.1,
-        subplot_titles=(
-            "draft tokens per round",
-            "acceptance rate",
-            "accepted per round",
-            "tokens per round: measured and expected",
-        ),
-    )
+    costed = bool(trace.speculative.cost_curve)
+    fig = acceptance_panels(costed)
     add_draft_tokens(fig, trace)
     add_acceptance_rates(fig, rounds)
     # Rounds that proposed nothing (prompt lookup found no match) say nothing about acceptance.
@@ -69,8 +62,33 @@ def acceptance_figure(trace: Trace) -> go.Figure:
     fig.update_yaxes(title_text="rounds", dtick=whole_step(most), rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="estimated α (Σ min(p, q))", range=[0, 1], row=2, col=2)
     fig.update_yaxes(title_text="tokens", row=2, col=2)
-    fig.update_layout(title=acceptance_title(trace), height=620, legend=dict(orientation="h", y=-0.12))
+    if costed:  # sources have their legend entries in the first panel's "drafted by" row, when rounds name one
+        add_cost_panel(fig, trace, row=3, col=1, in_legend=not any(r.source for r in rounds))
+    legend = dict(orientation="h", y=-0.08 if costed else -0.12)
+    fig.update_layout(title=acceptance_title(trace), height=900 if costed else 620, legend=legend)
     return fig
+
+
+def acceptance_panels(costed: bool) -> go.Figure:
+    """The view's empty panels: four in two rows, and with the run's cost curve (`costed`) a fifth below them,
+    as wide as both, for the cost and what each round emitted (`draft_cost.add_cost_panel`)."""
+    titles = (
+        "draft tokens per round",
+        "acceptance rate",
+        "accepted per round",
+        "tokens per round: measured and expected",
+    )
+    if not costed:
+        return make_subplots(rows=2, cols=2, vertical_spacing=0.16, horizontal_spacing=0.1, subplot_titles=titles)
+    return make_subplots(
+        rows=3,
+        cols=2,
+        specs=[[{}, {}], [{}, {}], [{"colspan": 2}, None]],
+        row_heights=[0.36, 0.36, 0.28],
+        vertical_spacing=0.12,  # room for the middle row's axis titles above the cost panel's title
+        horizontal_spacing=0.1,
+        subplot_titles=(*titles, "what each pass cost, c(k), and what each round emitted: above the line, it paid"),
+    )
 
 
 def add_acceptance_rates(fig: go.Figure, rounds: list[SpeculativeRound]) -> None:
@@ -82,7 +100,10 @@ def add_acceptance_rates(fig: go.Figure, rounds: list[SpeculativeRound]) -> None
         rates.append(a / n if n else None)
         cumulative.append(accepted_sum / proposed_sum if proposed_sum else None)
     x = list(range(1, len(rounds) + 1))
-    fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", row=1, col=2)
+    notes = [round_note(r) for r in rounds]
+    # A run that names its rounds' sources or costs says them in each round's hover; an older run's stays as it was.
+    hover = dict(text=notes, hovertemplate="round %{x}: %{y:.0%}<br>%{text}<extra></extra>") if any(notes) else {}
+    fig.add_scatter(x=x, y=rates, mode="markers", marker=dict(color=BLUE), name="per round", **hover, row=1, col=2)
     fig.add_scatter(x=x, y=cumulative, mode="lines", line=dict(color=ORANGE), name="cumulative", row=1, col=2)
 
 
@@ -162,6 +183,8 @@ def add_draft_tokens(fig: go.Figure, trace: Trace) -> None:
         hovertemplate=TOKEN_HOVER,
         **first,
     )
+    if any(r.source for r in rounds):
+        add_source_row(fig, trace, y=-under_rows(rounds).index("drafted by"), **first)
     for source, (symbol, colour, name) in LOOKUP_STYLE.items():
         found = [r_index + 1 for r_index, r in enumerate(rounds) if r.lookup == source]
         if found:
@@ -185,17 +208,28 @@ def _own_hover(trace: Trace, r: SpeculativeRound) -> str:
         p = trace.steps[r.start + kept].chosen.prob
     line = f"{hover_escape(show_token(r.emitted.text))}<br>the target's own token ({r.emitted.kind})"
     line += "" if p is None else f": p = {p:.3f}"
+    line = with_note(line, r)
     return line if r.tokens > kept else line + "<br>not emitted: the run ended before it"
 
 
+def under_rows(rounds: list[SpeculativeRound]) -> list[str]:
+    """The first panel's rows under the draft tokens, from y = 0 down: "found in" where prompt lookup says where it
+    copied from, "drafted by" where rounds name the source that drafted them."""
+    rows = ["found in"] if any(r.lookup for r in rounds) else []
+    return [*rows, "drafted by"] if any(r.source for r in rounds) else rows
+
+
 def position_ticks(trace: Trace) -> dict:
-    """The first panel's y axis: positions 1, 2, ... and, for prompt lookup, row 0 "found in"."""
+    """The first panel's y axis: positions 1, 2, ... and under them `under_rows`' rows, labelled."""
     rounds = trace.speculative.rounds
     top = max((len(r.proposed) + 1 for r in rounds), default=1)
     step = whole_step(top)
     ticks = list(range(step if step > 1 else 1, top + 1, step))
-    if any(r.lookup for r in rounds):
-        return dict(tickvals=[0, *ticks], ticktext=["found in", *map(str, ticks)], range=[-0.6, top + 0.6])
+    below = under_rows(rounds)
+    if below:
+        depths = list(range(1 - len(below), 1))  # the lowest row first: -1, 0 for two rows
+        labels = below[::-1] + [str(t) for t in ticks]
+        return dict(tickvals=depths + ticks, ticktext=labels, range=[depths[0] - 0.6, top + 0.6])
     return dict(tickvals=ticks, range=[0.4, top + 0.6])
 
 

@@ -8,7 +8,7 @@ from playground import stages
 from playground.knobs import BY_NAME
 
 # The palette, as the figures import it from here.
-from playground.palette import BLACK, BLUE, GREEN, GREY, INDIGO, ORANGE, PURPLE, SKY, VERMILLION, WINE, YELLOW  # noqa: F401
+from playground.palette import BLACK, BLUE, GREEN, GREY, INDIGO, ORANGE, PURPLE, SKY, TEAL, VERMILLION, WINE, YELLOW  # noqa: F401
 
 # One colour per processing stage, in pipeline order: each stage's own (the registry's), and the two ends.
 STAGE_COLOURS = {stages.RAW: GREY, **{spec.name: spec.colour for spec in stages.CHAIN}, stages.FINAL: BLUE}

@@ -29,6 +29,31 @@ def test_untrained_heads_are_the_lm_head_and_restricted_ones_score_their_columns
     assert some.token_ids(torch.tensor([2, 0])).tolist() == [41, 7]
 
 
+def per_head_logits(heads: MedusaHeads, hidden: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
+    """The heads' logits as they were first computed: each head's block, then its own matmul with the projection."""
+    dtype = projection.dtype
+    return torch.stack([block(hidden.to(block.linear.weight.dtype)).to(dtype) @ projection.T for block in heads.blocks])
+
+
+# bfloat16 keeps 8 bits of mantissa: a matmul over other blocks of rows may round the last of them differently.
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-5), (torch.bfloat16, 1e-2)])
+@pytest.mark.parametrize("shape", [(8,), (3, 8), (2, 3, 8)])
+def test_all_heads_in_one_projection_matmul_give_the_per_head_logits(shape, dtype, tolerance):
+    torch.manual_seed(0)
+    heads = MedusaHeads(3, 8, torch.tensor([7, 3, 41, 12]))
+    with torch.no_grad():
+        for block in heads.blocks:
+            block.linear.weight.normal_()
+            block.linear.bias.normal_()
+    hidden, projection = torch.randn(shape), heads.projection(torch.randn(50, 8)).to(dtype)
+    with torch.no_grad():
+        logits = heads(hidden, projection)
+        assert logits.shape == (3, *shape[:-1], 4) and logits.dtype == dtype
+        assert torch.allclose(
+            logits.float(), per_head_logits(heads, hidden, projection).float(), rtol=tolerance, atol=tolerance
+        )
+
+
 def test_a_heads_file_round_trips_with_its_card(tmp_path):
     heads = MedusaHeads(3, 8, torch.tensor([5, 1, 9]))
     with torch.no_grad():
