@@ -50,6 +50,18 @@ def sequence_features(loaded, sequences: list[Sequence]) -> list[torch.Tensor]:
     return out
 
 
+def cached_features(loaded, sequences: list[Sequence], path: Path | None) -> list[torch.Tensor]:
+    """`sequence_features`, kept in `path` (torch.save) and read back when it holds these very sequences."""
+    if path is not None and path.exists():
+        kept = torch.load(path)
+        if kept["sequences"] == sequences:
+            return kept["features"]
+    features = sequence_features(loaded, sequences)
+    if path is not None:
+        torch.save({"sequences": sequences, "features": features}, path)
+    return features
+
+
 @dataclass
 class Batch:
     """B sequences padded to T = the longest's length - 1 (input i is the pair (f_i, x_{i+1}))."""
@@ -179,7 +191,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--batch", type=int, default=8, help="sequences per step")
     parser.add_argument("--depth", type=int, default=4, help="chain length measured on the held-out answers")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N training and N / 10 held-out")
+    parser.add_argument("--limit", type=int, default=0, help="train on N answers drawn at random (all held out)")
+    parser.add_argument("--features", type=Path, help="a file that keeps the features between runs (made if absent)")
     parser.add_argument("--out", type=Path, default=Path("eagle.safetensors"))
     return parser.parse_args(argv)
 
@@ -193,7 +206,8 @@ def answers(loaded, args: argparse.Namespace) -> tuple[list[Sequence], list[Sequ
         train = self_distill(loaded, read_prompts(PROMPTS), args.max_new_tokens)
         held = self_distill(loaded, read_prompts(HELD_OUT), args.max_new_tokens)
     if args.limit:
-        train, held = train[: args.limit], held[: max(1, args.limit // 10)]
+        keep = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[: args.limit]
+        train = [train[i] for i in sorted(keep.tolist())]
     return train, held
 
 
@@ -207,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_model(args.model, args.precision)
     train, held = answers(loaded, args)
     print(f"{len(train)} training and {len(held)} held-out answers; features…", file=sys.stderr)
-    train_features, held_features = sequence_features(loaded, train), sequence_features(loaded, held)
+    held_features = cached_features(loaded, held, args.features and args.features.with_suffix(".held.pt"))
+    train_features = cached_features(loaded, train, args.features)
     featured = time.perf_counter() - started
     model, vocab_size = loaded.model, loaded.info.vocab_size
     vocab_ids = frequent_tokens(train, args.vocab) if args.vocab else None
