@@ -133,6 +133,26 @@ def _hover(node: TreeNode) -> str:
     )
 
 
+def add_tree_rounds(fig: go.Figure, trace: Trace) -> None:
+    """The depth view's second panel: each round at (its tree's nodes, the tokens it emitted), and when the run
+    measured it the pass cost c(k), the tokens a round of k nodes must emit to pay for its pass."""
+    rounds = trace.speculative.rounds
+    notes = [round_note(r) for r in rounds]
+    hover = dict(text=notes, hovertemplate="%{x} nodes: %{y} tokens<br>%{text}<extra></extra>") if any(notes) else {}
+    fig.add_scatter(
+        x=[len(r.tree) for r in rounds],
+        y=[r.tokens for r in rounds],
+        mode="markers",
+        marker=dict(color=BLUE, size=9, opacity=0.35),
+        name="a round",
+        **hover,
+        row=1,
+        col=2,
+    )
+    if trace.speculative.cost_curve:
+        add_cost_curve(fig, trace.speculative.cost_curve, row=1, col=2)
+
+
 def depth_figure(trace: Trace) -> go.Figure:
     """Two panels: the share of rounds that accepted a guess at each depth, and tokens per target pass round
     by round against the tree's size, with the heads' expected tokens (from their held-out accuracy) and, when the
@@ -155,20 +175,7 @@ def depth_figure(trace: Trace) -> go.Figure:
         col=1,
     )
     sizes = [len(r.tree) for r in rounds]
-    notes = [round_note(r) for r in rounds]
-    hover = dict(text=notes, hovertemplate="%{x} nodes: %{y} tokens<br>%{text}<extra></extra>") if any(notes) else {}
-    fig.add_scatter(
-        x=sizes,
-        y=[r.tokens for r in rounds],
-        mode="markers",
-        marker=dict(color=BLUE, size=9, opacity=0.35),
-        name="a round",
-        **hover,
-        row=1,
-        col=2,
-    )
-    if spec.cost_curve:  # the tokens a round of that many nodes must emit to pay for its pass
-        add_cost_curve(fig, spec.cost_curve, row=1, col=2)
+    add_tree_rounds(fig, trace)
     fig.add_scatter(
         x=[max(sizes)],
         y=[spec.tokens_per_round],
