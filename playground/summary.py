@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from playground.plots.style import stage_setting
-from playground.settings import Settings
+from playground.settings import AUTO, Settings
 from playground.speedup import speedup_text
 from playground.stages import Where, run_chain
-from playground.trace import MassTree, Trace
+from playground.trace import MassTree, Speculative, Trace
 from playground.words import counted
 
 STOP_REASON_TEXT = {
@@ -45,6 +47,8 @@ def summary(trace: Trace, detail: bool = False) -> str:
                 f"Medusa tree of {spec.draft.tree_size} guesses: {spec.tokens_per_round:.2f} tokens per target pass, "
                 f"accepted by depth {deep}"
             )
+        elif spec.draft.source == AUTO:
+            parts.append(f"automatic draft: {spec.tokens_per_round:.2f} tokens per target pass, {auto_sources(spec)}")
         else:
             parts.append(
                 f"{spec.acceptance_rate:.0%} of draft tokens accepted, {spec.tokens_per_round:.2f} tokens per target "
@@ -59,6 +63,17 @@ def summary(trace: Trace, detail: bool = False) -> str:
         if spec.speedup:
             parts.append(f"speed-up over plain decoding {speedup_text(spec)}")
     return " · ".join(parts)
+
+
+def auto_sources(spec: Speculative) -> str:
+    """How many rounds each source of the automatic draft drafted, and the plain steps: "rounds: 5 by prompt
+    lookup, 9 by the Medusa heads, 3 plain steps"."""
+    names = {"prompt-lookup": "by prompt lookup", "suffix": "by the suffix index", "medusa": "by the Medusa heads"}
+    counts = Counter(r.source for r in spec.rounds)
+    parts = [f"{counts[source]} {name}" for source, name in names.items() if counts[source]]
+    if counts["none"]:
+        parts.append(counted(counts["none"], "plain step"))
+    return "rounds: " + ", ".join(parts)
 
 
 def speed_parts(trace: Trace) -> list[str]:

@@ -8,6 +8,7 @@ from playground.engine import generate
 from playground.settings import Settings
 from playground.summary import summary
 from playground.ui.status import status_line
+from tests.helpers import run
 
 PROMPT = "the cat sat on the mat and"
 
@@ -71,3 +72,15 @@ def test_a_mass_trees_line_names_the_stages_its_run_applies_in_their_order(tiny_
     # Greedy applies the penalties only; with none, the model's own probabilities.
     assert " under repetition penalty 1.3 · " in line(repetition_penalty=1.3, temperature=0.5)
     assert " under the model's own probabilities (no stage changes them) · " in line(strategy="sample", top_k=0)
+
+
+def test_an_automatic_draft_says_how_many_rounds_each_source_drafted(tiny_loaded):
+    settings = Settings(strategy="speculative", chat=False, max_new_tokens=24)  # draft_model "auto", the default
+    trace = run(tiny_loaded, "the cat sat on the mat and the cat sat on the", settings)  # with load_draft's draft
+    line = summary(trace)
+    assert trace.speculative.draft.source == "auto"
+    counts = {s: sum(r.source == s for r in trace.speculative.rounds) for s in ("prompt-lookup", "none")}
+    wanted = [f"{counts['prompt-lookup']} by prompt lookup"] if counts["prompt-lookup"] else []
+    if counts["none"]:
+        wanted.append(f"{counts['none']} plain step" + ("s" if counts["none"] > 1 else ""))
+    assert f"tokens per target pass, rounds: {', '.join(wanted)}" in line

@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from playground.plots.draft_cost import add_cost_panel, add_source_row, round_note, with_note
 from playground.plots.style import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION, hover_escape, show_token
+from playground.settings import AUTO, MEDUSA
 from playground.speedup import speedup_text
 from playground.trace import SpeculativeRound, Trace, expected_tokens
 
@@ -111,7 +112,7 @@ def add_tokens_per_round(fig: go.Figure, trace: Trace) -> None:
     """The fourth panel: each round's tokens against its estimated α, over the expected (1 - α^(γ+1)) / (1 - α)."""
     rounds = trace.speculative.rounds
     # The curve is a linear draft's; a Medusa tree's expectation is in its own view (`draft_tree.depth_figure`).
-    linear = trace.speculative.draft.source != "medusa"
+    linear = trace.speculative.draft.source not in (MEDUSA, AUTO)
     gammas = sorted({r.num_draft_tokens for r in rounds if r.num_draft_tokens}) if linear else []
     alphas = [i / 50 for i in range(50)]
     for gamma, dash in zip(gammas[-2:], ("dash", "dot"), strict=False):  # they part only at high α

@@ -11,6 +11,7 @@ from playground.plots import acceptance_figure, beam_tree_figure, overview_figur
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
 from playground.plots.style import placeholder, preview, show_token, stage_label
+from playground.settings import AUTO, MEDUSA
 from playground.trace import Candidate, ModelInfo, Trace
 from playground.ui.tokens import others
 
@@ -125,7 +126,8 @@ def _accept(trace: Trace | None) -> Any:
 
 
 def _medusa(trace: Trace | None) -> bool:
-    return bool(trace is not None and trace.speculative and trace.speculative.draft.source == "medusa")
+    """The run verified trees (Medusa heads, or the automatic draft, whose chains are trees of single children)."""
+    return bool(trace is not None and trace.speculative and trace.speculative.draft.source in (MEDUSA, AUTO))
 
 
 def _trees(trace: Trace | None) -> tuple[Any, Any, Any]:
