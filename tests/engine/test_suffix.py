@@ -1,0 +1,115 @@
+"""The suffix index against a brute-force matcher written from the definition, and hand-built cases."""
+
+from __future__ import annotations
+
+from collections import Counter
+from unittest.mock import patch
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from playground.engine.speculative import suffix
+from playground.engine.speculative.suffix import SuffixIndex, suffix_array
+
+
+def brute_force(documents, text, budget, max_pattern, min_match, min_prob, min_count):
+    """The definition, by scanning every position of every document (shares divided as the index divides
+    them, so they compare exactly)."""
+    if budget == 0:
+        return [], []
+    for length in range(min(max_pattern, len(text)), min_match - 1, -1):
+        pattern = text[len(text) - length :]
+        ends = [(d, i + length) for d, doc in enumerate(documents) for i in range(len(doc) - length + 1)
+                if doc[i : i + length] == pattern]  # fmt: skip
+        if len(ends) >= min_count:
+            break
+    else:
+        return [], []
+    tokens, probs = [], []
+    while len(tokens) < budget:
+        following = Counter(documents[d][e] for d, e in ends if e < len(documents[d]))
+        if not following:
+            break
+        token, count = min(following.items(), key=lambda item: (-item[1], item[0]))
+        if count < min_count or count / len(ends) < min_prob:
+            break
+        tokens.append(token)
+        probs.append(count / len(ends))
+        ends = [(d, e + 1) for d, e in ends if e < len(documents[d]) and documents[d][e] == token]
+    return tokens, probs
+
+
+documents = st.lists(st.lists(st.integers(0, 3), max_size=12), max_size=5)
+texts = st.lists(st.integers(0, 3), max_size=10)
+settings = st.tuples(st.integers(1, 3), st.integers(0, 3), st.sampled_from([0.0, 0.3, 0.6]), st.integers(1, 3))
+
+
+@given(documents, texts, st.integers(0, 6), settings)
+@example([[0, 1, 2], [0, 1, 3]], [0, 1], 3, (2, 1, 0.0, 1))
+def test_propose_matches_brute_force(docs, text, budget, knobs):
+    min_match, extra, min_prob, min_count = knobs
+    options = dict(max_pattern=min_match + extra, min_match=min_match, min_prob=min_prob, min_count=min_count)
+    expected = brute_force(docs, text, budget, **options)
+    index = SuffixIndex(docs, **options)
+    assert index.propose(text, budget) == expected
+    with patch.object(suffix, "SCAN_IN_NUMPY", 0):  # every run scanned in numpy too
+        assert index.propose(text, budget) == expected
+
+
+@given(st.lists(st.integers(-3, 3), max_size=40))
+def test_suffix_array_sorts_the_suffixes(tokens):
+    expected = sorted(range(len(tokens)), key=lambda i: tokens[i:])
+    assert suffix_array(np.array(tokens, dtype=np.int64)).tolist() == expected
+
+
+def test_a_match_never_runs_across_two_documents():
+    index = SuffixIndex([[1, 2, 3], [4, 5]])
+    assert index.propose([2, 3], 4) == ([], [])  # document 0 ends after 2 3: nothing follows, not 4
+    assert index.propose([3, 4], 4) == ([], [])  # 3 4 spans the boundary: no match
+
+
+def test_an_occurrence_at_a_documents_end_counts_against_the_share():
+    index = SuffixIndex([[1, 2], [1, 2, 6]])
+    assert index.propose([1, 2], 4) == ([6], [0.5])
+
+
+def test_a_tie_goes_to_the_smaller_token_id():
+    index = SuffixIndex([[1, 2, 7, 8], [1, 2, 5, 9]])
+    assert index.propose([0, 1, 2], 2) == ([5, 9], [0.5, 1.0])
+
+
+def test_the_longest_matching_end_wins_over_a_more_frequent_shorter_one():
+    index = SuffixIndex([[9, 1, 2, 3], [1, 2, 4], [1, 2, 4]])
+    assert index.propose([9, 1, 2], 1) == ([3], [1.0])
+    assert index.propose([8, 1, 2], 1) == ([4], [2 / 3])
+
+
+def test_a_token_below_the_share_threshold_ends_the_proposal():
+    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3, 6]], min_prob=0.5)
+    assert index.propose([1, 2], 5) == ([3], [1.0])
+
+
+def test_budget_limits_and_zero_budget_proposes_nothing():
+    index = SuffixIndex([[1, 2, 3, 4, 5, 6]])
+    assert index.propose([1, 2], 0) == ([], [])
+    assert index.propose([1, 2], 2) == ([3, 4], [1.0, 1.0])
+
+
+def test_no_documents_or_a_text_shorter_than_min_match_proposes_nothing():
+    assert SuffixIndex([]).propose([1, 2, 3], 4) == ([], [])
+    assert SuffixIndex([[1, 2, 3]]).propose([2], 4) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"min_match": 0}, "min_match"),
+        ({"min_match": 5, "max_pattern": 4}, "min_match"),
+        ({"min_count": 0}, "min_count"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(options, field):
+    with pytest.raises(ValueError, match=field):
+        SuffixIndex([[1, 2]], **options)
