@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent / "playground"
 # Low to high. A module may import from its own layer or a lower one.
 LAYERS = [
     ("base", {"settings", "trace", "words", "characters", "speedup", "knobs", "stages", "palette", "lease"}),
-    ("models", {"models", "medusa"}),  # medusa: the heads' module, their shipped file and its loading
+    ("models", {"models", "medusa", "suffix"}),  # medusa, suffix: drafts' shipped files and their loading
     ("engine", {"engine"}),
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
     ("surfaces", {"cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__

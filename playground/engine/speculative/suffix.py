@@ -6,13 +6,18 @@ token has), and their suffixes are sorted once (a suffix array, by prefix doubli
 a pattern are then one contiguous run of that array, found by binary search, and the tokens that follow them are
 sorted within the run, so each proposed token narrows the run to its own group. No match runs across two
 documents: a separator occurs once and matches nothing.
+
+`load_index(model_id)` builds the index of the corpus that ships for a model (`playground/suffix/`) at first use.
 """
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 
 import numpy as np
+
+from playground.suffix.corpus import shipped_documents
 
 MAX_PATTERN = 32  # the longest end of the text that is looked up, in tokens
 MIN_MATCH = 2  # the shortest: one token alone says too little about what follows
@@ -156,3 +161,17 @@ class SuffixIndex:
             probs.append(prob)
             lo, hi, length = first, first + count, length + 1
         return tokens, probs
+
+
+_indexes: dict[str, SuffixIndex | None] = {}
+_lock = threading.Lock()
+
+
+def load_index(model_id: str) -> SuffixIndex | None:
+    """The index of the model's own answers that ship for `model_id` (built once, then shared), or None when no
+    corpus ships for it."""
+    with _lock:  # one build, also when two runs ask at once
+        if model_id not in _indexes:
+            documents = shipped_documents(model_id)
+            _indexes[model_id] = SuffixIndex(documents) if documents is not None else None
+        return _indexes[model_id]
