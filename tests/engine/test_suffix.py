@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from unittest.mock import patch
 
@@ -113,3 +114,30 @@ def test_no_documents_or_a_text_shorter_than_min_match_proposes_nothing():
 def test_bad_settings_are_refused_by_name(options, field):
     with pytest.raises(ValueError, match=field):
         SuffixIndex([[1, 2]], **options)
+
+
+def test_load_index_builds_a_models_shipped_corpus_once_even_when_asked_at_once(tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from playground.suffix.corpus import SHIPPED, save_documents
+
+    save_documents([[1, 2, 3, 4]], tmp_path / "c.npz")
+    monkeypatch.setitem(SHIPPED, "some/model", tmp_path / "c.npz")
+    monkeypatch.setattr(suffix, "_indexes", {})
+    reads, real = [], suffix.shipped_documents
+
+    def slow_read(model_id):  # slow enough that unguarded builds would overlap
+        reads.append(model_id)
+        time.sleep(0.05)
+        return real(model_id)
+
+    monkeypatch.setattr(suffix, "shipped_documents", slow_read)
+    with ThreadPoolExecutor(4) as pool:
+        indexes = list(pool.map(suffix.load_index, ["some/model"] * 8))
+    assert reads == ["some/model"] and all(index is indexes[0] for index in indexes)
+    assert indexes[0].propose([1, 2], 2) == ([3, 4], [1.0, 1.0])
+
+
+def test_load_index_is_none_for_a_model_without_a_corpus(monkeypatch):
+    monkeypatch.setattr(suffix, "_indexes", {})
+    assert suffix.load_index("someone/else") is None
