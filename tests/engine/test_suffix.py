@@ -66,34 +66,40 @@ def test_suffix_array_sorts_the_suffixes(tokens):
 
 
 def test_a_match_never_runs_across_two_documents():
-    index = SuffixIndex([[1, 2, 3], [4, 5]])
+    index = SuffixIndex([[1, 2, 3], [4, 5]], min_count=1)
     assert index.propose([2, 3], 4) == ([], [])  # document 0 ends after 2 3: nothing follows, not 4
     assert index.propose([3, 4], 4) == ([], [])  # 3 4 spans the boundary: no match
 
 
 def test_an_occurrence_at_a_documents_end_counts_against_the_share():
-    index = SuffixIndex([[1, 2], [1, 2, 6]])
+    index = SuffixIndex([[1, 2], [1, 2, 6]], min_count=1)
     assert index.propose([1, 2], 4) == ([6], [0.5])
 
 
 def test_a_tie_goes_to_the_smaller_token_id():
-    index = SuffixIndex([[1, 2, 7, 8], [1, 2, 5, 9]])
+    index = SuffixIndex([[1, 2, 7, 8], [1, 2, 5, 9]], min_count=1)
     assert index.propose([0, 1, 2], 2) == ([5, 9], [0.5, 1.0])
 
 
 def test_the_longest_matching_end_wins_over_a_more_frequent_shorter_one():
-    index = SuffixIndex([[9, 1, 2, 3], [1, 2, 4], [1, 2, 4]])
+    index = SuffixIndex([[9, 1, 2, 3], [1, 2, 4], [1, 2, 4]], min_count=1)
     assert index.propose([9, 1, 2], 1) == ([3], [1.0])
     assert index.propose([8, 1, 2], 1) == ([4], [2 / 3])
 
 
 def test_a_token_below_the_share_threshold_ends_the_proposal():
-    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3, 6]], min_prob=0.5)
+    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3, 6]], min_prob=0.5, min_count=1)
     assert index.propose([1, 2], 5) == ([3], [1.0])
 
 
+def test_by_default_a_match_or_a_token_needs_two_occurrences():
+    assert SuffixIndex([[1, 2, 3]]).propose([1, 2], 2) == ([], [])
+    assert SuffixIndex([[1, 2, 3], [1, 2, 3]]).propose([1, 2], 2) == ([3], [1.0])
+    assert SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5]]).propose([1, 2], 3) == ([3], [1.0])  # 4 and 5: once each
+
+
 def test_budget_limits_and_zero_budget_proposes_nothing():
-    index = SuffixIndex([[1, 2, 3, 4, 5, 6]])
+    index = SuffixIndex([[1, 2, 3, 4, 5, 6]], min_count=1)
     assert index.propose([1, 2], 0) == ([], [])
     assert index.propose([1, 2], 2) == ([3, 4], [1.0, 1.0])
 
@@ -121,7 +127,7 @@ def test_load_index_builds_a_models_shipped_corpus_once_even_when_asked_at_once(
 
     from playground.suffix.corpus import SHIPPED, save_documents
 
-    save_documents([[1, 2, 3, 4]], tmp_path / "c.npz")
+    save_documents([[1, 2, 3, 4], [1, 2, 3, 4]], tmp_path / "c.npz")
     monkeypatch.setitem(SHIPPED, "some/model", tmp_path / "c.npz")
     monkeypatch.setattr(suffix, "_indexes", {})
     reads, real = [], suffix.shipped_documents

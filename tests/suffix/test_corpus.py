@@ -74,3 +74,27 @@ def test_the_commands_write_the_answers_and_the_corpus_from_them(tiny_dir, tmp_p
     assert suffix_corpus.main(["--answers", str(out), "--prompts", str(prompts), "--out", str(npz)]) == 0
     assert load_documents(npz) == [ids for ids, _ in corpus["train"]]
     assert "3 of 3 documents" in capsys.readouterr().out
+
+
+def test_the_shipped_corpus_is_small_and_holds_no_held_out_or_benchmark_prompt():
+    from transformers import AutoTokenizer
+
+    from playground.models.bundled import DEFAULT_MODEL_ID, ensure_checkpoint
+    from playground.suffix.corpus import SHIPPED
+    from playground.training.medusa import HELD_OUT
+
+    assert SHIPPED[DEFAULT_MODEL_ID].stat().st_size < 2**20
+    documents = shipped_documents(DEFAULT_MODEL_ID)
+    assert 900 < len(documents) <= 1000
+    tokenizer = AutoTokenizer.from_pretrained(ensure_checkpoint())
+    texts = [tokenizer.decode(doc) for doc in documents]
+    for prompt in read_prompts(HELD_OUT) + benchmark_prompts():
+        assert not any(overlaps(text, [prompt]) for text in texts), prompt
+
+
+def test_the_shipped_index_continues_the_chat_template_every_document_starts_with():
+    from playground.engine.speculative.suffix import load_index
+    from playground.models.bundled import DEFAULT_MODEL_ID
+
+    start = shipped_documents(DEFAULT_MODEL_ID)[0][:8]  # the template's opening and system prompt
+    assert load_index(DEFAULT_MODEL_ID).propose(start[:5], 3) == (start[5:8], [1.0, 1.0, 1.0])

@@ -22,7 +22,7 @@ from playground.suffix.corpus import shipped_documents
 MAX_PATTERN = 32  # the longest end of the text that is looked up, in tokens
 MIN_MATCH = 2  # the shortest: one token alone says too little about what follows
 MIN_PROB = 0.1  # a token whose share of the still-matching occurrences is below this ends the proposal
-MIN_COUNT = 1  # occurrences a match (or a proposed token) needs
+MIN_COUNT = 2  # occurrences a match, and a proposed token, needs: one alone is right only half the time
 SCAN_IN_NUMPY = 64  # a run longer than this is scanned in numpy; a shorter one in Python, which costs less
 
 
