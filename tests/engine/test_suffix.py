@@ -15,7 +15,7 @@ from playground.engine.speculative import suffix
 from playground.engine.speculative.suffix import SuffixIndex, suffix_array
 
 
-def brute_force(documents, text, budget, max_pattern, min_match, min_prob, min_count):
+def brute_force(documents, text, budget, max_pattern, min_match, min_prob, min_count, prior):
     """The definition, by scanning every position of every document (shares divided as the index divides
     them, so they compare exactly)."""
     if budget == 0:
@@ -34,24 +34,33 @@ def brute_force(documents, text, budget, max_pattern, min_match, min_prob, min_c
         if not following:
             break
         token, count = min(following.items(), key=lambda item: (-item[1], item[0]))
-        if count < min_count or count / len(ends) < min_prob:
+        if count < min_count or count / (len(ends) + prior) < min_prob:
             break
         tokens.append(token)
-        probs.append(count / len(ends))
+        probs.append(count / (len(ends) + prior))
         ends = [(d, e + 1) for d, e in ends if e < len(documents[d]) and documents[d][e] == token]
     return tokens, probs
 
 
 documents = st.lists(st.lists(st.integers(0, 3), max_size=12), max_size=5)
 texts = st.lists(st.integers(0, 3), max_size=10)
-settings = st.tuples(st.integers(1, 3), st.integers(0, 3), st.sampled_from([0.0, 0.3, 0.6]), st.integers(1, 3))
+# (min_match, max_pattern - min_match, min_prob, min_count, prior)
+settings = st.tuples(
+    st.integers(1, 3),
+    st.integers(0, 3),
+    st.sampled_from([0.0, 0.3, 0.6]),
+    st.integers(1, 3),
+    st.sampled_from([0.0, 1.0]),
+)
 
 
 @given(documents, texts, st.integers(0, 6), settings)
-@example([[0, 1, 2], [0, 1, 3]], [0, 1], 3, (2, 1, 0.0, 1))
+@example([[0, 1, 2], [0, 1, 3]], [0, 1], 3, (2, 1, 0.0, 1, 0.0))
 def test_propose_matches_brute_force(docs, text, budget, knobs):
-    min_match, extra, min_prob, min_count = knobs
-    options = dict(max_pattern=min_match + extra, min_match=min_match, min_prob=min_prob, min_count=min_count)
+    min_match, extra, min_prob, min_count, prior = knobs
+    options = dict(
+        max_pattern=min_match + extra, min_match=min_match, min_prob=min_prob, min_count=min_count, prior=prior
+    )
     expected = brute_force(docs, text, budget, **options)
     index = SuffixIndex(docs, **options)
     assert index.propose(text, budget) == expected
@@ -66,40 +75,46 @@ def test_suffix_array_sorts_the_suffixes(tokens):
 
 
 def test_a_match_never_runs_across_two_documents():
-    index = SuffixIndex([[1, 2, 3], [4, 5]], min_count=1)
+    index = SuffixIndex([[1, 2, 3], [4, 5]], min_count=1, prior=0)
     assert index.propose([2, 3], 4) == ([], [])  # document 0 ends after 2 3: nothing follows, not 4
     assert index.propose([3, 4], 4) == ([], [])  # 3 4 spans the boundary: no match
 
 
 def test_an_occurrence_at_a_documents_end_counts_against_the_share():
-    index = SuffixIndex([[1, 2], [1, 2, 6]], min_count=1)
+    index = SuffixIndex([[1, 2], [1, 2, 6]], min_count=1, prior=0)
     assert index.propose([1, 2], 4) == ([6], [0.5])
 
 
 def test_a_tie_goes_to_the_smaller_token_id():
-    index = SuffixIndex([[1, 2, 7, 8], [1, 2, 5, 9]], min_count=1)
+    index = SuffixIndex([[1, 2, 7, 8], [1, 2, 5, 9]], min_count=1, prior=0)
     assert index.propose([0, 1, 2], 2) == ([5, 9], [0.5, 1.0])
 
 
 def test_the_longest_matching_end_wins_over_a_more_frequent_shorter_one():
-    index = SuffixIndex([[9, 1, 2, 3], [1, 2, 4], [1, 2, 4]], min_count=1)
+    index = SuffixIndex([[9, 1, 2, 3], [1, 2, 4], [1, 2, 4]], min_count=1, prior=0)
     assert index.propose([9, 1, 2], 1) == ([3], [1.0])
     assert index.propose([8, 1, 2], 1) == ([4], [2 / 3])
 
 
 def test_a_token_below_the_share_threshold_ends_the_proposal():
-    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3, 6]], min_prob=0.5, min_count=1)
+    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3, 6]], min_prob=0.5, min_count=1, prior=0)
     assert index.propose([1, 2], 5) == ([3], [1.0])
 
 
-def test_by_default_a_match_or_a_token_needs_two_occurrences():
-    assert SuffixIndex([[1, 2, 3]]).propose([1, 2], 2) == ([], [])
-    assert SuffixIndex([[1, 2, 3], [1, 2, 3]]).propose([1, 2], 2) == ([3], [1.0])
-    assert SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5]]).propose([1, 2], 3) == ([3], [1.0])  # 4 and 5: once each
+def test_min_count_two_needs_two_occurrences_of_a_match_and_of_a_token():
+    assert SuffixIndex([[1, 2, 3]], min_count=2, prior=0).propose([1, 2], 2) == ([], [])
+    assert SuffixIndex([[1, 2, 3], [1, 2, 3]], min_count=2, prior=0).propose([1, 2], 2) == ([3], [1.0])
+    index = SuffixIndex([[1, 2, 3, 4], [1, 2, 3, 5]], min_count=2, prior=0)
+    assert index.propose([1, 2], 3) == ([3], [1.0])  # 4 and 5: once each
+
+
+def test_by_default_one_occurrence_is_added_to_the_matching_ones_when_estimating_a_chance():
+    assert SuffixIndex([[1, 2, 3, 4]]).propose([1, 2], 2) == ([3, 4], [0.5, 0.5])
+    assert SuffixIndex([[1, 2, 3], [1, 2, 3], [1, 2, 5]]).propose([1, 2], 1) == ([3], [0.5])
 
 
 def test_budget_limits_and_zero_budget_proposes_nothing():
-    index = SuffixIndex([[1, 2, 3, 4, 5, 6]], min_count=1)
+    index = SuffixIndex([[1, 2, 3, 4, 5, 6]], min_count=1, prior=0)
     assert index.propose([1, 2], 0) == ([], [])
     assert index.propose([1, 2], 2) == ([3, 4], [1.0, 1.0])
 
@@ -115,6 +130,7 @@ def test_no_documents_or_a_text_shorter_than_min_match_proposes_nothing():
         ({"min_match": 0}, "min_match"),
         ({"min_match": 5, "max_pattern": 4}, "min_match"),
         ({"min_count": 0}, "min_count"),
+        ({"prior": -1}, "prior"),
     ],
 )
 def test_bad_settings_are_refused_by_name(options, field):
@@ -141,7 +157,7 @@ def test_load_index_builds_a_models_shipped_corpus_once_even_when_asked_at_once(
     with ThreadPoolExecutor(4) as pool:
         indexes = list(pool.map(suffix.load_index, ["some/model"] * 8))
     assert reads == ["some/model"] and all(index is indexes[0] for index in indexes)
-    assert indexes[0].propose([1, 2], 2) == ([3, 4], [1.0, 1.0])
+    assert indexes[0].propose([1, 2], 2) == ([3, 4], [2 / 3, 2 / 3])
 
 
 def test_load_index_is_none_for_a_model_without_a_corpus(monkeypatch):

@@ -21,8 +21,12 @@ from playground.suffix.corpus import shipped_documents
 
 MAX_PATTERN = 32  # the longest end of the text that is looked up, in tokens
 MIN_MATCH = 2  # the shortest: one token alone says too little about what follows
-MIN_PROB = 0.1  # a token whose share of the still-matching occurrences is below this ends the proposal
-MIN_COUNT = 2  # occurrences a match, and a proposed token, needs: one alone is right only half the time
+MIN_PROB = 0.1  # a token whose estimated chance is below this ends the proposal
+MIN_COUNT = 1  # occurrences a match, and a proposed token, needs
+# Occurrences added to the matching ones when a token's chance is estimated: count / (matching + PRIOR). On the
+# model's held-out answers the plain share overstated it (a token seen once, share 1, was right half the time);
+# with 1 added, estimates of 0.3, 0.5, 0.7 and 0.85 were right 18%, 39%, 62% and 77% of the time.
+PRIOR = 1.0
 SCAN_IN_NUMPY = 64  # a run longer than this is scanned in numpy; a shorter one in Python, which costs less
 
 
@@ -54,8 +58,9 @@ class SuffixIndex:
     Args:
         documents: token id lists; a match never runs across two of them.
         max_pattern, min_match: the longest and the shortest end of the text that is looked up.
-        min_prob: the share of the still-matching occurrences a proposed token needs.
+        min_prob: the estimated chance a proposed token needs.
         min_count: the occurrences a match, and each proposed token, needs.
+        prior: added to the still-matching occurrences when a token's chance is estimated (0: its plain share).
     """
 
     def __init__(
@@ -65,12 +70,16 @@ class SuffixIndex:
         min_match: int = MIN_MATCH,
         min_prob: float = MIN_PROB,
         min_count: int = MIN_COUNT,
+        prior: float = PRIOR,
     ):
         if not 1 <= min_match <= max_pattern:
             raise ValueError(f"min_match must be in 1..max_pattern ({max_pattern}), not {min_match}")
         if min_count < 1:
             raise ValueError(f"min_count must be at least 1, not {min_count}")
+        if prior < 0:
+            raise ValueError(f"prior must be at least 0, not {prior}")
         self.max_pattern, self.min_match, self.min_prob, self.min_count = max_pattern, min_match, min_prob, min_count
+        self.prior = prior
         pieces = [np.append(np.asarray(doc, dtype=np.int64), -1 - i) for i, doc in enumerate(documents)]
         tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)  # (N,) documents and separators
         self.tokens = tokens
@@ -139,8 +148,9 @@ class SuffixIndex:
     def propose(self, text: list[int], budget: int) -> tuple[list[int], list[float]]:
         """What followed the longest matching end of `text` in the documents: up to `budget` tokens, each the
         most frequent next token among the occurrences still matching (the smallest id on a tie), with its
-        share of them (an occurrence at a document's end counts, continuing with nothing). Stops at a token whose
-        share is below min_prob or that fewer than min_count occurrences continue with.
+        estimated chance of being right given the ones before it: the occurrences that continue with it over the
+        still-matching ones plus `prior` (an occurrence at a document's end counts, continuing with nothing).
+        Stops at a token whose chance is below min_prob or that fewer than min_count occurrences continue with.
 
         Args:
             text: the token ids so far (prompt and output).
@@ -154,7 +164,7 @@ class SuffixIndex:
         probs: list[float] = []
         while length and len(tokens) < budget:
             token, first, count = self._most_frequent_next(lo, hi, length)
-            prob = count / (hi - lo)
+            prob = count / (hi - lo + self.prior)
             if count < self.min_count or prob < self.min_prob:
                 break
             tokens.append(token)
