@@ -11,7 +11,9 @@ temporary name and renamed, so a reader never sees half of it.
 
 bf16 by default: on a CPU, bitsandbytes decodes nf4 weights again for every four sequences of a batch, so a batch
 costs nf4 the same per token however large it is, while bf16 shares its weights' reads across the batch (on a
-2-core Xeon with AMX, one thread: nf4 8.6 ms of CPU per token at batch 16; bf16 7.4 at 16, 3.2 at 64).
+2-core Xeon with AMX, one thread: nf4 8.6 ms of CPU per token at batch 16; bf16 7.4 at 16, 3.2 at 64). The two
+precisions answer differently from early on, though, so a corpus for nf4 runs is closer to them made with
+`--precision nf4`.
 """
 
 from __future__ import annotations
