@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent / "playground"
 # Low to high. A module may import from its own layer or a lower one.
 LAYERS = [
     ("base", {"settings", "trace", "words", "characters", "speedup", "knobs", "stages", "palette", "lease"}),
-    # medusa and eagle: the drafts' modules, their shipped files and their loading
-    ("models", {"models", "medusa", "eagle"}),
+    # medusa, eagle and suffix: the drafts' modules, their shipped files and their loading
+    ("models", {"models", "medusa", "eagle", "suffix"}),
     ("engine", {"engine"}),
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
     ("surfaces", {"cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
