@@ -24,6 +24,7 @@ from playground.engine.speculative import math as sm
 from playground.engine.speculative.cost import best_chain_length, best_tree_size, cost_curve
 from playground.engine.speculative.draft_tree import best_tree
 from playground.engine.speculative.plans import HeadsGuesses, Plan, chain_plan, root_plan
+from playground.engine.speculative.suffix import SuffixIndex
 from playground.medusa.draft import HeadsDraft
 
 LOOKUP_NGRAM = 3  # the longest n-gram prompt lookup matches (transformers' default for prompt_lookup_num_tokens)
@@ -38,7 +39,7 @@ class AutoDraft:
 
     loaded = None  # no second model: everything runs on the target's own passes, under its lock
     heads: HeadsDraft | None
-    index: object | None  # `.propose(text, budget) -> (tokens, chances)`
+    index: SuffixIndex | None
     lookup: bool = True  # prompt lookup among the sources (a measurement may switch it off to see the others alone)
 
 
@@ -87,7 +88,8 @@ class AutoPlanner:
         curve: c(k), k = 1..K (`cost.cost_curve`).
         lookup: where prompt lookup's matches are found: (prompt length, the typed span [start, end)); None
             leaves prompt lookup out.
-        index: the suffix index of the model's answers (`.propose(text, budget) -> (tokens, chances)`), or None.
+        index: the suffix index of the model's answers (`suffix.SuffixIndex`; tests may hand any object with its
+            `propose(text, budget) -> (tokens, chances)`), or None.
         heads: the target's Medusa heads (`plans.HeadsGuesses`), or None.
         device: the run's device.
     """

@@ -14,6 +14,7 @@ from playground.engine.placement import read_values
 from playground.engine.processors import Stage, apply_stages
 from playground.engine.speculative import math as sm
 from playground.engine.speculative.auto import AutoDraft
+from playground.engine.speculative.suffix import load_index
 from playground.medusa.draft import HeadsDraft, load_heads
 from playground.models import LoadedModel, ModelLoadError, load_model
 from playground.settings import AUTO, MEDUSA, PROMPT_LOOKUP, Settings, SettingsError
@@ -37,7 +38,7 @@ def load_draft(settings: Settings, target: LoadedModel) -> LoadedModel | HeadsDr
     if settings.draft_model == MEDUSA:
         return load_heads(target)
     if settings.draft_model == AUTO:
-        return AutoDraft(heads=shipped_heads(target), index=None)
+        return AutoDraft(heads=shipped_heads(target), index=load_index(target.info.id))
     try:
         device = None if target.device_map else target.info.device
         return load_model(
