@@ -1,6 +1,6 @@
 """The model's own greedy answers to the shipped prompts, saved as one corpus file:
 
-    python -m playground.training.answers --out answers.pt [--precision bf16] [--batch 64] [--max-new-tokens 128]
+    python -m playground.training.answers --out answers.pt [--precision nf4] [--batch 64] [--max-new-tokens 128]
 
 The file holds `{"train": [(ids, prompt_len), ...], "held_out": [...], "precision", "max_new_tokens", "model",
 "seconds", "batch"}`: `ids` is the chat-rendered prompt followed by the answer's token ids (with its end of
@@ -9,11 +9,11 @@ Medusa heads were trained on), `held_out` the 60 of `eval_prompts.txt`. Answers 
 `playground.training.medusa.self_distill` (batched, left-padded greedy `generate`). The file is written under a
 temporary name and renamed, so a reader never sees half of it.
 
-bf16 by default: on a CPU, bitsandbytes decodes nf4 weights again for every four sequences of a batch, so a batch
-costs nf4 the same per token however large it is, while bf16 shares its weights' reads across the batch (on a
-2-core Xeon with AMX, one thread: nf4 8.6 ms of CPU per token at batch 16; bf16 7.4 at 16, 3.2 at 64). The two
-precisions answer differently from early on, though, so a corpus for nf4 runs is closer to them made with
-`--precision nf4`.
+nf4 by default, as the page runs: bf16 and nf4 answer differently from the first tokens on, and a corpus made at
+nf4 guesses nf4's answers better. bf16 is cheaper to make on a CPU (bitsandbytes decodes the nf4 weights again for
+every four sequences of a batch, so nf4 costs the same per token at any batch size, while bf16 shares its weights
+across the batch: on a 2-core Xeon with AMX, one thread, nf4 8.6 ms of CPU per token; bf16 7.4 at batch 16, 3.2
+at 64).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m playground.training.answers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--model", default=DEFAULT_MODEL_ID)
-    parser.add_argument("--precision", default="bf16")
+    parser.add_argument("--precision", default="nf4")
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--batch", type=int, default=64, help="prompts answered together")
     parser.add_argument("--limit", type=int, default=0, help="only the first N prompts of each file (a quick try)")
