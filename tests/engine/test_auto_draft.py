@@ -8,6 +8,8 @@ from playground.engine import generate
 from playground.engine.context import render_prompt
 from playground.engine.forward import forward_tokens, new_cache
 from playground.engine.speculative.auto import AutoDraft, AutoPlanner
+from playground.engine.speculative.draft_tree import expected_length
+from playground.engine.speculative.plans import Plan
 from playground.models import load_model
 from playground.settings import Settings
 from playground.trace import DRAFT_SOURCES, Trace
@@ -189,3 +191,27 @@ def test_the_likeliest_source_wins_and_the_tallies_learn():
     assert auto_plan.tallies["suffix"].tested == 1 and auto_plan.tallies["suffix"].kept == 0
     assert auto_plan.tallies["suffix"].calibration() == pytest.approx(1 / 1.9)
     assert auto_plan.plan(REPEATING, None, 4).source == "prompt-lookup"  # 0.9 / 1.9 per guess now loses
+
+
+class CardOnly:
+    """Heads as the planner sizes their tree: a card's hit rates, no weights (the tree is not drafted here)."""
+
+    def __init__(self, rates: list[list[float]]) -> None:
+        self.draft = type("Draft", (), {"hit_rates": rates})()
+
+
+def test_heads_that_miss_in_this_run_get_a_smaller_tree_then_none():
+    steps = [1.0, 1.2, 1.2, 1.2, 1.4, 1.4, 1.4, 1.4, 1.6, 1.6, 1.6, 1.6, 1.8, 1.8, 1.8, 1.8]  # nf4-like steps
+    rates = [[0.5, 0.2, 0.1], [0.4, 0.15, 0.1], [0.3, 0.1, 0.05]]
+    auto_plan = AutoPlanner(steps, None, None, CardOnly(rates), torch.device("cpu"))
+    first, _ = auto_plan.heads_tree()
+    assert first is not None and first.size > 2
+    plan = Plan(first, torch.zeros((3, 3), dtype=torch.long), None, 1.0, source="medusa")
+    for _ in range(5):  # five rounds where the target kept none of the guesses
+        auto_plan.seen(plan, accepted=0)
+    tally = auto_plan.tallies["medusa"]
+    predicted = 5 * (expected_length(first, rates) - 1)
+    assert tally.predicted == pytest.approx(predicted) and tally.calibration() == pytest.approx(1 / (predicted + 1))
+    later, scaled = auto_plan.heads_tree()
+    assert later is None  # head 1 right a fifth as often as the card says: no tree is worth its pass
+    assert scaled[0][0] == pytest.approx(0.5 * round(tally.calibration() * 20) / 20) and scaled[1:] == rates[1:]

@@ -6,7 +6,7 @@ tokens per unit of cost; a plain step when none beats one token per one-token pa
 A draft is worth g tokens when E(g) / c(g + 1) is largest, E(g) = 1 + sum over j <= g of the chance that the
 first j guesses are all right. Those chances come from what the run has seen so far: a copied token's hit rate
 per source (a Beta(1, 1) prior, updated after every round), the suffix index's own frequencies scaled by how well
-they have predicted this run, and the heads' held-out hit rates by rank.
+they have predicted this run, and the heads' held-out hit rates by rank, scaled likewise.
 
 All three drafts are point masses (copies, or the heads' top guesses), verified by the tree loop like Medusa's,
 so greedy output is plain greedy decoding's and sampling stays lossless.
@@ -22,7 +22,7 @@ from torch import nn
 from playground.engine.context import RunContext
 from playground.engine.speculative import math as sm
 from playground.engine.speculative.cost import best_chain_length, best_tree_size, cost_curve
-from playground.engine.speculative.draft_tree import best_tree
+from playground.engine.speculative.draft_tree import DraftTree, best_tree, expected_length
 from playground.engine.speculative.plans import HeadsGuesses, Plan, chain_plan, root_plan
 from playground.engine.speculative.suffix import SuffixIndex
 from playground.medusa.draft import HeadsDraft
@@ -65,7 +65,7 @@ class Tally:
 
     def calibration(self) -> float:
         """How far the source's own chances have been borne out: kept over predicted, both with one guess of
-        prior, so a source starts trusted and is scaled down as it misses."""
+        prior, so a source starts trusted and is scaled up or down as it hits or misses."""
         return (self.kept + 1) / (self.predicted + 1)
 
 
@@ -103,11 +103,8 @@ class AutoPlanner:
         device: torch.device,
     ) -> None:
         self.curve, self.lookup, self.index, self.heads, self.device = curve, lookup, index, heads, device
-        self.tallies = {"prompt-lookup": Tally(), "suffix": Tally()}
-        self.tree = None
-        if heads is not None:
-            size = best_tree_size(curve, heads.draft.hit_rates, len(curve) - 1)
-            self.tree = best_tree(heads.draft.hit_rates, size + 1) if size else None
+        self.tallies = {"prompt-lookup": Tally(), "suffix": Tally(), "medusa": Tally()}
+        self.trees: dict[float, tuple[DraftTree | None, list[list[float]]]] = {}  # by calibration, rounded
 
     def plan(self, text: list[int], last: torch.Tensor | None, left: int) -> Plan:
         """The round after `text` with the most tokens per unit of cost; `left` tokens may follow its path."""
@@ -134,9 +131,24 @@ class AutoPlanner:
                 accept = [min(1.0, chance * scale) for chance in chances]
                 g, expected, worth = chain_value(self.curve, accept)
                 yield chain_plan(tokens[:g], chances[:g], expected, self.device, source="suffix"), worth
-        if self.tree is not None and last is not None:
-            plan = self.heads.plan(self.tree, last, budget, source="medusa")
+        tree, rates = self.heads_tree()
+        if tree is not None and last is not None:
+            plan = self.heads.plan(tree, last, budget, source="medusa", rates=rates)
             yield plan, plan.expected / self.curve[plan.shape.size - 1]
+
+    def heads_tree(self) -> tuple[DraftTree | None, list[list[float]]]:
+        """The heads' tree worth most per unit of cost, and the hit rates it was sized by: the card's, with head 1's
+        scaled by how well the heads have done in this run. Every path starts with a head-1 guess, so that scales
+        the tree's expected accepted length by the same factor. (None, ...) without heads or when no tree pays."""
+        if self.heads is None:
+            return None, []
+        scale = round(self.tallies["medusa"].calibration() * 20) / 20  # steps of 0.05: a tree is sized per step
+        if scale not in self.trees:
+            card = self.heads.draft.hit_rates
+            rates = [[min(1.0, rate * scale) for rate in card[0]], *card[1:]]
+            size = best_tree_size(self.curve, rates, len(self.curve) - 1)
+            self.trees[scale] = (best_tree(rates, size + 1) if size else None), rates
+        return self.trees[scale]
 
     @staticmethod
     def _matched(text: list[int], at: int) -> int:
@@ -151,6 +163,10 @@ class AutoPlanner:
         if plan.source not in self.tallies or plan.guesses is None:
             return
         tally, depth = self.tallies[plan.source], plan.shape.size - 1
+        if plan.source == "medusa":  # what the card's rates predicted against what the target kept
+            tally.kept += accepted
+            tally.predicted += expected_length(plan.shape, self.heads.draft.hit_rates) - 1
+            return
         tested = min(accepted + 1, depth)  # the guesses after the first miss were never tested
         tally.tested += tested
         tally.kept += accepted

@@ -78,13 +78,16 @@ class HeadsGuesses:
             guess_q, columns = torch.topk(q, k=min(max(ranks, 1), q.shape[-1]), dim=-1)  # (K, R)
         return heads.token_ids(columns).to(self.device), guess_q.to(self.device)
 
-    def plan(self, tree: DraftTree, last: torch.Tensor | None, left: int, source: str | None = None) -> Plan:
-        """`tree`, cut to `left` tokens deep, over the heads' guesses after `last`; the root alone without one."""
+    def plan(
+        self, tree: DraftTree, last: torch.Tensor | None, left: int, source: str | None = None, rates=None
+    ) -> Plan:
+        """`tree`, cut to `left` tokens deep, over the heads' guesses after `last`; the root alone without one.
+        Its expected length comes from `rates` (the card's hit rates by default)."""
         shape = tree.truncated(left)
         if last is None or shape.size == 1:
             return root_plan(source)
         guesses, guess_q = self.guesses(last, shape.max_rank)
-        return Plan(shape, guesses, guess_q, expected_length(shape, self.draft.hit_rates), source)
+        return Plan(shape, guesses, guess_q, expected_length(shape, rates or self.draft.hit_rates), source)
 
 
 class HeadsPlanner:
