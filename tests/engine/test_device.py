@@ -131,3 +131,28 @@ def test_medusa_heads_make_their_tensors_on_the_models_device(models, samples):
         guarded = run_with(target, PROMPT, settings, draft=draft)
     assert guarded.output.token_ids == expected.output.token_ids
     assert [s.chosen.prob for s in guarded.steps] == [s.chosen.prob for s in expected.steps]
+
+
+@pytest.mark.parametrize("samples", [False, True], ids=["greedy", "sampling"])
+def test_the_automatic_draft_makes_its_tensors_on_the_models_device(models, samples):
+    """Prompt lookup, the suffix index and the heads all draft (the index has read the prompt's own tokens), and
+    greedy measures its cost curve under the guard too (sampling keeps the measured one: another curve sizes
+    rounds differently, which draws other tokens)."""
+    from playground.engine import generate as run_with
+    from playground.engine.speculative import cost
+    from playground.engine.speculative.auto import AutoDraft
+    from playground.engine.speculative.suffix import SuffixIndex
+
+    target, _ = models
+    ids = target.tokenizer(PROMPT)["input_ids"]
+    draft = AutoDraft(heads=make_tiny_heads(target.model.config), index=SuffixIndex([ids, ids[::-1]]))
+    knobs = dict(do_sample=True, **SAMPLING_FILTERS) if samples else {}
+    settings = Settings(chat=False, max_new_tokens=12, strategy="speculative", draft_model="auto",
+                        **EVERY_PROCESSOR, **knobs)  # fmt: skip
+    expected = run_with(target, PROMPT, settings, draft=draft)
+    if not samples:
+        cost.clear_cost_curves()
+    with tensors_default_to_meta():
+        guarded = run_with(target, PROMPT, settings, draft=draft)
+    assert guarded.output.token_ids == expected.output.token_ids
+    assert [s.chosen.prob for s in guarded.steps] == [s.chosen.prob for s in expected.steps]
