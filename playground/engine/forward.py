@@ -123,6 +123,9 @@ def forward_tree(
 def keep_path(cache: DynamicCache, start: int, nodes: list[int]) -> None:
     """Keeps, of the draft tree cached from position `start`, only `nodes` (ascending, the root first), moved to
     follow the text: the cache then holds the text and the accepted path, as if fed token by token."""
+    if nodes == list(range(len(nodes))):  # a chain's accepted prefix, or the root alone: already in place
+        rollback(cache, start + len(nodes))
+        return
     ids = None
     for layer in cache.layers:
         if not getattr(layer, "is_initialized", True):

@@ -135,9 +135,9 @@ def test_medusa_heads_make_their_tensors_on_the_models_device(models, samples):
 
 @pytest.mark.parametrize("samples", [False, True], ids=["greedy", "sampling"])
 def test_the_automatic_draft_makes_its_tensors_on_the_models_device(models, samples):
-    """Prompt lookup, the suffix index and the heads all draft (the index has read the prompt's own tokens), and
-    greedy measures its cost curve under the guard too (sampling keeps the measured one: another curve sizes
-    rounds differently, which draws other tokens)."""
+    """Prompt lookup, the suffix index and the heads all draft (the index has read the prompt's own tokens), with
+    the cost curve measured before the guard (another curve would size the rounds, and round the figures,
+    differently); the measurement itself runs under the guard on its own."""
     from playground.engine import generate as run_with
     from playground.engine.speculative import cost
     from playground.engine.speculative.auto import AutoDraft
@@ -150,9 +150,9 @@ def test_the_automatic_draft_makes_its_tensors_on_the_models_device(models, samp
     settings = Settings(chat=False, max_new_tokens=12, strategy="speculative", draft_model="auto",
                         **EVERY_PROCESSOR, **knobs)  # fmt: skip
     expected = run_with(target, PROMPT, settings, draft=draft)
-    if not samples:
-        cost.clear_cost_curves()
     with tensors_default_to_meta():
         guarded = run_with(target, PROMPT, settings, draft=draft)
+        curve = cost.measure_cost_curve(target.model, ids)
+    assert len(curve) == cost.MOST and curve[0] == 1.0
     assert guarded.output.token_ids == expected.output.token_ids
     assert [s.chosen.prob for s in guarded.steps] == [s.chosen.prob for s in expected.steps]

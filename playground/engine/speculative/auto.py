@@ -27,7 +27,7 @@ from playground.engine.speculative.plans import HeadsGuesses, Plan, chain_plan, 
 from playground.engine.speculative.suffix import SuffixIndex
 from playground.medusa.draft import HeadsDraft
 
-LOOKUP_NGRAM = 3  # the longest n-gram prompt lookup matches (transformers' default for prompt_lookup_num_tokens)
+LOOKUP_NGRAM = 3  # the longest n-gram prompt lookup matches, by default (Settings.prompt_lookup_ngram's default)
 MIN_LOOKUP_NGRAM = 2  # a one-token match copies too often by chance to be worth a longer pass
 MAX_CHAIN = 15  # guesses a chain may hold (c(k) is measured up to 16 tokens per pass)
 
@@ -48,7 +48,8 @@ def auto_planner(ctx: RunContext, draft: AutoDraft, lm_head: nn.Module) -> tuple
     curve = cost_curve(ctx.loaded, ctx.context_ids)
     heads = HeadsGuesses(draft.heads, lm_head, ctx.device) if draft.heads is not None else None
     lookup = (len(ctx.prompt.token_ids), ctx.typed) if draft.lookup else None
-    return AutoPlanner(curve, lookup, draft.index, heads, ctx.device), curve
+    planner = AutoPlanner(curve, lookup, draft.index, heads, ctx.device, ctx.settings.prompt_lookup_ngram)
+    return planner, curve
 
 
 @dataclass
@@ -92,6 +93,7 @@ class AutoPlanner:
             `propose(text, budget) -> (tokens, chances)`), or None.
         heads: the target's Medusa heads (`plans.HeadsGuesses`), or None.
         device: the run's device.
+        ngram: the longest n-gram prompt lookup matches (the prompt_lookup_ngram setting).
     """
 
     def __init__(
@@ -101,40 +103,46 @@ class AutoPlanner:
         index,
         heads: HeadsGuesses | None,
         device: torch.device,
+        ngram: int = LOOKUP_NGRAM,
     ) -> None:
         self.curve, self.lookup, self.index, self.heads, self.device = curve, lookup, index, heads, device
+        self.ngram = ngram
         self.tallies = {"prompt-lookup": Tally(), "suffix": Tally(), "medusa": Tally()}
         self.trees: dict[float, tuple[DraftTree | None, list[list[float]]]] = {}  # by calibration, rounded
 
     def plan(self, text: list[int], last: torch.Tensor | None, left: int) -> Plan:
         """The round after `text` with the most tokens per unit of cost; `left` tokens may follow its path."""
         budget = min(left, MAX_CHAIN, len(self.curve) - 1)
-        best, value = root_plan("none"), 1.0 / self.curve[0]
-        for candidate, worth in self.candidates(text, last, budget):
+        best, value = lambda: root_plan("none"), 1.0 / self.curve[0]
+        for worth, make in self.candidates(text, last, budget):
             if worth > value:
-                best, value = candidate, worth
-        return best
+                best, value = make, worth
+        return best()
 
     def candidates(self, text: list[int], last: torch.Tensor | None, budget: int):
-        """Each source's best plan for this round with its expected tokens per unit of cost, in cascade order."""
+        """Each source's expected tokens per unit of cost this round, with what makes its plan (only the chosen
+        one is made: the heads' guesses cost a pass of the heads), in cascade order."""
         if budget <= 0:
             return
-        tokens, at = sm.prompt_lookup(text, LOOKUP_NGRAM, budget) if self.lookup else ([], -1)
-        if tokens and self._matched(text, at) >= MIN_LOOKUP_NGRAM:
+        tokens, at = sm.prompt_lookup(text, self.ngram, budget) if self.lookup else ([], -1)
+        if tokens and self._matched(text, at) >= min(MIN_LOOKUP_NGRAM, self.ngram):
             g, expected, worth = chain_value(self.curve, [self.tallies["prompt-lookup"].rate()] * len(tokens))
             where = sm.lookup_source(at, self.lookup[0], self.lookup[1])
-            yield chain_plan(tokens[:g], [1.0] * g, expected, self.device, source="prompt-lookup", lookup=where), worth
+            yield (
+                worth,
+                lambda: chain_plan(tokens[:g], [1.0] * g, expected, self.device, source="prompt-lookup", lookup=where),
+            )
         if self.index is not None:
-            tokens, chances = self.index.propose(text, budget)
-            if tokens:
+            copied, chances = self.index.propose(text, budget)
+            if copied:
                 scale = self.tallies["suffix"].calibration()
-                accept = [min(1.0, chance * scale) for chance in chances]
-                g, expected, worth = chain_value(self.curve, accept)
-                yield chain_plan(tokens[:g], chances[:g], expected, self.device, source="suffix"), worth
+                n, found, value = chain_value(self.curve, [min(1.0, chance * scale) for chance in chances])
+                yield value, lambda: chain_plan(copied[:n], chances[:n], found, self.device, source="suffix")
         tree, rates = self.heads_tree()
         if tree is not None and last is not None:
-            plan = self.heads.plan(tree, last, budget, source="medusa", rates=rates)
-            yield plan, plan.expected / self.curve[plan.shape.size - 1]
+            shape = tree.truncated(budget)
+            worth = expected_length(shape, rates) / self.curve[shape.size - 1]
+            yield worth, lambda: self.heads.plan(tree, last, budget, source="medusa", rates=rates)
 
     def heads_tree(self) -> tuple[DraftTree | None, list[list[float]]]:
         """The heads' tree worth most per unit of cost, and the hit rates it was sized by: the card's, with head 1's
@@ -154,7 +162,7 @@ class AutoPlanner:
     def _matched(text: list[int], at: int) -> int:
         """How many tokens before position `at` agree with the text's last ones (the n-gram prompt lookup hit)."""
         n = 0
-        while n < LOOKUP_NGRAM and at - 1 - n >= 0 and text[at - 1 - n] == text[len(text) - 1 - n]:
+        while n < MAX_CHAIN and at - 1 - n >= 0 and text[at - 1 - n] == text[len(text) - 1 - n]:
             n += 1
         return n
 
