@@ -64,6 +64,11 @@ class DraftTree:
             children[parent].append(node)
         return children
 
+    @functools.cached_property
+    def is_chain(self) -> bool:
+        """Every node is its predecessor's child: a row of tokens (the root alone included)."""
+        return self.parents == tuple(range(-1, self.size - 1))
+
     @property
     def max_rank(self) -> int:
         """How many guesses per head the tree reads (its largest rank + 1; 0 for the root alone)."""

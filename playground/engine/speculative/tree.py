@@ -27,7 +27,7 @@ from torch import nn
 from transformers import DynamicCache
 
 from playground.engine.context import RunContext, Update, make_trace
-from playground.engine.forward import forward_tree, keep_path, new_cache, prefill
+from playground.engine.forward import forward_chain, forward_tree, keep_path, new_cache, prefill
 from playground.engine.processors import Stage, apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows
 from playground.engine.speculative.auto import AutoDraft, AutoPlanner, auto_planner
@@ -149,12 +149,14 @@ def verify_tree(run: TreeRun, cache: DynamicCache, text: list[int], plan: Plan) 
     """Feeds the plan's tree in one target pass, verifies it, and keeps the root and the accepted path in
     `cache`."""
     ctx, shape = run.ctx, plan.shape
-    mask, depths = run.mask(shape)
     if plan.guesses is None:
         tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
     else:
         tokens = shape.tokens(text[-1], plan.guesses)  # (N,)
-    hidden = forward_tree(ctx.loaded.model, tokens, mask, depths, cache)  # (N, d)
+    if shape.is_chain:
+        hidden = forward_chain(ctx.loaded.model, tokens, cache)  # (N, d)
+    else:
+        hidden = forward_tree(ctx.loaded.model, tokens, *run.mask(shape), cache)  # (N, d)
     with torch.no_grad():
         # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
         logits = run.lm_head(hidden).float().to(ctx.device)
