@@ -77,7 +77,8 @@ def test_the_automatic_draft_lesson_shows_who_drafted_each_round_and_what_it_cos
     plot.screenshot(path=ARTIFACTS / "auto-draft-acceptance.png")
 
     looked_up = next((n for n, r in enumerate(rounds, start=1) if r.source == "prompt-lookup"), None)
-    assert looked_up, "the lesson's answer copies the prompt: prompt lookup drafts a round"
+    curve = ", ".join(f"{c:.2f}" for c in trace.speculative.cost_curve)
+    assert looked_up, f"the lesson's answer copies the prompt, so prompt lookup drafts a round; c(k) was {curve}"
     set_number(page, "Round", str(looked_up))
     tree = page.locator("#tree-plot")
     title = tree.locator(".gtitle")
