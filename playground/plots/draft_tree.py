@@ -51,6 +51,13 @@ def node_rows(tree: list[TreeNode]) -> list[float]:
     return rows
 
 
+def label_place(tree: list[TreeNode], rows: list[float], index: int) -> str:
+    """Where node `index`'s label goes: beside it, right, unless an edge leaves it level to a child in its own row
+    (every node of a chain, the automatic draft's copies), which would strike that label through: then above."""
+    level = any(node.parent == index and rows[i] == rows[index] for i, node in enumerate(tree))
+    return "top right" if level else "middle right"
+
+
 def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
     """The draft tree of round `round_index` (0-based) of a Medusa run."""
     rounds = tree_rounds(trace)
@@ -75,7 +82,7 @@ def draft_tree_figure(trace: Trace, round_index: int) -> go.Figure:
             mode="markers+text",
             marker=dict(symbol="circle", size=13 if accepted else 9, color=colour),
             text=[show_token(n.text) for _, n in group],
-            textposition="middle right",
+            textposition=[label_place(tree, rows, i) for i, _ in group],
             textfont=dict(color="#222222" if accepted else "#777777"),
             name=name,
             hovertext=[_hover(n) for _, n in group],

@@ -79,3 +79,20 @@ def test_runs_without_trees_are_refused_by_name(traces):
         draft_tree_figure(traces["lookup"], 0)
     with pytest.raises(ValueError, match="no draft trees"):
         depth_figure(traces["lookup"])
+
+
+def test_no_label_sits_on_the_edge_leaving_its_node(traces):
+    """An edge to a child in the node's own row (every node of a chain, a parent of one child) leaves the node
+    level, to the right, where a label beside it would be struck through: such a node's label sits above it,
+    the others' beside their node (above, in a bushy tree, a label would sit as near the node above)."""
+    trace = traces["medusa"]
+    index = max(range(len(trace.speculative.rounds)), key=lambda i: len(trace.speculative.rounds[i].tree))
+    tree = trace.speculative.rounds[index].tree
+    rows = node_rows(tree)
+    level = {n.parent for i, n in enumerate(tree[1:], start=1) if rows[n.parent] == rows[i]}
+    assert level and len(level) < len(tree), "a tree with level edges and others"
+    fig = draft_tree_figure(trace, index)
+    for accepted, name in ((True, "accepted"), (False, "turned down")):
+        drawn = next(t for t in fig.data if t.name == name)
+        group = [i for i, n in enumerate(tree) if n.accepted == accepted]
+        assert list(drawn.textposition) == ["top right" if i in level else "middle right" for i in group]
