@@ -144,16 +144,36 @@ def test_measuring_needs_a_context(tiny):
         cost.measure_cost_curve(tiny.model, [])
 
 
-def test_the_curve_is_measured_once_per_model_precision_and_device(tiny, monkeypatch):
+def test_the_curve_settles_on_the_least_times_of_its_first_measurements_per_model(tiny, monkeypatch):
+    readings = iter([{1: 1.0, 16: 3.0}, {1: 2.0, 16: 2.5}, {1: 0.5, 16: 4.0}, {1: 9.0, 16: 9.0}])
     measured = []
-    monkeypatch.setattr(cost, "measure_cost_curve", lambda model, ids: measured.append(len(ids)) or [1.0, 1.5])
+
+    def fake(model, ids, most=cost.MOST):
+        measured.append(len(ids))
+        return next(readings)
+
+    monkeypatch.setattr(cost, "pass_times", fake)
     cost.clear_cost_curves()
-    first = cost.cost_curve(tiny, [1, 2, 3])
-    assert cost.cost_curve(tiny, [1] * 40) is first and measured == [3]  # the first call's context length
+    assert cost.cost_curve(tiny, [1, 2, 3])[-1] == pytest.approx(3.0)
+    assert cost.cost_curve(tiny, [1] * 40)[-1] == pytest.approx(2.5)  # 1.0 and 2.5: the least of each size
+    assert cost.cost_curve(tiny, [1])[-1] == pytest.approx(5.0)  # 0.5 and 2.5
+    assert measured == [3, 40, 1]
+    assert cost.cost_curve(tiny, [1, 2])[-1] == pytest.approx(5.0) and len(measured) == cost.SETTLE  # settled
     other = wrap_loaded(tiny.model, tiny.tokenizer, model_id="another")
     cost.cost_curve(other, [1, 2])
-    assert measured == [3, 2]
+    assert measured == [3, 40, 1, 2]  # another model measures its own
     cost.clear_cost_curves()
-    cost.cost_curve(tiny, [1])
-    assert measured == [3, 2, 1]
-    cost.clear_cost_curves()
+
+
+def test_a_pass_never_costs_more_than_as_many_one_token_passes():
+    curve = cost.curve_from_times({1: 1.0, 2: 2.7, 4: 8.9, 16: 15.0}, 16)  # a load spike while 2 and 4 were timed
+    assert curve[:4] == pytest.approx([1.0, 2.0, 3.0, 4.0])
+    assert all(c <= k for k, c in enumerate(curve, start=1))
+
+
+def test_implausible_timings_take_every_repeat_whatever_the_budget(tiny, monkeypatch):
+    timed = []
+    monkeypatch.setattr(cost, "BUDGET_S", 0.0)
+    monkeypatch.setattr(cost, "_time_pass", lambda model, tokens, *rest: timed.append(len(tokens)) or len(tokens) ** 2)
+    cost.measure_cost_curve(tiny.model, [5, 6, 7])  # a pass over k tokens takes k² seconds: more than k passes
+    assert timed == [1] + cost.timed_sizes(cost.MOST) * cost.REPEATS

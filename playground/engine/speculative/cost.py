@@ -53,7 +53,9 @@ def curve_from_times(times: dict[int, float], most: int) -> list[float]:
     timed = sorted(k for k in times if k <= most)
     bounded = [min(t for j, t in times.items() if j >= k) for k in timed]
     seconds = interpolate(list(range(1, most + 1)), timed, bounded)
-    return [s / seconds[0] for s in seconds]
+    # k one-token passes would feed the same k tokens: a pass over k costing more than that is noise (a slow
+    # moment while it was timed), never the kernel, and is capped there.
+    return [min(s / seconds[0], float(k)) for k, s in enumerate(seconds, start=1)]
 
 
 def interpolate(points: list[int], known: list[int], values: list[float]) -> list[float]:
@@ -85,18 +87,30 @@ def _time_pass(model: PreTrainedModel, tokens: list[int], cache, length: int, de
     return seconds
 
 
-@torch.no_grad()
 def measure_cost_curve(model: PreTrainedModel, context_ids: list[int], most: int = MOST) -> list[float]:
-    """c(k) for k = 1..most, in one-token passes (the first is 1.0), measured on `model` after `context_ids`.
-
-    The context is prefilled once; then, `REPEATS` times (fewer where a repeat would end past `BUDGET_S`), one
-    pass at each of `timed_sizes(most)`, in turn so that a slow moment hits every size alike, each rolled back.
-    Filling the rest and smoothing noise is `curve_from_times`. One repeat costs about 12 one-token passes at
-    nf4 (0.4 s for the 135M model on a 2-core CPU), the prefill of 100 tokens about a third of that.
+    """c(k) for k = 1..most, in one-token passes (the first is 1.0), measured on `model` after `context_ids`
+    (`pass_times`, then `curve_from_times`).
 
     Args:
         context_ids: the text the passes follow (its length sets the attention's cost); at least one token.
         most: the largest pass measured.
+    """
+    return curve_from_times(pass_times(model, context_ids, most), most)
+
+
+def implausible(times: dict[int, float]) -> bool:
+    """Some pass over k tokens took longer than k one-token passes: a slow moment spoiled the timing."""
+    return any(seconds > k * times[1] for k, seconds in times.items())
+
+
+@torch.no_grad()
+def pass_times(model: PreTrainedModel, context_ids: list[int], most: int = MOST) -> dict[int, float]:
+    """The least seconds of one pass at each of `timed_sizes(most)` after `context_ids`.
+
+    The context is prefilled once; then, `REPEATS` times (fewer where a repeat would end past `BUDGET_S` and the
+    times so far are plausible), one pass at each size, in turn so that a slow moment hits every size alike, each
+    rolled back. One repeat costs about 12 one-token passes at nf4 (0.4 s for the 135M model on a 2-core CPU),
+    the prefill of 100 tokens about a third of that.
     """
     if not context_ids or most < 1:
         raise ValueError(f"measure_cost_curve needs a context and most >= 1, got {len(context_ids)} tokens, {most}")
@@ -113,19 +127,21 @@ def measure_cost_curve(model: PreTrainedModel, context_ids: list[int], most: int
         for k in times:
             times[k] = min(times[k], _time_pass(model, [filler] * k, cache, length, device))
         now = time.perf_counter()
-        if now + (now - repeat_started) - started > BUDGET_S:  # the next repeat would end past the budget
-            break
-    return curve_from_times(times, most)
+        if now + (now - repeat_started) - started > BUDGET_S and not implausible(times):
+            break  # the next repeat would end past the budget, and this one looks right
+    return times
 
 
-_curves: dict[tuple[str, str, str], list[float]] = {}
+SETTLE = 3  # measurements a model's curve takes its least times from, one per run, before it is kept as it is
+_times: dict[tuple[str, str, str], tuple[int, dict[int, float]]] = {}  # key -> (measurements, least times)
 _curves_lock = threading.Lock()
 
 
 def cost_curve(loaded, context_ids: list[int]) -> list[float]:
-    """c(k) for k = 1..MOST of a loaded model: measured at the first call (at that call's context length), then
-    the same list for every call on the same model id, precision and device. Call it while holding the model (a
-    run holds `loaded.lock`), so no other pass shares the processor with the timing.
+    """c(k) for k = 1..MOST of a loaded model, per model id, precision and device: the first `SETTLE` calls each
+    time the passes again (at their own context) and keep each size's least time over all of them, as a slow
+    moment only ever adds time; later calls reuse the settled curve. Call it while holding the model (a run holds
+    `loaded.lock`), so no other pass shares the processor with the timing.
 
     Args:
         loaded: a LoadedModel.
@@ -133,15 +149,18 @@ def cost_curve(loaded, context_ids: list[int]) -> list[float]:
     """
     key = (loaded.info.id, loaded.info.precision, loaded.info.device)
     with _curves_lock:
-        if key not in _curves:
-            _curves[key] = measure_cost_curve(loaded.model, context_ids)
-        return _curves[key]
+        count, least = _times.get(key, (0, {}))
+        if count < SETTLE:
+            fresh = pass_times(loaded.model, context_ids)
+            least = {k: min(seconds, least.get(k, math.inf)) for k, seconds in fresh.items()}
+            _times[key] = count + 1, least
+        return curve_from_times(least, MOST)
 
 
 def clear_cost_curves() -> None:
     """Forgets every measured curve (tests; a model reloaded on other hardware)."""
     with _curves_lock:
-        _curves.clear()
+        _times.clear()
 
 
 def chain_expected_tokens(accept: list[float], g: int) -> float:
