@@ -10,19 +10,13 @@ from playground.settings import PROMPT_LOOKUP, Settings
 from playground.trace import Trace
 from tests.browser import test_page
 from tests.browser.test_page import in_view, shot
+from tests.browser.test_speculative_page import POINT_AT
 
 pytestmark = pytest.mark.browser
 browser, page = test_page.browser, test_page.page  # the page's fixtures, shared
 
 PROMPT = "Repeat after me: the lamp is lit, the ships are safe, the lamp is lit, the ships are safe."
 CURVE = [1.0] * 4 + [1.2] * 4 + [1.4] * 4 + [1.6] * 4
-# The page position of point `index` of the trace named `name` in the acceptance figure's first panel.
-POINT_AT = """([name, index]) => {
-  const gd = document.querySelector('#accept-plot .js-plotly-plot');
-  const trace = gd.data.find((t) => t.name === name);
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  return [box.left + xa._offset + xa.l2p(trace.x[index]), box.top + ya._offset + ya.l2p(trace.y[index])];
-}"""
 
 
 @pytest.fixture(scope="module")
