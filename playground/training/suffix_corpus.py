@@ -26,14 +26,19 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def benchmark_prompts(folder: Path = BENCHMARKS) -> list[str]:
-    """The prompts the benchmarks in `folder` run: the lines of its *prompts*.txt files and the string values of
-    module-level PROMPT / PROMPTS constants (a string, a list, or a dict) of its scripts."""
-    found = [line for path in sorted(folder.glob("*prompts*.txt")) for line in read_prompts(path)]
+    """The prompts the benchmarks in `folder` run: the lines of its *prompts*.txt files (a line "kind<TAB>prompt"
+    gives its prompt; "#" starts a comment) and the string values of module-level PROMPT / PROMPTS constants (a
+    string, a list, or a dict) of its scripts (a constant that is not a literal, a file's path say, is not one)."""
+    lines = [line for path in sorted(folder.glob("*prompts*.txt")) for line in read_prompts(path)]
+    found = [line.split("\t", 1)[-1] for line in lines if not line.startswith("#")]
     for path in sorted(folder.glob("*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             names = [target.id for target in getattr(node, "targets", []) if isinstance(target, ast.Name)]
             if {"PROMPT", "PROMPTS"} & set(names):
-                value = ast.literal_eval(node.value)
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
                 values = value.values() if isinstance(value, dict) else [value] if isinstance(value, str) else value
                 found += [text for text in values if isinstance(text, str)]
     return found

@@ -242,14 +242,16 @@ def test_page_shows_the_controls_the_strategy_uses(page):
         page.get_by_label("Draft precision"),
     )
     tree = page.get_by_label("range slider for Tree size")
-    expect(tokens).to_be_visible()
-    expect(precision).to_be_visible()
-    expect(tree).to_be_hidden()
+    # The automatic draft, the default, sizes its own rounds: no draft controls.
+    expect(page.get_by_label("Draft", exact=True)).to_have_value("Automatic (whichever free draft pays)")
+    for control in (tokens, precision, tree):
+        expect(control).to_be_hidden()
     # A draft's own controls follow the Draft: a tree size for Medusa heads, no precision for prompt lookup.
     for draft, shown_controls in (
         ("Medusa heads (a draft tree)", (tree,)),
         ("Prompt lookup (no model)", (tokens,)),
         ("Same model", (tokens, precision)),
+        ("Automatic (whichever free draft pays)", ()),
     ):
         page.get_by_label("Draft", exact=True).click()
         page.get_by_role("option", name=draft).click()

@@ -50,13 +50,16 @@ def test_benchmark_prompts_come_from_prompt_files_and_prompt_constants(tmp_path)
     (tmp_path / "a.py").write_text('PROMPT = "Three."\nOTHER = "no"\n')
     (tmp_path / "b.py").write_text('PROMPTS = {"x": "Four.", "y": "Five."}\n')
     (tmp_path / "c.py").write_text('PROMPTS = ["Six."]\n')
-    assert benchmark_prompts(tmp_path) == ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
+    (tmp_path / "d.py").write_text('PROMPTS = Path(__file__).with_name("kinds_prompts.txt")\n')  # a path: no prompt
+    (tmp_path / "kinds_prompts.txt").write_text("# kind<TAB>prompt\nqa\tSeven.\n")
+    assert benchmark_prompts(tmp_path) == ["Seven.", "One.", "Two.", "Three.", "Four.", "Five.", "Six."]
 
 
 def test_the_real_benchmarks_prompts_are_found():
     found = benchmark_prompts()
     assert "Write a short story about a robot who learns to paint." in found  # speculative_vs_plain, medusa_vs_plain
     assert "Describe the taste of a lemon." in found  # lens_prompts.txt
+    assert "How does a sundial tell the time?" in found  # speculative_prompts.txt, after its kind
 
 
 def test_the_commands_write_the_answers_and_the_corpus_from_them(tiny_dir, tmp_path, capsys):
