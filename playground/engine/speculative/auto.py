@@ -21,7 +21,7 @@ from torch import nn
 
 from playground.engine.context import RunContext
 from playground.engine.speculative import math as sm
-from playground.engine.speculative.cost import best_chain_length, best_tree_size, cost_curve
+from playground.engine.speculative.cost import best_chain_length, best_tree_size, chain_expected_tokens, cost_curve
 from playground.engine.speculative.draft_tree import DraftTree, best_tree, expected_length
 from playground.engine.speculative.plans import HeadsGuesses, Plan, chain_plan, root_plan
 from playground.engine.speculative.suffix import SuffixIndex
@@ -74,11 +74,7 @@ def chain_value(curve: list[float], accept: list[float]) -> tuple[int, float, fl
     """The best length g for a chain whose guess j is kept with chance accept[j] given the ones before it:
     (g, expected tokens E(g), E(g) / c(g + 1))."""
     g = best_chain_length(curve, accept)
-    expected = 1.0
-    prod = 1.0
-    for chance in accept[:g]:
-        prod *= chance
-        expected += prod
+    expected = chain_expected_tokens(accept, g)
     return g, expected, expected / curve[g]
 
 
@@ -160,9 +156,10 @@ class AutoPlanner:
 
     @staticmethod
     def _matched(text: list[int], at: int) -> int:
-        """How many tokens before position `at` agree with the text's last ones (the n-gram prompt lookup hit)."""
+        """How many tokens before position `at` agree with the text's last ones (the n-gram prompt lookup hit),
+        counted up to MIN_LOOKUP_NGRAM: all that is asked of it."""
         n = 0
-        while n < MAX_CHAIN and at - 1 - n >= 0 and text[at - 1 - n] == text[len(text) - 1 - n]:
+        while n < MIN_LOOKUP_NGRAM and at - 1 - n >= 0 and text[at - 1 - n] == text[len(text) - 1 - n]:
             n += 1
         return n
 
