@@ -66,21 +66,23 @@ class MedusaHeads(nn.Module):
             return lm_head_weight
         return lm_head_weight[self.vocab_ids.to(lm_head_weight.device)]
 
-    def forward(self, hidden: torch.Tensor, projection: torch.Tensor) -> torch.Tensor:
-        """Every head's logits over the scored tokens.
+    def forward(self, hidden: torch.Tensor, projection: torch.Tensor, count: int | None = None) -> torch.Tensor:
+        """Every head's logits over the scored tokens (the first `count` heads' only, when given).
 
         Args:
             hidden: (..., d) the target's last hidden state (after its final norm).
             projection: (M, d) from `projection`, computed once per run.
+            count: how many heads to run (a tree one guess deep reads head 1 alone); None for all K.
 
         Returns:
-            (K, ..., M) logits; column j is token `token_id(j)`.
+            (K, ..., M) logits (K = count when given); column j is token `token_id(j)`.
         """
         # The projection is the large part (M x d, 6,889 x 576 for the shipped heads): read once for all K heads
         # in one matmul, (K, ..., d) @ (d, M), rather than once per head. The blocks stay K small matmuls:
         # stacking their weights into one batched matmul would copy them on every call, which costs more.
-        blocks = torch.stack([block(hidden.to(block.linear.weight.dtype)) for block in self.blocks])  # (K, ..., d)
-        return blocks.to(projection.dtype) @ projection.T
+        blocks = self.blocks[:count] if count is not None else self.blocks
+        stacked = torch.stack([block(hidden.to(block.linear.weight.dtype)) for block in blocks])  # (K, ..., d)
+        return stacked.to(projection.dtype) @ projection.T
 
     def token_ids(self, columns: torch.Tensor) -> torch.Tensor:
         """The token ids of logit columns."""

@@ -54,6 +54,19 @@ def test_all_heads_in_one_projection_matmul_give_the_per_head_logits(shape, dtyp
         )
 
 
+def test_the_first_heads_alone_and_a_column_major_projection_give_the_same_logits():
+    torch.manual_seed(1)
+    heads = MedusaHeads(3, 8, torch.tensor([7, 3, 41, 12, 0]))
+    with torch.no_grad():
+        for block in heads.blocks:
+            block.linear.weight.normal_()
+        hidden, projection = torch.randn(8), heads.projection(torch.randn(50, 8))
+        every = heads(hidden, projection)  # (3, 5)
+        column_major = projection.T.contiguous().T  # the same (M, d) values, stored as the planner keeps them
+        assert torch.allclose(heads(hidden, column_major, 2), every[:2], atol=1e-6)
+        assert heads(hidden, projection, 1).shape == (1, 5)
+
+
 def test_a_heads_file_round_trips_with_its_card(tmp_path):
     heads = MedusaHeads(3, 8, torch.tensor([5, 1, 9]))
     with torch.no_grad():
