@@ -9,7 +9,7 @@ from playground.engine.context import render_prompt
 from playground.engine.forward import forward_tokens, new_cache
 from playground.engine.speculative.auto import AutoDraft, AutoPlanner
 from playground.engine.speculative.draft_tree import expected_length
-from playground.engine.speculative.plans import Plan
+from playground.engine.speculative.plans import Plan, root_plan
 from playground.models import load_model
 from playground.settings import Settings
 from playground.trace import DRAFT_SOURCES, Trace
@@ -191,6 +191,28 @@ def test_the_likeliest_source_wins_and_the_tallies_learn():
     assert auto_plan.tallies["suffix"].tested == 1 and auto_plan.tallies["suffix"].kept == 0
     assert auto_plan.tallies["suffix"].calibration() == pytest.approx(1 / 1.9)
     assert auto_plan.plan(REPEATING, None, 4).source == "prompt-lookup"  # 0.9 / 1.9 per guess now loses
+
+
+class EvenIndex(FixedIndex):
+    """Proposes its tokens at even chances."""
+
+    def propose(self, text: list[int], budget: int) -> tuple[list[int], list[float]]:
+        return self.tokens[:budget], [0.5] * min(budget, len(self.tokens))
+
+
+def test_a_kind_of_round_that_costs_more_than_its_pass_is_left_for_a_plain_step():
+    auto_plan = planner([1.0] + [1.1] * 15, EvenIndex([8, 9, 5, 6]))
+    auto_plan.lookup = None
+    plan = auto_plan.plan(REPEATING, None, 4)
+    assert plan.source == "suffix" and plan.shape.size == 5  # 1.94 tokens for a pass of 1.1
+    unit = 0.010  # seconds of a one-token pass
+    for _ in range(3):  # suffix rounds that took a whole pass more than c(k) says (planning, stages, records)
+        auto_plan.timed(plan, pass_s=1.1 * unit, round_s=1.1 * unit + 1.05 * unit)
+    auto_plan.timed(root_plan("none"), pass_s=unit, round_s=1.01 * unit)  # a plain step: 1% beyond its pass
+    assert auto_plan.costs.overhead("suffix") == pytest.approx(1.0) and auto_plan.costs.overhead("none") < 0.02
+    assert auto_plan.plan(REPEATING, None, 4).source == "none"  # 1.94 / 2.1 < 1 / 1.01
+    auto_plan.lookup = (4, (0, 4))
+    assert auto_plan.plan(REPEATING, None, 4).source == "prompt-lookup"  # a kind not slowed down: 1.94 / 1.11
 
 
 class CardOnly:

@@ -6,7 +6,9 @@ tokens per unit of cost; a plain step when none beats one token per one-token pa
 A draft is worth g tokens when E(g) / c(g + 1) is largest, E(g) = 1 + sum over j <= g of the chance that the
 first j guesses are all right. Those chances come from what the run has seen so far: a copied token's hit rate
 per source (a Beta(1, 1) prior, updated after every round), the suffix index's own frequencies scaled by how well
-they have predicted this run, and the heads' held-out hit rates by rank, scaled likewise.
+they have predicted this run, and the heads' held-out hit rates by rank, scaled likewise. The cost is c(k) plus
+what each kind of round has taken beyond its pass so far in the run (`pricing.py`): planning, a tree's mask, the
+stages over more rows.
 
 All three drafts are point masses (copies, or the heads' top guesses), verified by the tree loop like Medusa's,
 so greedy output is plain greedy decoding's and sampling stays lossless.
@@ -24,6 +26,7 @@ from playground.engine.speculative import math as sm
 from playground.engine.speculative.cost import best_chain_length, best_tree_size, chain_expected_tokens, cost_curve
 from playground.engine.speculative.draft_tree import DraftTree, best_tree, expected_length
 from playground.engine.speculative.plans import HeadsGuesses, Plan, chain_plan, root_plan
+from playground.engine.speculative.pricing import RoundCosts
 from playground.engine.speculative.suffix import SuffixIndex
 from playground.medusa.draft import HeadsDraft
 
@@ -104,12 +107,14 @@ class AutoPlanner:
         self.curve, self.lookup, self.index, self.heads, self.device = curve, lookup, index, heads, device
         self.ngram = ngram
         self.tallies = {"prompt-lookup": Tally(), "suffix": Tally(), "medusa": Tally()}
-        self.trees: dict[float, tuple[DraftTree | None, list[list[float]]]] = {}  # by calibration, rounded
+        self.costs = RoundCosts(curve)  # what each kind of round has taken beyond its pass, in this run
+        # the heads' tree by (calibration, overheads), rounded
+        self.trees: dict[tuple[float, float, float], tuple[DraftTree | None, list[list[float]]]] = {}
 
     def plan(self, text: list[int], last: torch.Tensor | None, left: int) -> Plan:
         """The round after `text` with the most tokens per unit of cost; `left` tokens may follow its path."""
         budget = min(left, MAX_CHAIN, len(self.curve) - 1)
-        best, value = lambda: root_plan("none"), 1.0 / self.curve[0]
+        best, value = lambda: root_plan("none"), 1.0 / (self.curve[0] + self.costs.overhead("none"))
         for worth, make in self.candidates(text, last, budget):
             if worth > value:
                 best, value = make, worth
@@ -122,7 +127,8 @@ class AutoPlanner:
             return
         tokens, at = sm.prompt_lookup(text, self.ngram, budget) if self.lookup else ([], -1)
         if tokens and self._matched(text, at) >= min(MIN_LOOKUP_NGRAM, self.ngram):
-            g, expected, worth = chain_value(self.curve, [self.tallies["prompt-lookup"].rate()] * len(tokens))
+            rate = self.tallies["prompt-lookup"].rate()
+            g, expected, worth = chain_value(self.costs.priced("prompt-lookup"), [rate] * len(tokens))
             where = sm.lookup_source(at, self.lookup[0], self.lookup[1])
             yield (
                 worth,
@@ -132,27 +138,31 @@ class AutoPlanner:
             copied, chances = self.index.propose(text, budget)
             if copied:
                 scale = self.tallies["suffix"].calibration()
-                n, found, value = chain_value(self.curve, [min(1.0, chance * scale) for chance in chances])
+                accept = [min(1.0, chance * scale) for chance in chances]
+                n, found, value = chain_value(self.costs.priced("suffix"), accept)
                 yield value, lambda: chain_plan(copied[:n], chances[:n], found, self.device, source="suffix")
         tree, rates = self.heads_tree()
         if tree is not None and last is not None:
             shape = tree.truncated(budget)
-            worth = expected_length(shape, rates) / self.curve[shape.size - 1]
+            worth = expected_length(shape, rates) / self.costs.priced("medusa")[shape.size - 1]
             yield worth, lambda: self.heads.plan(tree, last, budget, source="medusa", rates=rates)
 
     def heads_tree(self) -> tuple[DraftTree | None, list[list[float]]]:
         """The heads' tree worth most per unit of cost, and the hit rates it was sized by: the card's, with head 1's
         scaled by how well the heads have done in this run. Every path starts with a head-1 guess, so that scales
-        the tree's expected accepted length by the same factor. (None, ...) without heads or when no tree pays."""
+        the tree's expected accepted length by the same factor. The cost is c(k) with the overheads heads rounds
+        and plain ones have shown. (None, ...) without heads or when no tree pays."""
         if self.heads is None:
             return None, []
         scale = round(self.tallies["medusa"].calibration() * 20) / 20  # steps of 0.05: a tree is sized per step
-        if scale not in self.trees:
+        key = (scale, round(self.costs.overhead("medusa"), 2), round(self.costs.overhead("none"), 2))
+        if key not in self.trees:
             card = self.heads.draft.hit_rates
             rates = [[min(1.0, rate * scale) for rate in card[0]], *card[1:]]
-            size = best_tree_size(self.curve, rates, len(self.curve) - 1)
-            self.trees[scale] = (best_tree(rates, size + 1) if size else None), rates
-        return self.trees[scale]
+            priced = self.costs.priced("medusa")
+            size = best_tree_size(priced, rates, len(priced) - 1)
+            self.trees[key] = (best_tree(rates, size + 1) if size else None), rates
+        return self.trees[key]
 
     @staticmethod
     def _matched(text: list[int], at: int) -> int:
@@ -162,6 +172,10 @@ class AutoPlanner:
         while n < MIN_LOOKUP_NGRAM and at - 1 - n >= 0 and text[at - 1 - n] == text[len(text) - 1 - n]:
             n += 1
         return n
+
+    def timed(self, plan: Plan, pass_s: float, round_s: float) -> None:
+        """After a round: the seconds of its pass and of the whole round price its kind's next ones."""
+        self.costs.add(plan.source, plan.shape.size, pass_s, round_s)
 
     def seen(self, plan: Plan, accepted: int) -> None:
         """After a round: how many of the plan's chain the target kept updates its source's tally."""

@@ -71,7 +71,7 @@ def interpolate(points: list[int], known: list[int], values: list[float]) -> lis
     return out
 
 
-def _clock(device: torch.device) -> float:
+def clock(device: torch.device) -> float:
     """The time now, after the GPU's queued work (CUDA runs asynchronously: the clock would stop too early)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -80,9 +80,9 @@ def _clock(device: torch.device) -> float:
 
 def _time_pass(model: PreTrainedModel, tokens: list[int], cache, length: int, device: torch.device) -> float:
     """Seconds of one pass over `tokens` after the `length` cached ones; the cache is rolled back after it."""
-    started = _clock(device)
+    started = clock(device)
     forward_tokens(model, tokens, cache)
-    seconds = _clock(device) - started
+    seconds = clock(device) - started
     rollback(cache, length)
     return seconds
 

@@ -31,6 +31,7 @@ from playground.engine.forward import forward_chain, forward_tree, keep_path, ne
 from playground.engine.processors import Stage, apply_stages_rows
 from playground.engine.recording import RowSummary, summarize_rows
 from playground.engine.speculative.auto import AutoDraft, AutoPlanner, auto_planner
+from playground.engine.speculative.cost import clock
 from playground.engine.speculative.draft_tree import DraftTree
 from playground.engine.speculative.plans import HeadsGuesses, HeadsPlanner, Plan
 from playground.engine.speculative.rounds import RoundEnd, Work, emit, stop_after_round, totals
@@ -73,6 +74,7 @@ class Checked:
     staged: list[tuple[str, torch.Tensor]]  # (stage name, (N, V) scores after it)
     probs: torch.Tensor  # (N, V) the final distribution
     verdict: TreeVerdict
+    pass_s: float  # seconds of the pass: the forward and the LM head over the N nodes (what c(N) prices)
 
 
 def start_run(ctx: RunContext) -> TreeRun:
@@ -101,18 +103,13 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
     """Runs tree speculative decoding (`ctx.draft` Medusa heads or the automatic draft), yielding an Update per
     emitted token, then the trace."""
     settings, model, run = ctx.settings, ctx.loaded.model, start_run(ctx)
-    started = time.perf_counter()
-    cache = new_cache(model)
-    if len(ctx.context_ids) > 1:
-        prefill(model, ctx.input_ids[:, :-1], cache)  # all the text but its last token, as every round expects
-    prefill_s = time.perf_counter() - started
-
+    cache = new_cache(model)  # filled by the first round, whose pass reads the prompt (its time is the prefill's)
     started = time.perf_counter()
     text, generated, steps, rounds = list(ctx.context_ids), [], [], []
     last = None  # (d,) the hidden state that chose the text's last token (none before the first round)
-    work, stop_reason = Work(), "max_new_tokens"
+    work, stop_reason, prefill_s = Work(), "max_new_tokens", 0.0
     while len(generated) < settings.max_new_tokens:
-        tick = time.perf_counter()
+        round_started = tick = time.perf_counter()
         # A round emits its accepted path and one more token: no deeper than the tokens left allow.
         plan = run.planner.plan(text, last, settings.max_new_tokens - len(generated) - 1)
         work.draft_s += time.perf_counter() - tick
@@ -127,15 +124,21 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
         summary = path_summary(run, plan, checked, emitted)
         start = len(generated)
         text = [*text, *emitted]
+        round_s = time.perf_counter() - round_started  # the round's own time: not the reader's, between updates
         ended = yield from emit(ctx, emitted, summary, generated, steps)
+        tick = time.perf_counter()
         p_children, q_rows, p_token = summary.also
         end = RoundEnd(start, len(generated) - start, verdict, p_token)
         rounds.append(record_tree_round(ctx, end, plan, checked.tokens, p_children, q_rows, run.cost_curve))
+        if rounds[1:]:  # the first round's pass read the prompt too: it says nothing of a round's cost
+            run.planner.timed(plan, checked.pass_s, round_s + time.perf_counter() - tick)
+        else:
+            prefill_s = checked.pass_s
         if stopped := stop_after_round(ctx, ended, generated):
             stop_reason = stopped
             break
         last = checked.hidden[verdict.path[-1]]
-    decode_s = time.perf_counter() - started
+    decode_s = time.perf_counter() - started - prefill_s
 
     trace = make_trace(ctx, generated, stop_reason, steps, prefill_s, decode_s)
     work.target_calls, work.draft_calls = len(rounds), run.planner.heads.calls if run.planner.heads else 0
@@ -147,19 +150,25 @@ def tree_decode(ctx: RunContext) -> Iterator[Update]:
 
 def verify_tree(run: TreeRun, cache: DynamicCache, text: list[int], plan: Plan) -> Checked:
     """Feeds the plan's tree in one target pass, verifies it, and keeps the root and the accepted path in
-    `cache`."""
-    ctx, shape = run.ctx, plan.shape
+    `cache`. The first round's pass also reads the text before the root (the prompt, all but its last token),
+    which the cache does not hold yet: a chain in the same pass, a tree after it."""
+    ctx, shape, model = run.ctx, plan.shape, run.ctx.loaded.model
+    started = clock(ctx.device)
     if plan.guesses is None:
         tokens = torch.tensor([text[-1]], dtype=torch.long, device=ctx.device)  # (1,)
     else:
         tokens = shape.tokens(text[-1], plan.guesses)  # (N,)
+    unread = torch.tensor(text[cache.get_seq_length() : -1], dtype=torch.long, device=ctx.device)  # (P,)
     if shape.is_chain:
-        hidden = forward_chain(ctx.loaded.model, tokens, cache)  # (N, d)
+        hidden = forward_chain(model, torch.cat([unread, tokens]), cache)[len(unread) :]  # (N, d)
     else:
-        hidden = forward_tree(ctx.loaded.model, tokens, *run.mask(shape), cache)  # (N, d)
+        if len(unread):
+            prefill(model, unread[None], cache)
+        hidden = forward_tree(model, tokens, *run.mask(shape), cache)  # (N, d)
     with torch.no_grad():
         # (N, V), brought from the LM head's device to the inputs', where the stages and the generator are
         logits = run.lm_head(hidden).float().to(ctx.device)
+    pass_s = clock(ctx.device) - started
     token_list = tokens.tolist()
     # Each node follows the text and its own path (the root is the text's last token).
     pasts = [text + [token_list[n] for n in shape.path_to(node)[1:]] for node in range(shape.size)]
@@ -171,7 +180,7 @@ def verify_tree(run: TreeRun, cache: DynamicCache, text: list[int], plan: Plan) 
     else:
         verdict = verify_tree_greedy(shape, token_list, scores)
     keep_path(cache, len(text) - 1, verdict.path)
-    return Checked(token_list, hidden, logits, staged, probs, verdict)
+    return Checked(token_list, hidden, logits, staged, probs, verdict, pass_s)
 
 
 def path_summary(run: TreeRun, plan: Plan, checked: Checked, emitted: list[int]) -> RowSummary:
