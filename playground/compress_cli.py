@@ -1,16 +1,17 @@
-"""`python -m playground compress`: the prompt compressed as LLMLingua does, as text or as the full record."""
+"""`python -m playground compress`'s flags and output: the prompt compressed as LLMLingua does, as text or as the
+full record (`cli.py` dispatches it as it does the other subcommands)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
+from playground.compress.compressor import compress_prompt
 from playground.compress.knobs import CompressKnobs, check_knobs
 from playground.compress.result import Compression
 from playground.knobs import BY_NAME, whole_arg
-from playground.settings import PRECISIONS, Limits
+from playground.settings import Limits
 
 COMPRESS_FLAGS = {
     "prompt": "--prompt",
@@ -31,17 +32,8 @@ def span_arg(value: str) -> tuple[int, int]:
     return whole_arg(start), whole_arg(end)
 
 
-def add_compress_parser(commands: Any) -> None:
-    """The `compress` subcommand and its flags."""
-    from playground.cli import add_device_map_flag
-    from playground.models import DEFAULT_MODEL_ID
-
-    parser = commands.add_parser(
-        "compress", help="drop the prompt's most predictable tokens (LLMLingua), keeping --ratio of them"
-    )
-    parser.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
-    parser.add_argument("--precision", default="nf4", choices=PRECISIONS)
-    add_device_map_flag(parser)
+def add_compress_flags(parser: argparse.ArgumentParser) -> None:
+    """The `compress` subcommand's own flags (the model's flags are the other subcommands')."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--prompt", help="the prompt text")
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
@@ -59,31 +51,26 @@ def add_compress_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print every token's loss and fate and the result as JSON")
 
 
-def compress(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    """`compress`: the compressed prompt and a line of counts, or the Compression as JSON."""
-    from playground.cli import bad_values_exit, device_map_arg, read_text_arg
-    from playground.compress.compressor import compress_prompt
-    from playground.models import ModelLoadError, load_model
+def compress_flag(field: str) -> str:
+    """The flag that sets a compression knob (or gives the prompt)."""
+    return COMPRESS_FLAGS.get(field, f"--{field.replace('_', '-')}")
 
-    def flag(field: str) -> str:
-        return COMPRESS_FLAGS.get(field, f"--{field.replace('_', '-')}")
 
-    with bad_values_exit(parser, flag):
-        prompt = args.prompt if args.prompt is not None else read_text_arg(parser, args.prompt_file, "--prompt-file")
-        force = [word.strip() for word in args.force.split(",") if word.strip()]
-        knobs = {"budget": args.budget, "span": args.span, "force_tokens": force, "segment_size": args.segment_size}
-        check_knobs(prompt, args.ratio, CompressKnobs(**knobs), Limits.from_env())  # before the model loads
-    device_map = device_map_arg(parser, args)
-    try:
-        loaded = load_model(args.model, args.precision, device_map=device_map)
-    except ModelLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+def compress_knobs(prompt: str, args: argparse.Namespace) -> dict[str, Any]:
+    """compress_prompt's keyword arguments from the flags (chat left out: it needs the model's tokenizer), checked
+    before the model loads; raises SettingsError naming the bad knob."""
+    force = [word.strip() for word in args.force.split(",") if word.strip()]
+    knobs = {"budget": args.budget, "span": args.span, "force_tokens": force, "segment_size": args.segment_size}
+    check_knobs(prompt, args.ratio, CompressKnobs(**knobs), Limits.from_env())
+    return knobs
+
+
+def compress_output(loaded, prompt: str, args: argparse.Namespace, knobs: dict[str, Any]) -> str:
+    """What `compress` prints: the compressed prompt and a line of counts, or the Compression as JSON. Chat is on
+    when asked (--chat) or, unless --raw, when the tokenizer has a template."""
     chat = args.chat if args.chat is not None else bool(getattr(loaded.tokenizer, "chat_template", None))
-    with bad_values_exit(parser, flag):
-        result = compress_prompt(loaded, prompt, args.ratio, chat=chat, **knobs)
-    print(result.to_json() if args.json else compression_text(result), flush=True)
-    return 0
+    result = compress_prompt(loaded, prompt, args.ratio, chat=chat, **knobs)
+    return result.to_json() if args.json else compression_text(result)
 
 
 def compression_text(result: Compression) -> str:
