@@ -1,6 +1,10 @@
 """Which tokens a character span holds and which spell a forced word, on hand-built character offsets."""
 
+import pytest
+
 from playground.compress.message import forced_tokens, in_span, message_tokens
+from playground.settings import SettingsError
+from tests.tiny import make_tiny_tokenizer
 
 # "The cat, concatenated." as a byte-level tokenizer with trimmed offsets might cut it: " cat" spans 3..7.
 TEXT = "The cat, concatenated."
@@ -30,3 +34,14 @@ def test_chat_reads_a_control_token_in_the_message_as_text(tiny_tokenizer):
     eos = tiny_tokenizer.eos_token_id
     assert eos in plain.ids and eos not in chat.ids and len(chat.ids) == len("a<eos>b")
     assert tiny_tokenizer.decode(chat.context) == "<bos>user: "
+
+
+def test_chat_on_a_tokenizer_without_a_template_is_named():
+    tokenizer = make_tiny_tokenizer()
+    tokenizer.chat_template = None
+    with pytest.raises(SettingsError) as caught:
+        message_tokens(tokenizer, "hello", chat=True)
+    assert caught.value.field == "chat"
+    assert (
+        message_tokens(tokenizer, "hello", chat=False).ids == tokenizer("hello", add_special_tokens=False)["input_ids"]
+    )
