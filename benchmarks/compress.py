@@ -6,7 +6,8 @@ compressing costs, and the prefill time it saves, measured in one run.
 The prompt (benchmarks/compress_prompt.txt, our own writing) is a long context and a question; everything but the
 question is compressed, to 50% and to 25% of its tokens, in segments of 200. For each ratio the compression's own
 seconds are printed, then the prefill time (the median of `--reps` passes, chat template applied, a fresh cache
-each) of the original prompt and of the compressed one, and their ratio.
+each) of the compressed prompt against the original's, and their ratio. The prompts' passes alternate (original,
+50%, 25%, original, ...), so a machine that gets busier or quieter during the run slows all three alike.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ PROMPT = Path(__file__).with_name("compress_prompt.txt")
 RATIOS = (0.5, 0.25)
 
 
-def prefill_seconds(loaded, text: str, reps: int) -> tuple[int, float]:
-    """(tokens, median seconds) of prefilling `text` as a chat turn into an empty cache."""
+def prefill_pass(loaded, text: str) -> tuple[int, float]:
+    """(tokens, seconds) of one prefill of `text` as a chat turn into an empty cache."""
     ids = render_prompt(loaded.tokenizer, text, True).ids
     tensor = torch.tensor([ids], device=input_device(loaded.model))
-    times = [timed(lambda: prefill(loaded.model, tensor, new_cache(loaded.model)))[0] for _ in range(reps)]
-    return len(ids), statistics.median(times)
+    return len(ids), timed(lambda: prefill(loaded.model, tensor, new_cache(loaded.model)))[0]
+
+
+def prefill_medians(loaded, texts: list[str], reps: int) -> list[tuple[int, float]]:
+    """(tokens, median seconds) of prefilling each of `texts`, the texts' passes taken in turn `reps` times."""
+    rounds = [[prefill_pass(loaded, text) for text in texts] for _ in range(reps)]
+    return [(rounds[0][i][0], statistics.median(row[i][1] for row in rounds)) for i in range(len(texts))]
 
 
 def main() -> None:
@@ -45,14 +51,14 @@ def main() -> None:
     print(machine.describe())
     loaded = load_model(precision=args.precision)
     text = PROMPT.read_text(encoding="utf-8").strip()
-    prefill_seconds(loaded, text, 1)  # warm-up: the first pass allocates
-    tokens, original = prefill_seconds(loaded, text, args.reps)
+    prefill_pass(loaded, text)  # warm-up: the first pass allocates
+    results = [compress_prompt(loaded, text, ratio) for ratio in RATIOS]
+    timings = prefill_medians(loaded, [text] + [result.text for result in results], args.reps)
+    tokens, original = timings[0]
     print(f"prompt: {tokens} tokens with the chat template, {args.precision}; prefill {original * 1e3:.0f} ms")
-    for ratio in RATIOS:
-        result = compress_prompt(loaded, text, ratio)
+    for ratio, result, (short, seconds) in zip(RATIOS, results, timings[1:], strict=True):
         compressible = [token for token in result.tokens if token.compressible]
         kept = sum(token.kept for token in compressible)
-        short, seconds = prefill_seconds(loaded, result.text, args.reps)
         print(
             f"ratio {ratio:.2f}: kept {kept} of {len(compressible)} compressible tokens ({len(result.segments)} "
             f"segments) in {result.seconds:.2f} s; prefill {short} tokens in {seconds * 1e3:.0f} ms vs {tokens} in "
