@@ -68,8 +68,7 @@ def compress_knobs(prompt: str, args: argparse.Namespace) -> dict[str, Any]:
 def compress_output(loaded, prompt: str, args: argparse.Namespace, knobs: dict[str, Any]) -> str:
     """What `compress` prints: the compressed prompt and a line of counts, or the Compression as JSON. Chat is on
     when asked (--chat) or, unless --raw, when the tokenizer has a template."""
-    chat = args.chat if args.chat is not None else bool(getattr(loaded.tokenizer, "chat_template", None))
-    result = compress_prompt(loaded, prompt, args.ratio, chat=chat, **knobs)
+    result = compress_prompt(loaded, prompt, args.ratio, chat=args.chat, **knobs)
     return result.to_json() if args.json else compression_text(result)
 
 

@@ -67,7 +67,8 @@ def compress_prompt(
             span: [start, end) character offsets in `prompt` of the part to compress; None: `default_span(prompt)`.
             force_tokens: words never dropped: every token of each occurrence of a word in the prompt is kept.
             segment_size: tokens per segment (LLMLingua: 200), >= 2.
-            chat: render the chat template around the prompt (the model must have one); default on.
+            chat: render the chat template around the prompt (the model must have one); default on; None: on
+                when the tokenizer has a template, as Settings.chat.
 
     Returns:
         The Compression: every token with its loss and whether it was kept, the compressed text and ids.

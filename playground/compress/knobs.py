@@ -22,7 +22,8 @@ class CompressKnobs:
     span: tuple[int, int] | None = None  # [start, end) characters to compress; None: all but the last sentence
     force_tokens: Sequence[str] = ()  # words never dropped
     segment_size: int = 200  # tokens scored per pass (LLMLingua's iterative_size)
-    chat: bool = True  # the prompt is a user's message, read after the chat template's prefix
+    # the prompt is a user's message, read after the chat template's prefix; None: when the tokenizer has a template
+    chat: bool | None = True
 
 
 def _is_number(value: Any) -> bool:

@@ -20,7 +20,7 @@ class MessageTokens(NamedTuple):
     offsets: list[tuple[int, int]]  # [start, end) characters of the message that each token spells
 
 
-def message_tokens(tokenizer, text: str, chat: bool) -> MessageTokens:
+def message_tokens(tokenizer, text: str, chat: bool | None) -> MessageTokens:
     """Tokenizes `text` as the model reads it: with chat on, after the chat template's prefix for one user turn
     (rendered around a marker, as `context.render_prompt` does; a control token spelled in the message is read as
     text); with chat off, after what the tokenizer adds in front (a BOS).
@@ -30,14 +30,15 @@ def message_tokens(tokenizer, text: str, chat: bool) -> MessageTokens:
     """
     if not getattr(tokenizer, "is_fast", False):
         raise SettingsError("model", "compression needs a fast tokenizer (one that gives character offsets)")
-    if not chat:
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if chat and not has_template:
+        raise SettingsError("chat", "chat is on, but this model's tokenizer has no chat template")
+    if not (has_template if chat is None else chat):
         own = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         full = tokenizer(text)["input_ids"]
         ids = own["input_ids"]
         front = next((k for k in range(len(full) - len(ids) + 1) if full[k : k + len(ids)] == ids), 0)
         return MessageTokens(full[:front], ids, [tuple(pair) for pair in own["offset_mapping"]])
-    if not getattr(tokenizer, "chat_template", None):
-        raise SettingsError("chat", "chat is on, but this model's tokenizer has no chat template")
     turn = [{"role": "user", "content": MARKER}]
     around = tokenizer.apply_chat_template(turn, add_generation_prompt=True, tokenize=False)
     rendered = tokenizer.apply_chat_template(

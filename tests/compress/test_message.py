@@ -36,7 +36,7 @@ def test_chat_reads_a_control_token_in_the_message_as_text(tiny_tokenizer):
     assert tiny_tokenizer.decode(chat.context) == "<bos>user: "
 
 
-def test_chat_on_a_tokenizer_without_a_template_is_named():
+def test_chat_on_a_tokenizer_without_a_template_is_named_and_chat_none_follows_the_template():
     tokenizer = make_tiny_tokenizer()
     tokenizer.chat_template = None
     with pytest.raises(SettingsError) as caught:
