@@ -1,6 +1,7 @@
 """`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run;
 `python -m playground compare`: the quantization lens, each precision against a reference;
-`python -m playground mass`: where the probability mass goes in the next few tokens, as a tree."""
+`python -m playground mass`: where the probability mass goes in the next few tokens, as a tree;
+`python -m playground compress`: the prompt with its most predictable tokens dropped (LLMLingua)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from playground.compress_cli import add_compress_flags, compress_flag, compress_knobs, compress_output
 from playground.engine import stream
 from playground.engine.branch import branch_point
 from playground.engine.context import check_prompt
@@ -72,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
     add_knob_flags(mass, {"mass_depth": "--depth", "mass_threshold": "--threshold"})
     mass.add_argument("--json", action="store_true", help="print the tree as JSON")
+    squeeze = commands.add_parser(
+        "compress", help="drop the prompt's most predictable tokens (LLMLingua), keeping --ratio of them"
+    )
+    squeeze.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    squeeze.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    add_device_map_flag(squeeze)
+    add_compress_flags(squeeze)
     return parser
 
 
@@ -195,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return compare(parser, args)
     if args.command == "mass":
         return mass(parser, args)
+    if args.command == "compress":
+        return compress(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
@@ -280,6 +291,25 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     with bad_values_exit(parser):
         tree = mass_tree(loaded, prompt, settings)
     print(tree.to_json() if args.json else mass_text(tree), flush=True)
+    return 0
+
+
+def compress(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`compress`: the compressed prompt and a line of counts, or the Compression as JSON."""
+    from playground.models import ModelLoadError, load_model
+
+    with bad_values_exit(parser, compress_flag):
+        prompt = _prompt_arg(parser, args)
+        knobs = compress_knobs(prompt, args)  # before the model loads: a bad value is named at once
+    device_map = device_map_arg(parser, args)
+    try:
+        loaded = load_model(args.model, args.precision, device_map=device_map)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    with bad_values_exit(parser, compress_flag):
+        output = compress_output(loaded, prompt, args, knobs)
+    print(output, flush=True)
     return 0
 
 

@@ -22,9 +22,9 @@ LAYERS = [
     ("base", {"settings", "trace", "words", "characters", "speedup", "knobs", "stages", "palette", "lease"}),
     # medusa, eagle and suffix: the drafts' modules, their shipped files and their loading
     ("models", {"models", "medusa", "eagle", "suffix"}),
-    ("engine", {"engine"}),
+    ("engine", {"engine", "compress"}),  # compress: LLMLingua-style prompt compression, the model as its scorer
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
-    ("surfaces", {"cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
+    ("surfaces", {"cli", "compress_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
 ]
 
 
