@@ -5,7 +5,16 @@ and drops the tokens it finds most predictable, conditioned on the already compr
 """
 
 from playground.compress.compressor import compress_prompt, default_span
+from playground.compress.knobs import CompressKnobs
 from playground.compress.result import Compression, PromptToken
 from playground.compress.select import keep_mask, keep_threshold
 
-__all__ = ["Compression", "PromptToken", "compress_prompt", "default_span", "keep_mask", "keep_threshold"]
+__all__ = [
+    "CompressKnobs",
+    "Compression",
+    "PromptToken",
+    "compress_prompt",
+    "default_span",
+    "keep_mask",
+    "keep_threshold",
+]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
-from playground.compress.checks import check_knobs
-from playground.compress.message import forced_tokens, in_span, message_tokens
+from playground.compress.knobs import CompressKnobs, check_knobs
+from playground.compress.message import MessageTokens, forced_tokens, in_span, message_tokens
 from playground.compress.result import Compression, PromptToken
 from playground.compress.scoring import KeptTextScorer
 from playground.compress.select import keep_mask
@@ -37,17 +37,22 @@ def default_span(prompt: str) -> tuple[int, int]:
     return (0, ends[-1]) if ends else (0, len(prompt))
 
 
+class Plan(NamedTuple):
+    """Which tokens of the message are compressed, and how."""
+
+    compressible: tuple[int, int]  # [first, end) token indexes of the part being compressed
+    target: float  # the keep ratio of every segment
+    segments: list[tuple[int, int]]  # [start, end) token indexes, scored in turn
+    forced: list[bool]  # per token: spells a forced word
+
+
 def compress_prompt(
     loaded: LoadedModel,
     prompt: str,
     ratio: float = 0.5,
     *,
-    budget: int | None = None,
-    span: tuple[int, int] | None = None,
-    force_tokens: Sequence[str] = (),
-    segment_size: int = 200,
-    chat: bool = True,
     progress: Callable[[float], None] | None = None,
+    **knobs: Any,
 ) -> Compression:
     """Compresses `prompt` as LLMLingua does: drops, segment by segment, the tokens the model finds most predictable
     given the already compressed text before them.
@@ -56,12 +61,13 @@ def compress_prompt(
         loaded: the model that scores the tokens (its lock is held while it is used).
         prompt: the text (with chat on, the user's message, scored after the chat template's prefix).
         ratio: the share of the compressible part's tokens to keep, in (0, 1].
-        budget: tokens of the compressible part to keep instead of a ratio (>= 1; more than it has keeps all).
-        span: [start, end) character offsets in `prompt` of the part to compress; None: `default_span(prompt)`.
-        force_tokens: words never dropped: every token of each occurrence of a word in the prompt is kept.
-        segment_size: tokens per segment (LLMLingua: 200), >= 2.
-        chat: render the chat template around the prompt (the model must have one).
         progress: called with the share of segments done after each segment.
+        **knobs: the fields of `CompressKnobs`:
+            budget: tokens of the compressible part to keep instead of a ratio (>= 1; more than it has keeps all).
+            span: [start, end) character offsets in `prompt` of the part to compress; None: `default_span(prompt)`.
+            force_tokens: words never dropped: every token of each occurrence of a word in the prompt is kept.
+            segment_size: tokens per segment (LLMLingua: 200), >= 2.
+            chat: render the chat template around the prompt (the model must have one); default on.
 
     Returns:
         The Compression: every token with its loss and whether it was kept, the compressed text and ids.
@@ -70,43 +76,55 @@ def compress_prompt(
         SettingsError naming the bad knob: ratio outside (0, 1], budget < 1, span out of range or empty,
         segment_size < 2, an empty prompt.
     """
-    check_knobs(prompt, ratio, budget, span, force_tokens, segment_size, Limits.from_env())
-    span = default_span(prompt) if span is None else tuple(span)
+    settings = CompressKnobs(**knobs)
+    check_knobs(prompt, ratio, settings, Limits.from_env())
     with loaded.lock:
         started = time.perf_counter()
-        message = message_tokens(loaded.tokenizer, prompt, chat)
+        message = message_tokens(loaded.tokenizer, prompt, settings.chat)
         check_length(loaded, len(message.context) + len(message.ids))
-        inside = in_span(message.offsets, *span)
-        if not any(inside):
-            raise SettingsError("span", f"span {list(span)} holds none of the prompt's tokens")
-        first, end = inside.index(True), len(inside) - inside[::-1].index(True)  # [first, end): compressible
-        target = ratio if budget is None else min(1.0, budget / (end - first))
-        forced = forced_tokens(message.offsets, prompt, force_tokens)
-        segments = [(start, min(start + segment_size, end)) for start in range(first, end, segment_size)]
+        plan = plan_compression(prompt, message, ratio, settings)
+        first = plan.compressible[0]
         scorer = KeptTextScorer(loaded.model, message.context + message.ids[:first])
-        losses, kept = compress_segments(scorer, message.ids, segments, target, forced, progress)
+        losses, kept = compress_segments(scorer, message.ids, plan, progress)
         seconds = time.perf_counter() - started
-    return assemble(loaded.tokenizer, message.ids, losses, kept, (first, end), forced, target, segments, seconds)
+    return assemble(loaded.tokenizer, message.ids, losses, kept, plan, seconds)
+
+
+def plan_compression(prompt: str, message: MessageTokens, ratio: float, knobs: CompressKnobs) -> Plan:
+    """The compressible tokens (those of the span), the keep ratio, the segments and the forced tokens.
+
+    Raises:
+        SettingsError("span") when the span holds none of the message's tokens.
+    """
+    span = default_span(prompt) if knobs.span is None else tuple(knobs.span)
+    inside = in_span(message.offsets, *span)
+    if not any(inside):
+        raise SettingsError("span", f"span {list(span)} holds none of the prompt's tokens")
+    first, end = inside.index(True), len(inside) - inside[::-1].index(True)
+    target = ratio if knobs.budget is None else min(1.0, knobs.budget / (end - first))
+    size = knobs.segment_size
+    segments = [(start, min(start + size, end)) for start in range(first, end, size)]
+    return Plan((first, end), target, segments, forced_tokens(message.offsets, prompt, knobs.force_tokens))
 
 
 def compress_segments(
     scorer: KeptTextScorer,
     ids: list[int],
-    segments: list[tuple[int, int]],
-    target: float,
-    forced: list[bool],
+    plan: Plan,
     progress: Callable[[float], None] | None,
 ) -> tuple[list[float | None], list[bool]]:
-    """Scores `segments` of `ids` in turn, each after the kept tokens before it, and keeps `target` of each.
+    """Scores the plan's segments of `ids` in turn, each after the kept tokens before it, and keeps its target share
+    of each.
 
     Returns:
         Every token's loss (None where not scored) and whether it is kept (tokens outside the segments are).
     """
     losses: list[float | None] = [None] * len(ids)
     kept = [True] * len(ids)
+    segments, forced = plan.segments, plan.forced
     for done, (start, stop) in enumerate(segments, 1):
         scores = scorer.score(ids[start:stop])  # (L,): NaN for the prompt's very first token, which stays
-        mask = keep_mask(scores.nan_to_num(0.0), target, torch.tensor(forced[start:stop]) | scores.isnan())
+        mask = keep_mask(scores.nan_to_num(0.0), plan.target, torch.tensor(forced[start:stop]) | scores.isnan())
         kept[start:stop] = mask.tolist()
         scorer.keep([token for token, keep in zip(ids[start:stop], kept[start:stop], strict=True) if keep])
         losses[start:stop] = [None if score != score else score for score in scores.tolist()]  # NaN -> None
@@ -127,18 +145,10 @@ def check_length(loaded: LoadedModel, length: int) -> None:
 
 
 def assemble(
-    tokenizer,
-    ids: list[int],
-    losses: list[float | None],
-    kept: list[bool],
-    compressible: tuple[int, int],
-    forced: list[bool],
-    target: float,
-    segments: list[tuple[int, int]],
-    seconds: float,
+    tokenizer, ids: list[int], losses: list[float | None], kept: list[bool], plan: Plan, seconds: float
 ) -> Compression:
-    """The Compression of the message's tokens `ids` with their losses and fates; `compressible` is [first, end)."""
-    first, end = compressible
+    """The Compression of the message's tokens `ids` with their losses and fates."""
+    first, end = plan.compressible
     tokens = [
         PromptToken(
             id=token,
@@ -146,7 +156,7 @@ def assemble(
             loss=losses[j],
             kept=kept[j],
             compressible=first <= j < end,
-            forced=forced[j],
+            forced=plan.forced[j],
         )
         for j, token in enumerate(ids)
     ]
@@ -155,8 +165,8 @@ def assemble(
         tokens=tokens,
         text=tokenizer.decode(kept_ids),
         ids=kept_ids,
-        target=target,
+        target=plan.target,
         ratio=sum(kept[first:end]) / (end - first),
-        segments=segments,
+        segments=plan.segments,
         seconds=seconds,
     )

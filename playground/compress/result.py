@@ -6,6 +6,7 @@ this one record, and nothing downstream runs the model again to draw it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +49,10 @@ class Compression:
         data = asdict(self)
         data["segments"] = [list(segment) for segment in self.segments]
         return data
+
+    def to_json(self) -> str:
+        """`to_dict` as one line of JSON."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Compression:

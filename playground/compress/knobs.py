@@ -1,9 +1,11 @@
-"""Checks on compress_prompt's knobs: a bad value raises SettingsError naming the knob, before the model is used."""
+"""compress_prompt's knobs besides the ratio, and their checks: a bad value raises SettingsError naming the knob,
+before the model is used."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from playground.engine.context import check_prompt
@@ -12,31 +14,35 @@ from playground.settings import MAX_PHRASE_CHARS, Limits, SettingsError, check_t
 MAX_FORCE_TOKENS = 64  # words never dropped, per request
 
 
+@dataclass(frozen=True)
+class CompressKnobs:
+    """How to compress, besides the ratio (compress_prompt's keyword arguments)."""
+
+    budget: int | None = None  # tokens of the compressible part to keep, instead of the ratio
+    span: tuple[int, int] | None = None  # [start, end) characters to compress; None: all but the last sentence
+    force_tokens: Sequence[str] = ()  # words never dropped
+    segment_size: int = 200  # tokens scored per pass (LLMLingua's iterative_size)
+    chat: bool = True  # the prompt is a user's message, read after the chat template's prefix
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_knobs(
-    prompt: Any,
-    ratio: Any,
-    budget: Any,
-    span: Any,
-    force_tokens: Any,
-    segment_size: Any,
-    limits: Limits,
-) -> None:
+def check_knobs(prompt: Any, ratio: Any, knobs: CompressKnobs, limits: Limits) -> None:
     """Raises SettingsError naming the first bad knob: an empty prompt, ratio outside (0, 1], budget < 1, a span
     out of range or empty, a forced word that is empty or too long, segment_size < 2."""
     check_prompt(prompt, limits)
+    budget, segment_size = knobs.budget, knobs.segment_size
     if not _is_number(ratio) or not 0.0 < ratio <= 1.0:
         raise SettingsError("ratio", f"ratio must be in (0, 1], got {ratio!r}")
     if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 1):
         raise SettingsError("budget", f"budget must be a whole number of tokens >= 1, got {budget!r}")
     if not isinstance(segment_size, int) or isinstance(segment_size, bool) or segment_size < 2:
         raise SettingsError("segment_size", f"segment_size must be a whole number >= 2, got {segment_size!r}")
-    if span is not None:
-        check_span(span, len(prompt))
-    check_force_tokens(force_tokens)
+    if knobs.span is not None:
+        check_span(knobs.span, len(prompt))
+    check_force_tokens(knobs.force_tokens)
 
 
 def check_span(span: Any, length: int) -> None:
