@@ -1,6 +1,7 @@
 """`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run;
 `python -m playground compare`: the quantization lens, each precision against a reference;
-`python -m playground mass`: where the probability mass goes in the next few tokens, as a tree."""
+`python -m playground mass`: where the probability mass goes in the next few tokens, as a tree;
+`python -m playground compress`: the prompt with its most predictable tokens dropped (LLMLingua)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from playground.compress.cli import add_compress_parser, compress
 from playground.engine import stream
 from playground.engine.branch import branch_point
 from playground.engine.context import check_prompt
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
     add_knob_flags(mass, {"mass_depth": "--depth", "mass_threshold": "--threshold"})
     mass.add_argument("--json", action="store_true", help="print the tree as JSON")
+    add_compress_parser(commands)
     return parser
 
 
@@ -195,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return compare(parser, args)
     if args.command == "mass":
         return mass(parser, args)
+    if args.command == "compress":
+        return compress(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
