@@ -1,15 +1,13 @@
-"""What the page and /compress accept, checked on the server: the ratio's range, the prompt's length, and which
-part of the prompt to compress (a choice, or the part a person marked between [[ and ]])."""
+"""What the page and /compress accept beyond what the compressor checks itself (`compress.checks`): the ratio's
+range on this server, and which part of the prompt to compress (a choice, or the part a person marked between [[
+and ]])."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playground.compress.compressor import default_span
-from playground.settings import Limits, SettingsError
-
-if TYPE_CHECKING:
-    from playground.models import LoadedModel
+from playground.settings import SettingsError
 
 MIN_RATIO, MAX_RATIO = 0.05, 1.0  # the keep ratios a request may ask for
 OPEN, CLOSE = "[[", "]]"  # the marks around the part to compress
@@ -17,7 +15,6 @@ ALL_BUT_LAST = "All but the last sentence"
 WHOLE = "The whole prompt"
 MARKED = "The part between [[ and ]]"
 PARTS = (ALL_BUT_LAST, WHOLE, MARKED)
-API_PARTS = {"all_but_last": ALL_BUT_LAST, "whole": WHOLE, "marked": MARKED}  # /compress's "part" values
 
 
 def checked_ratio(ratio: Any) -> float:
@@ -25,24 +22,6 @@ def checked_ratio(ratio: Any) -> float:
     if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not MIN_RATIO <= ratio <= MAX_RATIO:
         raise SettingsError("ratio", f"the ratio must be a number from {MIN_RATIO} to {MAX_RATIO}, not {ratio!r}")
     return float(ratio)
-
-
-def checked_budget(budget: Any) -> int:
-    """`budget` (tokens to keep) as a whole number of at least 1; a SettingsError naming the budget otherwise."""
-    if isinstance(budget, bool) or not isinstance(budget, int | float) or budget != int(budget) or budget < 1:
-        raise SettingsError("budget", f"the budget must be a whole number of tokens, at least 1, not {budget!r}")
-    return int(budget)
-
-
-def check_length(loaded: LoadedModel, prompt: str, limits: Limits) -> None:
-    """A SettingsError naming the prompt when it is empty or has more tokens than the server compresses."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise SettingsError("prompt", "the prompt is empty: there is nothing to compress")
-    count = len(loaded.tokenizer.encode(prompt, add_special_tokens=False))
-    if count > limits.max_prompt_tokens:
-        raise SettingsError(
-            "prompt", f"the prompt has {count} tokens; this server compresses at most {limits.max_prompt_tokens}"
-        )
 
 
 def marked_part(prompt: str, part: str) -> tuple[str, tuple[int, int]]:

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import gradio as gr
 
 from playground.compress import Compression, compress_prompt
-from playground.compress.request import ALL_BUT_LAST, check_length, checked_budget, checked_ratio, marked_part
+from playground.compress.request import ALL_BUT_LAST, checked_ratio, marked_part
 from playground.compress.side_by_side import SideBySide, answer, answer_kl
 from playground.settings import Settings
 from playground.spaces import on_gpu
@@ -47,14 +47,16 @@ def compressed(
     part: Any = ALL_BUT_LAST,
     force: Any = (),
     progress: Callable[[float], None] | None = None,
+    span: Any = None,
 ) -> tuple[str, Compression]:
     """`prompt` compressed by `model` at `precision` (with `settings`' chat and limits) to `ratio` of its `part`
-    (one of `request.PARTS`), or to `budget` tokens of it; returns (the prompt without its marks, the
-    Compression). Raises SettingsError or ModelLoadError naming the problem."""
-    prompt, span = marked_part(prompt if isinstance(prompt, str) else "", part)
+    (one of `request.PARTS`) or of its characters [start, end) = `span` where given, or to `budget` tokens of
+    that part; returns (the prompt without its marks, the Compression). Raises SettingsError or ModelLoadError
+    naming the problem."""
+    prompt = prompt if isinstance(prompt, str) else ""
+    prompt, span = (prompt, span) if span is not None else marked_part(prompt, part)
     loaded = gate.load(model, precision)
-    check_length(loaded, prompt, settings.limits)
-    keep = dict(budget=checked_budget(budget)) if budget is not None else dict(ratio=checked_ratio(ratio))
+    keep = dict(budget=budget) if budget is not None else dict(ratio=checked_ratio(ratio))
     words = force_words(force) if isinstance(force, str) else [str(word) for word in force or ()]
     compression = compress_prompt(
         loaded, prompt, **keep, span=span, force_tokens=words, chat=settings.chat, progress=progress
@@ -120,4 +122,3 @@ class Compressions:
             settings = make_settings(single(values))
             model, precision = values.get("model"), values.get("precision")
             yield from stages(self.gate, model, precision, settings, prompt, compression, switch)
-
