@@ -58,9 +58,9 @@ def compressed(
     loaded = gate.load(model, precision)
     keep = dict(budget=budget) if budget is not None else dict(ratio=checked_ratio(ratio))
     words = force_words(force) if isinstance(force, str) else [str(word) for word in force or ()]
-    compression = compress_prompt(
-        loaded, prompt, **keep, span=span, force_tokens=words, chat=settings.chat, progress=progress
-    )
+    # Chat unset means "when the model has a template", as the runs read it (`engine.context.render_prompt`).
+    chat = bool(getattr(loaded.tokenizer, "chat_template", None)) if settings.chat is None else settings.chat
+    compression = compress_prompt(loaded, prompt, **keep, span=span, force_tokens=words, chat=chat, progress=progress)
     return prompt, compression
 
 
