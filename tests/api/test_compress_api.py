@@ -69,7 +69,7 @@ def test_compress_with_run_gives_both_answers_the_kl_and_the_measured_prefill(cl
         ({"ratio": 0.5, "budget": 10}, 'give "ratio" or "budget", not both'),
         ({"span": [5, 2]}, "span must satisfy"),
         ({"prompt": ""}, "prompt"),
-        ({"temperature": -1}, "temperature"),
+        ({"strategy": "nonsense"}, "strategy"),
         ({"colour": 1}, "colour"),
     ],
 )

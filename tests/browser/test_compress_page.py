@@ -44,7 +44,8 @@ def test_compress_strikes_the_dropped_tokens_and_runs_both_prompts(page):
     slider_box.press("Enter")
     page.get_by_role("button", name="Compress", exact=True).click()
     expect(line).to_contain_text("(asked 0.25)", timeout=RUN_TIMEOUT)
-    expect(page.locator("#compress-run-line")).to_contain_text("Prefill", timeout=RUN_TIMEOUT)
+    expect(page.locator("#compress-run-line")).to_contain_text("Done.", timeout=RUN_TIMEOUT)
+    expect(page.locator("#compress-plot").get_by_text("A vs B along A's text")).to_be_visible(timeout=30_000)
     assert dropped.count() > half
     page.locator("#compress-plot").scroll_into_view_if_needed()
     shot(page, "compress-quarter")
