@@ -79,28 +79,51 @@ def distributions(
 
 
 def compare_path(
-    a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
+    a: LoadedModel,
+    a_settings: Settings,
+    b: LoadedModel,
+    b_settings: Settings,
+    prompt_ids: list[int],
+    tokens: list[int],
+    b_prompt_ids: list[int] | None = None,
 ) -> list[StepDivergence]:
     """A's and B's distributions at every step of the path `tokens` (A's, after `prompt_ids`), compared.
+
+    Args:
+        b_prompt_ids: the prompt B reads before A's tokens (a compressed prompt, say); None: A's `prompt_ids`.
+            Step i compares p(. | prompt_ids + tokens[:i]) under A with q(. | b_prompt_ids + tokens[:i]) under B.
 
     Raises:
         SettingsError: B does not share A's tokenizer, so the same ids would be different tokens.
     """
     if a is not b and a.tokenizer.get_vocab() != b.tokenizer.get_vocab():
         raise SettingsError("model", f"{b.info.id!r} does not share {a.info.id!r}'s tokenizer: nothing to compare")
+    b_prompt_ids = prompt_ids if b_prompt_ids is None else b_prompt_ids
     with a.lock, b.lock if b is not a else contextlib.nullcontext():  # a loaded model serves one run at a time
-        return _compare(a, a_settings, b, b_settings, prompt_ids, tokens)
+        pairs = _paired_scores(a, a_settings, b, b_settings, prompt_ids, b_prompt_ids, tokens)
+        return _compare(a, pairs, tokens)
 
 
-def _compare(
-    a: LoadedModel, a_settings: Settings, b: LoadedModel, b_settings: Settings, prompt_ids: list[int], tokens: list[int]
-) -> list[StepDivergence]:
+def _paired_scores(
+    a: LoadedModel,
+    a_settings: Settings,
+    b: LoadedModel,
+    b_settings: Settings,
+    prompt_ids: list[int],
+    b_prompt_ids: list[int],
+    tokens: list[int],
+) -> Iterator[tuple[Staged, Staged]]:
+    """A's and B's staged scores before each of `tokens`: one pass where both read the same model and prompt
+    (they differ only in their processors), a pass each otherwise."""
+    if a is b and list(b_prompt_ids) == list(prompt_ids):
+        return staged_scores(a, [a_settings, b_settings], prompt_ids, tokens)
+    a_rows = (s for (s,) in staged_scores(a, [a_settings], prompt_ids, tokens))
+    return zip(a_rows, (s for (s,) in staged_scores(b, [b_settings], b_prompt_ids, tokens)), strict=True)
+
+
+def _compare(a: LoadedModel, pairs: Iterator[tuple[Staged, Staged]], tokens: list[int]) -> list[StepDivergence]:
+    """The steps' records from A's and B's staged scores before each of `tokens`."""
     decode = functools.cache(lambda i: a.tokenizer.decode([i]))  # a token text repeats across the steps
-    if a is b:  # one model: one pass, two sets of processors
-        pairs = staged_scores(a, [a_settings, b_settings], prompt_ids, tokens)
-    else:
-        a_rows = (s for (s,) in staged_scores(a, [a_settings], prompt_ids, tokens))
-        pairs = zip(a_rows, (s for (s,) in staged_scores(b, [b_settings], prompt_ids, tokens)), strict=True)
     rows = []
     for index, (token, (staged_a, staged_b)) in enumerate(zip(tokens, pairs, strict=True)):
         (values,) = read_values(_step_values(staged_a, staged_b, token))  # one read from the device per step

@@ -18,6 +18,7 @@ from playground.settings import STRATEGIES
 from playground.summary import mass_summary
 from playground.ui.chain_order import wire_order
 from playground.ui.compare_view import compare_views, compared_step
+from playground.ui.compress_tab import wire_compress
 from playground.ui.controls import CONTROLS, annotations, signature
 from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
@@ -146,6 +147,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     branch_events = wire_branch(parts, runs, arm)
     many_events = wire_many(parts, runs, arm)
     wire_compare(parts, runs)
+    wire_compress(parts.compress, parts.controls, runs)
     wire_mass(parts, runs)
     for event in (run_event, *branch_events, *many_events):
         after_run(event, parts)

@@ -1,6 +1,6 @@
-"""The headless endpoints, /run, /compare and /mass: a JSON object of settings in (the Settings/CLI names, plus
-"prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is one GPU
-lease on ZeroGPU; errors become a `gr.Error`."""
+"""The headless endpoints, /run, /compare, /mass and /compress: a JSON object of settings in (the Settings/CLI
+names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is
+one GPU lease on ZeroGPU; errors become a `gr.Error`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from playground.engine.mass import mass_tree
 from playground.settings import Settings, SettingsError
 from playground.spaces import on_gpu
 from playground.trace import Trace
+from playground.ui.compressions import compressed, stages
 from playground.ui.errors import answered
 from playground.ui.experiments import compared
 from playground.ui.gate import Gate
 from playground.ui.leases import bounded, request_seconds
 from playground.ui.pump import batches
 
+COMPRESS_KEYS = ("ratio", "budget", "span", "force_tokens", "run")  # /compress's own keys beside /run's
+
 
 class JsonApi:
-    """The /run, /compare and /mass endpoints over the models `gate` lets a request name."""
+    """The /run, /compare, /mass and /compress endpoints over the models `gate` lets a request name."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
@@ -59,11 +62,24 @@ class JsonApi:
         children."""
         return self._json_leased("mass", json_object(payload, "payload"))
 
+    def compress_json(self, payload: Any) -> str:
+        """The headless "Compress the prompt": /run's JSON object of settings plus "ratio" (default 0.5) or
+        "budget" (tokens to keep), "span" ([start, end) characters of the prompt to compress; default all but the
+        last sentence), "force_tokens" (words never dropped) and "run" (true: also run both prompts). Out:
+        {"compression": the Compression as `python -m playground compress --json` prints it}, and with "run" both
+        runs' answers and prefill ("original", "compressed"), "kl" (KL(original || compressed) per step of the
+        original's answer, null when infinite), "first_difference", "prefill_tokens_saved" and
+        "prefill_s_saved". Errors become a `gr.Error`."""
+        return self._json_leased("compress", json_object(payload, "payload"))
+
     def _json_task(self, kind: str, data: dict[str, Any]) -> str:
-        """The headless endpoints' model work, where the GPU is: a run, a comparison or a mass tree."""
+        """The headless endpoints' model work, where the GPU is: a run, a comparison, a mass tree or a
+        compression."""
         with answered():
             if kind == "compare":
                 return self._compare_object(data["a"], data["b"])
+            if kind == "compress":
+                return self._compress_object(data)
             if kind == "mass":
                 prompt, model, precision, fields = self._target(data)
                 return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
@@ -73,10 +89,32 @@ class JsonApi:
         """The GPU lease of `_json_task`."""
 
         def request() -> tuple[Any, Any, Settings]:
-            _, model, precision, fields = self._target(data["a"] if kind == "compare" else data)
+            run = data["a"] if kind == "compare" else {k: v for k, v in data.items() if k not in COMPRESS_KEYS}
+            _, model, precision, fields = self._target(run)
             return model, precision, Settings.from_dict(fields)
 
+        if kind == "compress":  # one pass a segment; with "run", two runs and a pass, as a comparison
+            kind = "compare" if data.get("run") else "run"
         return request_seconds(self.gate, kind, request)
+
+    def _compress_object(self, data: dict[str, Any]) -> str:
+        """`compress_json`'s work: the compression, then, when asked, both prompts' runs and the KL."""
+        knobs = {key: data[key] for key in COMPRESS_KEYS if key in data}
+        prompt, model, precision, fields = self._target({k: v for k, v in data.items() if k not in COMPRESS_KEYS})
+        if "ratio" in knobs and "budget" in knobs:
+            raise SettingsError("budget", 'give "ratio" or "budget", not both')
+        settings = Settings.from_dict(fields)
+        self.gate.check(model, precision)
+        ratio, budget, span = knobs.get("ratio", 0.5), knobs.get("budget"), knobs.get("span")
+        force = knobs.get("force_tokens", ())
+        text, compression = compressed(
+            self.gate, model, precision, prompt, settings, ratio, budget, force=force, span=span
+        )
+        answer = {"compression": compression.to_dict()}
+        if knobs.get("run"):
+            *_, done = stages(self.gate, model, precision, settings, text, compression, threading.Event())
+            answer.update(done.result.to_dict())
+        return json.dumps(answer, ensure_ascii=False)
 
     def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:
         """`compare_json`'s work: run A from its settings `a`, then B (`b`: what differs) along its text."""

@@ -21,6 +21,7 @@ from playground.ui.beam_hover import BEAM_HOVER_JS
 from playground.ui.chain_order import FAMILY as ORDER
 from playground.ui.chain_order import build_order
 from playground.ui.compare_view import CompareViews
+from playground.ui.compress_tab import compress_tab
 from playground.ui.controls import make_control, page_defaults
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
@@ -301,6 +302,8 @@ def build_views(parts: Parts, models: list[str]) -> None:
             compare_tab(parts)
         with gr.Tab("Sample many", id="samples"):
             samples_tab(parts, models)
+        with gr.Tab("Compress the prompt", id="compress"):
+            parts.compress = compress_tab()
         with gr.Tab("Where the mass goes", id="mass"):
             parts.mass_button = tab_controls(parts, "mass", models, "Show where the mass goes", "mass")
             parts.mass_status = gr.Markdown(elem_id="mass-status")

@@ -4,6 +4,7 @@ sentence or two saying what to look at. Choosing one on the page sets every cont
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from playground import stages
 from playground.settings import AUTO, MEDUSA, PROMPT_LOOKUP, Settings
@@ -37,6 +38,16 @@ LLAMA_CPP_CHAIN = (
     "repetition_penalty", "presence_frequency", "dry", "top_n_sigma", "top_k", "typical_p", "top_p", "min_p", "xtc",
     "dynatemp", "temperature", "mirostat",
 )  # fmt: skip
+
+
+# Long contexts of our own writing, each ending with a question its text answers (the compression lesson's).
+CONTEXTS = Path(__file__).resolve().parents[2] / "assets" / "contexts"
+COMPRESS_LESSON = "Compressing a long context: where the answer changes"
+
+
+def long_context(name: str) -> str:
+    """One of assets/contexts/'s prompts: a few paragraphs of prose, then a question on its last line."""
+    return (CONTEXTS / f"{name}.txt").read_text(encoding="utf-8").strip()
 
 
 MIROSTAT_LESSON = "Mirostat holds the surprise near tau"
@@ -315,5 +326,17 @@ def presets() -> list[Preset]:
                 max_new_tokens=min(160, base.limits.max_new_tokens),
             ),
             precision="fp32",
+        ),
+        Preset(
+            COMPRESS_LESSON,
+            'A long context that ends with a question. Open the "Compress the prompt" tab and press Compress at '
+            "the keep ratio 0.5: the struck-through tokens are those the model found easiest to guess (look at "
+            "which kinds of word they are), and the question, the last sentence, is kept whole. Compare the two "
+            "answers and the KL curve: where does the compressed prompt's answer leave the original's, and do the "
+            "names and numbers the question asks for survive? Then set the ratio to 0.25 and press Compress again, "
+            "and look at whether those facts are still there. Type a name or number under Never drop to keep it. "
+            "Two more contexts to try are in assets/contexts/.",
+            long_context("lighthouse"),
+            base.replace(strategy="greedy", max_new_tokens=min(48, base.max_new_tokens)),
         ),
     ]

@@ -1,11 +1,12 @@
 """The server's side of the page and the API, by job: which models and drafts a request may name (`gate.py`),
 the Stop switch of each browser tab (`switches.py`), the page's streamed runs (`page_runs.py`), its experiments
-(`experiments.py`), and the JSON endpoints (`json_api.py`); every failure becomes a message a person can read
-(`errors.py`)."""
+(`experiments.py`), the prompt compression's (`compressions.py`), and the JSON endpoints (`json_api.py`); every
+failure becomes a message a person can read (`errors.py`)."""
 
 from __future__ import annotations
 
 from playground.models import LoadedModel
+from playground.ui.compressions import Compressions
 from playground.ui.experiments import Experiments
 from playground.ui.gate import Gate
 from playground.ui.json_api import JsonApi
@@ -28,3 +29,4 @@ class Runs:
         self.page = PageRuns(self.gate, self.switches)
         self.experiments = Experiments(self.gate)
         self.api = JsonApi(self.gate)
+        self.compressions = Compressions(self.gate, self.switches)  # the "Compress the prompt" tab's

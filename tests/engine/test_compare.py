@@ -230,3 +230,40 @@ def test_pair_candidates_drops_repeats_and_orders_by_either_side():
     ]
     tied = pair_candidates([7.0, 2.0], [0.3, 0.1], [0.1, 0.3], str)
     assert [c.id for c in tied] == [2, 7]  # equal highest probability: by id
+
+
+def test_b_reads_its_own_prompt_and_the_kl_per_step_is_the_hand_computed_one(models):
+    a, _ = models
+    settings = Settings(chat=False, max_new_tokens=8)
+    trace = run(a, PROMPT, settings)
+    prompt_ids, tokens = trace.prompt.token_ids, trace.output.token_ids
+    b_prompt_ids = a.tokenizer.encode("zq xj")  # a shorter prompt, as compression leaves
+    rows = compare_path(a, settings, a, settings, prompt_ids, tokens, b_prompt_ids=b_prompt_ids)
+    # By hand: each prompt followed by A's tokens, in one call of the model each (fp32).
+    with torch.no_grad():
+        full = a.model(torch.tensor([prompt_ids + tokens])).logits[0, len(prompt_ids) - 1 : -1].double()
+        short = a.model(torch.tensor([b_prompt_ids + tokens])).logits[0, len(b_prompt_ids) - 1 : -1].double()
+    logp, logq = torch.log_softmax(full, dim=-1), torch.log_softmax(short, dim=-1)  # (n, V) each
+    expected = (logp.exp() * (logp - logq)).sum(dim=-1)
+    assert [r.kl for r in rows] == pytest.approx(expected.tolist(), rel=1e-3, abs=1e-9)
+    assert min(r.kl for r in rows) > 1e-5  # the prompts differ, so the distributions do
+    for row, step in zip(rows, trace.steps, strict=True):
+        assert row.prob_a == pytest.approx(step.chosen.prob, abs=1e-5)  # A still reads its own prompt
+
+
+def test_the_same_prompt_for_b_is_one_pass_and_changes_nothing(models, monkeypatch):
+    import playground.engine.compare as compare
+
+    a, _ = models
+    cool = Settings(chat=False, max_new_tokens=6, strategy="sample", seed=2, temperature=0.7)
+    hot = cool.replace(temperature=1.3)
+    trace = run(a, PROMPT, cool)
+    prompt_ids, tokens = trace.prompt.token_ids, trace.output.token_ids
+    passes = []
+    forward = compare.teacher_forced
+    monkeypatch.setattr(compare, "teacher_forced", lambda *args: passes.append(1) or forward(*args))
+    plain = compare_path(a, cool, a, hot, prompt_ids, tokens)
+    same = compare_path(a, cool, a, hot, prompt_ids, tokens, b_prompt_ids=list(prompt_ids))
+    assert len(passes) == 2 and plain == same  # one pass each
+    compare_path(a, cool, a, hot, prompt_ids, tokens, b_prompt_ids=prompt_ids[1:])
+    assert len(passes) == 4  # another prompt for B: a pass each
