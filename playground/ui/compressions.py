@@ -36,27 +36,34 @@ def force_words(text: Any) -> list[str]:
     return [word.strip() for word in str(text or "").split(",") if word.strip()]
 
 
+class Ask(NamedTuple):
+    """What a request asks the compression for: `ratio` of its `part` (one of `request.PARTS`) or of its
+    characters [start, end) = `span` where given, or `budget` tokens of that part; `force` the words never dropped
+    (a comma-separated string, or a list)."""
+
+    ratio: Any = None
+    budget: Any = None
+    part: Any = ALL_BUT_LAST
+    force: Any = ()
+    span: Any = None
+
+
 def compressed(
     gate: Gate,
     model: Any,
     precision: Any,
     prompt: Any,
     settings: Settings,
-    ratio: Any = None,
-    budget: Any = None,
-    part: Any = ALL_BUT_LAST,
-    force: Any = (),
+    ask: Ask,
     progress: Callable[[float], None] | None = None,
-    span: Any = None,
 ) -> tuple[str, Compression]:
-    """`prompt` compressed by `model` at `precision` (with `settings`' chat and limits) to `ratio` of its `part`
-    (one of `request.PARTS`) or of its characters [start, end) = `span` where given, or to `budget` tokens of
-    that part; returns (the prompt without its marks, the Compression). Raises SettingsError or ModelLoadError
-    naming the problem."""
+    """`prompt` compressed by `model` at `precision` (with `settings`' chat and limits) as `ask` says; returns (the
+    prompt without its marks, the Compression). Raises SettingsError or ModelLoadError naming the problem."""
     prompt = prompt if isinstance(prompt, str) else ""
-    prompt, span = (prompt, span) if span is not None else marked_part(prompt, part)
+    prompt, span = (prompt, ask.span) if ask.span is not None else marked_part(prompt, ask.part)
     loaded = gate.load(model, precision)
-    keep = dict(budget=budget) if budget is not None else dict(ratio=checked_ratio(ratio))
+    keep = dict(budget=ask.budget) if ask.budget is not None else dict(ratio=checked_ratio(ask.ratio))
+    force = ask.force
     words = force_words(force) if isinstance(force, str) else [str(word) for word in force or ()]
     # Chat unset means "when the model has a template", as the runs read it (`engine.context.render_prompt`).
     chat = bool(getattr(loaded.tokenizer, "chat_template", None)) if settings.chat is None else settings.chat
@@ -108,7 +115,7 @@ class Compressions:
         with answered():
             settings = make_settings(single(values))
             prompt, model, precision = values.get("prompt"), values.get("model"), values.get("precision")
-            return compressed(self.gate, model, precision, prompt, settings, ratio, None, part, force, progress)
+            return compressed(self.gate, model, precision, prompt, settings, Ask(ratio, None, part, force), progress)
 
     def run_both(self, values: dict[str, Any], prompt: Any, compression: Any, session: Any) -> Iterator[Stage]:
         """Streams `stages` for the compression the panel shows; problems become a `gr.Error`."""

@@ -15,7 +15,7 @@ from playground.engine.mass import mass_tree
 from playground.settings import Settings, SettingsError
 from playground.spaces import on_gpu
 from playground.trace import Trace
-from playground.ui.compressions import compressed, stages
+from playground.ui.compressions import Ask, compressed, stages
 from playground.ui.errors import answered
 from playground.ui.experiments import compared
 from playground.ui.gate import Gate
@@ -108,7 +108,7 @@ class JsonApi:
         ratio, budget, span = knobs.get("ratio", 0.5), knobs.get("budget"), knobs.get("span")
         force = knobs.get("force_tokens", ())
         text, compression = compressed(
-            self.gate, model, precision, prompt, settings, ratio, budget, force=force, span=span
+            self.gate, model, precision, prompt, settings, Ask(ratio, budget, force=force, span=span)
         )
         answer = {"compression": compression.to_dict()}
         if knobs.get("run"):

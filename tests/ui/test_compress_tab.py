@@ -10,7 +10,7 @@ from playground.compress import Compression, PromptToken
 from playground.compress.request import ALL_BUT_LAST, MARKED, WHOLE, checked_ratio, marked_part
 from playground.settings import SettingsError
 from playground.ui.compress_view import answers_html, compression_html, compression_line, kl_figure, prefill_line
-from playground.ui.compressions import compressed, force_words, stages
+from playground.ui.compressions import Ask, compressed, force_words, stages
 from tests.ui.conftest import VALUES
 
 PROMPT = "the cat sat on the mat. the dog ran to the park. where did the dog run?"
@@ -76,7 +76,7 @@ def test_both_prompts_run_and_the_kl_is_compared_along_the_original_answer(runs)
     from playground.ui.controls import make_settings, single
 
     settings = make_settings(single(VALUES)).replace(max_new_tokens=6)
-    prompt, compression = compressed(runs.gate, "tiny-random-llama", "fp32", PROMPT, settings, 0.5)
+    prompt, compression = compressed(runs.gate, "tiny-random-llama", "fp32", PROMPT, settings, Ask(0.5))
     made = list(stages(runs.gate, "tiny-random-llama", "fp32", settings, prompt, compression, threading.Event()))
     assert [m.note.split()[0] for m in made] == ["Running", "Running", "Reading", "Done."]
     result = made[-1].result
@@ -100,7 +100,7 @@ def test_stopped_runs_keep_their_answers_and_leave_the_kl_out(runs):
     from playground.ui.controls import make_settings, single
 
     settings = make_settings(single(VALUES))
-    prompt, compression = compressed(runs.gate, "tiny-random-llama", "fp32", PROMPT, settings, 0.5)
+    prompt, compression = compressed(runs.gate, "tiny-random-llama", "fp32", PROMPT, settings, Ask(0.5))
     cancel = threading.Event()
     cancel.set()
     made = list(stages(runs.gate, "tiny-random-llama", "fp32", settings, prompt, compression, cancel))
