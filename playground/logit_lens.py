@@ -45,4 +45,3 @@ class LensStep:
     def to_json(self, indent: int | None = None) -> str:
         """The record as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
