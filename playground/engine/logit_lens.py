@@ -20,6 +20,7 @@ from torch import nn
 
 from playground.engine.lens_math import first_top1, kl_to_last, layer_log_probs, token_ranks
 from playground.logit_lens import LensLayer, LensStep, LensToken
+from playground.models import ModelLoadError
 from playground.models.device_map import input_device
 from playground.settings import SettingsError
 
@@ -33,8 +34,9 @@ CACHED_RUNS = 4  # runs whose residual streams are kept (each (L + 1, T, d): ~20
 LAYOUTS = ((("model", "layers"), ("model", "norm")), (("transformer", "h"), ("transformer", "ln_f")))
 
 
-class LensLayoutError(ValueError):
-    """The model's layers, final norm or LM head are not where the lens looks for them."""
+class LensLayoutError(ModelLoadError):
+    """The model's layers, final norm or LM head are not where the lens looks for them: the model cannot serve
+    the lens (as a model that cannot be loaded cannot serve a run)."""
 
 
 @dataclass
