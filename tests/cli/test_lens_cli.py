@@ -31,9 +31,9 @@ def test_the_table_has_a_row_per_layer_for_the_step(tiny_dir, capsys):
     assert lens(tiny_dir, "--step", "3") == 0
     out = capsys.readouterr().out.splitlines()
     trace, expected = engine_lens(tiny_dir, 3)
-    assert out[0] == trace.output.text
     head = out.index(next(line for line in out if line.startswith("--- step 3:")))
     rows = out[head + 2 : -1]
+    assert "\n".join(out[:head]) == trace.output.text
     assert [row.split()[0] for row in rows] == ["emb", *(str(i) for i in range(1, expected.num_layers + 1))]
     assert [int(row.split()[1]) for row in rows] == [layer.chosen_rank for layer in expected.layers]
     assert out[-1] == top1_sentence(expected)
