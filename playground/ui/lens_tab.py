@@ -63,9 +63,11 @@ def lens_views(gate: Any, trace: Any, step: Any) -> tuple[Any, ...]:
     return slider, top1_sentence(lens), lens_heatmap(lens), chosen_figure(lens), kl_figure(lens)
 
 
-def wire_lens(tab: LensParts, tabs: Any, trace: Any, step: Any, gate: Any) -> None:
+def wire_lens(tab: LensParts, tabs: Any, trace: Any, step: Any, runs: Any) -> None:
     """The tab drawn when it comes to the front, and while it is in front when its step moves or another run is
-    shown; its step follows the Token distributions' `step`; `tabs`' selections tell it whether it is in front."""
+    shown; its step follows the Token distributions' `step`; `tabs`' selections tell it whether it is in front.
+    Also the /lens endpoint."""
+    gate = runs.gate
     drawn = [tab.step, tab.line, tab.heatmap, tab.chosen, tab.kl]
     leased = on_gpu(lambda shown_trace, at: lens_views(gate, shown_trace, at), duration=lambda *_: LENS_SECONDS)
 
@@ -80,3 +82,9 @@ def wire_lens(tab: LensParts, tabs: Any, trace: Any, step: Any, gate: Any) -> No
     step.change(lambda at: at, inputs=[step], outputs=[tab.step], **INSTANT)
     tab.step.change(drawn_if_shown, **options)
     trace.change(drawn_if_shown, **options)
+
+    def lens(payload: str) -> str:
+        """The logit lens of one step of a given trace, or of a run made from settings (see JsonApi.lens_json)."""
+        return runs.api.lens_json(payload)
+
+    gr.api(lens, api_name="lens", **MODEL_QUEUE)
