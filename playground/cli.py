@@ -83,7 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     squeeze.add_argument("--precision", default="nf4", choices=PRECISIONS)
     add_device_map_flag(squeeze)
     add_compress_flags(squeeze)
-    look = commands.add_parser("lens", help="run the prompt, then decode every layer's guess at --step (logit lens)")
+    add_lens_parser(commands.add_parser("lens", help="run the prompt, then every layer's guess at --step (logit lens)"))
+    return parser
+
+
+def add_lens_parser(look: argparse.ArgumentParser) -> None:
+    """`lens`'s flags: the model's, the prompt, every knob (as `generate`), then the lens's own."""
+    from playground.models import DEFAULT_MODEL_ID
+
     look.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
     look.add_argument("--precision", default="nf4", choices=PRECISIONS)
     add_device_map_flag(look)
@@ -92,7 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
     add_knob_flags(look)
     add_lens_flags(look)
-    return parser
 
 
 def add_device_map_flag(parser: argparse.ArgumentParser) -> None:
