@@ -40,8 +40,10 @@ class LensParts(NamedTuple):
 def lens_tab() -> LensParts:
     """Lays out the tab (inside its gr.Tab) and returns its parts."""
     gr.Markdown(explain("logit_lens"))
-    step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to look inside",
-                     elem_id="lens-step")  # fmt: skip
+    step = gr.Slider(
+        1, 2, value=1, step=1, label="Look inside step", elem_id="lens-step",
+        info="Which generated token (it follows the Token distributions step)",
+    )  # fmt: skip
     line = gr.Markdown(EMPTY, elem_id="lens-line")
     heatmap = gr.Plot(label="Each layer's most likely tokens", elem_id="lens-heatmap")
     chosen = gr.Plot(label="The chosen token at every layer", elem_id="lens-chosen")
