@@ -65,10 +65,10 @@ def lens_views(gate: Any, trace: Any, step: Any) -> tuple[Any, ...]:
     return slider, top1_sentence(lens), lens_heatmap(lens), chosen_figure(lens), kl_figure(lens)
 
 
-def wire_lens(tab: LensParts, tabs: Any, trace: Any, step: Any, runs: Any) -> None:
+def wire_lens(tab: LensParts, tabs: Any, output: Any, trace: Any, step: Any, runs: Any) -> None:
     """The tab drawn when it comes to the front, and while it is in front when its step moves or another run is
-    shown; its step follows the Token distributions' `step`; `tabs`' selections tell it whether it is in front.
-    Also the /lens endpoint."""
+    shown; its step follows the Token distributions' `step`; `tabs`' selections tell it whether it is in front (a
+    click on the `output` opens the Token distributions tab, so it is not). Also the /lens endpoint."""
     gate = runs.gate
     drawn = [tab.step, tab.line, tab.heatmap, tab.chosen, tab.kl]
     leased = on_gpu(lambda shown_trace, at: lens_views(gate, shown_trace, at), duration=lambda *_: LENS_SECONDS)
@@ -81,6 +81,7 @@ def wire_lens(tab: LensParts, tabs: Any, trace: Any, step: Any, runs: Any) -> No
 
     options = dict(inputs=[tab.shown, trace, tab.step], outputs=drawn, **PRIVATE, **MODEL_QUEUE)
     tabs.select(in_front, outputs=[tab.shown], **INSTANT).then(drawn_if_shown, **options)
+    output.select(lambda: False, outputs=[tab.shown], **INSTANT)
     step.change(lambda at: at, inputs=[step], outputs=[tab.step], **INSTANT)
     tab.step.change(drawn_if_shown, **options)
     trace.change(drawn_if_shown, **options)
