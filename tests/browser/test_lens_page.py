@@ -29,9 +29,9 @@ def test_the_lens_names_the_layer_where_paris_becomes_top1_and_follows_the_step(
     line = page.locator("#lens-line")
     expect(line).to_have_text(top1_sentence(lens_step(bundled_fp32, trace, 1)), timeout=RUN_TIMEOUT)
     heatmap = page.locator("#lens-heatmap")
-    expect(heatmap.get_by_text("Step 1: each layer's most likely tokens")).to_be_visible(timeout=30_000)
-    expect(page.locator("#lens-chosen").get_by_text("at every layer")).to_be_visible()
-    expect(page.locator("#lens-kl").get_by_text("KL(layer ‖ final)")).to_be_visible()
+    expect(heatmap.locator(".gtitle")).to_contain_text("Step 1: each layer's most likely tokens", timeout=30_000)
+    expect(page.locator("#lens-chosen .gtitle")).to_have_text("The chosen token '␣Paris' at every layer")
+    expect(page.locator("#lens-kl .gtitle")).to_contain_text("KL(layer ‖ final)")
     heatmap.scroll_into_view_if_needed()
     shot(page, "lens-step1")
     # The tab's own step moves the lens (from the run's cache: no second pass).
@@ -39,7 +39,7 @@ def test_the_lens_names_the_layer_where_paris_becomes_top1_and_follows_the_step(
     box.fill("3")
     box.press("Enter")
     expect(line).to_have_text(top1_sentence(lens_step(bundled_fp32, trace, 3)), timeout=30_000)
-    expect(heatmap.get_by_text("Step 3: each layer's")).to_be_visible(timeout=30_000)
+    expect(heatmap.locator(".gtitle")).to_contain_text("Step 3: each layer's", timeout=30_000)
     # A token clicked in the Output opens its step; the lens follows it when its tab is opened again.
     page.locator("#output .tokens .tok").nth(1).click()
     expect(page.get_by_label("number input for Step", exact=True)).to_have_value("2", timeout=30_000)
