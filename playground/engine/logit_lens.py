@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from playground.trace import Trace
 
 TOP_K = 10  # tokens kept per layer
-CACHED_RUNS = 4  # runs whose residual streams are kept (each (L + 1, T, d): ~20 MB for the embedded model)
+CACHED_RUNS = 4  # runs whose residual streams are kept (each (L + 1, T, d): ~11 MB for the embedded model at nf4)
+CACHED_BYTES = 512 * 2**20  # and at most this much of them, but always the latest run's (a larger model's are big)
 # (where the decoder layers are, where the final norm is): Llama, Qwen, Mistral, Gemma, SmolLM; then GPT-2.
 LAYOUTS = ((("model", "layers"), ("model", "norm")), (("transformer", "h"), ("transformer", "ln_f")))
 
@@ -143,24 +144,29 @@ def lens_rows(logits: torch.Tensor, token: int, texts: Any, top_k: int = TOP_K) 
 class LensCache:
     """The residual streams of the last few runs, by model and text, so each step after the first is instant."""
 
-    def __init__(self, size: int = CACHED_RUNS) -> None:
+    def __init__(self, size: int = CACHED_RUNS, max_bytes: int = CACHED_BYTES) -> None:
         self.size = size
-        self._streams: OrderedDict[tuple[int, tuple[int, ...]], torch.Tensor] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._streams: OrderedDict[tuple, torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
 
-    def streams(self, model: nn.Module, layout: LensLayout, ids: list[int]) -> torch.Tensor:
-        """(L + 1, T, d) for `ids` under `model`, from the cache or one pass."""
-        key = (id(model), tuple(ids))
+    def streams(self, loaded: LoadedModel, layout: LensLayout, ids: list[int]) -> torch.Tensor:
+        """(L + 1, T, d) for `ids` under `loaded`'s model, from the cache or one pass."""
+        # The live model object and what it is: a model reloaded at a freed address is the same weights.
+        key = (id(loaded.model), loaded.info.id, loaded.info.precision, tuple(ids))
         with self._lock:
             if key in self._streams:
                 self._streams.move_to_end(key)
                 return self._streams[key]
-        found = residual_streams(model, layout, ids)
+        found = residual_streams(loaded.model, layout, ids)
         with self._lock:
             self._streams[key] = found
-            while len(self._streams) > self.size:
+            while len(self._streams) > 1 and (len(self._streams) > self.size or self._bytes() > self.max_bytes):
                 self._streams.popitem(last=False)
         return found
+
+    def _bytes(self) -> int:
+        return sum(streams.numel() * streams.element_size() for streams in self._streams.values())
 
 
 CACHE = LensCache()
@@ -191,7 +197,7 @@ def lens_step(loaded: LoadedModel, trace: Trace, step: int, top_k: int = TOP_K, 
     step = check_step(trace, step)
     layout = lens_layout(loaded.model)
     with loaded.lock:  # a loaded model serves one pass at a time
-        streams = cache.streams(loaded.model, layout, run_text(trace))
+        streams = cache.streams(loaded, layout, run_text(trace))
         position = len(trace.prompt.token_ids) + step - 2  # its output predicts the step's token
         logits = decode_streams(layout, streams[:, position])  # (L + 1, V)
     token = trace.output.token_ids[step - 1]

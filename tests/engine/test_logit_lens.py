@@ -123,6 +123,20 @@ def test_one_pass_serves_every_step_of_a_run(tiny_tokenizer):
     assert len(passes) == 1
 
 
+def test_the_cache_keeps_the_latest_runs_within_its_bytes(tiny_tokenizer):
+    loaded = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0), tiny_tokenizer)
+    layout = lens_layout(loaded.model)
+    one_run = residual_streams(loaded.model, layout, [5, 6, 7]).numel() * 4  # (3, 3, 32) float32
+    cache = LensCache(size=3, max_bytes=2 * one_run)
+    texts = [[5, 6, 7], [8, 9, 10], [11, 12, 13]]
+    for ids in texts:
+        cache.streams(loaded, layout, ids)
+    assert [key[-1] for key in cache._streams] == [tuple(ids) for ids in texts[1:]]
+    cache = LensCache(size=3, max_bytes=1)  # the latest run is kept however big
+    cache.streams(loaded, layout, texts[0])
+    assert len(cache._streams) == 1
+
+
 def test_a_step_outside_the_run_is_named(tiny_tokenizer):
     loaded = wrap_loaded(make_tiny_model(tiny_tokenizer, seed=0, eos_boost=0.0), tiny_tokenizer)
     trace = generate(loaded, "Hi", Settings(max_new_tokens=3))
