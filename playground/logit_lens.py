@@ -8,7 +8,6 @@ is: the CLI prints it, /lens returns it as JSON, the tab draws it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,7 +40,3 @@ class LensStep:
     def to_dict(self) -> dict[str, Any]:
         """The record as plain JSON-ready data (the CLI's --json and /lens)."""
         return asdict(self)
-
-    def to_json(self, indent: int | None = None) -> str:
-        """The record as JSON text."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
