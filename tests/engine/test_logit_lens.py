@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 from torch import nn
-from transformers import GPT2Config, GPT2LMHeadModel
+from transformers import GPT2Config, GPT2LMHeadModel, Qwen2Config, Qwen2ForCausalLM
 
 from playground.engine import generate
 from playground.engine.lens_math import first_top1, kl_to_last, layer_log_probs, token_ranks
@@ -45,6 +45,18 @@ def test_every_llama_layer_is_the_final_norm_then_the_head_of_its_hidden_state(t
     expected = by_hand(model, ids, model.model.norm, model.lm_head)
     assert lens.shape == (model.config.num_hidden_layers + 1, model.config.vocab_size)
     torch.testing.assert_close(lens, expected, atol=1e-6, rtol=0)
+
+
+@torch.no_grad()
+def test_every_qwen2_layer_is_the_final_norm_then_the_head():
+    torch.manual_seed(1)
+    config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)  # fmt: skip
+    model = Qwen2ForCausalLM(config).eval()
+    ids = [3, 9, 27, 14]
+    layout = lens_layout(model)
+    lens = torch.softmax(decode_streams(layout, residual_streams(model, layout, ids)[:, -1]).double(), dim=-1)
+    torch.testing.assert_close(lens, by_hand(model, ids, model.model.norm, model.lm_head), atol=1e-6, rtol=0)
 
 
 @torch.no_grad()
