@@ -23,6 +23,7 @@ from playground.ui.explain import explain
 TAB_ID = "lens"
 LABEL = "Logit lens"
 EMPTY = "Generate, then open this tab: the lens of the step chosen here (or clicked in the Output) is drawn."
+VIEWS = ("step", "line", "heatmap", "chosen", "kl")  # what `lens_views` gives, in order
 LENS_SECONDS = 60  # a ZeroGPU lease: one pass over the run's text at most
 
 
@@ -65,19 +66,24 @@ def lens_views(gate: Any, trace: Any, step: Any) -> tuple[Any, ...]:
     return slider, top1_sentence(lens), lens_heatmap(lens), chosen_figure(lens), kl_figure(lens)
 
 
+def if_shown(draw: Any, shown: bool, trace: Any, step: Any) -> tuple[Any, ...]:
+    """`draw(trace, step)` (the tab's five views) while the tab is in front; otherwise no update and no pass."""
+    return draw(trace, step) if shown else tuple(gr.update() for _ in range(len(VIEWS)))
+
+
 def wire_lens(tab: LensParts, tabs: Any, output: Any, trace: Any, step: Any, runs: Any) -> None:
     """The tab drawn when it comes to the front, and while it is in front when its step moves or another run is
     shown; its step follows the Token distributions' `step`; `tabs`' selections tell it whether it is in front (a
     click on the `output` opens the Token distributions tab, so it is not). Also the /lens endpoint."""
     gate = runs.gate
-    drawn = [tab.step, tab.line, tab.heatmap, tab.chosen, tab.kl]
+    drawn = [getattr(tab, name) for name in VIEWS]
     leased = on_gpu(lambda shown_trace, at: lens_views(gate, shown_trace, at), duration=lambda *_: LENS_SECONDS)
 
     def in_front(event: gr.SelectData) -> bool:
         return event.value == LABEL
 
     def drawn_if_shown(shown: bool, shown_trace: Any, at: Any) -> tuple[Any, ...]:
-        return leased(shown_trace, at) if shown else tuple(gr.update() for _ in drawn)
+        return if_shown(leased, shown, shown_trace, at)
 
     options = dict(inputs=[tab.shown, trace, tab.step], outputs=drawn, **PRIVATE, **MODEL_QUEUE)
     tabs.select(in_front, outputs=[tab.shown], **INSTANT).then(drawn_if_shown, **options)

@@ -6,7 +6,7 @@ from playground.engine import generate
 from playground.engine.logit_lens import lens_step
 from playground.plots.logit_lens import chosen_figure, kl_figure, lens_heatmap, lens_table, top1_sentence
 from playground.settings import Settings
-from playground.ui.lens_tab import EMPTY, lens_views
+from playground.ui.lens_tab import EMPTY, VIEWS, if_shown, lens_views
 from tests.tiny import make_tiny_model, wrap_loaded
 
 
@@ -52,3 +52,16 @@ def test_the_sentence_names_the_first_top1_layer_and_the_table_has_a_row_per_lay
     assert [line.split()[0] for line in table[1:-1]] == ["emb", "1", "2"]
     assert "<b>" in "".join(lens_heatmap(lens).data[0].text[-1]) or lens.layers[-1].chosen_rank > 10
     assert isinstance(chosen_figure(lens), go.Figure) and isinstance(kl_figure(lens), go.Figure)
+
+
+def test_the_lens_makes_no_pass_while_its_tab_is_not_in_front(tiny_tokenizer):
+    loaded, trace = tiny_run(tiny_tokenizer)
+    drawn = []
+
+    def draw(shown_trace, step):
+        drawn.append(step)
+        return lens_views(OneModel(loaded), shown_trace, step)
+
+    hidden = if_shown(draw, False, trace, 2)
+    assert drawn == [] and len(hidden) == len(VIEWS) and all(update == {"__type__": "update"} for update in hidden)
+    assert if_shown(draw, True, trace, 2)[1] == top1_sentence(lens_step(loaded, trace, 2)) and drawn == [2]
