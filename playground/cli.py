@@ -1,7 +1,8 @@
 """`python -m playground generate`: the engine from a terminal, as text or as a JSON trace per run;
 `python -m playground compare`: the quantization lens, each precision against a reference;
 `python -m playground mass`: where the probability mass goes in the next few tokens, as a tree;
-`python -m playground compress`: the prompt with its most predictable tokens dropped (LLMLingua)."""
+`python -m playground compress`: the prompt with its most predictable tokens dropped (LLMLingua);
+`python -m playground lens`: the prompt run, then every layer's guess at one step (the logit lens)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playground.engine import stream
 from playground.engine.branch import branch_point
 from playground.engine.context import check_prompt
 from playground.knobs import BY_NAME, KNOBS, whole_arg
+from playground.lens_cli import add_lens_flags, lens_flag, lens_output
 from playground.plots.style import show_token
 from playground.settings import BEAM_STRATEGIES, PRECISIONS, Settings, SettingsError
 from playground.summary import mass_summary, summary
@@ -81,7 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     squeeze.add_argument("--precision", default="nf4", choices=PRECISIONS)
     add_device_map_flag(squeeze)
     add_compress_flags(squeeze)
+    add_lens_parser(commands.add_parser("lens", help="run the prompt, then every layer's guess at --step (logit lens)"))
     return parser
+
+
+def add_lens_parser(look: argparse.ArgumentParser) -> None:
+    """`lens`'s flags: the model's, the prompt, every knob (as `generate`), then the lens's own."""
+    from playground.models import DEFAULT_MODEL_ID
+
+    look.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    look.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    add_device_map_flag(look)
+    source = look.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prompt", help="the prompt text")
+    source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    add_knob_flags(look)
+    add_lens_flags(look)
 
 
 def add_device_map_flag(parser: argparse.ArgumentParser) -> None:
@@ -206,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return mass(parser, args)
     if args.command == "compress":
         return compress(parser, args)
+    if args.command == "lens":
+        return lens(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
@@ -309,6 +328,27 @@ def compress(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return 1
     with bad_values_exit(parser, compress_flag):
         output = compress_output(loaded, prompt, args, knobs)
+    print(output, flush=True)
+    return 0
+
+
+def lens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`lens`: the prompt run with the generate flags, then the layer table of --step (or the lens as JSON)."""
+    from playground.models import ModelLoadError, load_model
+
+    flag = lambda field: lens_flag(field) or field_flag(field)  # noqa: E731
+    with bad_values_exit(parser, flag):
+        settings = settings_from_args(args)
+        prompt = _prompt_arg(parser, args)
+        check_prompt(prompt, settings.limits)
+    device_map = device_map_arg(parser, args)
+    try:
+        loaded = load_model(args.model, args.precision, device_map=device_map)
+        with bad_values_exit(parser, flag):
+            output = lens_output(loaded, prompt, settings, args)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(output, flush=True)
     return 0
 

@@ -19,12 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent / "playground"
 
 # Low to high. A module may import from its own layer or a lower one.
 LAYERS = [
-    ("base", {"settings", "trace", "words", "characters", "speedup", "knobs", "stages", "palette", "lease"}),
+    (
+        "base",
+        {"settings", "trace", "words", "characters", "speedup", "knobs", "stages", "palette", "lease", "logit_lens"},
+    ),
     # medusa, eagle and suffix: the drafts' modules, their shipped files and their loading
     ("models", {"models", "medusa", "eagle", "suffix"}),
     ("engine", {"engine", "compress"}),  # compress: LLMLingua-style prompt compression, the model as its scorer
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
-    ("surfaces", {"cli", "compress_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
+    ("surfaces", {"cli", "compress_cli", "lens_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
 ]
 
 

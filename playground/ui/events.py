@@ -24,6 +24,7 @@ from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
 from playground.ui.files import export_runs, export_trace, withheld_export
 from playground.ui.knob_families import open_set_families
+from playground.ui.lens_tab import wire_lens
 from playground.ui.parts import Parts
 from playground.ui.preset_events import wire_presets
 from playground.ui.presets import Preset
@@ -62,6 +63,7 @@ def wire(demo: gr.Blocks, parts: Parts, runs: Runs, lessons: dict[str, Preset]) 
     wire_runs(demo, parts, runs)
     shown = wire_shown_runs(parts, runs)
     wire_views(demo, parts)
+    wire_lens(parts.lens, parts.tabs, parts.output, parts.last_trace, parts.views.step, runs)
     wire_strategy_controls(parts)
     order_setters = wire_order(parts)
     presets_applied = wire_presets(parts, lessons, order_setters)

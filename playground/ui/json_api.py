@@ -1,4 +1,4 @@
-"""The headless endpoints, /run, /compare, /mass and /compress: a JSON object of settings in (the Settings/CLI
+"""The headless endpoints, /run, /compare, /mass, /compress and /lens: a JSON object of settings in (the Settings/CLI
 names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is
 one GPU lease on ZeroGPU; errors become a `gr.Error`."""
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from playground.engine.logit_lens import lens_step
 from playground.engine.mass import mass_tree
 from playground.settings import Settings, SettingsError
 from playground.spaces import on_gpu
@@ -23,6 +24,7 @@ from playground.ui.leases import bounded, request_seconds
 from playground.ui.pump import batches
 
 COMPRESS_KEYS = ("ratio", "budget", "span", "force_tokens", "run")  # /compress's own keys beside /run's
+LENS_KEYS = ("trace", "step")  # /lens's own keys beside /run's
 
 
 class JsonApi:
@@ -72,6 +74,14 @@ class JsonApi:
         "prefill_s_saved". Errors become a `gr.Error`."""
         return self._json_leased("compress", json_object(payload, "payload"))
 
+    def lens_json(self, payload: Any) -> str:
+        """The headless logit lens: {"trace": a trace (as /run or the export gives it), "step": K} or /run's JSON
+        object of settings plus "step" (default 1; the run is made first). Out: the lens of step K as
+        `python -m playground lens --json` prints it: every layer's top tokens, the chosen token's rank,
+        probability and KL(layer || final), "first_top1_layer" (layers counted from 1; null if none), and the run's
+        "output" text. Errors become a `gr.Error`."""
+        return self._json_leased("lens", json_object(payload, "payload"))
+
     def _json_task(self, kind: str, data: dict[str, Any]) -> str:
         """The headless endpoints' model work, where the GPU is: a run, a comparison, a mass tree or a
         compression."""
@@ -80,6 +90,8 @@ class JsonApi:
                 return self._compare_object(data["a"], data["b"])
             if kind == "compress":
                 return self._compress_object(data)
+            if kind == "lens":
+                return self._lens_object(data)
             if kind == "mass":
                 prompt, model, precision, fields = self._target(data)
                 return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
@@ -89,12 +101,17 @@ class JsonApi:
         """The GPU lease of `_json_task`."""
 
         def request() -> tuple[Any, Any, Settings]:
-            run = data["a"] if kind == "compare" else {k: v for k, v in data.items() if k not in COMPRESS_KEYS}
+            if kind == "lens" and "trace" in data:  # one pass over the given run's text: a run's lease covers it
+                trace = given_trace(data["trace"])
+                return trace.model.id, trace.model.precision, Settings.from_dict(trace.settings)
+            own = LENS_KEYS if kind == "lens" else COMPRESS_KEYS
+            run = data["a"] if kind == "compare" else {k: v for k, v in data.items() if k not in own}
             _, model, precision, fields = self._target(run)
             return model, precision, Settings.from_dict(fields)
 
         if kind == "compress":  # one pass a segment; with "run", two runs and a pass, as a comparison
             kind = "compare" if data.get("run") else "run"
+        kind = "run" if kind == "lens" else kind  # a run, then one pass over its text
         return request_seconds(self.gate, kind, request)
 
     def _compress_object(self, data: dict[str, Any]) -> str:
@@ -115,6 +132,18 @@ class JsonApi:
             *_, done = stages(self.gate, model, precision, settings, text, compression, threading.Event())
             answer.update(done.result.to_dict())
         return json.dumps(answer, ensure_ascii=False)
+
+    def _lens_object(self, data: dict[str, Any]) -> str:
+        """`lens_json`'s work: the given trace, or a run from the settings, then the lens of its step."""
+        if "trace" in data:
+            extra = sorted(set(data) - set(LENS_KEYS))
+            if extra:
+                raise SettingsError(extra[0], f'with "trace", give only "step", not {extra[0]!r}')
+            trace = given_trace(data["trace"])
+        else:
+            trace = self._run_object({k: v for k, v in data.items() if k not in LENS_KEYS})
+        lens = lens_step(self.gate.load(trace.model.id, trace.model.precision), trace, data.get("step", 1))
+        return json.dumps({"output": trace.output.text, **lens.to_dict()}, ensure_ascii=False)
 
     def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:
         """`compare_json`'s work: run A from its settings `a`, then B (`b`: what differs) along its text."""
@@ -162,3 +191,13 @@ def json_object(payload: Any, name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise gr.Error(f"{name} must be a JSON object of settings", print_exception=False)
     return data
+
+
+def given_trace(value: Any) -> Trace:
+    """A trace sent to an endpoint (its JSON text or object), checked; SettingsError("trace") names a bad one."""
+    try:
+        trace = Trace.from_json(value) if isinstance(value, str) else Trace.from_dict(value)
+        trace.validate()
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SettingsError("trace", f"is not a trace: {str(exc)[:200]}") from exc
+    return trace

@@ -26,6 +26,9 @@ from playground.ui.controls import make_control, page_defaults
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
 from playground.ui.knob_families import drawn_families, family_id
+from playground.ui.lens_tab import LABEL as LENS_LABEL
+from playground.ui.lens_tab import TAB_ID as LENS_TAB
+from playground.ui.lens_tab import lens_tab
 from playground.ui.parts import Parts
 from playground.ui.presets import Preset, presets
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
@@ -308,6 +311,8 @@ def build_views(parts: Parts, models: list[str]) -> None:
             parts.mass_button = tab_controls(parts, "mass", models, "Show where the mass goes", "mass")
             parts.mass_status = gr.Markdown(elem_id="mass-status")
             parts.mass_plot = gr.Plot(label="Continuations by probability", elem_id="mass-plot")
+        with gr.Tab(LENS_LABEL, id=LENS_TAB):
+            parts.lens = lens_tab()
         with gr.Tab("Runs", id="runs"):
             gr.Markdown(explain("runs"))
             parts.tree_view = gr.HTML(

@@ -43,6 +43,8 @@ LLAMA_CPP_CHAIN = (
 # Long contexts of our own writing, each ending with a question its text answers (the compression lesson's).
 CONTEXTS = Path(__file__).resolve().parents[2] / "assets" / "contexts"
 COMPRESS_LESSON = "Compressing a long context: where the answer changes"
+LENS_LESSON = "The logit lens: at which layer the model knows"
+CAPITAL = "The capital of France is"
 
 
 def long_context(name: str) -> str:
@@ -338,5 +340,18 @@ def presets() -> list[Preset]:
             "Two more contexts to try are in assets/contexts/.",
             long_context("lighthouse"),
             base.replace(strategy="greedy", max_new_tokens=min(48, base.max_new_tokens)),
+        ),
+        Preset(
+            LENS_LESSON,
+            'Greedy decoding answers the prompt with " Paris". Open the "Logit lens" tab at step 1: each row is what '
+            "the model would say if it stopped after that layer, decoded through its own final norm and head. The "
+            'line above the heatmap names the first layer where " Paris" is the top token: in a model this small '
+            "that is one of the last few layers, so follow its rank in the middle plot as it climbs from far down "
+            "the vocabulary, and KL(layer ‖ final) as it falls to zero at the top. Then move the step and see "
+            "which tokens are settled early (punctuation, a repeated word) and which only at the end. Set at fp32, "
+            "where these layers are the same on any CPU.",
+            CAPITAL,
+            base.replace(strategy="greedy", chat=False, max_new_tokens=min(8, base.max_new_tokens)),
+            precision="fp32",
         ),
     ]
