@@ -106,6 +106,9 @@ class Step:
     # (XTC's coin, mirostat's mu, the temperature dynamic temperature used, the span DRY found). Each stage says
     # what its notes hold (`engine/samplers/state.py`); None for a step no such stage ran in.
     notes: dict[str, dict[str, Any]] | None = None
+    # The variance of the surprisal (-ln p) of the final distribution, sum p (-ln p - entropy)^2, in nats squared:
+    # with `entropy`, how the step was uncertain (entropix's map). None in traces written before it was recorded.
+    varentropy: float | None = None
 
 
 @dataclass
@@ -681,6 +684,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         kept=data.get("kept"),
         log_z=data.get("log_z"),
         notes=data.get("notes"),
+        varentropy=data.get("varentropy"),
     )
 
 
