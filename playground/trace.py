@@ -326,6 +326,34 @@ class Comparison:
 
 
 @dataclass
+class ProbeStep:
+    """The probed token at one step of the run."""
+
+    index: int  # 0-based step
+    chosen_id: int  # the token the run took there
+    chosen_prob: float  # its probability under the run's final distribution
+    probs: dict[str, float]  # stage name -> the probed token's (the word's first token's) probability after it
+    ranks: dict[str, int]  # stage name -> its rank (1 = most likely) among the whole vocabulary after that stage
+    word_probs: dict[str, float] | None = None  # stage -> p(t1) p(t2 | t1) ... of the whole word; None: one token
+
+
+@dataclass
+class Probe:
+    """What was probed and its figures at every step."""
+
+    query: str  # as typed
+    form: str  # the text probed (" word" after a space), or the token's text for an id
+    token_ids: list[int]
+    pieces: list[str]  # each token's text
+    note: str  # which form was probed and why, and how the other form splits
+    steps: list[ProbeStep]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The probe as nested dicts and lists for JSON."""
+        return asdict(self)
+
+
+@dataclass
 class Sample:
     """One continuation of a many-sample run, kept small: its tokens and each one's probability, not its
     candidates (re-running its seed alone gives those)."""

@@ -10,7 +10,6 @@ its own prefix and itself (a block-diagonal mask, as a draft tree is verified).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -24,40 +23,13 @@ from playground.engine.processors import after_choice, apply_stages_rows, build_
 from playground.engine.stopping import eos_token_ids
 from playground.models.device_map import input_device
 from playground.settings import Settings, SettingsError
+from playground.trace import Probe, ProbeStep
 
 if TYPE_CHECKING:
     from playground.models import LoadedModel
 
 BRANCHES = 64  # steps whose word branches share one pass: bounds the (BRANCHES * (m - 1), V) logits held at once
 MAX_WORD_TOKENS = 8  # a longer "word" is a phrase: its chain of passes is not what the probe is for
-
-
-@dataclass
-class ProbeStep:
-    """The probed token at one step of the run."""
-
-    index: int  # 0-based step
-    chosen_id: int  # the token the run took there
-    chosen_prob: float  # its probability under the run's final distribution
-    probs: dict[str, float]  # stage name -> the probed token's (the word's first token's) probability after it
-    ranks: dict[str, int]  # stage name -> its rank (1 = most likely) among the whole vocabulary after that stage
-    word_probs: dict[str, float] | None = None  # stage -> p(t1) p(t2 | t1) ... of the whole word; None: one token
-
-
-@dataclass
-class Probe:
-    """What was probed and its figures at every step."""
-
-    query: str  # as typed
-    form: str  # the text probed (" word" after a space), or the token's text for an id
-    token_ids: list[int]
-    pieces: list[str]  # each token's text
-    note: str  # which form was probed and why, and how the other form splits
-    steps: list[ProbeStep]
-
-    def to_dict(self) -> dict:
-        """Plain data for JSON."""
-        return asdict(self)
 
 
 def probe_tokens(tokenizer, query: str, space: bool = True) -> tuple[str, list[int], str]:
