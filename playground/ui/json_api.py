@@ -1,4 +1,4 @@
-"""The headless endpoints, /run, /compare, /mass and /compress: a JSON object of settings in (the Settings/CLI
+"""The headless endpoints, /run, /compare, /mass, /compress and /probe: a JSON object of settings in (the Settings/CLI
 names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is
 one GPU lease on ZeroGPU; errors become a `gr.Error`."""
 
@@ -20,13 +20,15 @@ from playground.ui.errors import answered
 from playground.ui.experiments import compared
 from playground.ui.gate import Gate
 from playground.ui.leases import bounded, request_seconds
+from playground.ui.probes import probe_seconds, probed
 from playground.ui.pump import batches
 
 COMPRESS_KEYS = ("ratio", "budget", "span", "force_tokens", "run")  # /compress's own keys beside /run's
+PROBE_KEYS = ("word", "space")  # /probe's own keys beside a trace or /run's
 
 
 class JsonApi:
-    """The /run, /compare, /mass and /compress endpoints over the models `gate` lets a request name."""
+    """The /run, /compare, /mass, /compress and /probe endpoints over the models `gate` lets a request name."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
@@ -72,6 +74,14 @@ class JsonApi:
         "prefill_s_saved". Errors become a `gr.Error`."""
         return self._json_leased("compress", json_object(payload, "payload"))
 
+    def probe_json(self, payload: Any) -> str:
+        """The headless "Token probe": {"word": a word or a token id, "space": probe " word" (default true), and
+        either "trace": a run's trace (as /run gives it) or /run's settings (the run is made first)}. Out:
+        {"probe": what was probed (form, token_ids, pieces, note) and per step the probed token's probability and
+        rank after every stage, the run's own token's probability, and a word's chain-rule probability
+        ("word_probs", null for one token)}, and "trace" when the run was made here."""
+        return self._json_leased("probe", json_object(payload, "payload"))
+
     def _json_task(self, kind: str, data: dict[str, Any]) -> str:
         """The headless endpoints' model work, where the GPU is: a run, a comparison, a mass tree or a
         compression."""
@@ -80,6 +90,8 @@ class JsonApi:
                 return self._compare_object(data["a"], data["b"])
             if kind == "compress":
                 return self._compress_object(data)
+            if kind == "probe":
+                return self._probe_object(data)
             if kind == "mass":
                 prompt, model, precision, fields = self._target(data)
                 return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
@@ -95,6 +107,10 @@ class JsonApi:
 
         if kind == "compress":  # one pass a segment; with "run", two runs and a pass, as a comparison
             kind = "compare" if data.get("run") else "run"
+        if kind == "probe":
+            if "trace" in data:
+                return probe_seconds(self.gate, lambda: Trace.from_dict(json_object(data["trace"], '"trace"')))
+            data, kind = {k: v for k, v in data.items() if k not in PROBE_KEYS}, "compare"  # a run, then its reading
         return request_seconds(self.gate, kind, request)
 
     def _compress_object(self, data: dict[str, Any]) -> str:
@@ -114,6 +130,24 @@ class JsonApi:
         if knobs.get("run"):
             *_, done = stages(self.gate, model, precision, settings, text, compression, threading.Event())
             answer.update(done.result.to_dict())
+        return json.dumps(answer, ensure_ascii=False)
+
+    def _probe_object(self, data: dict[str, Any]) -> str:
+        """`probe_json`'s work: the run given or made, then the probe along it."""
+        word, space = data.get("word"), data.get("space", True)
+        if not isinstance(word, str | int) or isinstance(word, bool) or not isinstance(space, bool):
+            raise SettingsError("word", 'give "word" (a word or a token id) and, if at all, "space" as true or false')
+        settings = {k: v for k, v in data.items() if k not in PROBE_KEYS}
+        answer: dict[str, Any] = {}
+        if "trace" in settings:
+            other = next((key for key in settings if key != "trace"), None)
+            if other is not None:
+                raise SettingsError("trace", f'give a "trace" or settings, not both (also {other!r})')
+            trace = Trace.from_dict(json_object(settings["trace"], '"trace"'))
+        else:
+            trace = self._run_object(settings)
+            answer["trace"] = trace.to_dict()
+        answer["probe"] = probed(self.gate, trace, str(word), space).to_dict()
         return json.dumps(answer, ensure_ascii=False)
 
     def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:

@@ -23,11 +23,13 @@ from playground.ui.chain_order import build_order
 from playground.ui.compare_view import CompareViews
 from playground.ui.compress_tab import compress_tab
 from playground.ui.controls import make_control, page_defaults
+from playground.ui.entropy_tab import entropy_tab
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
 from playground.ui.knob_families import drawn_families, family_id
 from playground.ui.parts import Parts
 from playground.ui.presets import Preset, presets
+from playground.ui.probe_tab import probe_tab
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
 from playground.ui.runs import Runs
 from playground.ui.tokens import LEGEND
@@ -304,6 +306,10 @@ def build_views(parts: Parts, models: list[str]) -> None:
             samples_tab(parts, models)
         with gr.Tab("Compress the prompt", id="compress"):
             parts.compress = compress_tab()
+        with gr.Tab("Entropy map", id="entropy"):
+            entropy_map = entropy_tab()
+        with gr.Tab("Token probe", id="probe"):
+            parts.probe = probe_tab()
         with gr.Tab("Where the mass goes", id="mass"):
             parts.mass_button = tab_controls(parts, "mass", models, "Show where the mass goes", "mass")
             parts.mass_status = gr.Markdown(elem_id="mass-status")
@@ -317,7 +323,7 @@ def build_views(parts: Parts, models: list[str]) -> None:
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
     # The components by name, so all_views' values land where their names say.
-    parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads)
+    parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads, entropy_map=entropy_map)
 
 
 def distributions_tab(parts: Parts) -> dict[str, Any]:
