@@ -96,10 +96,11 @@ def entropy_map_figure(trace: Trace | None) -> go.Figure:
         fig.add_trace(_points(trace, shown, mine))
     fig.update_layout(
         height=520,
-        margin=dict(l=60, r=20, t=30, b=50),
+        margin=dict(l=60, r=20, t=60, b=50),
         xaxis=dict(title="entropy (nats)", range=[0, right], zeroline=False),
         yaxis=dict(title="varentropy (nats²)", range=[0, top], zeroline=False),
-        legend=dict(orientation="h", y=-0.15),
+        showlegend=True,  # every region named with its count, the empty ones too
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", title_text="steps by region:"),
         clickmode="event",
         hovermode="closest",
     )
@@ -113,7 +114,8 @@ def _shade(fig: go.Figure, shown: Region, right: float, top: float) -> None:
     fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=shown.colour, opacity=0.12, line_width=0,
                   layer="below")  # fmt: skip
     label = f"<b>{shown.key}</b>: {shown.name}<br>{shown.suggests}"
-    fig.add_annotation(x=(x0 + x1) / 2, y=y1, yshift=-4, text=label, showarrow=False, yanchor="top",
+    fig.add_annotation(x=x0, y=y1, xshift=4, yshift=-4, text=label, showarrow=False, xanchor="left", yanchor="top",
+                       align="left",
                        font=dict(size=11, color=shown.colour), bgcolor="rgba(255,255,255,0.7)")  # fmt: skip
 
 

@@ -39,10 +39,10 @@ def probe_figure(probe: Probe | None, trace: Trace | None) -> go.Figure:
         fig.add_trace(_line(steps, ranks, f"rank {_stage(stage, stages)}", _colour(stage, stages), chosen,
                             legend=False), row=2, col=1)  # fmt: skip
     fig.update_yaxes(type="log", title="probability", exponentformat="power", row=1, col=1)
-    fig.update_yaxes(type="log", title="rank", autorange="reversed", row=2, col=1)
+    fig.update_yaxes(type="log", title="rank", autorange="reversed", dtick=1, row=2, col=1)
     fig.update_xaxes(title="step", row=2, col=1)
-    fig.update_layout(height=560, margin=dict(l=70, r=20, t=30, b=50), hovermode="x unified",
-                      legend=dict(orientation="h", y=1.08))  # fmt: skip
+    fig.update_layout(height=600, margin=dict(l=70, r=20, t=90, b=50), hovermode="x unified",
+                      legend=dict(orientation="h", y=1.03, yanchor="bottom"))  # fmt: skip
     return fig
 
 
