@@ -90,6 +90,8 @@ def probe_path(
     """
     if not word:
         raise SettingsError("probe", "the word has no tokens")
+    if not tokens:
+        return []  # a run that made no token has no step to probe
     with loaded.lock:  # a loaded model serves one run at a time
         later = word_logits(loaded.model, prompt_ids, tokens, word) if len(word) > 1 else None
         follow = _stages(loaded, settings, prompt_ids)

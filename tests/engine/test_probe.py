@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from playground.engine.compare import staged_scores
 from playground.engine.probe import probe, probe_path, probe_tokens, step_values, word_logits
 from playground.settings import Settings, SettingsError
 from tests.helpers import run
@@ -111,3 +112,29 @@ def test_step_values_on_hand_built_scores():
     rest = [("raw", torch.log(torch.tensor([[0.1, 0.6, 0.3]]))), ("top_k", torch.log(torch.tensor([[0.5, 0.5, 0.0]])))]
     values = step_values(staged, rest, [1, 1], token=0).tolist()  # ranks count only tokens strictly above (ties share)
     assert values == pytest.approx([0.3, 0.5, 2, 1, 0.5, 0.3 * 0.6, 0.5 * 0.5])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(repetition_penalty=1.5, top_k=15),  # a stage that reads the past: each later token's own past
+        dict(dry_multiplier=0.8, no_repeat_ngram_size=2),
+        dict(xtc_probability=0.5, xtc_threshold=0.02),  # a random stage: the mixture it samples from
+    ],
+)
+def test_later_tokens_are_scored_by_the_stages_with_their_own_past(tiny, changes):
+    settings = HOT.replace(**changes)
+    trace = run(tiny, "the cat sat on the cat and the", settings)
+    prompt, tokens = trace.prompt.token_ids, trace.output.token_ids
+    word = tiny.tokenizer.encode("the", add_special_tokens=False)
+    rows = probe_path(tiny, settings, prompt, tokens, word)
+    for i, row in enumerate(rows):
+        # Independently: the word read by teacher forcing after step i's prefix, its final probability at each token.
+        path = tokens[:i] + word
+        finals = [torch.softmax(s[-1][1].double(), -1)[0] for (s,) in staged_scores(tiny, [settings], prompt, path)]
+        chain = torch.prod(torch.stack([finals[i + j][w] for j, w in enumerate(word)]))
+        assert row.word_probs[list(row.word_probs)[-1]] == pytest.approx(float(chain), rel=1e-5, abs=1e-12)
+
+
+def test_a_run_without_tokens_has_nothing_to_probe(tiny):
+    assert probe_path(tiny, HOT, [5, 6, 7], [], [20, 21]) == []
