@@ -52,7 +52,7 @@ def probe_tokens(tokenizer, query: str, space: bool = True) -> tuple[str, list[i
         shown = tokenizer.decode([token])
         return shown, [token], f"token id {token} ({shown!r})"
     form = query if not space or query[:1].isspace() else " " + text
-    ids = tokenizer.encode(form, add_special_tokens=False)
+    ids = _encode(tokenizer, form)
     if len(ids) > MAX_WORD_TOKENS:
         raise SettingsError("probe", f"{form!r} is {len(ids)} tokens: probe a word of at most {MAX_WORD_TOKENS}")
     other = text if form[:1].isspace() else " " + text

@@ -1,9 +1,10 @@
-"""The "Entropy map" tab: every step of the shown run by entropy and varentropy over entropix's regions, drawn in
-the browser with plotly.js (gr.Plot cannot send a click back) so that a click on a point opens its step in Token
-distributions, as a click on a token of the Output does.
+"""The entropy map, a panel of Token distributions under the overview: every step of the shown run by entropy and
+varentropy over entropix's regions, drawn in the browser with plotly.js (gr.Plot cannot send a click back) so that
+a click on a point opens its step in the same tab, as a click on a token of the Output does, and scrolls up to it.
 
-The map is one of the shown run's views (`views.Views.entropy_map`): it is drawn for every run shown, from the
-trace alone.
+It sits there rather than in a tab of its own because, like the overview, it is a view of every step that leads to
+one step, whose figures are at the top of that tab, and a click stays in the tab it opens. It is one of the shown
+run's views (`views.Views.entropy_map`), drawn from the trace for every run shown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import gradio as gr
 from playground.ui.explain import explain
 from playground.ui.run_views import PLOTLY_LOADER
 
-# A click on a point sends its step (0-based, the point's customdata) as a select event's index.
+# A click on a point sends its step (0-based, the point's customdata) as a select event's index, and brings the
+# step's figure at the top of the tab into view.
 MAP_JS = (
     PLOTLY_LOADER
     + """const draw = async () => {
@@ -30,6 +32,8 @@ MAP_JS = (
     const point = event.points && event.points[0];
     if (point && point.customdata) {
       trigger('select', {index: Number(point.customdata[0]), value: point.hovertext, selected: true});
+      const step = document.querySelector('#step-plot');
+      if (step) step.scrollIntoView({behavior: 'smooth', block: 'start'});
     }
   });
 };
@@ -39,8 +43,8 @@ draw();
 )
 
 
-def entropy_tab() -> Any:
-    """Lays out the tab (inside its gr.Tab) and returns the map's component, whose value is the figure as JSON."""
+def entropy_panel() -> Any:
+    """Lays out the panel and returns the map's component, whose value is the figure as JSON."""
     gr.Markdown(explain("entropy_map"))
     return gr.HTML(
         "",
