@@ -106,6 +106,9 @@ class Step:
     # (XTC's coin, mirostat's mu, the temperature dynamic temperature used, the span DRY found). Each stage says
     # what its notes hold (`engine/samplers/state.py`); None for a step no such stage ran in.
     notes: dict[str, dict[str, Any]] | None = None
+    # The variance of the surprisal (-ln p) of the final distribution, sum p (-ln p - entropy)^2, in nats squared:
+    # with `entropy`, how the step was uncertain (entropix's map). None in traces written before it was recorded.
+    varentropy: float | None = None
 
 
 @dataclass
@@ -320,6 +323,34 @@ class Comparison:
             if not math.isfinite(step["kl"]):
                 step["kl"] = None
         return data
+
+
+@dataclass
+class ProbeStep:
+    """The probed token at one step of the run."""
+
+    index: int  # 0-based step
+    chosen_id: int  # the token the run took there
+    chosen_prob: float  # its probability under the run's final distribution
+    probs: dict[str, float]  # stage name -> the probed token's (the word's first token's) probability after it
+    ranks: dict[str, int]  # stage name -> its rank (1 = most likely) among the whole vocabulary after that stage
+    word_probs: dict[str, float] | None = None  # stage -> p(t1) p(t2 | t1) ... of the whole word; None: one token
+
+
+@dataclass
+class Probe:
+    """What was probed and its figures at every step."""
+
+    query: str  # as typed
+    form: str  # the text probed (" word" after a space), or the token's text for an id
+    token_ids: list[int]
+    pieces: list[str]  # each token's text
+    note: str  # which form was probed and why, and how the other form splits
+    steps: list[ProbeStep]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The probe as nested dicts and lists for JSON."""
+        return asdict(self)
 
 
 @dataclass
@@ -681,6 +712,7 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         kept=data.get("kept"),
         log_z=data.get("log_z"),
         notes=data.get("notes"),
+        varentropy=data.get("varentropy"),
     )
 
 

@@ -28,6 +28,7 @@ class RowSummary:
     removed_by: list[list[int]]  # (B, N) index into `stage_names` of the first stage that zeroed it, -1 if none
     stage_names: list[str]
     entropy: list[float]  # (B,) nats, of the final distribution
+    varentropy: list[float]  # (B,) nats squared, the variance of the final distribution's surprisal
     kept: list[int]  # (B,) tokens with a probability above 0 in the final distribution
     log_z: list[list[float]]  # (B, len(TABLE_TEMPERATURES)) ln sum_v exp(raw_logit_v / T), `log_normalizers`
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
@@ -45,11 +46,20 @@ class RowSummary:
         return self.tail_ranks[row][column - self.ranked + 1]
 
 
-def entropy(scores: torch.Tensor) -> torch.Tensor:
-    """Entropy in nats of softmax(scores) per row; -inf scores contribute nothing. (B, V) -> (B,)"""
-    logp = torch.log_softmax(scores.float(), dim=-1)
+def surprisal_moments(scores: torch.Tensor) -> torch.Tensor:
+    """Entropy H = sum p (-log p) and varentropy sum p (-log p - H)^2 of softmax(scores) per row, in nats (and
+    nats squared): the mean and the variance of the surprisal of a token drawn from the row. A token with p = 0
+    (-inf score) contributes nothing. (B, V) -> (B, 2) [entropy, varentropy]
+
+    One log_softmax over the vocabulary serves both; the variance is taken as sum p (s - H)^2, not
+    E[s^2] - H^2, which cancels badly when the distribution is nearly sure.
+    """
+    logp = torch.log_softmax(scores.float(), dim=-1)  # (B, V)
     p = logp.exp()
-    return -(p * torch.where(p > 0, logp, torch.zeros_like(logp))).sum(dim=-1)
+    surprisal = torch.where(p > 0, -logp, torch.zeros_like(logp))  # (B, V), 0 where p is 0 (not inf * 0)
+    h = (p * surprisal).sum(dim=-1, keepdim=True)  # (B, 1)
+    varentropy = (p * (surprisal - h).square()).sum(dim=-1, keepdim=True)  # (B, 1)
+    return torch.cat([h, varentropy], dim=-1)
 
 
 def log_normalizers(raw_logits: torch.Tensor, temperatures: tuple[float, ...]) -> torch.Tensor:
@@ -172,9 +182,9 @@ def summarize_rows(
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
     chosen = () if must_include is None else (must_include,)
     log_z = log_normalizers(raw_logits, TABLE_TEMPERATURES)  # (B, 4)
-    figures = (entropy(staged[-1][1]), ranks, kept, log_z, *chosen, *also)
+    figures = (surprisal_moments(staged[-1][1]), ranks, kept, log_z, *chosen, *also)
     values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
-    ids, removed_by, logits, stage_probs, row_entropy, ranks, kept, log_z = values[:8]
+    ids, removed_by, logits, stage_probs, moments, ranks, kept, log_z = values[:8]
     by_stage = dict(zip(names, stage_probs, strict=True))
     by_stage["final"] = by_stage[names[-1]]
     return RowSummary(
@@ -183,7 +193,8 @@ def summarize_rows(
         probs=by_stage,
         removed_by=removed_by,
         stage_names=names,
-        entropy=row_entropy,
+        entropy=[row[0] for row in moments],
+        varentropy=[row[1] for row in moments],
         kept=kept,
         log_z=log_z,
         ranked=ranked,
@@ -258,6 +269,7 @@ def to_step(
         ),
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, summary.entropy[row]),
+        varentropy=max(0.0, summary.varentropy[row]),
         candidates=candidates,
         kept=summary.kept[row],
         log_z={f"{t:g}": value for t, value in zip(TABLE_TEMPERATURES, summary.log_z[row], strict=True)},

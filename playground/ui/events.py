@@ -28,6 +28,7 @@ from playground.ui.lens_tab import wire_lens
 from playground.ui.parts import Parts
 from playground.ui.preset_events import wire_presets
 from playground.ui.presets import Preset
+from playground.ui.probe_tab import wire_probe
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
 from playground.ui.status import status_line
@@ -107,6 +108,8 @@ def wire_views(demo: gr.Blocks, parts: Parts) -> None:
     # `input`, not `change`: a new run resets the box, and that must not draw its tree a second time.
     views.beam_all.input(beam_view, inputs=[parts.last_trace, views.beam_all], outputs=[views.beam_plot], **PRIVATE)
     parts.output.select(select_step, inputs=[parts.last_trace], outputs=[views.step, parts.tabs], **PRIVATE)
+    # A click on a point of the entropy map opens its step as a click on its token does.
+    views.entropy_map.select(select_step, inputs=[parts.last_trace], outputs=[views.step, parts.tabs], **PRIVATE)
     demo.load(all_views, inputs=[parts.last_trace], outputs=list(views), **PRIVATE)
     demo.load(sample_views, inputs=[parts.last_trace], outputs=list(parts.samples), **PRIVATE)
 
@@ -151,6 +154,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     wire_compare(parts, runs)
     wire_compress(parts.compress, parts.controls, runs)
     wire_mass(parts, runs)
+    wire_probe(parts.probe, parts.last_trace, runs)
     for event in (run_event, *branch_events, *many_events):
         after_run(event, parts)
 

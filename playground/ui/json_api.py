@@ -1,6 +1,6 @@
-"""The headless endpoints, /run, /compare, /mass, /compress and /lens: a JSON object of settings in (the Settings/CLI
-names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each request is
-one GPU lease on ZeroGPU; errors become a `gr.Error`."""
+"""The headless endpoints, /run, /compare, /mass, /compress, /lens and /probe: a JSON object of settings in (the
+Settings/CLI names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each
+request is one GPU lease on ZeroGPU; errors become a `gr.Error`."""
 
 from __future__ import annotations
 
@@ -21,14 +21,26 @@ from playground.ui.errors import answered
 from playground.ui.experiments import compared
 from playground.ui.gate import Gate
 from playground.ui.leases import bounded, request_seconds
+from playground.ui.probes import probed
 from playground.ui.pump import batches
 
 COMPRESS_KEYS = ("ratio", "budget", "span", "force_tokens", "run")  # /compress's own keys beside /run's
 LENS_KEYS = ("trace", "step")  # /lens's own keys beside /run's
+PROBE_KEYS = ("word", "space")  # /probe's own keys beside a trace or /run's
+OWN_KEYS = {"compress": COMPRESS_KEYS, "lens": LENS_KEYS, "probe": PROBE_KEYS}  # each endpoint's keys beside /run's
+# The work an endpoint's lease is sized as: a compression is about a run (one pass a segment; with "run", a
+# comparison's two runs and a pass), the lens a run and one pass over its text, the probe a run and its reading.
+WORK = {"compress": "run", "lens": "run", "probe": "compare"}
+
+
+def traced_request(value: Any) -> tuple[Any, Any, Settings]:
+    """(model, precision, settings) of a trace a request gives."""
+    trace = given_trace(value)
+    return trace.model.id, trace.model.precision, Settings.from_dict(trace.settings)
 
 
 class JsonApi:
-    """The /run, /compare, /mass and /compress endpoints over the models `gate` lets a request name."""
+    """The /run, /compare, /mass, /compress and /probe endpoints over the models `gate` lets a request name."""
 
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
@@ -82,6 +94,14 @@ class JsonApi:
         "output" text. Errors become a `gr.Error`."""
         return self._json_leased("lens", json_object(payload, "payload"))
 
+    def probe_json(self, payload: Any) -> str:
+        """The headless "Token probe": {"word": a word or a token id, "space": probe " word" (default true), and
+        either "trace": a run's trace (as /run gives it) or /run's settings (the run is made first)}. Out:
+        {"probe": what was probed (form, token_ids, pieces, note) and per step the probed token's probability and
+        rank after every stage, the run's own token's probability, and a word's chain-rule probability
+        ("word_probs", null for one token)}, and "trace" when the run was made here."""
+        return self._json_leased("probe", json_object(payload, "payload"))
+
     def _json_task(self, kind: str, data: dict[str, Any]) -> str:
         """The headless endpoints' model work, where the GPU is: a run, a comparison, a mass tree or a
         compression."""
@@ -92,27 +112,29 @@ class JsonApi:
                 return self._compress_object(data)
             if kind == "lens":
                 return self._lens_object(data)
+            if kind == "probe":
+                return self._probe_object(data)
             if kind == "mass":
                 prompt, model, precision, fields = self._target(data)
                 return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
             return self._run_object(data).to_json()
 
     def _json_seconds(self, kind: str, data: dict[str, Any]) -> int:
-        """The GPU lease of `_json_task`."""
+        """The GPU lease of `_json_task`: the run a request names (or the trace it gives), sized as the work it
+        leads to (`WORK`)."""
+        work = WORK.get(kind, kind)
+        if kind == "compress" and data.get("run"):
+            work = "compare"  # two runs and a teacher-forced pass
+        if kind in ("lens", "probe") and "trace" in data:  # passes over a given run's text
+            return request_seconds(self.gate, work, lambda: traced_request(data["trace"]))
+        own = OWN_KEYS.get(kind, ())
+        run = data["a"] if kind == "compare" else {k: v for k, v in data.items() if k not in own}
 
         def request() -> tuple[Any, Any, Settings]:
-            if kind == "lens" and "trace" in data:  # one pass over the given run's text: a run's lease covers it
-                trace = given_trace(data["trace"])
-                return trace.model.id, trace.model.precision, Settings.from_dict(trace.settings)
-            own = LENS_KEYS if kind == "lens" else COMPRESS_KEYS
-            run = data["a"] if kind == "compare" else {k: v for k, v in data.items() if k not in own}
             _, model, precision, fields = self._target(run)
             return model, precision, Settings.from_dict(fields)
 
-        if kind == "compress":  # one pass a segment; with "run", two runs and a pass, as a comparison
-            kind = "compare" if data.get("run") else "run"
-        kind = "run" if kind == "lens" else kind  # a run, then one pass over its text
-        return request_seconds(self.gate, kind, request)
+        return request_seconds(self.gate, work, request)
 
     def _compress_object(self, data: dict[str, Any]) -> str:
         """`compress_json`'s work: the compression, then, when asked, both prompts' runs and the KL."""
@@ -144,6 +166,24 @@ class JsonApi:
             trace = self._run_object({k: v for k, v in data.items() if k not in LENS_KEYS})
         lens = lens_step(self.gate.load(trace.model.id, trace.model.precision), trace, data.get("step", 1))
         return json.dumps({"output": trace.output.text, **lens.to_dict()}, ensure_ascii=False)
+
+    def _probe_object(self, data: dict[str, Any]) -> str:
+        """`probe_json`'s work: the run given or made, then the probe along it."""
+        word, space = data.get("word"), data.get("space", True)
+        if not isinstance(word, str | int) or isinstance(word, bool) or not isinstance(space, bool):
+            raise SettingsError("word", 'give "word" (a word or a token id) and, if at all, "space" as true or false')
+        settings = {k: v for k, v in data.items() if k not in PROBE_KEYS}
+        answer: dict[str, Any] = {}
+        if "trace" in settings:
+            other = next((key for key in settings if key != "trace"), None)
+            if other is not None:
+                raise SettingsError("trace", f'give a "trace" or settings, not both (also {other!r})')
+            trace = Trace.from_dict(json_object(settings["trace"], '"trace"'))
+        else:
+            trace = self._run_object(settings)
+            answer["trace"] = trace.to_dict()
+        answer["probe"] = probed(self.gate, trace, str(word), space).to_dict()
+        return json.dumps(answer, ensure_ascii=False)
 
     def _compare_object(self, a: dict[str, Any], b: dict[str, Any]) -> str:
         """`compare_json`'s work: run A from its settings `a`, then B (`b`: what differs) along its text."""

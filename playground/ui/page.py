@@ -23,6 +23,7 @@ from playground.ui.chain_order import build_order
 from playground.ui.compare_view import CompareViews
 from playground.ui.compress_tab import compress_tab
 from playground.ui.controls import make_control, page_defaults
+from playground.ui.entropy_panel import entropy_panel
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
 from playground.ui.knob_families import drawn_families, family_id
@@ -31,6 +32,7 @@ from playground.ui.lens_tab import TAB_ID as LENS_TAB
 from playground.ui.lens_tab import lens_tab
 from playground.ui.parts import Parts
 from playground.ui.presets import Preset, presets
+from playground.ui.probe_tab import probe_tab
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
 from playground.ui.runs import Runs
 from playground.ui.tokens import LEGEND
@@ -294,7 +296,8 @@ def tab_controls(parts: Parts, tab: str, models: list[str], label: str, elem_id:
 
 def build_views(parts: Parts, models: list[str]) -> None:
     """The view tabs, each with its explanation."""
-    with gr.Tabs() as parts.tabs:
+    # "wrap": a tab that does not fit goes to a second row, in sight, not into an overflow menu a person must open.
+    with gr.Tabs(overflow_behavior="wrap") as parts.tabs:
         with gr.Tab("Token distributions", id="distributions"):
             distributions = distributions_tab(parts)
         with gr.Tab("Beam tree", id="beams"):
@@ -321,13 +324,15 @@ def build_views(parts: Parts, models: list[str]) -> None:
             parts.export_runs_button = gr.DownloadButton("Export runs (JSON)", visible=False)
         with gr.Tab("About the Output", id="about"):
             gr.Markdown(explain("output"))
+        with gr.Tab("Token probe", id="probe"):
+            parts.probe = probe_tab()
     # The components by name, so all_views' values land where their names say.
     parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads)
 
 
 def distributions_tab(parts: Parts) -> dict[str, Any]:
     """Token distributions: the step, Take instead and Continue from here, then the step's candidates at every
-    stage and at other temperatures, and the overview; returns its `Views` parts by name."""
+    stage and at other temperatures, the overview and the entropy map; returns its `Views` parts by name."""
     gr.Markdown(explain("token_distributions"))
     step = gr.Slider(1, 2, value=1, step=1, label="Step", info="Which generated token to inspect")
     with gr.Row(equal_height=True):
@@ -339,9 +344,11 @@ def distributions_tab(parts: Parts) -> dict[str, Any]:
     temperature_plot = gr.Plot(label="The same step at other temperatures", elem_id="temperature-plot")
     gr.Markdown(explain("overview"))
     overview_plot = gr.Plot(label="All steps", elem_id="overview-plot")
+    entropy_map = entropy_panel()
     return dict(
-        step=step, take=take, step_plot=step_plot, temperature_plot=temperature_plot, overview_plot=overview_plot
-    )
+        step=step, take=take, step_plot=step_plot, temperature_plot=temperature_plot, overview_plot=overview_plot,
+        entropy_map=entropy_map,
+    )  # fmt: skip
 
 
 def beam_tab() -> dict[str, Any]:

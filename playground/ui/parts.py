@@ -35,6 +35,7 @@ class Parts:
     samples: SampleViews | None = None
     compress: Any = None  # the "Compress the prompt" tab's parts (compress_tab.CompressParts)
     lens: Any = None  # the "Logit lens" tab's parts (lens_tab.LensParts)
+    probe: Any = None  # the "Token probe" tab's parts (probe_tab.ProbeParts)
     mass_button: Any = None
     mass_status: Any = None
     mass_plot: Any = None

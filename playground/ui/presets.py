@@ -55,6 +55,10 @@ def long_context(name: str) -> str:
 MIROSTAT_LESSON = "Mirostat holds the surprise near tau"
 
 DRY_LESSON = "DRY stops a loop that the repetition penalty only slows"
+PROBE_LESSON = "The token probe: a word the sampler never showed"
+YES_NO = "Answer yes or no: is the sky green?"
+ENTROPY_LESSON = "The entropy map: where the model is sure, and where it forks"
+FOX = "Repeat this sentence exactly: The quick brown fox jumps over the lazy dog."
 CHANT = (
     "Row, row, row your boat, gently down the stream. Merrily, merrily, merrily, merrily, life is but a dream. "
     "Row, row, row your boat,"
@@ -352,6 +356,29 @@ def presets() -> list[Preset]:
             "where these layers are the same on any CPU.",
             CAPITAL,
             base.replace(strategy="greedy", chat=False, max_new_tokens=min(8, base.max_new_tokens)),
+            precision="fp32",
+        ),
+        Preset(
+            PROBE_LESSON,
+            "Greedy decoding answers 'No'. Open the Token probe tab, untick After a space (an answer's first word "
+            "follows the template's new line, not a space) and probe Maybe: at step 1 it is none of the 20 "
+            "candidates the step keeps, so no view of the run shows it, yet the probe gives its probability over "
+            "the whole vocabulary and its rank, in the hundreds. Tick After a space and probe again: ' Maybe' is "
+            "another token, far less likely there. Probe Blueberry: two tokens, and the red line is the chance of "
+            "the whole word at each step. Set at fp32, where these numbers are the same on any CPU.",
+            YES_NO,
+            base.replace(strategy="greedy", max_new_tokens=6),
+            precision="fp32",
+        ),
+        Preset(
+            ENTROPY_LESSON,
+            "Open the Entropy map tab. The words copied once the model has started the sentence (' lazy', ' dog') "
+            "sit bottom left, low entropy and low varentropy: the model is sure. Step 1 sits high up at low entropy: "
+            "a fork, a few strong openings against a long tail (LEHV); and some step lies in the top right, unsure "
+            "in every way (HEHV). Click step 1's point to open it in Token distributions and see the openings it "
+            "chose between. Set at fp32, where these steps are the same on any CPU.",
+            FOX,
+            base.replace(strategy="greedy", max_new_tokens=16),
             precision="fp32",
         ),
     ]

@@ -24,7 +24,8 @@ from playground.ui.views import all_views
 # Plotly's own bundle, served by the app (`gr.set_static_paths`): gr.Plot cannot send clicks back, so the tree
 # is a gr.HTML drawn with plotly.js here.
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-TREE_JS = (
+# `load()` in a gr.HTML's script: plotly.js, fetched from the app once per page.
+PLOTLY_LOADER = (
     """
 const PLOTLY = """
     + json.dumps(str(PLOTLY_JS))
@@ -37,7 +38,11 @@ const load = () => window.Plotly ? Promise.resolve() : (window.playgroundPlotly 
   script.onerror = reject;
   document.head.append(script);
 }));
-const draw = async () => {
+"""
+)
+TREE_JS = (
+    PLOTLY_LOADER
+    + """const draw = async () => {
   const box = element.querySelector('.run-tree');
   if (!box || !props.value) return;
   await load();

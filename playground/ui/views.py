@@ -9,6 +9,7 @@ import gradio as gr
 from playground.characters import candidate_text, pending_before
 from playground.plots import acceptance_figure, beam_tree_figure, overview_figure, stage_figure, temperature_figure
 from playground.plots.draft_tree import depth_figure, draft_tree_figure
+from playground.plots.entropy_map import entropy_map_figure
 from playground.plots.samples import continuations_figure, diversity_figure, samples_tree_figure
 from playground.plots.style import placeholder, preview, show_token, stage_label
 from playground.settings import AUTO, MEDUSA
@@ -68,6 +69,7 @@ class Views(NamedTuple):
     tree_plot: Any  # that round's draft tree
     depth_plot: Any  # acceptance by depth, tokens per pass against the tree's size
     reads: Any  # what the model reads: the prompt after the chat template, system prompt included
+    entropy_map: Any  # every step's entropy against its varentropy, as Plotly JSON (the tab draws it)
 
 
 def model_reads(trace: Trace | None) -> str:
@@ -91,6 +93,7 @@ def all_views(trace: Trace | None) -> Views:
             _accept(trace),
             *_trees(trace),
             model_reads(trace),
+            entropy_map_figure(trace).to_json(),
         )
     steps = len(trace.steps)
     first = trace.branch.at - 1 if trace.branch is not None else 0  # a branch opens at its branch point
@@ -105,6 +108,7 @@ def all_views(trace: Trace | None) -> Views:
         accept_plot=_accept(trace),
         **dict(zip(("draft_round", "tree_plot", "depth_plot"), _trees(trace), strict=True)),
         reads=model_reads(trace),
+        entropy_map=entropy_map_figure(trace).to_json(),
     )
 
 

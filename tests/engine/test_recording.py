@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from playground.engine.recording import TokenTexts, entropy, ranking_scores, summarize_rows, to_step
+from playground.engine.recording import TokenTexts, ranking_scores, summarize_rows, surprisal_moments, to_step
 
 
 class CountingTokenizer:
@@ -26,9 +26,9 @@ def _staged():
 
 
 def test_entropy_of_uniform_is_log_v_and_ignores_removed_tokens():
-    assert torch.isclose(entropy(torch.zeros(1, 8)), torch.tensor([math.log(8)])).all()
+    assert torch.isclose(surprisal_moments(torch.zeros(1, 8))[:, 0], torch.tensor([math.log(8)])).all()
     masked = torch.tensor([[0.0, 0.0, -math.inf, -math.inf]])
-    assert torch.isclose(entropy(masked), torch.tensor([math.log(2)])).all()
+    assert torch.isclose(surprisal_moments(masked)[:, 0], torch.tensor([math.log(2)])).all()
 
 
 def test_candidates_are_ranked_before_filters():
