@@ -34,6 +34,7 @@ class Parts:
     open_button: Any = None  # opens the sample chosen under "Open a sample" as a run of its own
     samples: SampleViews | None = None
     compress: Any = None  # the "Compress the prompt" tab's parts (compress_tab.CompressParts)
+    colour: Any = None  # "Colour by" and the coloured prompt (prompt_colour.ColourParts)
     mass_button: Any = None
     mass_status: Any = None
     mass_plot: Any = None

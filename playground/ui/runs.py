@@ -11,6 +11,7 @@ from playground.ui.experiments import Experiments
 from playground.ui.gate import Gate
 from playground.ui.json_api import JsonApi
 from playground.ui.page_runs import PageRuns
+from playground.ui.prompt_colour import PromptColours
 from playground.ui.switches import Switches
 
 
@@ -30,3 +31,4 @@ class Runs:
         self.experiments = Experiments(self.gate)
         self.api = JsonApi(self.gate)
         self.compressions = Compressions(self.gate, self.switches)  # the "Compress the prompt" tab's
+        self.prompt_colours = PromptColours(self.gate)  # the prompt's figures, for "Colour by"
