@@ -10,6 +10,7 @@ the server and re-runs nothing: the colours come from the figures the trace alre
 from __future__ import annotations
 
 import html
+import json
 import math
 
 PROBABILITY, RANK, ENTROPY, SURPRISAL = "probability", "GLTR rank", "entropy", "surprisal"
@@ -39,17 +40,16 @@ HOW_TO = " · hover a token for its alternatives; click it to open that step and
 
 # Sets the shown mode on the page's body, where the stylesheet reads it (`data-colour`): both coloured texts
 # follow at once, and a text drawn later (a new run, the prompt coloured) is drawn in it too.
-SET_MODE_JS = (
-    "(mode) => { const keys = " + str(MODE_KEYS).replace("'", '"') + "; document.body.dataset.colour = keys[mode]; }"
-)
+SET_MODE_JS = f"(mode) => {{ document.body.dataset.colour = {json.dumps(MODE_KEYS)}[mode]; }}"
 
 
 def band_of(value: float | None, bands: tuple[tuple[float, str], ...], inclusive: bool = False) -> str:
-    """The class of `value`'s band (`bands` ascending by upper bound, exclusive unless `inclusive`);
-    `NOT_RECORDED` when the value is None."""
+    """The class of `value`'s band (`bands` ascending by upper bound, exclusive unless `inclusive`; the last band
+    takes whatever is above, an infinite surprisal included); `NOT_RECORDED` when the value is None."""
     if value is None:
         return NOT_RECORDED
-    return next(name for upper, name in bands if (value <= upper if inclusive else value < upper))
+    below = (name for upper, name in bands if (value <= upper if inclusive else value < upper))
+    return next(below, bands[-1][1])
 
 
 def gltr_bucket(rank: int | None) -> str:

@@ -37,6 +37,7 @@ def test_each_mode_has_its_band_and_surprisal_is_minus_log2_p():
     assert colour_classes(0.1, 500, 2.0) == "p1 r2 e2 s2"  # 3.32 bits
     assert colour_classes(0.001, 5000, 4.0) == "p0 r3 e3 s3"  # 9.97 bits
     assert colour_classes(0.0005, None, 4.0) == "p0 nr-rank e3 s4"  # 10.97 bits, the rank not recorded
+    assert colour_classes(0.0, 30_000, 9.0) == "p0 r3 e3 s4"  # p rounded to 0 (a prompt token): infinite bits
 
 
 def test_every_mode_has_a_legend_saying_what_its_colours_mean():
