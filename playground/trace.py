@@ -432,7 +432,7 @@ class Trace:
         no origin, a run that is not a branch no branch)."""
         data = asdict(self)
         for step in data["steps"]:
-            for key in ("origin", "log_z", "notes"):
+            for key in ("origin", "log_z", "notes", "varentropy"):
                 if step[key] is None:
                     del step[key]
             for candidate in step["candidates"]:

@@ -111,3 +111,4 @@ def test_a_trace_written_before_varentropy_loads_without_it(tiny_loaded):
     old = Trace.from_dict(data)
     assert old.steps and [s.varentropy for s in old.steps] == [None] * len(trace.steps)
     assert [s.entropy for s in old.steps] == [s.entropy for s in trace.steps]
+    assert all("varentropy" not in step for step in old.to_dict()["steps"])  # written back as it was read
