@@ -83,7 +83,7 @@ def figures_line(prob: float | None, rank: int | None, entropy: float | None, va
     parts = [
         "rank not recorded" if rank is None else f"rank {rank}",
         "surprisal not recorded" if bits is None else f"{bits:.2f} bits",
-        "varentropy not recorded" if varentropy is None else f"varentropy {varentropy:.2f}",
+        "varentropy not recorded" if varentropy is None else f"varentropy {varentropy:.2f} nats²",
     ]
     if entropy is None:
         parts.insert(0, "entropy not recorded")
