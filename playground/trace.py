@@ -109,6 +109,10 @@ class Step:
     # The variance of the surprisal (-ln p) of the final distribution, sum p (-ln p - entropy)^2, in nats squared:
     # with `entropy`, how the step was uncertain (entropix's map). None in traces written before it was recorded.
     varentropy: float | None = None
+    # The same two of the raw distribution, softmax of the model's logits before any stage (temperature 1): how
+    # unsure the model itself was, whatever the sampler then did. None in traces written before they were recorded.
+    raw_entropy: float | None = None
+    raw_varentropy: float | None = None
 
 
 @dataclass
@@ -460,7 +464,7 @@ class Trace:
         no origin, a run that is not a branch no branch)."""
         data = asdict(self)
         for step in data["steps"]:
-            for key in ("origin", "log_z", "notes"):
+            for key in ("origin", "log_z", "notes", "varentropy", "raw_entropy", "raw_varentropy"):
                 if step[key] is None:
                     del step[key]
             for candidate in step["candidates"]:
@@ -713,6 +717,8 @@ def _step_from_dict(data: dict[str, Any]) -> Step:
         log_z=data.get("log_z"),
         notes=data.get("notes"),
         varentropy=data.get("varentropy"),
+        raw_entropy=data.get("raw_entropy"),
+        raw_varentropy=data.get("raw_varentropy"),
     )
 
 

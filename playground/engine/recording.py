@@ -29,6 +29,7 @@ class RowSummary:
     stage_names: list[str]
     entropy: list[float]  # (B,) nats, of the final distribution
     varentropy: list[float]  # (B,) nats squared, the variance of the final distribution's surprisal
+    raw_moments: list[list[float]]  # (B, 2) entropy and varentropy of the raw distribution, softmax(raw logits)
     kept: list[int]  # (B,) tokens with a probability above 0 in the final distribution
     log_z: list[list[float]]  # (B, len(TABLE_TEMPERATURES)) ln sum_v exp(raw_logit_v / T), `log_normalizers`
     # Columns before `ranked - 1` are the top of the ranking, in order; the ids from column `ranked - 1` on (a
@@ -182,7 +183,9 @@ def summarize_rows(
     kept = (~torch.isneginf(staged[-1][1])).sum(dim=-1)  # (B,)
     chosen = () if must_include is None else (must_include,)
     log_z = log_normalizers(raw_logits, TABLE_TEMPERATURES)  # (B, 4)
-    figures = (surprisal_moments(staged[-1][1]), ranks, kept, log_z, *chosen, *also)
+    # The final and the raw distributions' moments in one batched pass: (2B, V) -> (2B, 2).
+    moments = surprisal_moments(torch.cat([staged[-1][1], raw_logits]))
+    figures = (moments, ranks, kept, log_z, *chosen, *also)
     values = read_values(ids, removing_stage(staged, ids), raw_logits.float().gather(-1, ids), probs, *figures)
     ids, removed_by, logits, stage_probs, moments, ranks, kept, log_z = values[:8]
     by_stage = dict(zip(names, stage_probs, strict=True))
@@ -193,8 +196,9 @@ def summarize_rows(
         probs=by_stage,
         removed_by=removed_by,
         stage_names=names,
-        entropy=[row[0] for row in moments],
-        varentropy=[row[1] for row in moments],
+        entropy=[row[0] for row in moments[: len(ids)]],
+        varentropy=[row[1] for row in moments[: len(ids)]],
+        raw_moments=moments[len(ids) :],
         kept=kept,
         log_z=log_z,
         ranked=ranked,
@@ -270,6 +274,8 @@ def to_step(
         # -sum p log p rounds to a hair below 0 for a sure step; "-0.00 nats" reads as an error.
         entropy=max(0.0, summary.entropy[row]),
         varentropy=max(0.0, summary.varentropy[row]),
+        raw_entropy=max(0.0, summary.raw_moments[row][0]),
+        raw_varentropy=max(0.0, summary.raw_moments[row][1]),
         candidates=candidates,
         kept=summary.kept[row],
         log_z={f"{t:g}": value for t, value in zip(TABLE_TEMPERATURES, summary.log_z[row], strict=True)},

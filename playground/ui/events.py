@@ -29,6 +29,7 @@ from playground.ui.parts import Parts
 from playground.ui.preset_events import wire_presets
 from playground.ui.presets import Preset
 from playground.ui.probe_tab import wire_probe
+from playground.ui.prompt_colour import wire_colour
 from playground.ui.run_views import load_file, remember, show_run
 from playground.ui.runs import Runs
 from playground.ui.status import status_line
@@ -153,6 +154,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     many_events = wire_many(parts, runs, arm)
     wire_compare(parts, runs)
     wire_compress(parts.compress, parts.controls, runs)
+    wire_colour(parts.colour, parts.last_trace, parts.reads, runs.prompt_colours)
     wire_mass(parts, runs)
     wire_probe(parts.probe, parts.last_trace, runs)
     for event in (run_event, *branch_events, *many_events):

@@ -33,6 +33,7 @@ from playground.ui.lens_tab import lens_tab
 from playground.ui.parts import Parts
 from playground.ui.presets import Preset, presets
 from playground.ui.probe_tab import probe_tab
+from playground.ui.prompt_colour import ColourParts, colour_by_control, prompt_colour_part
 from playground.ui.run_views import PLOTLY_JS, TREE_JS, tree_value
 from playground.ui.runs import Runs
 from playground.ui.tokens import LEGEND
@@ -218,6 +219,7 @@ def build_output(parts: Parts) -> None:
     with gr.Row():
         parts.run_button = gr.Button("Generate", variant="primary", scale=3)
         parts.stop_button = gr.Button("Stop", variant="stop", scale=1)
+    colour_by = colour_by_control()
     parts.output = gr.HTML(
         "",
         label="Output",
@@ -241,6 +243,7 @@ def build_output(parts: Parts) -> None:
             buttons=["copy"],
             elem_id="rendered-prompt",
         )
+        parts.colour = ColourParts(colour_by, *prompt_colour_part())
 
 
 def build_knobs(parts: Parts, models: list[str]) -> None:

@@ -54,6 +54,9 @@ def long_context(name: str) -> str:
 
 MIROSTAT_LESSON = "Mirostat holds the surprise near tau"
 
+GLTR_LESSON = "GLTR colours: the model's own text ranks high, a person's does not"
+GOAT = "My aunt keeps a goat called Professor in her kitchen, and every Tuesday he eats exactly one of her left socks."
+
 DRY_LESSON = "DRY stops a loop that the repetition penalty only slows"
 PROBE_LESSON = "The token probe: a word the sampler never showed"
 YES_NO = "Answer yes or no: is the sky green?"
@@ -379,6 +382,27 @@ def presets() -> list[Preset]:
             "chose between. Set at fp32, where these steps are the same on any CPU.",
             FOX,
             base.replace(strategy="greedy", max_new_tokens=16),
+            precision="fp32",
+        ),
+        Preset(
+            GLTR_LESSON,
+            'A sentence a person wrote, continued by the model sampling from its whole distribution. Set "Colour '
+            "by\" to GLTR rank: most of the model's tokens are green, among its top 10 guesses, as GLTR (Gehrmann "
+            'et al. 2019) found of machine text. Then open "What the model reads" and press Colour the prompt: '
+            "the sentence you gave it has far fewer green tokens and more yellow and vermillion ones (a "
+            "goat called Professor is hard to guess). Surprisal shows the same in bits. Sampling at temperature 1 "
+            "still draws mostly from the top of the ranking; raise the temperature and look at how the model's own "
+            "text's colours move. Set at fp32, where the ranks are the same on any CPU.",
+            GOAT,
+            base.replace(
+                strategy="sample",
+                chat=False,
+                seed=2,
+                temperature=1.0,
+                top_k=0,
+                top_p=1.0,
+                max_new_tokens=min(48, base.max_new_tokens),
+            ),
             precision="fp32",
         ),
     ]

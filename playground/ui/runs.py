@@ -12,6 +12,7 @@ from playground.ui.gate import Gate
 from playground.ui.json_api import JsonApi
 from playground.ui.page_runs import PageRuns
 from playground.ui.probes import Probes
+from playground.ui.prompt_colour import PromptColours
 from playground.ui.switches import Switches
 
 
@@ -32,3 +33,4 @@ class Runs:
         self.api = JsonApi(self.gate)
         self.compressions = Compressions(self.gate, self.switches)  # the "Compress the prompt" tab's
         self.probes = Probes(self.gate)  # the "Token probe" tab's
+        self.prompt_colours = PromptColours(self.gate)  # the prompt's figures, for "Colour by"

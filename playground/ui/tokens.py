@@ -1,5 +1,5 @@
-"""The Output text as HTML: one span per generated token, shaded by how likely the model thought it was, with
-its top alternatives in a hover card, and a step number a click sends back to the page.
+"""The Output text as HTML: one span per generated token, coloured as the "Colour by" control says
+(`colour_by.py`), with its top alternatives in a hover card, and a step number a click sends back to the page.
 
 Pure functions of trace Steps, so the same HTML is built while a run streams and from a loaded trace file.
 The spans carry no wrapping element: while a run streams the value only grows at its end, which Gradio sends
@@ -15,25 +15,21 @@ from typing import Any
 from playground.characters import Characters, candidate_text
 from playground.plots.style import show_token, spaced_hex
 from playground.trace import Candidate, Comparison, Step, Trace
+from playground.ui.colour_by import LABELS, PROBABILITY_BANDS, band_of, colour_classes, figures_line, legends
 
-# Upper bounds of the probability bands, least likely first, and their CSS classes (assets/style.css shades
-# them from strong to none in one hue, so the order reads without telling colours apart).
-BANDS = ((0.05, "p0"), (0.2, "p1"), (0.5, "p2"), (0.9, "p3"), (1.01, "p4"))
-BAND_LABELS = {"p0": "< 5%", "p1": "5–20%", "p2": "20–50%", "p3": "50–90%", "p4": "≥ 90%"}
+# The probability bands' labels, least likely first (assets/style.css shades them from strong to none in one
+# hue, so the order reads without telling colours apart).
+BAND_LABELS = {name: LABELS[name] for _, name in PROBABILITY_BANDS}
 ALTERNATIVES = 5  # candidates listed in a token's hover card
 ORIGIN_TEXT = {"inherited": "from the run this one branched from", "forced": "chosen by you: the branch point"}
 
-# The legend below the text; static, so it lives in the component's template, not its value.
-LEGEND = (
-    '<div class="legend">Chance the model gave each chosen token: '
-    + "".join(f'<span class="tok {band}">{html.escape(label)}</span>' for band, label in BAND_LABELS.items())
-    + " · hover a token for its alternatives; click it to open that step and to take another token there</div>"
-)
+# The legends below the text, one per "Colour by" mode; static, so they live in the component's template.
+LEGEND = legends()
 
 
 def band(prob: float) -> str:
     """The CSS class of a probability's band."""
-    return next(name for upper, name in BANDS if prob < upper)
+    return band_of(prob, PROBABILITY_BANDS)
 
 
 def hover_card(step: Step, pending: bytes = b"") -> str:
@@ -43,6 +39,7 @@ def hover_card(step: Step, pending: bytes = b"") -> str:
     Probabilities are the final distribution's, the one the token was drawn from.
     """
     lines = [f"step {step.index + 1} · p = {step.chosen.prob:.3f} · entropy {step.entropy:.2f} nats"]
+    lines.append(figures_line(step.chosen.prob, step.chosen.rank, step.entropy, step.varentropy))
     if step.chosen.bytes is not None:
         lines.append(f"bytes {spaced_hex(step.chosen.bytes)}: part of a character split over tokens")
     if step.origin is not None:
@@ -83,7 +80,8 @@ def token_span(step: Step, extra: str = "", shown: str | None = None, pending: b
         extra += " bytes" + ("" if text else " part")
     alts = json.dumps(alternatives(step, pending), ensure_ascii=False)
     return (
-        f'<span class="tok {band(step.chosen.prob)}{extra}" data-step="{step.index}" '
+        f'<span class="tok {colour_classes(step.chosen.prob, step.chosen.rank, step.entropy)}{extra}" '
+        f'data-step="{step.index}" '
         f'data-tip="{html.escape(hover_card(step, pending), quote=True)}" data-alts="{html.escape(alts, quote=True)}">'
         f"{html.escape(text)}</span>"
     )

@@ -1,5 +1,6 @@
-"""Each step's entropy and varentropy (the mean and variance of surprisal): by hand on built distributions, and
-as every strategy records them, against the full softmax of a pass over the run's text computed here."""
+"""Each step's entropy and varentropy (the mean and variance of surprisal), of the final distribution and of the
+raw one: by hand on built distributions, and as every strategy records them, against the full softmax of a pass
+over the run's text computed here."""
 
 import math
 
@@ -42,25 +43,18 @@ def test_uniform_has_no_varentropy_and_two_levels_have_some():
     assert surprisal_moments(two_levels)[0].tolist() == pytest.approx([h, 0.25 * math.log(2) ** 2], abs=1e-6)
 
 
-def test_the_step_record_carries_both_of_the_final_distribution():
+def test_the_step_record_carries_both_of_the_final_and_of_the_raw_distribution():
     raw = torch.log(torch.tensor([[0.1, 0.4, 0.3, 0.2]]))
     top_k = raw.masked_fill(torch.tensor([[True, False, False, True]]), -math.inf)  # keeps 0.4, 0.3
     summary = summarize_rows([("raw", raw), ("top_k", top_k)], raw, top_n=4)
     step = to_step(0, summary, 0, chosen_id=1, texts=TokenTexts(CountingTokenizer()), top_n=4)
     h, v = by_hand([0.4 / 0.7, 0.3 / 0.7])
     assert (step.entropy, step.varentropy) == pytest.approx((h, v), abs=1e-6)
+    assert (step.raw_entropy, step.raw_varentropy) == pytest.approx(by_hand([0.1, 0.4, 0.3, 0.2]), abs=1e-6)
 
 
-def full_final_moments(loaded, trace: Trace, final) -> list[tuple[float, float]]:
-    """(entropy, varentropy) before each output token, from one pass over prompt + output and a full softmax of
-    `final(logits)` (the run's chain written out here), independent of the engine's recording."""
-    ids = torch.tensor([trace.prompt.token_ids + trace.output.token_ids])
-    with torch.no_grad():
-        logits = loaded.model(input_ids=ids).logits[0].float()  # (T, V)
-    start = len(trace.prompt.token_ids) - 1
-    rows = logits[start : start + len(trace.output.token_ids)].clone()  # (N, V)
-    rows[:, loaded.tokenizer.eos_token_id] = -math.inf  # min_new_tokens covers every step: EOS is banned
-    rows = final(rows)
+def moments_of(rows: torch.Tensor) -> list[tuple[float, float]]:
+    """(entropy, varentropy) of softmax(row) for each row of (N, V), in float64, from the definitions."""
     out = []
     for row in rows:
         logp = torch.log_softmax(row.double(), dim=-1)
@@ -69,6 +63,20 @@ def full_final_moments(loaded, trace: Trace, final) -> list[tuple[float, float]]
         h = float((p * s).sum())
         out.append((h, float((p * (s - h) ** 2).sum())))
     return out
+
+
+def full_moments(loaded, trace: Trace, final) -> tuple[list, list]:
+    """(entropy, varentropy) before each output token of the final distribution (`final(logits)`, the run's chain
+    written out here) and of the raw one, from one pass over prompt + output and a full softmax, independent of
+    the engine's recording."""
+    ids = torch.tensor([trace.prompt.token_ids + trace.output.token_ids])
+    with torch.no_grad():
+        logits = loaded.model(input_ids=ids).logits[0].float()  # (T, V)
+    start = len(trace.prompt.token_ids) - 1
+    raw = logits[start : start + len(trace.output.token_ids)]  # (N, V)
+    rows = raw.clone()
+    rows[:, loaded.tokenizer.eos_token_id] = -math.inf  # min_new_tokens covers every step: EOS is banned
+    return moments_of(final(rows)), moments_of(raw)
 
 
 def top_k_at(temperature: float, k: int):
@@ -92,22 +100,28 @@ def top_k_at(temperature: float, k: int):
 def test_every_step_records_the_moments_of_the_distribution_it_drew_from(tiny_loaded, knobs, final):
     settings = Settings(chat=False, max_new_tokens=12, min_new_tokens=12, **knobs)
     trace = generate(tiny_loaded, PROMPT, settings)
-    expected = full_final_moments(tiny_loaded, trace, final)
+    expected, raw = full_moments(tiny_loaded, trace, final)
     recorded = [(s.entropy, s.varentropy) for s in trace.steps]
     assert len(recorded) == 12
     assert recorded == [pytest.approx(e, rel=1e-4, abs=1e-5) for e in expected]
+    recorded_raw = [(s.raw_entropy, s.raw_varentropy) for s in trace.steps]
+    assert recorded_raw == [pytest.approx(e, rel=1e-4, abs=1e-5) for e in raw]
 
 
 def test_beam_search_records_the_moments_on_every_step(tiny_loaded):
     trace = generate(tiny_loaded, PROMPT, Settings(strategy="beam", num_beams=3, chat=False, max_new_tokens=6))
     assert trace.steps and all(s.varentropy is not None and s.varentropy >= 0 for s in trace.steps)
+    assert all(s.raw_entropy is not None and s.raw_varentropy is not None for s in trace.steps)
 
 
-def test_a_trace_written_before_varentropy_loads_without_it(tiny_loaded):
+def test_a_trace_written_before_the_moments_loads_without_them(tiny_loaded):
     trace = generate(tiny_loaded, PROMPT, Settings(strategy="greedy", chat=False, max_new_tokens=3))
     data = trace.to_dict()
     for step in data["steps"]:
-        del step["varentropy"]
+        del step["varentropy"], step["raw_entropy"], step["raw_varentropy"]
     old = Trace.from_dict(data)
     assert old.steps and [s.varentropy for s in old.steps] == [None] * len(trace.steps)
+    assert [(s.raw_entropy, s.raw_varentropy) for s in old.steps] == [(None, None)] * len(trace.steps)
     assert [s.entropy for s in old.steps] == [s.entropy for s in trace.steps]
+    written = old.to_dict()["steps"]  # written back as it was read
+    assert all(not {"varentropy", "raw_entropy", "raw_varentropy"} & step.keys() for step in written)

@@ -45,14 +45,15 @@ def test_hover_card_lists_the_top_alternatives_by_final_probability_and_marks_th
     s = step(6, " cat", 0.2, {" dog": 0.5, " cat": 0.2, "\n": 0.1, " a": 0.05, " the": 0.04, " x": 0.01})
     lines = hover_card(s).splitlines()
     assert lines[0] == "step 7 · p = 0.200 · entropy 1.25 nats"
-    assert [line[2:].split()[0] for line in lines[1:]] == ["␣dog", "␣cat", "⏎", "␣a", "␣the"]  # five, best first
-    assert lines[2].startswith("▸ ␣cat") and not lines[1].startswith("▸")
+    assert lines[1] == "rank not recorded · 2.32 bits · varentropy not recorded"  # a trace without them
+    assert [line[2:].split()[0] for line in lines[2:]] == ["␣dog", "␣cat", "⏎", "␣a", "␣the"]  # five, best first
+    assert lines[3].startswith("▸ ␣cat") and not lines[2].startswith("▸")
 
 
 def test_token_text_and_card_are_escaped():
     s = step(0, '<b>"hi"</b>', 0.95, {'<b>"hi"</b>': 0.95, "&": 0.05})
     span = token_span(s)
-    assert '<span class="tok p4" data-step="0" data-tip="' in span
+    assert '<span class="tok p4 nr-rank e1 s0" data-step="0" data-tip="' in span
     assert "<b>" not in span and "&lt;b&gt;&quot;hi&quot;&lt;/b&gt;" in span
     tip = re.search(r'data-tip="([^"]*)"', span).group(1)
     assert html.unescape(tip) == hover_card(s)
@@ -77,7 +78,8 @@ def test_trace_html_is_one_span_per_step_or_plain_text_without_steps():
     steps = [step(0, "Hi", 0.6, {"Hi": 0.6, "Yo": 0.4}), step(1, "!", 0.01, {".": 0.99, "!": 0.01})]
     shown = trace_html(FakeTrace(steps, "Hi!"))  # the run ended on EOS: its last token is marked
     assert shown == token_span(steps[0]) + token_span(steps[1], " eos")
-    assert re.findall(r'class="tok (p\d[ a-z]*)" data-step="(\d)"', shown) == [("p3", "0"), ("p0 eos", "1")]
+    found = re.findall(r'class="tok ([^"]*)" data-step="(\d)"', shown)
+    assert found == [("p3 nr-rank e1 s0", "0"), ("p0 nr-rank e1 s3 eos", "1")]  # a band per "Colour by" mode
     assert trace_html(FakeTrace([], "a < b")) == '<span class="plain">a &lt; b</span>'
     assert trace_html(None) == "" and plain_text("") == ""
 
@@ -157,7 +159,7 @@ def test_alternatives_inside_a_character_read_as_what_they_would_add():
     alts = json.loads(html.unescape(re.findall(r'data-alts="([^"]*)"', spans)[1]))
     assert alts == [[2, "旧", 0.3], [3, "‹97›", 0.05], [4, "!", 0.05]]
     card = html.unescape(re.findall(r'data-tip="([^"]*)"', spans)[1]).splitlines()
-    assert [line[2:].split()[0] for line in card[2:]] == ["日", "旧", "‹97›", "!"]
+    assert [line[2:].split()[0] for line in card[3:]] == ["日", "旧", "‹97›", "!"]  # after its figures, bytes
     # Streaming builds the same spans.
     chars = Characters()
     assert next_span(chars, first) + next_span(chars, second) == spans.replace(" eos", "")
