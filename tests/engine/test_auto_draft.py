@@ -9,7 +9,7 @@ from playground.engine.context import render_prompt
 from playground.engine.forward import forward_tokens, new_cache
 from playground.engine.speculative.auto import AutoDraft, AutoPlanner
 from playground.engine.speculative.draft_tree import expected_length
-from playground.engine.speculative.plans import Plan, root_plan
+from playground.engine.speculative.plans import Plan
 from playground.models import load_model
 from playground.settings import Settings
 from playground.trace import DRAFT_SOURCES, Trace
@@ -53,8 +53,10 @@ FLAT = [1.0] * 16  # a machine where a pass over 16 tokens costs what one token'
 @pytest.fixture(autouse=True)
 def flat_cost(monkeypatch):
     """Rounds sized by a fixed curve, not by this machine's timings, so which source drafts does not depend on
-    the load: every draft with a chance of being right is worth its pass."""
+    the load: every draft with a chance of being right is worth its pass. The rounds' own times are not read
+    either (`pricing.py`: tested with given times)."""
     monkeypatch.setattr("playground.engine.speculative.auto.cost_curve", lambda loaded, ids: FLAT)
+    monkeypatch.setattr("playground.engine.speculative.auto.AutoPlanner.timed", lambda self, plan, *times: None)
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +209,8 @@ def test_a_kind_of_round_that_costs_more_than_its_pass_is_left_for_a_plain_step(
     assert plan.source == "suffix" and plan.shape.size == 5  # 1.94 tokens for a pass of 1.1
     unit = 0.010  # seconds of a one-token pass
     for _ in range(3):  # suffix rounds that took a whole pass more than c(k) says (planning, stages, records)
-        auto_plan.timed(plan, pass_s=1.1 * unit, round_s=1.1 * unit + 1.05 * unit)
-    auto_plan.timed(root_plan("none"), pass_s=unit, round_s=1.01 * unit)  # a plain step: 1% beyond its pass
+        auto_plan.costs.add("suffix", plan.shape.size, pass_s=1.1 * unit, round_s=1.1 * unit + 1.05 * unit)
+    auto_plan.costs.add("none", 1, pass_s=unit, round_s=1.01 * unit)  # a plain step: 1% beyond its pass
     assert auto_plan.costs.overhead("suffix") == pytest.approx(1.0) and auto_plan.costs.overhead("none") < 0.02
     assert auto_plan.plan(REPEATING, None, 4).source == "none"  # 1.94 / 2.1 < 1 / 1.01
     auto_plan.lookup = (4, (0, 4))
