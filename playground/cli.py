@@ -68,35 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
     mass = commands.add_parser(
         "mass", help="every continuation up to --depth tokens whose probability is at least --threshold, as a tree"
     )
-    mass.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
-    mass.add_argument("--precision", default="nf4", choices=PRECISIONS)
-    add_device_map_flag(mass)
-    source = mass.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prompt", help="the prompt text")
-    source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    add_model_flags(mass, prompt=True)
     add_knob_flags(mass, {"mass_depth": "--depth", "mass_threshold": "--threshold"})
     mass.add_argument("--json", action="store_true", help="print the tree as JSON")
     squeeze = commands.add_parser(
         "compress", help="drop the prompt's most predictable tokens (LLMLingua), keeping --ratio of them"
     )
-    squeeze.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
-    squeeze.add_argument("--precision", default="nf4", choices=PRECISIONS)
-    add_device_map_flag(squeeze)
+    add_model_flags(squeeze)
     add_compress_flags(squeeze)
     add_lens_parser(commands.add_parser("lens", help="run the prompt, then every layer's guess at --step (logit lens)"))
     return parser
 
 
-def add_lens_parser(look: argparse.ArgumentParser) -> None:
-    """`lens`'s flags: the model's, the prompt, every knob (as `generate`), then the lens's own."""
+def add_model_flags(parser: argparse.ArgumentParser, prompt: bool = False) -> None:
+    """--model (the bundled default), --precision and --device-map; with `prompt`, a required --prompt or
+    --prompt-file."""
     from playground.models import DEFAULT_MODEL_ID
 
-    look.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
-    look.add_argument("--precision", default="nf4", choices=PRECISIONS)
-    add_device_map_flag(look)
-    source = look.add_mutually_exclusive_group(required=True)
-    source.add_argument("--prompt", help="the prompt text")
-    source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+    parser.add_argument("--model", default=DEFAULT_MODEL_ID, help="bundled default, a Hugging Face id or a directory")
+    parser.add_argument("--precision", default="nf4", choices=PRECISIONS)
+    add_device_map_flag(parser)
+    if prompt:
+        source = parser.add_mutually_exclusive_group(required=True)
+        source.add_argument("--prompt", help="the prompt text")
+        source.add_argument("--prompt-file", type=Path, help="read the prompt from this file")
+
+
+def add_lens_parser(look: argparse.ArgumentParser) -> None:
+    """`lens`'s flags: the model's, the prompt, every knob (as `generate`), then the lens's own."""
+    add_model_flags(look, prompt=True)
     add_knob_flags(look)
     add_lens_flags(look)
 
