@@ -295,17 +295,13 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`mass`: the continuations of the prompt as an indented tree (or JSON), with the mass below the
     threshold as "other" at each node."""
     from playground.engine.mass import mass_tree
-    from playground.models import ModelLoadError, load_model
 
     with bad_values_exit(parser, lambda field: MASS_FLAGS.get(field, field_flag(field))):
         settings = settings_from_args(args)
         prompt = _prompt_arg(parser, args)
         check_prompt(prompt, settings.limits)
-    device_map = device_map_arg(parser, args)
-    try:
-        loaded = load_model(args.model, args.precision, device_map=device_map)
-    except ModelLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    loaded = load_or_say(parser, args)
+    if loaded is None:
         return 1
     with bad_values_exit(parser):
         tree = mass_tree(loaded, prompt, settings)
@@ -313,18 +309,27 @@ def mass(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def load_or_say(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The model `--model`, `--precision` and `--device-map` name; None, after one line on stderr saying why,
+    when it cannot be loaded (the command then exits with 1)."""
+    from playground.models import ModelLoadError, load_model
+
+    device_map = device_map_arg(parser, args)
+    try:
+        return load_model(args.model, args.precision, device_map=device_map)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def compress(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`compress`: the compressed prompt and a line of counts, or the Compression as JSON."""
-    from playground.models import ModelLoadError, load_model
 
     with bad_values_exit(parser, compress_flag):
         prompt = _prompt_arg(parser, args)
         knobs = compress_knobs(prompt, args)  # before the model loads: a bad value is named at once
-    device_map = device_map_arg(parser, args)
-    try:
-        loaded = load_model(args.model, args.precision, device_map=device_map)
-    except ModelLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    loaded = load_or_say(parser, args)
+    if loaded is None:
         return 1
     with bad_values_exit(parser, compress_flag):
         output = compress_output(loaded, prompt, args, knobs)
