@@ -14,32 +14,15 @@ from typing import Any
 import gradio as gr
 
 from playground.ui.explain import explain
-from playground.ui.run_views import PLOTLY_LOADER
+from playground.ui.run_views import clickable_plot_js
 
 # A click on a point sends its step (0-based, the point's customdata) as a select event's index, and brings the
 # step's figure at the top of the tab into view.
-MAP_JS = (
-    PLOTLY_LOADER
-    + """const draw = async () => {
-  const box = element.querySelector('.entropy-map');
-  if (!box || !props.value) return;
-  await load();
-  const figure = JSON.parse(props.value);
-  await window.Plotly.react(box, figure.data, figure.layout, {displayModeBar: false, responsive: true});
-  if (box.dataset.wired) return;
-  box.dataset.wired = '1';
-  box.on('plotly_click', (event) => {
-    const point = event.points && event.points[0];
-    if (point && point.customdata) {
-      trigger('select', {index: Number(point.customdata[0]), value: point.hovertext, selected: true});
+MAP_JS = clickable_plot_js(
+    ".entropy-map",
+    """      trigger('select', {index: Number(point.customdata[0]), value: point.hovertext, selected: true});
       const step = document.querySelector('#step-plot');
-      if (step) step.scrollIntoView({behavior: 'smooth', block: 'start'});
-    }
-  });
-};
-watch('value', draw);
-draw();
-"""
+      if (step) step.scrollIntoView({behavior: 'smooth', block: 'start'});""",
 )
 
 

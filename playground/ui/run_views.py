@@ -40,27 +40,41 @@ const load = () => window.Plotly ? Promise.resolve() : (window.playgroundPlotly 
 }));
 """
 )
-TREE_JS = (
-    PLOTLY_LOADER
-    + """const draw = async () => {
-  const box = element.querySelector('.run-tree');
+
+
+def clickable_plot_js(selector: str, on_click: str) -> str:
+    """A gr.HTML's script that draws the Plotly figure in its value into the element `selector` names, again
+    whenever the value changes, and runs `on_click` (JavaScript reading `point`, the clicked point) on a click."""
+    return (
+        (
+            PLOTLY_LOADER
+            + """const draw = async () => {
+  const box = element.querySelector(SELECTOR);
   if (!box || !props.value) return;
   await load();
   const figure = JSON.parse(props.value);
   await window.Plotly.react(box, figure.data, figure.layout, {displayModeBar: false, responsive: true});
   if (box.dataset.wired) return;
   box.dataset.wired = '1';
-  // A click on a node sends its run_id (the node trace's customdata) as a select event.
   box.on('plotly_click', (event) => {
     const point = event.points && event.points[0];
     if (point && point.customdata) {
-      trigger('select', {index: point.pointNumber, value: point.customdata[0], selected: true});
+ON_CLICK
     }
   });
 };
 watch('value', draw);
 draw();
 """
+        )
+        .replace("SELECTOR", json.dumps(selector))
+        .replace("ON_CLICK", on_click)
+    )
+
+
+# A click on a node sends its run_id (the node trace's customdata) as a select event.
+TREE_JS = clickable_plot_js(
+    ".run-tree", "      trigger('select', {index: point.pointNumber, value: point.customdata[0], selected: true});"
 )
 
 
