@@ -397,7 +397,6 @@ class Settings:
             f"must be at most {lim.max_sample_tokens} with num_samples above 1{SERVER_LIMIT}",
             self.max_new_tokens,
         )
-        _check(not self.prefix_ids, "num_samples", "above 1 cannot continue a branch (prefix_ids)", self.num_samples)
 
     def _validate_speculative(self) -> None:
         _check(
