@@ -27,6 +27,7 @@ class Parts:
     run_button: Any = None
     stop_button: Any = None
     branch_button: Any = None
+    many_here_button: Any = None  # "Sample many from here": the step view's step and token, many samples on
     compare_button: Any = None
     comparison: Any = None  # the session's last comparison, for the step slider
     compare: CompareViews | None = None
