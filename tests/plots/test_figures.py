@@ -310,7 +310,7 @@ def test_the_samples_views_of_a_run_from_a_prefix_start_after_its_forced_tokens(
     first = samples[0]
     assert counts[str(first.token_ids[3])] == sum(s.token_ids[3] == first.token_ids[3] for s in samples)
     assert f"{first.probs[3]:.2%}" in sun.hovertext[sun.ids.index(str(first.token_ids[3]))]
-    assert list(diversity_figure(trace).data[0].x)[0] == len(prefix) + 1
+    assert diversity_figure(trace).data[0].x[0] == len(prefix) + 1
 
 
 def test_a_step_whose_token_is_part_of_a_character_names_its_bytes(traces):
