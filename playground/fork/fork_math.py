@@ -44,8 +44,8 @@ def tv_distance(a: dict[str, float], b: dict[str, float]) -> float:
 
 
 def successive_tv(distributions: Sequence[dict[str, float]]) -> list[float]:
-    """The TV distance of each distribution from the one before it, 0.0 for the first."""
-    return [0.0] + [tv_distance(before, after) for before, after in pairwise(distributions)]
+    """The TV distance of each distribution from the one before it, 0.0 for the first ([] for none)."""
+    return [0.0][: len(distributions)] + [tv_distance(before, after) for before, after in pairwise(distributions)]
 
 
 def change_points(indexes: Sequence[int], tvs: Sequence[float], threshold: float) -> list[int]:

@@ -45,6 +45,7 @@ def test_change_points_are_the_positions_whose_tv_exceeds_the_threshold():
     assert tvs == pytest.approx([0.0, 0.0, 0.8, 0.1])
     assert change_points([0, 2, 4, 6], tvs, 0.3) == [4]
     assert change_points([0, 2, 4, 6], tvs, 0.8) == []  # strictly above
+    assert successive_tv([]) == [] and successive_tv([{"a": 1.0}]) == [0.0]
 
 
 def test_outcomes_are_ranked_by_total_mass():
