@@ -24,6 +24,7 @@ from playground.ui.controls import CONTROLS, annotations, signature
 from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
 from playground.ui.files import export_runs, export_trace, withheld_export
+from playground.ui.fork_tab import wire_fork
 from playground.ui.knob_families import open_set_families
 from playground.ui.lens_tab import wire_lens
 from playground.ui.parts import Parts
@@ -158,6 +159,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     wire_colour(parts.colour, parts.last_trace, parts.reads, runs.prompt_colours)
     wire_mass(parts, runs)
     wire_probe(parts.probe, parts.last_trace, runs)
+    wire_fork(parts.fork, parts.last_trace, parts.views.step, runs)
     for event in (run_event, *branch_events, *many_events):
         after_run(event, parts)
 

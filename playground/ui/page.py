@@ -26,6 +26,9 @@ from playground.ui.controls import make_control, page_defaults
 from playground.ui.entropy_panel import entropy_panel
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
+from playground.ui.fork_tab import LABEL as FORK_LABEL
+from playground.ui.fork_tab import TAB_ID as FORK_TAB
+from playground.ui.fork_tab import fork_tab
 from playground.ui.knob_families import drawn_families, family_id
 from playground.ui.lens_tab import LABEL as LENS_LABEL
 from playground.ui.lens_tab import TAB_ID as LENS_TAB
@@ -339,6 +342,8 @@ def build_views(parts: Parts, models: list[str]) -> None:
             gr.Markdown(explain("output"))
         with gr.Tab("Token probe", id="probe"):
             parts.probe = probe_tab()
+        with gr.Tab(FORK_LABEL, id=FORK_TAB):
+            parts.fork = fork_tab()
     # The components by name, so all_views' values land where their names say.
     parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads)
 

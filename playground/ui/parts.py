@@ -37,6 +37,7 @@ class Parts:
     compress: Any = None  # the "Compress the prompt" tab's parts (compress_tab.CompressParts)
     lens: Any = None  # the "Logit lens" tab's parts (lens_tab.LensParts)
     probe: Any = None  # the "Token probe" tab's parts (probe_tab.ProbeParts)
+    fork: Any = None  # the "Where does the answer fork?" tab's parts (fork_tab.ForkParts)
     colour: Any = None  # "Colour by" and the coloured prompt (prompt_colour.ColourParts)
     mass_button: Any = None
     mass_status: Any = None
