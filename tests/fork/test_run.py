@@ -98,6 +98,19 @@ def test_each_sample_is_the_many_from_prefix_run_with_that_prefix_and_seed(tiny)
     )
 
 
+def test_one_sample_per_branch_is_the_single_run(tiny):
+    run = generate(tiny, PROMPT, Settings(chat=False, strategy="greedy", max_new_tokens=3))
+    request = ForkRequest(samples=1, alternatives=1, max_positions=1, max_new_tokens=3)
+    analysis, _ = analyse(tiny, run, request)
+    for branch in analysis.positions[0].branches:
+        settings = continuation_settings(run, request).replace(prefix_ids=(branch.token_id,))
+        alone = generate(tiny, PROMPT, settings)
+        (sample,) = branch.samples
+        assert sample.seed == settings.seed and sample.token_ids == alone.output.token_ids
+        assert sample.text == alone.output.text
+        assert sample.probs == [step.chosen.prob for step in alone.steps]
+
+
 def test_o_t_does_not_move_where_the_model_is_deterministic(tiny):
     # top_k 1: every continuation is the rest of the run (it ends at end of sequence, within max_new_tokens of
     # any position), and no alternative has probability above 0.
