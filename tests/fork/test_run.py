@@ -58,8 +58,8 @@ def exact_outcomes(loaded, settings, prompt_ids, prefix, depth, rule):
 
 def test_each_branchs_outcomes_follow_the_exact_distribution(tiny):
     run = generate(tiny, PROMPT, Settings(chat=False, strategy="sample", top_k=3, seed=4, max_new_tokens=3))
-    limits = dataclasses.replace(Limits(), max_samples=600)
-    request = ForkRequest(samples=600, alternatives=2, max_positions=2, max_new_tokens=2, rule="text", limits=limits)
+    limits = dataclasses.replace(Limits(), max_samples=400)
+    request = ForkRequest(samples=400, alternatives=2, max_positions=2, max_new_tokens=2, rule="text", limits=limits)
     analysis, progress = analyse(tiny, run, request)
     settings = continuation_settings(run, request)
     tokens, prompt_ids = run.output.token_ids, run.prompt.token_ids
@@ -126,7 +126,7 @@ def test_o_t_does_not_move_where_the_model_is_deterministic(tiny):
 
 def test_stop_keeps_the_positions_completed(tiny):
     run = generate(tiny, PROMPT, Settings(chat=False, strategy="greedy", max_new_tokens=6, min_new_tokens=6))
-    request = ForkRequest(samples=2, alternatives=1, max_positions=6, max_new_tokens=4)
+    request = ForkRequest(samples=2, alternatives=1, max_positions=3, max_new_tokens=4)
     cancel = threading.Event()
     items = []
     for item in fork_analysis(tiny, run, request, cancel):
@@ -137,7 +137,7 @@ def test_stop_keeps_the_positions_completed(tiny):
     assert analysis.stopped == "stopped"
     assert [p.index for p in analysis.positions] == [0, 1]  # the third position's branch was cut: dropped
     full, _ = analyse(tiny, run, request)
-    assert full.stopped is None and len(full.positions) == 6
+    assert full.stopped is None and len(full.positions) == 3
     assert [p.o for p in analysis.positions] == [p.o for p in full.positions[:2]]
 
 
