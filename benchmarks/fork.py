@@ -1,10 +1,12 @@
 """The forking analysis of one run against single runs of the same samples, in one process.
 
-    python -m benchmarks.fork [--precision nf4] [--tokens 24] [--samples 8] [--alternatives 2] [--single-positions 3]
+    python -m benchmarks.fork [--precision nf4] [--tokens 24] [--samples 8] [--alternatives 2] [--stride 1]
+                              [--single-positions 3]
 
 The run is the prompt's greedy continuation, `--tokens` long; the analysis samples every position of it, the chosen
 token and the top `--alternatives`, `--samples` continuations of `--tokens` tokens each (the issue's benchmark:
-24 positions x 3 branches x 8 samples). Each branch's samples decode as one batch (one many-from-prefix run).
+24 positions x 3 branches x 8 samples; `--stride K` analyses every K-th position only, where a busy machine
+cannot spare the time). Each branch's samples decode as one batch (one many-from-prefix run).
 The single runs write the same samples one at a time (sampling, num_samples 1, the same prefix and seed) for
 the branches of `--single-positions` positions spread over the run (all of them would take hours on a small CPU):
 tokens/s are compared, and how many samples equal their single run is counted (in fp32 all of them; at nf4 a
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=24, help="the run's length and each continuation's")
     parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--alternatives", type=int, default=2)
+    parser.add_argument("--stride", type=int, default=1, help="analyse every STRIDE-th position")
     parser.add_argument("--single-positions", type=int, default=3, help="positions whose samples also run singly")
     args = parser.parse_args()
 
@@ -47,8 +50,8 @@ def main() -> None:
     # The server's time limit lifted: the analysis is long on a CPU, and the benchmark times all of it.
     limits = dataclasses.replace(Limits.from_env(), max_time=24 * 3600.0, max_fork_tokens=10**7)
     run = generate(loaded, PROMPT, Settings(max_new_tokens=args.tokens, min_new_tokens=args.tokens, limits=limits))
-    request = ForkRequest(samples=args.samples, alternatives=args.alternatives, max_positions=args.tokens,
-                          max_new_tokens=args.tokens, limits=limits)  # fmt: skip
+    request = ForkRequest(samples=args.samples, alternatives=args.alternatives, stride=args.stride,
+                          max_positions=args.tokens, max_new_tokens=args.tokens, limits=limits)  # fmt: skip
     print(f"run: {len(run.output.token_ids)} tokens: {run.output.text!r}")
     seconds, analysis = timed(lambda: analyse(loaded, run, request))
     branches = sum(len(p.branches) for p in analysis.positions)

@@ -14,7 +14,7 @@ from playground.fork.result import ForkAnalysis, ForkProgress
 from playground.fork.run import fork_analysis
 from playground.knobs import whole_arg
 from playground.plots.style import show_token
-from playground.settings import Settings
+from playground.settings import Limits, Settings
 
 # The fork-only fields a SettingsError can name, and their flags.
 FORK_FLAGS = {
@@ -33,36 +33,36 @@ TOP_OUTCOMES = 3  # outcomes listed per position in the table
 
 def add_fork_flags(parser: argparse.ArgumentParser) -> None:
     """The `fork` subcommand's own flags (the prompt, model and knob flags are `generate`'s)."""
-    default = ForkRequest.__dataclass_fields__
+    default = ForkRequest(limits=Limits())  # the request's defaults are the flags'
     parser.add_argument(
         "--samples",
         type=whole_arg,
-        default=default["samples"].default,
+        default=default.samples,
         help="continuations per branch (the chosen token and each alternative)",
     )
     parser.add_argument(
         "--alternatives",
         type=whole_arg,
-        default=default["alternatives"].default,
+        default=default.alternatives,
         help="top alternatives sampled besides the chosen token at each position",
     )
-    parser.add_argument("--stride", type=whole_arg, default=1, help="analyse every STRIDE-th position")
+    parser.add_argument("--stride", type=whole_arg, default=default.stride, help="analyse every STRIDE-th position")
     parser.add_argument(
         "--positions",
         type=whole_arg,
-        default=default["max_positions"].default,
+        default=default.max_positions,
         help="analyse at most this many positions (the first ones)",
     )
     parser.add_argument(
         "--continuation-tokens",
         type=whole_arg,
-        default=default["max_new_tokens"].default,
+        default=default.max_new_tokens,
         help="tokens of each continuation",
     )
     parser.add_argument(
         "--tv-threshold",
         type=float,
-        default=default["threshold"].default,
+        default=default.threshold,
         help="a position whose outcome distribution moves more than this (TV distance) is a change point",
     )
     parser.add_argument(

@@ -125,7 +125,13 @@ def continuations(
     last = None
     for update in stream(loaded, trace.prompt.text, branch, cancel=deadline.cancel):
         last = update
-    return last.trace.samples.samples
+    made = last.trace
+    if made.samples is not None:
+        return made.samples.samples
+    # One sample is an ordinary run: its output is the sample.
+    probs = [step.chosen.prob for step in made.steps]
+    out = made.output
+    return [Sample(seed=branch.seed, token_ids=out.token_ids, probs=probs, text=out.text, stop_reason=out.stop_reason)]
 
 
 def position(

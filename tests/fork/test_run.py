@@ -58,8 +58,8 @@ def exact_outcomes(loaded, settings, prompt_ids, prefix, depth, rule):
 
 def test_each_branchs_outcomes_follow_the_exact_distribution(tiny):
     run = generate(tiny, PROMPT, Settings(chat=False, strategy="sample", top_k=3, seed=4, max_new_tokens=3))
-    limits = dataclasses.replace(Limits(), max_samples=600)
-    request = ForkRequest(samples=600, alternatives=2, max_positions=2, max_new_tokens=2, rule="text", limits=limits)
+    limits = dataclasses.replace(Limits(), max_samples=400)
+    request = ForkRequest(samples=400, alternatives=2, max_positions=2, max_new_tokens=2, rule="text", limits=limits)
     analysis, progress = analyse(tiny, run, request)
     settings = continuation_settings(run, request)
     tokens, prompt_ids = run.output.token_ids, run.prompt.token_ids
@@ -98,6 +98,19 @@ def test_each_sample_is_the_many_from_prefix_run_with_that_prefix_and_seed(tiny)
     )
 
 
+def test_one_sample_per_branch_is_the_single_run(tiny):
+    run = generate(tiny, PROMPT, Settings(chat=False, strategy="greedy", max_new_tokens=3))
+    request = ForkRequest(samples=1, alternatives=1, max_positions=1, max_new_tokens=3)
+    analysis, _ = analyse(tiny, run, request)
+    for branch in analysis.positions[0].branches:
+        settings = continuation_settings(run, request).replace(prefix_ids=(branch.token_id,))
+        alone = generate(tiny, PROMPT, settings)
+        (sample,) = branch.samples
+        assert sample.seed == settings.seed and sample.token_ids == alone.output.token_ids
+        assert sample.text == alone.output.text
+        assert sample.probs == [step.chosen.prob for step in alone.steps]
+
+
 def test_o_t_does_not_move_where_the_model_is_deterministic(tiny):
     # top_k 1: every continuation is the rest of the run (it ends at end of sequence, within max_new_tokens of
     # any position), and no alternative has probability above 0.
@@ -113,7 +126,7 @@ def test_o_t_does_not_move_where_the_model_is_deterministic(tiny):
 
 def test_stop_keeps_the_positions_completed(tiny):
     run = generate(tiny, PROMPT, Settings(chat=False, strategy="greedy", max_new_tokens=6, min_new_tokens=6))
-    request = ForkRequest(samples=2, alternatives=1, max_positions=6, max_new_tokens=4)
+    request = ForkRequest(samples=2, alternatives=1, max_positions=3, max_new_tokens=4)
     cancel = threading.Event()
     items = []
     for item in fork_analysis(tiny, run, request, cancel):
@@ -124,7 +137,7 @@ def test_stop_keeps_the_positions_completed(tiny):
     assert analysis.stopped == "stopped"
     assert [p.index for p in analysis.positions] == [0, 1]  # the third position's branch was cut: dropped
     full, _ = analyse(tiny, run, request)
-    assert full.stopped is None and len(full.positions) == 6
+    assert full.stopped is None and len(full.positions) == 3
     assert [p.o for p in analysis.positions] == [p.o for p in full.positions[:2]]
 
 
