@@ -45,7 +45,7 @@ def fork_figure(analysis: ForkAnalysis | None, texts: list[str]) -> go.Figure:
         shares = [position.o.get(outcome, 0.0) for position in analysis.positions]
         figure.add_bar(
             x=indexes, y=shares, name=preview_label(outcome), marker_color=colours[outcome],
-            customdata=[[index] for index in indexes], text=[hover_escape(label) for label in labels],
+            customdata=[[index] for index in indexes], textposition="none",
             hovertemplate=f"{hover_escape(preview_label(outcome))}: %{{y:.2f}}<extra></extra>",
         )  # fmt: skip
     _mark_change_points(figure, analysis)
@@ -76,6 +76,6 @@ def _mark_change_points(figure: go.Figure, analysis: ForkAnalysis) -> None:
     figure.add_scatter(
         x=[p.index for p in points], y=[MARK_Y] * len(points), mode="markers+text", name="change point",
         marker=dict(symbol="triangle-down", size=12, color=BLACK), text=[f"TV {p.tv:.2f}" for p in points],
-        textposition="top center", customdata=[[p.index] for p in points],
+        textposition="middle right", customdata=[[p.index] for p in points],
         hovertemplate="change point: %{text}<extra></extra>",
     )  # fmt: skip

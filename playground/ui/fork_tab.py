@@ -127,6 +127,7 @@ def wire_fork(tab: ForkParts, trace: Any, step: Any, runs: Any) -> None:
     plain = inspect.Parameter.POSITIONAL_OR_KEYWORD
     names = [inspect.Parameter(name, plain) for name in ("shown", *FIELDS)]
     run_fork.__signature__ = inspect.Signature([*names, inspect.Parameter("request", plain, annotation=gr.Request)])
+    run_fork.__annotations__ = {"request": gr.Request}
     drawn = [tab.status, tab.plot, tab.branches, tab.analysis]
     tab.button.click(lambda: ("Starting…", PICK), outputs=[tab.status, tab.branches], **INSTANT).then(
         run_fork, inputs=[trace, *knobs], outputs=drawn, **PRIVATE, **MODEL_QUEUE, show_progress="minimal"

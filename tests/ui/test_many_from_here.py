@@ -26,6 +26,8 @@ def test_many_samples_continue_the_shown_run_from_a_step_with_a_token(runs, pare
     assert all(s.token_ids[:3] == prefix for s in many.samples.samples)
     assert many.branch.parent == parent.run_id and many.branch.at == 3 and html == trace_html(many)
     assert status.startswith("tiny-random-llama fp32 · 4 samples, ")
+    assert status.endswith(f"branched at step 3: took {many.branch.token.text!r} (p = {many.branch.token.prob:.3g}), "
+                           "the samples continue after it")  # fmt: skip
     assert runs.switches.stop("ash") is False  # the session is free again
 
 
