@@ -35,8 +35,10 @@ def position_label(index: int, texts: list[str]) -> str:
 def fork_figure(analysis: ForkAnalysis | None, texts: list[str]) -> go.Figure:
     """o_t over the run's analysed positions as stacked bars, change points marked (`texts`: the run's token texts,
     by step), or why there is nothing to draw."""
-    if analysis is None or not analysis.positions:
+    if analysis is None:
         return placeholder("Press Run the forking analysis to see where this run's answer forks.")
+    if not analysis.positions:
+        return placeholder("It ended before any position was analysed: there is nothing to draw.")
     indexes = [position.index for position in analysis.positions]
     labels = [position_label(index, texts) for index in indexes]
     colours = outcome_colours(analysis.outcomes)

@@ -15,6 +15,7 @@ from playground.fork.result import ForkAnalysis, ForkBranch, ForkPosition
 from playground.plots.forks import NONE_LABEL, outcome_colours
 from playground.plots.style import preview, show_token
 from playground.settings import SettingsError
+from playground.words import counted
 
 WEIGHTS_NOTE = (
     "Each branch's weight is its probability p renormalised over the tokens sampled at this position (the chosen "
@@ -51,7 +52,7 @@ def analysis_line(analysis: ForkAnalysis) -> str:
     request = analysis.request
     points = ", ".join(str(index + 1) for index in analysis.change_points) or "none"
     line = (
-        f"Outcome: {analysis.rule} · {len(analysis.positions)} positions analysed · change points (TV > "
+        f"Outcome: {analysis.rule} · {counted(len(analysis.positions), 'position')} analysed · change points (TV > "
         f"{request.threshold:g}) at steps: {points} · {analysis.new_tokens} tokens sampled in {analysis.seconds:.1f} s"
     )
     return line if analysis.stopped is None else f"{STOPPED.get(analysis.stopped, analysis.stopped)} {line}"

@@ -79,26 +79,39 @@ def test_the_tab_draws_bands_marks_change_points_and_a_click_opens_the_step(page
 
 def test_stop_keeps_the_positions_analysed_so_far(page):
     ask(page, PROMPT, 3)
-    open_fork_tab(page, {"samples": "16", "alternatives": "2", "max_new_tokens": "48"})
+    open_fork_tab(page, {"samples": "12", "alternatives": "2", "max_new_tokens": "32"})
     page.get_by_role("button", name="Run the forking analysis").click()
     status = page.locator("#fork-status")
-    expect(status).to_contain_text("branches done", timeout=RUN_TIMEOUT)
+    # The first position's three branches done: Stop then keeps it.
+    expect(status).to_contain_text(re.compile(r"\b[3-8] of 9 branches done"), timeout=RUN_TIMEOUT)
     page.locator("#fork-stop").click()
     expect(status).to_contain_text("Stopped: the positions analysed so far are kept", timeout=RUN_TIMEOUT)
-    analysed = int(re.search(r"(\d+) positions analysed", status.text_content()).group(1))
-    assert analysed < 3
+    analysed = int(re.search(r"(\d+) positions? analysed", status.text_content()).group(1))
+    assert 1 <= analysed < 3
+    expect(page.locator("#fork-plot .barlayer .trace").first).to_be_visible(timeout=30_000)  # what was kept, drawn
     shot(page, "fork-stopped")
 
 
-def test_a_tokens_card_samples_many_from_after_it(page):
+def test_a_tokens_card_and_the_step_view_sample_many_from_there(page):
     ask(page, PROMPT, 4)
     page.get_by_role("tab", name="Sample many").click()
     set_number(page, "Samples", "4")
     page.locator("#output .tokens [data-step]").nth(1).click()
-    page.locator("#output .take-card").get_by_role("button", name="Sample many from here").click()
+    card = page.locator("#output .take-card")
+    expect(card.get_by_role("button", name="Sample many from here")).to_be_visible()
+    card.screenshot(path=test_page.ARTIFACTS / "many-from-here-card.png")
+    card.get_by_role("button", name="Sample many from here").click()
     expect(status_line(page)).to_contain_text("4 samples, ", timeout=RUN_TIMEOUT)
     expect(status_line(page)).to_contain_text("branched at step 2")
     page.get_by_role("tab", name="Sample many").click()  # the click on the token opened Token distributions
     expect(page.locator("#samples-plot").get_by_text("4 samples")).to_be_visible(timeout=30_000)
     expect(page.locator("#output .tokens .inherited")).to_have_count(1)  # the run's first token, kept
     shot(page, "many-from-here")
+    # The step view's button: the step the click opened (2) of the shown run, with the token under Take instead.
+    before = " ".join(status_line(page).text_content().split())
+    page.get_by_role("tab", name="Token distributions").click()
+    page.get_by_role("button", name="Sample many from here").click()
+    expect(status_line(page)).not_to_have_text(before, timeout=RUN_TIMEOUT)
+    expect(status_line(page)).to_contain_text("the samples continue after it", timeout=RUN_TIMEOUT)
+    expect(status_line(page)).to_contain_text("4 samples, ")
+    expect(status_line(page)).to_contain_text("branched at step 2: took ")

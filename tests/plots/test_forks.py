@@ -36,6 +36,8 @@ def test_no_change_point_draws_no_mark_and_no_analysis_says_what_to_do():
     analysis.change_points = []
     assert not [trace for trace in fork_figure(analysis, TEXTS).data if trace.type == "scatter"]
     assert "Run the forking analysis" in fork_figure(None, TEXTS).layout.annotations[0].text
+    analysis.positions = []  # stopped before the first position was done
+    assert "before any position was analysed" in fork_figure(analysis, TEXTS).layout.annotations[0].text
 
 
 def test_outcome_colours_are_stable_by_order_and_none_is_grey():

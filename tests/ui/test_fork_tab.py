@@ -32,6 +32,9 @@ def test_the_analysis_line_names_change_points_by_step_and_a_stopped_one_says_wh
     assert "40 tokens sampled in 1.5 s" in line and not line.startswith("Stopped")
     stopped = analysis_line(handmade_analysis(stopped="stopped"))
     assert stopped.startswith("Stopped: the positions analysed so far are kept")
+    one = handmade_analysis(stopped="stopped")
+    one.positions = one.positions[:1]
+    assert "· 1 position analysed ·" in analysis_line(one)
 
 
 def test_a_positions_branches_show_token_p_weight_histogram_and_each_samples_outcome():
