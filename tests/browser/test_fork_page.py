@@ -79,7 +79,7 @@ def test_the_tab_draws_bands_marks_change_points_and_a_click_opens_the_step(page
 
 def test_stop_keeps_the_positions_analysed_so_far(page):
     ask(page, PROMPT, 3)
-    open_fork_tab(page, {"samples": "12", "alternatives": "2", "max_new_tokens": "32"})
+    open_fork_tab(page, {"samples": "8", "alternatives": "2", "max_new_tokens": "24"})
     page.get_by_role("button", name="Run the forking analysis").click()
     status = page.locator("#fork-status")
     # The first position's three branches done: Stop then keeps it.
