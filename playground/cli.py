@@ -2,7 +2,8 @@
 `python -m playground compare`: the quantization lens, each precision against a reference;
 `python -m playground mass`: where the probability mass goes in the next few tokens, as a tree;
 `python -m playground compress`: the prompt with its most predictable tokens dropped (LLMLingua);
-`python -m playground lens`: the prompt run, then every layer's guess at one step (the logit lens)."""
+`python -m playground lens`: the prompt run, then every layer's guess at one step (the logit lens);
+`python -m playground fork`: the prompt run, then where its answer forks (outcomes resampled at each position)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playground.compress_cli import add_compress_flags, compress_flag, compress_
 from playground.engine import stream
 from playground.engine.branch import branch_point
 from playground.engine.context import check_prompt
+from playground.fork_cli import add_fork_flags, fork_flag, fork_output, fork_request
 from playground.knobs import BY_NAME, KNOBS, whole_arg
 from playground.lens_cli import add_lens_flags, lens_flag, lens_output
 from playground.plots.style import show_token
@@ -77,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(squeeze)
     add_compress_flags(squeeze)
     add_lens_parser(commands.add_parser("lens", help="run the prompt, then every layer's guess at --step (logit lens)"))
+    forks = commands.add_parser("fork", help="run the prompt, then resample each position: where does the answer fork?")
+    add_model_flags(forks, prompt=True)
+    add_knob_flags(forks)
+    add_fork_flags(forks)
     return parser
 
 
@@ -225,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return compress(parser, args)
     if args.command == "lens":
         return lens(parser, args)
+    if args.command == "fork":
+        return fork(parser, args)
     if args.runs < 1:
         parser.error(f"argument --runs: must be >= 1, got {args.runs}")
     parent = _read_parent(parser, args)
@@ -354,6 +362,23 @@ def lens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(output, flush=True)
+    return 0
+
+
+def fork(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`fork`: the prompt run with the generate flags, then the forking analysis as a table (or JSON)."""
+    flag = lambda field: fork_flag(field) or field_flag(field)  # noqa: E731
+    with bad_values_exit(parser, flag):
+        settings = settings_from_args(args)
+        prompt = _prompt_arg(parser, args)
+        check_prompt(prompt, settings.limits)
+        request = fork_request(args)  # before the model loads: a bad value is named at once
+    loaded = load_or_say(parser, args)
+    if loaded is None:
+        return 1
+    with bad_values_exit(parser, flag):
+        output = fork_output(loaded, prompt, settings, request, args.json)
     print(output, flush=True)
     return 0
 

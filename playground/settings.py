@@ -97,6 +97,9 @@ class Limits:
     max_mass_nodes: int = 1000  # PLAYGROUND_MAX_MASS_NODES: continuations a mass tree expands
     max_samples: int = 128  # PLAYGROUND_MAX_SAMPLES: continuations of one many-sample run
     max_sample_tokens: int = 64  # PLAYGROUND_MAX_SAMPLE_TOKENS: new tokens of each of them
+    # PLAYGROUND_MAX_FORK_TOKENS: tokens a forking analysis may sample (positions x branches x samples x tokens);
+    # 24 positions x 3 branches x 8 samples x 24 tokens = 13,824 fits.
+    max_fork_tokens: int = 20_000
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -114,6 +117,7 @@ class Limits:
             max_mass_nodes=_env_number("PLAYGROUND_MAX_MASS_NODES", cls.max_mass_nodes, int),
             max_samples=_env_number("PLAYGROUND_MAX_SAMPLES", cls.max_samples, int),
             max_sample_tokens=_env_number("PLAYGROUND_MAX_SAMPLE_TOKENS", cls.max_sample_tokens, int),
+            max_fork_tokens=_env_number("PLAYGROUND_MAX_FORK_TOKENS", cls.max_fork_tokens, int),
         )
 
 
@@ -397,7 +401,6 @@ class Settings:
             f"must be at most {lim.max_sample_tokens} with num_samples above 1{SERVER_LIMIT}",
             self.max_new_tokens,
         )
-        _check(not self.prefix_ids, "num_samples", "above 1 cannot continue a branch (prefix_ids)", self.num_samples)
 
     def _validate_speculative(self) -> None:
         _check(

@@ -20,6 +20,12 @@ STOP_REASON_TEXT = {
 }
 
 
+def branch_part(trace: Trace) -> str:
+    """Where a branch was taken, and the token it took there with its probability."""
+    branch = trace.branch
+    return f"branched at step {branch.at}: took {branch.token.text!r} (p = {branch.token.prob:.3g})"
+
+
 def summary(trace: Trace, detail: bool = False) -> str:
     """Model, tokens, speed (a beam search's work instead), time and why the run stopped, then whether constraints
     were met and how the draft did. `detail` adds where the model ran and speculative decoding's call counts and
@@ -29,13 +35,10 @@ def summary(trace: Trace, detail: bool = False) -> str:
     reason = STOP_REASON_TEXT.get(trace.output.stop_reason, trace.output.stop_reason)
     parts = [model, counted(len(trace.output.token_ids), "token"), *speed_parts(trace), f"stopped: {reason}"]
     if trace.samples is not None:
-        return " · ".join([model, *samples_parts(trace)])
+        branched = [f"{branch_part(trace)}, the samples continue after it"] if trace.branch is not None else []
+        return " · ".join([model, *samples_parts(trace), *branched])
     if trace.branch is not None:
-        branch = trace.branch
-        parts.append(
-            f"branched at step {branch.at}: took {branch.token.text!r} (p = {branch.token.prob:.3g}), "
-            f"{timing.new_tokens} decided after it"
-        )
+        parts.append(f"{branch_part(trace)}, {timing.new_tokens} decided after it")
     if trace.beams is not None and trace.beams.constraints:
         met = bool(trace.beams.sequences) and trace.beams.sequences[0].satisfies_constraints
         parts.append("constraints met" if met else "constraints NOT met: try more max new tokens or beams")

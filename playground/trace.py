@@ -363,7 +363,7 @@ class Sample:
     candidates (re-running its seed alone gives those)."""
 
     seed: int
-    token_ids: list[int]
+    token_ids: list[int]  # a run from a prefix (prefix_ids): the forced tokens first, as its single run's output
     probs: list[float]  # each chosen token's probability under the final distribution it was drawn from
     text: str
     stop_reason: str

@@ -17,10 +17,11 @@ import torch
 
 from playground.engine.context import RunContext, Update, make_trace
 from playground.engine.forward import teacher_forced
+from playground.engine.many import finished_samples
 from playground.engine.processors import after_choice, apply_stages, build_stages, stage_notes, start_stages
 from playground.engine.recording import summarize_rows, to_step
 from playground.settings import SettingsError
-from playground.trace import Branch, Step, Trace
+from playground.trace import Branch, Samples, Step, Trace
 
 
 def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]) -> Iterator[Update]:
@@ -37,6 +38,8 @@ def branched(ctx: RunContext, strategy: Callable[[RunContext], Iterator[Update]]
     ended = ctx.prefix[-1] in ctx.eos_ids
     if ended or hit_stop:  # the chosen token ends the text: nothing is left to decide
         trace = make_trace(ctx, [], "eos" if ended else "stop_string", [], 0.0, 0.0)
+        if ctx.settings.num_samples > 1:  # every sample is the forced text alone, as each seed's run is
+            trace.samples = finished_samples(ctx, trace.output.stop_reason)
         yield Update(text=text, trace=graft(ctx, trace, forced))
         return
     ctx.earlier_stages = stages  # the strategy's chain carries on from the forced tokens' (`RunContext.stages`)
@@ -86,6 +89,8 @@ def graft(ctx: RunContext, trace: Trace, forced: list[Step]) -> Trace:
     if trace.speculative is not None:
         for spec_round in trace.speculative.rounds:
             spec_round.start += offset
+    if trace.samples is not None:
+        graft_samples(ctx, trace.samples, forced)
     last = forced[-1]
     probs = next(c.probs for c in last.candidates if c.id == last.chosen.id)
     trace.branch = Branch(
@@ -95,6 +100,17 @@ def graft(ctx: RunContext, trace: Trace, forced: list[Step]) -> Trace:
         probs=dict(probs),
     )
     return trace
+
+
+def graft_samples(ctx: RunContext, samples: Samples, forced: list[Step]) -> None:
+    """Each sample made whole as its seed's single run records its output: the forced tokens first, with their
+    probabilities from the forced steps (their texts already start with them)."""
+    probs = [step.chosen.prob for step in forced]
+    for sample in samples.samples:
+        sample.token_ids = ctx.prefix + sample.token_ids
+        sample.probs = probs + sample.probs
+    missing = sorted({token for token in ctx.prefix if str(token) not in samples.texts})
+    samples.texts.update({str(token): text for token, text in zip(missing, ctx.texts(missing), strict=True)})
 
 
 def branch_point(parent: Trace, at: Any, token: Any) -> dict[str, Any]:

@@ -129,6 +129,15 @@ def _batch_trace(
     return trace
 
 
+def finished_samples(ctx: RunContext, reason: str) -> Samples:
+    """The samples of a run that ends before drawing anything (a branch's forced token ends the text): each one
+    empty, ended for `reason`, its text the visible text so far."""
+    text = ctx.visible_text([])[0]
+    samples = [Sample(seed=ctx.settings.seed + s, token_ids=[], probs=[], text=text, stop_reason=reason)
+               for s in range(ctx.settings.num_samples)]  # fmt: skip
+    return Samples(samples=samples, texts={}, forward_passes=0, batch_s=0.0)
+
+
 def _first_step(
     ctx: RunContext,
     index: int,

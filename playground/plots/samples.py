@@ -18,10 +18,16 @@ TREE_DEPTH = 8  # tokens of the prefix tree: deeper rings are too thin to read
 TOP_CONTINUATIONS = 20
 
 
-def path_probability(sample: Sample, length: int) -> float:
-    """The model's probability of the sample's first `length` tokens under the run's settings: the product of
-    each token's probability after the ones before it (exact: the distributions the samples were drawn from)."""
-    return math.prod(sample.probs[:length])
+def path_probability(sample: Sample, length: int, start: int = 0) -> float:
+    """The model's probability of the sample's `length` tokens from `start` under the run's settings: the product
+    of each token's probability after the ones before it (exact: the distributions the samples were drawn from)."""
+    return math.prod(sample.probs[start : start + length])
+
+
+def forced_count(trace: Trace) -> int:
+    """How many tokens every sample starts with because the run continued a prefix (its forced tokens): the
+    tree and the per-position view begin after them, where the samples were drawn."""
+    return len(trace.settings.get("prefix_ids") or ())
 
 
 def samples_tree_figure(trace: Trace, depth: int = TREE_DEPTH) -> go.Figure:
@@ -31,15 +37,17 @@ def samples_tree_figure(trace: Trace, depth: int = TREE_DEPTH) -> go.Figure:
     samples = trace.samples.samples
     texts = trace.samples.texts
     total = len(samples)
+    start = forced_count(trace)
     counts: Counter[tuple[int, ...]] = Counter()
     probability: dict[tuple[int, ...], float] = {}
     for sample in samples:
-        for length in range(1, min(depth, len(sample.token_ids)) + 1):
-            path = tuple(sample.token_ids[:length])
+        for length in range(1, min(depth, len(sample.token_ids) - start) + 1):
+            path = tuple(sample.token_ids[start : start + length])
             counts[path] += 1
-            probability.setdefault(path, path_probability(sample, length))
-    ids, labels, parents, values, colours, hover = ["root"], ["prompt"], [""], [total], ["white"], [""]
-    on_arcs = ["prompt"]
+            probability.setdefault(path, path_probability(sample, length, start))
+    root = "prompt + forced tokens" if start else "prompt"
+    ids, labels, parents, values, colours, hover = ["root"], [root], [""], [total], ["white"], [""]
+    on_arcs = [root]
     hover[0] = f"{total} samples"
     firsts = [path for path, _ in counts.most_common() if len(path) == 1]
     shade = {path: BRANCH_COLOURS[rank % len(BRANCH_COLOURS)] for rank, path in enumerate(firsts)}
@@ -122,13 +130,13 @@ def diversity_figure(trace: Trace) -> go.Figure:
     samples = trace.samples.samples
     longest = max((len(sample.token_ids) for sample in samples), default=0)
     reach, distinct, spread = [], [], []
-    for position in range(longest):
+    for position in range(forced_count(trace), longest):
         tokens = Counter(sample.token_ids[position] for sample in samples if len(sample.token_ids) > position)
         n = sum(tokens.values())
         reach.append(n)
         distinct.append(len(tokens))
         spread.append(-sum(c / n * math.log(c / n) for c in tokens.values()))
-    x = list(range(1, longest + 1))
+    x = list(range(forced_count(trace) + 1, longest + 1))
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=x, y=distinct, name="different tokens", marker_color=BLUE, opacity=0.8)
     fig.add_scatter(x=x, y=reach, name="samples still going", mode="lines", line=dict(color=GREY, dash="dot"))

@@ -16,6 +16,7 @@ from playground.knobs import DRAFT_KINDS, PAGE_KNOBS, Knob, draft_kind
 from playground.plots.mass import mass_figure
 from playground.settings import STRATEGIES
 from playground.summary import mass_summary
+from playground.trace import Trace
 from playground.ui.chain_order import wire_order
 from playground.ui.compare_view import compare_views, compared_step
 from playground.ui.compress_tab import wire_compress
@@ -23,6 +24,7 @@ from playground.ui.controls import CONTROLS, annotations, signature
 from playground.ui.event_options import INSTANT, MODEL_QUEUE, PRIVATE
 from playground.ui.explain import explain
 from playground.ui.files import export_runs, export_trace, withheld_export
+from playground.ui.fork_tab import wire_fork
 from playground.ui.knob_families import open_set_families
 from playground.ui.lens_tab import wire_lens
 from playground.ui.parts import Parts
@@ -157,6 +159,7 @@ def wire_runs(demo: gr.Blocks, parts: Parts, runs: Runs) -> None:
     wire_colour(parts.colour, parts.last_trace, parts.reads, runs.prompt_colours)
     wire_mass(parts, runs)
     wire_probe(parts.probe, parts.last_trace, runs)
+    wire_fork(parts.fork, parts.last_trace, parts.views.step, runs)
     for event in (run_event, *branch_events, *many_events):
         after_run(event, parts)
 
@@ -222,10 +225,21 @@ def after_run(event: Any, parts: Parts) -> None:
     ).then(shown_model, inputs=trace, outputs=[parts.model_info], **PRIVATE)
 
 
+def card_choice(parent: Any, chosen: Any) -> tuple[Any, Any, bool]:
+    """(1-based step, token, many) of a click in the Output's card ({step, token, many}): "Sample many from here"
+    sends no token, and means the run's own token at that step, the samples continuing after it."""
+    chosen = chosen if isinstance(chosen, dict) else {}
+    step, token, many = chosen.get("step"), chosen.get("token"), chosen.get("many") is True
+    if many and token is None and isinstance(parent, Trace) and isinstance(step, int) and not isinstance(step, bool):
+        tokens = parent.output.token_ids
+        token = tokens[step - 1] if 1 <= step <= len(tokens) else None
+    return step, token, many
+
+
 def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
-    """Continue from here (the step view's step and the token under Take instead) and a token chosen in the
-    Output's card: both continue the shown run with another token at one step, streaming like Generate. Returns
-    both events."""
+    """Continue from here and Sample many from here (the step view's step and the token under Take instead) and a
+    choice in the Output's card: each continues the shown run with a token at one step (once, or as many samples),
+    streaming like Generate. Returns the three events."""
 
     def branch(*args: Any) -> Any:
         """Continues the shown run from its chosen step with another token, streaming like Generate."""
@@ -233,34 +247,39 @@ def wire_branch(parts: Parts, runs: Runs, arm: Any) -> list[Any]:
         values = dict(zip(CONTROLS, values, strict=True))
         yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
 
-    def take(*args: Any) -> Any:
-        """Continues the shown run with the token chosen in the Output's card ({step, token})."""
-        *values, parent, chosen, request = args
-        chosen = chosen if isinstance(chosen, dict) else {}
+    def branch_many(*args: Any) -> Any:
+        """Many samples continuing the shown run from its chosen step with the token under Take instead."""
+        *values, parent, step, token, request = args
         values = dict(zip(CONTROLS, values, strict=True))
-        step, token = chosen.get("step"), chosen.get("token")
-        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash))
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash, many=True))
+
+    def take(*args: Any) -> Any:
+        """Continues the shown run with the token chosen in the Output's card ({step, token, many})."""
+        *values, parent, chosen, request = args
+        values = dict(zip(CONTROLS, values, strict=True))
+        step, token, many = card_choice(parent, chosen)
+        yield from handed_over(runs.page.branch(values, parent, step, token, request.session_hash, many=many))
 
     def arm_take(event: gr.EventData, request: gr.Request) -> Any:
         # Only the event's first function receives its data: keep it for the run that follows.
         return event._data, arm(request)
 
     # As for generate: named parameters, so Gradio hands the request to the last one.
-    branch.__signature__ = signature(("parent", "step", "token"))
+    branch.__signature__ = branch_many.__signature__ = signature(("parent", "step", "token"))
     take.__signature__ = signature(("parent", "chosen"))
-    for fn in (branch, take):
+    for fn in (branch, branch_many, take):
         fn.__annotations__ = annotations(fn.__signature__)
     controls = [parts.controls[name] for name in CONTROLS]
     options = streamed(parts)
     withheld = dict(outputs=[parts.export_button], **INSTANT)
-    step_view_event = parts.branch_button.click(arm, **withheld).success(
-        branch, inputs=[*controls, parts.last_trace, parts.views.step, parts.views.take], **options
-    )
-    chosen = gr.State(None)  # the card's {step, token}, from the click to the run
+    step_view = [*controls, parts.last_trace, parts.views.step, parts.views.take]
+    step_view_event = parts.branch_button.click(arm, **withheld).success(branch, inputs=step_view, **options)
+    many_event = parts.many_here_button.click(arm, **withheld).success(branch_many, inputs=step_view, **options)
+    chosen = gr.State(None)  # the card's {step, token, many}, from the click to the run
     card_event = parts.output.submit(arm_take, outputs=[chosen, parts.export_button], **INSTANT).success(
         take, inputs=[*controls, parts.last_trace, chosen], **options
     )
-    return [step_view_event, card_event]
+    return [step_view_event, many_event, card_event]
 
 
 def wire_many(parts: Parts, runs: Runs, arm: Any) -> list[Any]:

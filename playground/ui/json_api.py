@@ -1,4 +1,4 @@
-"""The headless endpoints, /run, /compare, /mass, /compress, /lens and /probe: a JSON object of settings in (the
+"""The headless endpoints, /run, /compare, /mass, /compress, /lens, /probe and /fork: a JSON object of settings in (the
 Settings/CLI names, plus "prompt", and optionally "model" and "precision" from the host's allowlist), JSON out. Each
 request is one GPU lease on ZeroGPU; errors become a `gr.Error`."""
 
@@ -19,15 +19,18 @@ from playground.trace import Trace
 from playground.ui.compressions import Ask, compressed, stages
 from playground.ui.errors import answered
 from playground.ui.experiments import compared
+from playground.ui.forks import NAMED as FORK_NAMED
+from playground.ui.forks import fork_request, fork_work, forked, named, trace_request
 from playground.ui.gate import Gate
-from playground.ui.leases import bounded, request_seconds
+from playground.ui.leases import bounded, fork_seconds, request_seconds
 from playground.ui.probes import probed
 from playground.ui.pump import batches
 
 COMPRESS_KEYS = ("ratio", "budget", "span", "force_tokens", "run")  # /compress's own keys beside /run's
 LENS_KEYS = ("trace", "step")  # /lens's own keys beside /run's
 PROBE_KEYS = ("word", "space")  # /probe's own keys beside a trace or /run's
-OWN_KEYS = {"compress": COMPRESS_KEYS, "lens": LENS_KEYS, "probe": PROBE_KEYS}  # each endpoint's keys beside /run's
+FORK_KEYS = ("trace", "fork")  # /fork's own keys beside /run's
+OWN_KEYS = {"compress": COMPRESS_KEYS, "lens": LENS_KEYS, "probe": PROBE_KEYS, "fork": FORK_KEYS}  # beside /run's
 # The work an endpoint's lease is sized as: a compression is about a run (one pass a segment; with "run", a
 # comparison's two runs and a pass), the lens a run and one pass over its text, the probe a run and its reading.
 WORK = {"compress": "run", "lens": "run", "probe": "compare"}
@@ -102,6 +105,14 @@ class JsonApi:
         ("word_probs", null for one token)}, and "trace" when the run was made here."""
         return self._json_leased("probe", json_object(payload, "payload"))
 
+    def fork_json(self, payload: Any) -> str:
+        """The headless forking analysis: {"trace": a trace (as /run or the export gives it)} or /run's JSON object
+        of settings (the run is made first), plus "fork": the analysis' fields ("samples", "alternatives", "stride",
+        "max_positions", "max_new_tokens" of each continuation, "threshold", "rule", "pattern"; each defaults as in
+        the tab). Out: the analysis as `ForkAnalysis.to_dict` gives it (what `python -m playground fork --json`
+        prints). Errors become a `gr.Error` naming the field."""
+        return self._json_leased("fork", json_object(payload, "payload"))
+
     def _json_task(self, kind: str, data: dict[str, Any]) -> str:
         """The headless endpoints' model work, where the GPU is: a run, a comparison, a mass tree or a
         compression."""
@@ -114,6 +125,8 @@ class JsonApi:
                 return self._lens_object(data)
             if kind == "probe":
                 return self._probe_object(data)
+            if kind == "fork":
+                return self._fork_object(data)
             if kind == "mass":
                 prompt, model, precision, fields = self._target(data)
                 return mass_tree(self.gate.load(model, precision), prompt, Settings.from_dict(fields)).to_json()
@@ -122,6 +135,8 @@ class JsonApi:
     def _json_seconds(self, kind: str, data: dict[str, Any]) -> int:
         """The GPU lease of `_json_task`: the run a request names (or the trace it gives), sized as the work it
         leads to (`WORK`)."""
+        if kind == "fork":
+            return fork_seconds(self.gate, lambda: self._fork_work(data))
         work = WORK.get(kind, kind)
         if kind == "compress" and data.get("run"):
             work = "compare"  # two runs and a teacher-forced pass
@@ -135,6 +150,37 @@ class JsonApi:
             return model, precision, Settings.from_dict(fields)
 
         return request_seconds(self.gate, work, request)
+
+    def _fork_work(self, data: dict[str, Any]) -> tuple[Any, ...]:
+        """`fork_work` of a /fork object: the given trace's, or, for a run made from settings, its tokens at most
+        and one branch more for the run itself."""
+        fork = fork_request(json_object(data.get("fork", {}), '"fork"'))
+        if "trace" in data:
+            return trace_request(given_trace(data["trace"]), fork)
+        _, model, precision, fields = self._target({k: v for k, v in data.items() if k not in FORK_KEYS})
+        settings = Settings.from_dict(fields)
+        model, precision, continuations, branches = fork_work(model, precision, settings, settings.max_new_tokens, fork)
+        return model, precision, continuations, branches + 1
+
+    def _fork_object(self, data: dict[str, Any]) -> str:
+        """`fork_json`'s work: the given trace, or a run from the settings, then its forking analysis."""
+        try:
+            fork = fork_request(json_object(data.get("fork", {}), '"fork"'))
+        except SettingsError as exc:
+            raise named(exc) from exc
+        run = {k: v for k, v in data.items() if k not in FORK_KEYS}
+        if "trace" in data:
+            other = next((key for key in run), None)
+            if other is not None:
+                raise SettingsError("trace", f'give a "trace" or settings, not both (also {other!r})')
+            trace = given_trace(data["trace"])
+        else:
+            trace = self._run_object(run)
+        try:
+            *_, analysis = forked(self.gate, trace, fork, threading.Event())
+        except SettingsError as exc:
+            raise (named(exc) if exc.field in FORK_NAMED else exc) from exc
+        return json.dumps(analysis.to_dict(), ensure_ascii=False)
 
     def _compress_object(self, data: dict[str, Any]) -> str:
         """`compress_json`'s work: the compression, then, when asked, both prompts' runs and the KL."""

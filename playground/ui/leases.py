@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from playground.lease import START_SECONDS, Lease, lease_for
+from playground.lease import LOAD_SECONDS, START_SECONDS, Lease, lease_for, loads, max_lease_seconds, pass_estimate
 from playground.settings import Settings
 from playground.spaces import zero_gpu
 from playground.ui.controls import make_settings
@@ -41,3 +41,15 @@ def bounded(gate: Gate, model: Any, precision: Any, settings: Settings, kind: st
         return settings
     bound = lease(gate, model, precision, settings, kind).pass_seconds
     return settings.replace(max_time=min(settings.time_budget, bound))
+
+
+def fork_seconds(gate: Gate, request: Callable[[], tuple[Any, Any, Settings, int]]) -> int:
+    """The GPU lease, in seconds, of a forking analysis: (model, precision, the continuations' settings, branches)
+    = `request()`, each branch one batched pass of those settings, never longer than ZeroGPU allows. A request that
+    cannot be read gets the shortest lease: it fails at once inside it, with its message."""
+    try:
+        model, precision, settings, branches = request()
+    except Exception:
+        return math.ceil(START_SECONDS)
+    fixed = START_SECONDS + LOAD_SECONDS * loads(settings, gate.served(model, precision))
+    return min(max_lease_seconds(), math.ceil(fixed + branches * pass_estimate(settings)))

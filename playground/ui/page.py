@@ -26,6 +26,9 @@ from playground.ui.controls import make_control, page_defaults
 from playground.ui.entropy_panel import entropy_panel
 from playground.ui.events import wire
 from playground.ui.explain import explain, explain_all
+from playground.ui.fork_tab import LABEL as FORK_LABEL
+from playground.ui.fork_tab import TAB_ID as FORK_TAB
+from playground.ui.fork_tab import fork_tab
 from playground.ui.knob_families import drawn_families, family_id
 from playground.ui.lens_tab import LABEL as LENS_LABEL
 from playground.ui.lens_tab import TAB_ID as LENS_TAB
@@ -49,14 +52,17 @@ EXAMPLE_PROMPTS = [
 KNOB_HELP = ["model", "precision", *(knob.name for knob in PAGE_KNOBS if knob.name != "strategy")]
 # A click on a token of the Output sends its step as a select event (index = 0-based step), and pins a card
 # under it with a button per alternative; a click on one sends a submit event {step: 1-based, token: id},
-# which starts a branch of the shown run there. Escape or a click elsewhere closes the card.
+# which starts a branch of the shown run there. The card's last button, "Sample many from here", sends
+# {step: 1-based step of the token, token: null, many: true}: many samples continue after the token clicked.
+# Escape or a click elsewhere closes the card.
 OUTPUT_JS = """
 const close = () => element.querySelectorAll('.take-card').forEach((card) => card.remove());
 document.addEventListener('keydown', (event) => { if (event.key === 'Escape') close(); });
 element.addEventListener('click', (event) => {
   const take = event.target.closest('[data-take]');
   if (take) {
-    trigger('submit', {step: Number(take.dataset.at), token: Number(take.dataset.take)});
+    const many = take.dataset.take === 'many';
+    trigger('submit', {step: Number(take.dataset.at), token: many ? null : Number(take.dataset.take), many});
     close();
     return;
   }
@@ -81,6 +87,13 @@ element.addEventListener('click', (event) => {
     button.textContent = `${text}  ${prob.toFixed(3)}`;
     card.append(button);
   }
+  const many = document.createElement('button');
+  many.className = 'take-many';
+  many.dataset.take = 'many';
+  many.dataset.at = step + 1;
+  many.textContent = 'Sample many from here';
+  many.title = "The Samples control's number of samples, continuing after this token";
+  card.append(many);
   element.append(card);
   // Placed from the box the card is positioned in (the component's, which holds a label above `element`).
   const box = (card.offsetParent || element).getBoundingClientRect();
@@ -329,6 +342,8 @@ def build_views(parts: Parts, models: list[str]) -> None:
             gr.Markdown(explain("output"))
         with gr.Tab("Token probe", id="probe"):
             parts.probe = probe_tab()
+        with gr.Tab(FORK_LABEL, id=FORK_TAB):
+            parts.fork = fork_tab()
     # The components by name, so all_views' values land where their names say.
     parts.views = Views(**distributions, **beams, **acceptance, reads=parts.reads)
 
@@ -341,6 +356,7 @@ def distributions_tab(parts: Parts) -> dict[str, Any]:
     with gr.Row(equal_height=True):
         take = gr.Dropdown([], label="Take instead", info="Another token for this step", interactive=False, scale=3)
         parts.branch_button = gr.Button("Continue from here", scale=1, elem_id="branch")
+        parts.many_here_button = gr.Button("Sample many from here", scale=1, elem_id="many-here")
     gr.Markdown(explain("branch"))
     step_plot = gr.Plot(label="Candidates at every stage", elem_id="step-plot")
     gr.Markdown(explain("temperatures"))

@@ -69,12 +69,19 @@ class PageRuns:
             yield from self._stream(values, switch, branch)
 
     def branch(
-        self, values: dict[str, Any], parent: Any, step: Any, token: Any, session: str | None = None
+        self,
+        values: dict[str, Any],
+        parent: Any,
+        step: Any,
+        token: Any,
+        session: str | None = None,
+        many: bool = False,
     ) -> Iterator[tuple[str, str, Trace | None]]:
         """`generate`, continuing `parent` (the run the page shows) from its 1-based `step` with `token` taken
         there: the parent's prompt, model and prompt format (the tokens belong to them), the controls' other
-        settings and precision."""
-        yield from self.generate(values, session, branch=(parent, step, token))
+        settings and precision. With `many` ("Sample many from here"), the Samples control's number of samples
+        of the sampling settings continue from there, in one batch."""
+        yield from self.generate(values, session, branch=(parent, step, token), many=many)
 
     def open_sample(self, many: Any, seed: Any, session: str | None = None) -> Iterator[tuple[str, str, Trace | None]]:
         """Streams the sample of the many-sample run `many` with `seed` as a run of its own: its prompt, model

@@ -27,6 +27,7 @@ class Parts:
     run_button: Any = None
     stop_button: Any = None
     branch_button: Any = None
+    many_here_button: Any = None  # "Sample many from here": the step view's step and token, many samples on
     compare_button: Any = None
     comparison: Any = None  # the session's last comparison, for the step slider
     compare: CompareViews | None = None
@@ -36,6 +37,7 @@ class Parts:
     compress: Any = None  # the "Compress the prompt" tab's parts (compress_tab.CompressParts)
     lens: Any = None  # the "Logit lens" tab's parts (lens_tab.LensParts)
     probe: Any = None  # the "Token probe" tab's parts (probe_tab.ProbeParts)
+    fork: Any = None  # the "Where does the answer fork?" tab's parts (fork_tab.ForkParts)
     colour: Any = None  # "Colour by" and the coloured prompt (prompt_colour.ColourParts)
     mass_button: Any = None
     mass_status: Any = None

@@ -66,6 +66,8 @@ CHANT = (
     "Row, row, row your boat, gently down the stream. Merrily, merrily, merrily, merrily, life is but a dream. "
     "Row, row, row your boat,"
 )
+FORK_LESSON = "Where does the answer fork? One token decides a yes or a no"
+DIVISIBLE = "Answer yes or no: is 51 divisible by 3?"
 MIROSTAT_BAND = 0.5  # bits: the run's mean surprise lies this close to tau (tests/ui/test_preset_mirostat.py)
 
 
@@ -382,6 +384,20 @@ def presets() -> list[Preset]:
             "chose between. Set at fp32, where these steps are the same on any CPU.",
             FOX,
             base.replace(strategy="greedy", max_new_tokens=16),
+            precision="fp32",
+        ),
+        Preset(
+            FORK_LESSON,
+            "Greedy decoding answers 'No', which is wrong: 51 is 3 × 17. Open the \"Where does the answer fork?\" "
+            "tab, pick first_word as the Outcome rule (auto would take the last number, as the question has one), "
+            "set Continuation length to 4 (the rule reads only the first word) and press Run the forking analysis. "
+            "At step 1 the bars are mixed: continuations after 'No' say no, but those after 'Yes' (the model's "
+            "second choice, about one chance in four) say yes, so o_t gives yes a large share. At step 2, after 'No', "
+            "every continuation says no: the change point is marked there, so the first token decided the answer. "
+            "Click step 1's bar to read its branches and their samples. Set at fp32, where these samples "
+            "are the same on any CPU.",
+            DIVISIBLE,
+            base.replace(strategy="greedy", max_new_tokens=6),
             precision="fp32",
         ),
         Preset(

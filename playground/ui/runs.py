@@ -1,13 +1,14 @@
 """The server's side of the page and the API, by job: which models and drafts a request may name (`gate.py`),
 the Stop switch of each browser tab (`switches.py`), the page's streamed runs (`page_runs.py`), its experiments
-(`experiments.py`), the prompt compression's (`compressions.py`), and the JSON endpoints (`json_api.py`); every
-failure becomes a message a person can read (`errors.py`)."""
+(`experiments.py`), the prompt compression's (`compressions.py`), the forking analysis' (`forks.py`), and the
+JSON endpoints (`json_api.py`); every failure becomes a message a person can read (`errors.py`)."""
 
 from __future__ import annotations
 
 from playground.models import LoadedModel
 from playground.ui.compressions import Compressions
 from playground.ui.experiments import Experiments
+from playground.ui.forks import Forks
 from playground.ui.gate import Gate
 from playground.ui.json_api import JsonApi
 from playground.ui.page_runs import PageRuns
@@ -33,4 +34,5 @@ class Runs:
         self.api = JsonApi(self.gate)
         self.compressions = Compressions(self.gate, self.switches)  # the "Compress the prompt" tab's
         self.probes = Probes(self.gate)  # the "Token probe" tab's
+        self.forks = Forks(self.gate, self.switches)  # the "Where does the answer fork?" tab's
         self.prompt_colours = PromptColours(self.gate)  # the prompt's figures, for "Colour by"

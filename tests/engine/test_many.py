@@ -48,6 +48,31 @@ def test_each_sample_is_the_single_run_of_its_seed(tiny, settings):
     assert trace.timing.new_tokens == sum(len(s.token_ids) for s in samples)
 
 
+def _ids(tiny, text: str) -> tuple[int, ...]:
+    return tuple(tiny.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+@pytest.mark.parametrize(
+    ("prefix", "stop"),
+    [(" on a", ()), (" on", ("n",)), (" t<eos>", ())],
+    ids=["plain", "prefix-hits-stop", "prefix-ends-in-eos"],
+)
+def test_each_sample_from_a_prefix_is_the_single_run_of_that_prefix_and_seed(tiny, prefix, stop):
+    prefix_ids = _ids(tiny, prefix)
+    settings = Settings(chat=False, strategy="sample", num_samples=6, seed=11, max_new_tokens=8, top_k=20,
+                        repetition_penalty=1.2, stop=stop, prefix_ids=prefix_ids)  # fmt: skip
+    trace = generate(tiny, PROMPT, settings)
+    assert trace.output.token_ids[: len(prefix_ids)] == list(prefix_ids)
+    for sample in trace.samples.samples:
+        alone = generate(tiny, PROMPT, settings.replace(num_samples=1, seed=sample.seed))
+        assert sample.token_ids == alone.output.token_ids and sample.stop_reason == alone.output.stop_reason
+        assert sample.text == alone.output.text
+        assert sample.probs == pytest.approx([step.chosen.prob for step in alone.steps], abs=1e-6)
+    assert {int(k) for k in trace.samples.texts} == {t for s in trace.samples.samples for t in s.token_ids}
+    if prefix_ids[-1] == tiny.tokenizer.eos_token_id or stop:  # nothing is left to decide after the forced text
+        assert all(s.token_ids == list(prefix_ids) for s in trace.samples.samples)
+
+
 def test_finished_samples_leave_the_batch(tiny):
     settings = Settings(chat=False, strategy="sample", num_samples=16, seed=1, max_new_tokens=20)
     trace = generate(tiny, PROMPT, settings)
@@ -79,7 +104,6 @@ def test_first_tokens_follow_the_final_distribution(tiny):
         (dict(num_samples=4), "num_samples above 1 needs the sample strategy"),
         (dict(strategy="sample", num_samples=129), "num_samples must be"),
         (dict(strategy="sample", num_samples=4, max_new_tokens=65), "at most 64 with num_samples above 1"),
-        (dict(strategy="sample", num_samples=4, prefix_ids=(3,)), "cannot continue a branch"),
     ],
 )
 def test_bad_many_settings_name_the_field(knobs, message):

@@ -292,6 +292,27 @@ def test_the_samples_tree_counts_paths_and_gives_the_models_probability(tiny_loa
     ]
 
 
+def test_the_samples_views_of_a_run_from_a_prefix_start_after_its_forced_tokens(tiny_loaded):
+    from playground.engine import generate
+    from playground.plots.samples import diversity_figure, samples_tree_figure
+    from playground.settings import Settings
+
+    prefix = (10, 11, 12)
+    settings = Settings(chat=False, strategy="sample", num_samples=10, top_k=3, seed=1, max_new_tokens=3,
+                        prefix_ids=prefix)  # fmt: skip
+    trace = generate(tiny_loaded, "the cat", settings)
+    samples = [s for s in trace.samples.samples if len(s.token_ids) > len(prefix)]
+    sun = samples_tree_figure(trace, depth=1).data[0]
+    counts = dict(zip(sun.ids, sun.values, strict=True))
+    assert sun.labels[0] == "prompt + forced tokens"
+    drawn = {s.token_ids[len(prefix)] for s in samples}
+    assert set(sun.ids[1:]) == {str(t) for t in drawn}  # the first ring: the first drawn token, not the forced one
+    first = samples[0]
+    assert counts[str(first.token_ids[3])] == sum(s.token_ids[3] == first.token_ids[3] for s in samples)
+    assert f"{first.probs[3]:.2%}" in sun.hovertext[sun.ids.index(str(first.token_ids[3]))]
+    assert diversity_figure(trace).data[0].x[0] == len(prefix) + 1
+
+
 def test_a_step_whose_token_is_part_of_a_character_names_its_bytes(traces):
     import copy
 
