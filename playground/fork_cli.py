@@ -69,8 +69,8 @@ def add_fork_flags(parser: argparse.ArgumentParser) -> None:
         "--rule",
         choices=RULES,
         default="auto",
-        help="how a text becomes an outcome (auto: the last "
-        "number when the prompt asks a question with a number, else the first word)",
+        help="how a text becomes an outcome (auto: the first word for a yes-or-no question, the last "
+        "number when the prompt asks another question with a number, else the first word)",
     )
     parser.add_argument("--pattern", default="", help="the marker (--rule marker) or regular expression (--rule regex)")
     parser.add_argument("--json", action="store_true", help="print the whole analysis as JSON")  # fmt: skip

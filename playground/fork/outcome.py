@@ -23,6 +23,13 @@ NUMBER = re.compile(r"(?:(?<![\w)\]])[-\u2212])?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)
 WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 # Prompts that ask for a number: a digit and a question, or a request to work something out.
 ASKS = re.compile(r"\?|\b(how many|how much|calculate|compute|solve|what is|sum|total)\b", re.IGNORECASE)
+# Prompts answered with a yes or a no, whatever numbers they hold ("Is 51 divisible by 3?"): they name the two
+# answers, or open with an auxiliary verb as a closed question does.
+YES_NO = re.compile(
+    r"\b(yes or no|no or yes|true or false)\b|^\W*(is|are|am|was|were|do|does|did|can|could|will|would|should|has"
+    r"|have|had|may|might|must)\b",
+    re.IGNORECASE,
+)
 END_PUNCTUATION = ".,;:!?\"'\u2019\u201d)]} "
 
 
@@ -86,8 +93,9 @@ def normalise_text(text: str | None) -> str | None:
 
 
 def resolve_rule(kind: str, pattern: str, prompt: str) -> OutcomeRule:
-    """The rule to apply for the request's `kind` and `pattern`: "auto" becomes last_number when `prompt` asks a
-    question with a number in it (a digit, and a "?" or "how many", "calculate", ...), else first_word.
+    """The rule to apply for the request's `kind` and `pattern`: "auto" becomes what `auto_choice` makes of `prompt`:
+    first_word for a yes-or-no question, last_number for another question with a number in it (a digit, and a
+    "?" or "how many", "calculate", ...), else first_word.
 
     Raises:
         SettingsError: "outcome_rule" for an unknown kind; "outcome_pattern" for a marker or regex rule without a
@@ -96,8 +104,7 @@ def resolve_rule(kind: str, pattern: str, prompt: str) -> OutcomeRule:
     if kind not in RULES:
         raise SettingsError("outcome_rule", f"outcome_rule must be one of {', '.join(RULES)}, got {kind!r:.40}")
     if kind == "auto":
-        asks_number = any(c.isdigit() for c in prompt) and ASKS.search(prompt) is not None
-        return OutcomeRule("last_number" if asks_number else "first_word")
+        return OutcomeRule(auto_choice(prompt)[0])
     if kind not in ("marker", "regex"):
         return OutcomeRule(kind)
     if not isinstance(pattern, str) or not pattern.strip():
@@ -110,6 +117,16 @@ def resolve_rule(kind: str, pattern: str, prompt: str) -> OutcomeRule:
         except re.error as exc:
             raise SettingsError("outcome_pattern", f"outcome_pattern is not a valid regular expression: {exc}") from exc
     return OutcomeRule(kind, pattern)
+
+
+def auto_choice(prompt: str) -> tuple[str, str]:
+    """What "auto" makes of `prompt`: (the rule's kind, why, as a phrase the page shows). A yes-or-no question
+    is answered by its first word; else a question with a number in it by its last number; else the first word."""
+    if YES_NO.search(prompt.strip()):
+        return "first_word", "the prompt asks a yes-or-no question"
+    if any(c.isdigit() for c in prompt) and ASKS.search(prompt) is not None:
+        return "last_number", "the prompt asks a question with a number"
+    return "first_word", "the prompt asks no question with a number"
 
 
 def label(outcome: str | None) -> str:

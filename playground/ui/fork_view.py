@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from playground.fork.outcome import OutcomeRule, resolve_rule
+from playground.fork.outcome import OutcomeRule, auto_choice, resolve_rule
 from playground.fork.result import ForkAnalysis, ForkBranch, ForkPosition
 from playground.plots.forks import NONE_LABEL, outcome_colours
 from playground.plots.style import preview, show_token
@@ -35,13 +35,12 @@ def rule_line(kind: Any, pattern: Any, prompt: str) -> str:
         rule = resolve_rule(str(kind or "auto"), str(pattern or ""), prompt)
     except SettingsError as exc:
         return f"**Outcome rule:** cannot be used: {html.escape(str(exc), quote=False)}"
-    return f"**Outcome rule:** {html.escape(_chosen(kind, rule), quote=False)}"
+    return f"**Outcome rule:** {html.escape(_chosen(kind, rule, prompt), quote=False)}"
 
 
-def _chosen(kind: Any, rule: OutcomeRule) -> str:
+def _chosen(kind: Any, rule: OutcomeRule, prompt: str) -> str:
     if kind in (None, "", "auto"):
-        asks = "asks a" if rule.kind == "last_number" else "asks no"
-        why = f"the prompt {asks} question with a number"
+        why = auto_choice(prompt)[1]
         return f"auto chose {rule.describe()} ({why})."
     return f"{rule.describe()}."
 

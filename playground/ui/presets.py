@@ -389,8 +389,8 @@ def presets() -> list[Preset]:
         Preset(
             FORK_LESSON,
             "Greedy decoding answers 'No', which is wrong: 51 is 3 × 17. Open the \"Where does the answer fork?\" "
-            "tab, pick first_word as the Outcome rule (auto would take the last number, as the question has one), "
-            "set Continuation length to 4 (the rule reads only the first word) and press Run the forking analysis. "
+            "tab (its auto rule reads the first word of a yes-or-no question), set Continuation length to 4 (the "
+            "first word needs no more, and it runs six times faster) and press Run the forking analysis. "
             "At step 1 the bars are mixed: continuations after 'No' say no, but those after 'Yes' (the model's "
             "second choice, about one chance in four) say yes, so o_t gives yes a large share. At step 2, after 'No', "
             "every continuation says no: the change point is marked there, so the first token decided the answer. "

@@ -3,7 +3,7 @@ group is taken when there is one), the whole text, unicode and empty texts, and 
 
 import pytest
 
-from playground.fork.outcome import OutcomeRule, resolve_rule
+from playground.fork.outcome import OutcomeRule, auto_choice, resolve_rule
 from playground.settings import SettingsError
 
 LAST_NUMBER = OutcomeRule("last_number")
@@ -89,11 +89,16 @@ def test_the_text_rule_normalises_the_whole_text(text, outcome):
         ("How many legs do 3 spiders have", "last_number"),
         ("Is the sky blue?", "first_word"),  # a question, no number
         ("I have 3 cats.", "first_word"),  # a number, no question
+        ("Answer yes or no: is 51 divisible by 3?", "first_word"),  # a yes-or-no question with numbers
+        ("Is 7 a prime number?", "first_word"),  # a closed question opens with an auxiliary verb
+        ("True or false: 2 + 2 = 5?", "first_word"),
+        ("What is 3 times 4? Is it even?", "last_number"),  # opens with another question: its number counts
     ],
 )
 def test_auto_picks_the_last_number_for_a_question_with_a_number(prompt, kind):
     rule = resolve_rule("auto", "", prompt)
     assert rule.kind == kind and rule.describe()
+    assert auto_choice(prompt)[0] == kind and auto_choice(prompt)[1].startswith("the prompt asks")
 
 
 @pytest.mark.parametrize(

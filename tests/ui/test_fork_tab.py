@@ -77,6 +77,8 @@ def test_the_rule_line_reads_the_shown_runs_prompt(runs):
     *_, (_, _, trace) = runs.page.generate({**VALUES, "prompt": "What is 12 plus 30?"})
     assert "asks a question with a number" in shown_rule(trace, "auto", "")
     assert "asks no question with a number" in shown_rule(None, "auto", "")
+    *_, (_, _, closed) = runs.page.generate({**VALUES, "prompt": "Is 12 plus 30 an even number?"})
+    assert "first word of the text" in shown_rule(closed, "auto", "") and "yes-or-no" in shown_rule(closed, "auto", "")
 
 
 def test_a_samples_text_shows_from_its_branchs_token_on():
