@@ -25,9 +25,10 @@ LAYERS = [
     ),
     # medusa, eagle and suffix: the drafts' modules, their shipped files and their loading
     ("models", {"models", "medusa", "eagle", "suffix"}),
-    ("engine", {"engine", "compress"}),  # compress: LLMLingua-style prompt compression, the model as its scorer
+    # compress: LLMLingua-style prompt compression, the model as its scorer; fork: the forking analysis, runs of it
+    ("engine", {"engine", "compress", "fork"}),
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
-    ("surfaces", {"cli", "compress_cli", "lens_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
+    ("surfaces", {"cli", "compress_cli", "lens_cli", "fork_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
 ]
 
 

@@ -59,7 +59,8 @@ def test_every_run_withholds_the_export_from_its_click_until_its_own_file_replac
     status = block(demo, gr.Markdown, elem_id="status")
     export = block(demo, gr.DownloadButton, label="Export trace (JSON)")
     runs = [fn for fn in demo.fns.values() if fn.types_generator and status in fn.outputs]
-    assert len(runs) == 5  # Generate, Continue from here, a token of the Output's card, Sample many, Open a sample
+    # Generate, Continue from here, a token of the Output's card, Sample many, Open a sample, Sample many from here
+    assert len(runs) == 6
     for run in runs:
         withholding = [step for step in before(demo, run) if export in step.outputs]
         assert withholding, f"{run.name}: the export still offers the last run while this one streams"
