@@ -125,5 +125,8 @@ def fork_table(analysis: ForkAnalysis) -> str:
     lines.append(f"change points (tv > {request.threshold:g}): {points}")
     rate = analysis.new_tokens / analysis.seconds if analysis.seconds > 0 else 0.0
     ended = f"; ended early ({analysis.stopped})" if analysis.stopped else ""
-    lines.append(f"sampled {analysis.new_tokens:,} tokens in {analysis.seconds:.1f} s ({rate:.0f} tokens/s){ended}")
+    cut, total = analysis.cut_short()
+    cuts = f"; {cut} of {total} continuations reached --continuation-tokens before they ended" if cut else ""
+    rate_line = f"sampled {analysis.new_tokens:,} tokens in {analysis.seconds:.1f} s ({rate:.0f} tokens/s)"
+    lines.append(f"{rate_line}{ended}{cuts}")
     return "\n".join(lines)

@@ -28,7 +28,8 @@ LAYERS = [
     # compress: LLMLingua-style prompt compression, the model as its scorer; fork: the forking analysis, runs of it
     ("engine", {"engine", "compress", "fork"}),
     ("readers", {"lens", "summary", "plots", "run_tree", "training"}),
-    ("surfaces", {"cli", "compress_cli", "lens_cli", "fork_cli", "ui", "spaces", "__main__", ""}),  # "": the package's own __init__
+    # "": the package's own __init__
+    ("surfaces", {"cli", "compress_cli", "lens_cli", "fork_cli", "ui", "spaces", "__main__", ""}),
 ]
 
 

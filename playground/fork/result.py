@@ -66,6 +66,12 @@ class ForkAnalysis:
     seconds: float
     stopped: str | None  # why it ended early: "stopped" (Stop) or "max_time"; None when complete
 
+    def cut_short(self) -> tuple[int, int]:
+        """(continuations that reached the request's max_new_tokens before they ended, all continuations): a cut
+        text may not have reached its answer yet, so its outcome may not be its last."""
+        samples = [s for p in self.positions for b in p.branches for s in b.samples]
+        return sum(s.stop_reason == "max_new_tokens" for s in samples), len(samples)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: what `python -m playground fork --json` prints."""
         data = asdict(self)

@@ -54,7 +54,18 @@ def analysis_line(analysis: ForkAnalysis) -> str:
         f"Outcome: {analysis.rule} · {counted(len(analysis.positions), 'position')} analysed · change points (TV > "
         f"{request.threshold:g}) at steps: {points} · {analysis.new_tokens} tokens sampled in {analysis.seconds:.1f} s"
     )
+    line += cut_note(analysis)
     return line if analysis.stopped is None else f"{STOPPED.get(analysis.stopped, analysis.stopped)} {line}"
+
+
+def cut_note(analysis: ForkAnalysis) -> str:
+    """Where continuations were cut at Continuation length (`ForkAnalysis.cut_short`): how many, and that their
+    outcomes may not be final; empty when every one ended on its own."""
+    cut, total = analysis.cut_short()
+    if not cut:
+        return ""
+    return (f" · {cut} of {total} continuations reached Continuation length before they ended: their outcome may "
+            "not be their last (a longer length lets them finish)")  # fmt: skip
 
 
 def progress_line(done: int, total: int, index: int) -> str:

@@ -24,6 +24,8 @@ def test_the_table_lists_each_position_with_its_outcomes(tiny_dir, capsys):
     assert [int(row[2:6]) for row in rows] == [0, 2][: len(rows)] and rows
     assert lines[-2].startswith("change points (tv > 0.3): ")
     assert lines[-1].startswith("sampled ") and "tokens/s" in lines[-1]
+    # The tiny model's 3-token continuations rarely end on their own: the line says how many were cut there.
+    assert " continuations reached --continuation-tokens before they ended" in lines[-1]
     assert "fork: " in err and " branches, position " in err  # progress goes to stderr
 
 

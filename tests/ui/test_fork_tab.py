@@ -37,6 +37,21 @@ def test_the_analysis_line_names_change_points_by_step_and_a_stopped_one_says_wh
     assert "· 1 position analysed ·" in analysis_line(one)
 
 
+def test_the_analysis_line_says_how_many_continuations_were_cut_before_they_ended():
+    analysis = handmade_analysis()  # every sample stopped at max_new_tokens
+    assert analysis.cut_short() == (8, 8)
+    assert "8 of 8 continuations reached Continuation length before they ended" in analysis_line(analysis)
+    for position in analysis.positions[1:]:
+        for branch in position.branches:
+            for sample in branch.samples:
+                sample.stop_reason = "eos"
+    assert analysis.cut_short() == (4, 8)
+    assert "4 of 8 continuations reached" in analysis_line(analysis)
+    for sample in analysis.positions[0].branches[0].samples + analysis.positions[0].branches[1].samples:
+        sample.stop_reason = "stop_string"
+    assert analysis.cut_short() == (0, 8) and "Continuation length" not in analysis_line(analysis)
+
+
 def test_a_positions_branches_show_token_p_weight_histogram_and_each_samples_outcome():
     html = branches_html(handmade_analysis(), 0)
     assert "<b>Step 1</b>" in html and WEIGHTS_NOTE in html
