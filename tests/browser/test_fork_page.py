@@ -46,7 +46,9 @@ def choose_rule(page: Page, rule: str) -> None:
 def test_the_tab_draws_bands_marks_change_points_and_a_click_opens_the_step(page):
     ask(page, PROMPT, 3)
     open_fork_tab(page, {"samples": "2", "alternatives": "1", "max_new_tokens": "3", "threshold": "0"})
-    expect(page.locator("#fork-rule-line")).to_contain_text("auto chose the last number in the text")
+    # A yes-or-no question: auto reads its first word, though it holds numbers.
+    expect(page.locator("#fork-rule-line")).to_contain_text("auto chose the first word of the text")
+    expect(page.locator("#fork-rule-line")).to_contain_text("(the prompt asks a yes-or-no question)")
     choose_rule(page, "text")  # every continuation's whole text: o_t moves wherever the text does
     expect(page.locator("#fork-rule-line")).to_contain_text("the whole text")
     page.get_by_role("button", name="Run the forking analysis").click()
