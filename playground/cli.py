@@ -347,23 +347,12 @@ def compress(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def lens(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """`lens`: the prompt run with the generate flags, then the layer table of --step (or the lens as JSON)."""
-    from playground.models import ModelLoadError, load_model
-
     flag = lambda field: lens_flag(field) or field_flag(field)  # noqa: E731
     with bad_values_exit(parser, flag):
         settings = settings_from_args(args)
         prompt = _prompt_arg(parser, args)
         check_prompt(prompt, settings.limits)
-    device_map = device_map_arg(parser, args)
-    try:
-        loaded = load_model(args.model, args.precision, device_map=device_map)
-        with bad_values_exit(parser, flag):
-            output = lens_output(loaded, prompt, settings, args)
-    except ModelLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(output, flush=True)
-    return 0
+    return print_output(parser, args, flag, lambda loaded: lens_output(loaded, prompt, settings, args))
 
 
 def fork(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -374,11 +363,23 @@ def fork(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         prompt = _prompt_arg(parser, args)
         check_prompt(prompt, settings.limits)
         request = fork_request(args)  # before the model loads: a bad value is named at once
+    return print_output(parser, args, flag, lambda loaded: fork_output(loaded, prompt, settings, request, args.json))
+
+
+def print_output(parser: argparse.ArgumentParser, args: argparse.Namespace, flag, output_of) -> int:
+    """Loads the model (`load_or_say`) and prints `output_of(loaded)`, a bad value named by `flag`'s flag (exit 2);
+    a model that cannot be loaded, or whose layout the output cannot read (the lens's), exits 1 after one line."""
+    from playground.models import ModelLoadError
+
     loaded = load_or_say(parser, args)
     if loaded is None:
         return 1
-    with bad_values_exit(parser, flag):
-        output = fork_output(loaded, prompt, settings, request, args.json)
+    try:
+        with bad_values_exit(parser, flag):
+            output = output_of(loaded)
+    except ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(output, flush=True)
     return 0
 

@@ -50,3 +50,10 @@ def test_bad_values_are_named_by_their_flag(tiny_dir, capsys, flags, message):
     with pytest.raises(SystemExit) as ended:
         fork(tiny_dir, *flags)
     assert ended.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["fork", "lens"])
+def test_a_model_that_cannot_be_loaded_exits_1_with_one_line(tmp_path, capsys, command):
+    assert main([command, "--model", str(tmp_path / "missing"), "--prompt", "the cat"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: No model directory at ")
