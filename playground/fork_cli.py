@@ -34,37 +34,17 @@ TOP_OUTCOMES = 3  # outcomes listed per position in the table
 def add_fork_flags(parser: argparse.ArgumentParser) -> None:
     """The `fork` subcommand's own flags (the prompt, model and knob flags are `generate`'s)."""
     default = ForkRequest(limits=Limits())  # the request's defaults are the flags'
-    parser.add_argument(
-        "--samples",
-        type=whole_arg,
-        default=default.samples,
-        help="continuations per branch (the chosen token and each alternative)",
-    )
-    parser.add_argument(
-        "--alternatives",
-        type=whole_arg,
-        default=default.alternatives,
-        help="top alternatives sampled besides the chosen token at each position",
-    )
-    parser.add_argument("--stride", type=whole_arg, default=default.stride, help="analyse every STRIDE-th position")
-    parser.add_argument(
-        "--positions",
-        type=whole_arg,
-        default=default.max_positions,
-        help="analyse at most this many positions (the first ones)",
-    )
-    parser.add_argument(
-        "--continuation-tokens",
-        type=whole_arg,
-        default=default.max_new_tokens,
-        help="tokens of each continuation",
-    )
-    parser.add_argument(
-        "--tv-threshold",
-        type=float,
-        default=default.threshold,
-        help="a position whose outcome distribution moves more than this (TV distance) is a change point",
-    )
+    for flag, kind, value, text in (
+        ("--samples", whole_arg, default.samples, "continuations per branch (the chosen token and each alternative)"),
+        ("--alternatives", whole_arg, default.alternatives,
+         "top alternatives sampled besides the chosen token at each position"),
+        ("--stride", whole_arg, default.stride, "analyse every STRIDE-th position"),
+        ("--positions", whole_arg, default.max_positions, "analyse at most this many positions (the first ones)"),
+        ("--continuation-tokens", whole_arg, default.max_new_tokens, "tokens of each continuation"),
+        ("--tv-threshold", float, default.threshold,
+         "a position whose outcome distribution moves more than this (TV distance) is a change point"),
+    ):  # fmt: skip
+        parser.add_argument(flag, type=kind, default=value, help=text)
     parser.add_argument(
         "--rule",
         choices=RULES,
